@@ -1,0 +1,104 @@
+/* atomic: see atomic.h. */
+
+#include "atomic.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int fsync_dir(const char* dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int atomic_open(AtomicFile* a, const char* path, char err[ERR_LEN]) {
+    snprintf(a->path, sizeof a->path, "%s", path);
+    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%d", path, (int)getpid());
+    a->f = fopen(a->tmp, "wb");
+    if (!a->f) {
+        snprintf(err, ERR_LEN, "%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int atomic_commit(AtomicFile* a, char err[ERR_LEN]) {
+    int bad = fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0;
+    int saved = errno;
+    if (fclose(a->f) != 0) bad = 1;
+    a->f = NULL;
+    if (bad) {
+        unlink(a->tmp);
+        snprintf(err, ERR_LEN, "%s: write failed: %s", a->path, strerror(saved ? saved : EIO));
+        return -1;
+    }
+    if (rename(a->tmp, a->path) != 0) {
+        saved = errno;
+        unlink(a->tmp);
+        snprintf(err, ERR_LEN, "%s: cannot rename into place: %s", a->path, strerror(saved));
+        return -1;
+    }
+    char dir[4096];
+    path_dirname(dir, sizeof dir, a->path);
+    fsync_dir(dir);
+    return 0;
+}
+
+void atomic_abort(AtomicFile* a) {
+    if (a->f) fclose(a->f);
+    a->f = NULL;
+    unlink(a->tmp);
+}
+
+int atomic_write(const char* path, const void* buf, size_t len, char err[ERR_LEN]) {
+    AtomicFile a;
+    if (atomic_open(&a, path, err) != 0) return -1;
+    if (len && fwrite(buf, 1, len, a.f) != len) {
+        atomic_abort(&a);
+        snprintf(err, ERR_LEN, "%s: write failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return atomic_commit(&a, err);
+}
+
+int append_record(const char* path, const char* line, char err[ERR_LEN]) {
+    size_t n = strlen(line);
+    char* rec = malloc_check(n + 1);
+    memcpy(rec, line, n);
+    rec[n] = '\n';
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0666);
+    if (fd < 0) {
+        free(rec);
+        snprintf(err, ERR_LEN, "%s: cannot append: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t w = write(fd, rec, n + 1);      /* one write: a crash cuts at most this line */
+    int saved = errno;
+    fdatasync(fd);
+    close(fd);
+    free(rec);
+    if (w != (ssize_t)(n + 1)) {
+        snprintf(err, ERR_LEN, "%s: append failed: %s", path, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
+int symlink_swap(const char* target, const char* link, char err[ERR_LEN]) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", link, (int)getpid());
+    unlink(tmp);
+    if (symlink(target, tmp) != 0 || rename(tmp, link) != 0) {
+        snprintf(err, ERR_LEN, "%s: cannot point at %s: %s", link, target, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    char dir[4096];
+    path_dirname(dir, sizeof dir, link);
+    fsync_dir(dir);
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* bins: see bins.h. */
+#include "bins.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int bin_open(Bin* b, const char* path, char err[ERR_LEN]) {
+    memset(b, 0, sizeof *b);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, ERR_LEN, "%s: not a regular file", path);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    if (size < BIN_HEADER) {
+        close(fd);
+        snprintf(err, ERR_LEN, "%s: %zu bytes, too short for the %d-byte token-bin header (truncated?)", path, size, BIN_HEADER);
+        return -1;
+    }
+    void* map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) { snprintf(err, ERR_LEN, "%s: mmap failed: %s", path, strerror(errno)); return -1; }
+    int32_t h[5];
+    memcpy(h, map, sizeof h);
+    const char* why = NULL;
+    char buf[256];
+    if ((uint32_t)h[0] != BIN_MAGIC) { snprintf(buf, sizeof buf, "byte 0: magic 0x%08x is not 0x%08x (not a token bin)", (uint32_t)h[0], BIN_MAGIC); why = buf; }
+    else if (h[1] != BIN_VERSION) { snprintf(buf, sizeof buf, "byte 4: unsupported version %d (expected %d)", h[1], BIN_VERSION); why = buf; }
+    else if (h[2] < 0) { snprintf(buf, sizeof buf, "byte 8: negative token count %d", h[2]); why = buf; }
+    else if (h[3] < 2) { snprintf(buf, sizeof buf, "byte 12: vocab size %d is invalid", h[3]); why = buf; }
+    else if (h[4] != (h[3] > 65535 ? 4 : 2)) { snprintf(buf, sizeof buf, "byte 16: %d bytes per token does not fit vocab %d", h[4], h[3]); why = buf; }
+    else if ((size_t)h[2] * h[4] + BIN_HEADER != size) {
+        snprintf(buf, sizeof buf, "header says %d tokens of %d bytes (%zu bytes) but the file has %zu (truncated or padded)",
+                 h[2], h[4], (size_t)h[2] * h[4] + BIN_HEADER, size);
+        why = buf;
+    }
+    if (why) { munmap(map, size); snprintf(err, ERR_LEN, "%s: %s", path, why); return -1; }
+    b->map = map;
+    b->map_len = size;
+    b->tokens = (const char*)map + BIN_HEADER;
+    b->ntok = (size_t)h[2];
+    b->vocab = h[3];
+    b->bpt = h[4];
+    return 0;
+}
+
+void bin_close(Bin* b) {
+    if (b->map) munmap(b->map, b->map_len);
+    memset(b, 0, sizeof *b);
+}
+
+int bin_writer_open(BinWriter* w, const char* path, int vocab, char err[ERR_LEN]) {
+    memset(w, 0, sizeof *w);
+    w->vocab = vocab;
+    w->bpt = vocab > 65535 ? 4 : 2;
+    if (atomic_open(&w->a, path, err)) return -1;
+    static const char zero[BIN_HEADER];
+    if (fwrite(zero, 1, BIN_HEADER, w->a.f) != BIN_HEADER) {
+        atomic_abort(&w->a);
+        snprintf(err, ERR_LEN, "%s: write failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int bin_writer_put(BinWriter* w, const uint32_t* ids, size_t n, char err[ERR_LEN]) {
+    size_t ok;
+    if (w->bpt == 4) ok = fwrite(ids, 4, n, w->a.f);
+    else {
+        uint16_t buf[4096];
+        ok = 0;
+        for (size_t i = 0; i < n; i += 4096) {
+            size_t m = n - i < 4096 ? n - i : 4096;
+            for (size_t j = 0; j < m; j++) buf[j] = (uint16_t)ids[i + j];
+            ok += fwrite(buf, 2, m, w->a.f);
+        }
+    }
+    if (ok != n) { snprintf(err, ERR_LEN, "%s: write failed: %s", w->a.path, strerror(errno)); return -1; }
+    w->ntok += n;
+    return 0;
+}
+
+int bin_writer_commit(BinWriter* w, char err[ERR_LEN]) {
+    if (w->ntok > 0x7fffffff) {
+        atomic_abort(&w->a);
+        snprintf(err, ERR_LEN, "%s: %zu tokens exceed the format's int32 count", w->a.path, w->ntok);
+        return -1;
+    }
+    int32_t h[5] = {(int32_t)BIN_MAGIC, BIN_VERSION, (int32_t)w->ntok, w->vocab, w->bpt};
+    if (fseek(w->a.f, 0, SEEK_SET) != 0 || fwrite(h, sizeof h, 1, w->a.f) != 1) {
+        atomic_abort(&w->a);
+        snprintf(err, ERR_LEN, "%s: write failed: %s", w->a.path, strerror(errno));
+        return -1;
+    }
+    return atomic_commit(&w->a, err);
+}
+
+void bin_writer_abort(BinWriter* w) { atomic_abort(&w->a); }

@@ -1,0 +1,45 @@
+/* bins: packed token files (SPEC §5).
+ *
+ * A 1024-byte header of 256 little-endian int32 — [0] magic 0x4444544B,
+ * [1] version 1, [2] token count, [3] vocab size, [4] bytes per token (2 for
+ * uint16; 4 for uint32 when vocab > 65535), the rest 0 — then the tokens.
+ * Owns: reading (mmap, with the file size checked against the header and every
+ * header field validated) and writing (atomic, the header filled in at commit).
+ * Does not own: tokenization. */
+#ifndef DD_BINS_H
+#define DD_BINS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "atomic.h"
+
+#define BIN_MAGIC   0x4444544B
+#define BIN_VERSION 1
+#define BIN_HEADER  1024
+
+typedef struct {
+    void*       map;      /* whole file */
+    size_t      map_len;
+    const void* tokens;   /* (ntok,) uint16 or uint32 */
+    size_t      ntok;
+    int         vocab;
+    int         bpt;      /* bytes per token */
+} Bin;
+
+int  bin_open(Bin* b, const char* path, char err[ERR_LEN]);
+void bin_close(Bin* b);
+static inline uint32_t bin_get(const Bin* b, size_t i) {
+    return b->bpt == 2 ? ((const uint16_t*)b->tokens)[i] : ((const uint32_t*)b->tokens)[i];
+}
+
+typedef struct {
+    AtomicFile a;
+    int    vocab, bpt;
+    size_t ntok;
+} BinWriter;
+
+int  bin_writer_open(BinWriter* w, const char* path, int vocab, char err[ERR_LEN]);
+int  bin_writer_put(BinWriter* w, const uint32_t* ids, size_t n, char err[ERR_LEN]);
+int  bin_writer_commit(BinWriter* w, char err[ERR_LEN]);
+void bin_writer_abort(BinWriter* w);
+
+#endif

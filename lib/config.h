@@ -1,0 +1,74 @@
+/* config: YAML configs (libyaml) and command-line flags into typed structs.
+ *
+ * Owns: the option tables tools declare, their defaults, one section of a
+ * project config (configs/tiny.yaml has a section per tool, e.g. `gen_corpus:`)
+ * or a whole flat file (the model configs under configs/model/), flag parsing (`--key value`,
+ * `--key=value`), validation (unknown keys, wrong types, out-of-range values:
+ * errors name file:line:column and the key), --help text, and
+ * config_resolved.yaml. Precedence: default < config file < flag.
+ * Does not own: what the values mean; a tool checks cross-field sense itself
+ * (cfg_refuse reports such errors in the same one-line form). */
+#ifndef DD_CONFIG_H
+#define DD_CONFIG_H
+#include <stddef.h>
+#include <jansson.h>
+#include "util.h"
+
+typedef enum { OPT_INT, OPT_FLOAT, OPT_STR, OPT_BOOL, OPT_JSON } OptType;
+
+/* One key. Field types: OPT_INT long, OPT_FLOAT double, OPT_STR const char*,
+ * OPT_BOOL int, OPT_JSON json_t* (any YAML value, converted). def == NULL
+ * means required (for OPT_STR/OPT_JSON: "" / "null" mean optional-and-empty).
+ * lo > hi means no range check. */
+typedef struct {
+    const char* key;
+    OptType     type;
+    size_t      off;
+    const char* def;
+    double      lo, hi;
+    const char* help;
+} Opt;
+#define OPT_RANGE_NONE 1, 0
+
+typedef struct {
+    const char* tool;      /* binary name, e.g. "gen-corpus" */
+    const char* section;   /* its section in a project config, e.g. "gen_corpus" */
+    const char* usage;     /* one paragraph for --help */
+    const Opt*  opts;      /* terminated by {0} */
+} ToolSpec;
+
+/* Settings every tool has. Top-level config keys `cost_per_hour` and
+ * `threads`, plus the flags --config, --run_dir, --resume [auto],
+ * --no-resume, --force, --threads, --cost_per_hour, --help. */
+typedef struct {
+    const char* config_path;   /* NULL without --config */
+    const char* run_dir;       /* --run_dir, NULL if not given */
+    int    resume;             /* 1 = auto (default), 0 = --no-resume */
+    int    force;
+    long   threads;            /* 0 = all cores */
+    double cost_per_hour;
+    int    argc;
+    char** argv;
+} Common;
+
+/* Defaults, then config section, then flags. Dies with exit 2 and a one-line
+ * message on any error; prints help and exits 0 on --help. */
+void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c);
+
+/* Library forms (return -1 and fill err). section == NULL: the whole file is
+ * the option mapping (model configs). */
+int  cfg_defaults(const Opt* opts, void* st, char err[ERR_LEN]);
+int  cfg_load(const char* path, const char* section, const Opt* opts, void* st, Common* c, char err[ERR_LEN]);
+int  cfg_set(const Opt* o, void* st, const char* text, const char* where, char err[ERR_LEN]);
+const Opt* cfg_find(const Opt* opts, const char* key);
+
+/* Writes the resolved values (and where the config came from) as YAML. */
+int  cfg_write_resolved(const ToolSpec* spec, const void* st, const Common* c, const char* path, char err[ERR_LEN]);
+/* The resolved values as a JSON object (for provenance and run records). */
+json_t* cfg_to_json(const Opt* opts, const void* st);
+
+/* A value that parsed but makes no sense: "tool: <config or flag>: key: why", exit 2. */
+__attribute__((noreturn, format(printf, 3, 4)))
+void cfg_refuse(const Common* c, const char* key, const char* fmt, ...);
+
+#endif

@@ -1,0 +1,69 @@
+/* json: see json.h. */
+#include "json.h"
+#include "atomic.h"
+#include <stdlib.h>
+#include <string.h>
+
+json_t* json_load_path(const char* path, char err[ERR_LEN]) {
+    json_error_t e;
+    json_t* j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (!j) {
+        if (!path_exists(path)) snprintf(err, ERR_LEN, "%s: no such file", path);
+        else snprintf(err, ERR_LEN, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+    }
+    return j;
+}
+
+int json_write_atomic(const char* path, const json_t* j, char err[ERR_LEN]) {
+    char* s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (!s) { snprintf(err, ERR_LEN, "%s: cannot serialise JSON", path); return -1; }
+    size_t n = strlen(s);
+    s = realloc_check(s, n + 2);
+    s[n] = '\n'; s[n + 1] = 0;
+    int rc = atomic_write(path, s, n + 1, err);
+    free(s);
+    return rc;
+}
+
+int json_append_line(const char* path, const json_t* j, char err[ERR_LEN]) {
+    char* s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (!s) { snprintf(err, ERR_LEN, "%s: cannot serialise JSON", path); return -1; }
+    int rc = append_record(path, s, err);
+    free(s);
+    return rc;
+}
+
+long jsonl_foreach(const char* path, void (*fn)(json_t*, void*), void* ctx, char err[ERR_LEN]) {
+    size_t len;
+    char* buf = read_file(path, &len, err);
+    if (!buf) return -1;
+    long n = 0;
+    char* p = buf;
+    while (*p) {
+        char* nl = strchr(p, '\n');
+        if (!nl) break;                     /* torn last line: written by a crash */
+        *nl = 0;
+        json_error_t e;
+        json_t* o = json_loads(p, 0, &e);
+        if (o && json_is_object(o)) { fn(o, ctx); n++; }
+        json_decref(o);
+        p = nl + 1;
+    }
+    free(buf);
+    return n;
+}
+
+long jget_int(const json_t* o, const char* key, long def) {
+    json_t* v = json_object_get(o, key);
+    if (json_is_integer(v)) return (long)json_integer_value(v);
+    if (json_is_real(v)) return (long)json_real_value(v);
+    return def;
+}
+double jget_num(const json_t* o, const char* key, double def) {
+    json_t* v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+const char* jget_str(const json_t* o, const char* key, const char* def) {
+    json_t* v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : def;
+}

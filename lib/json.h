@@ -1,0 +1,20 @@
+/* json: small helpers over jansson for the files every tool reads and writes.
+ * Owns: loading with file:line:column errors, atomic pretty writes, JSONL appends,
+ * forgiving JSONL reads (a torn last line is skipped), typed getters with defaults.
+ * Does not own: schemas; each module knows its own keys. */
+#ifndef DD_JSON_H
+#define DD_JSON_H
+#include <jansson.h>
+#include "util.h"
+
+json_t* json_load_path(const char* path, char err[ERR_LEN]);
+int     json_write_atomic(const char* path, const json_t* j, char err[ERR_LEN]);
+int     json_append_line(const char* path, const json_t* j, char err[ERR_LEN]);
+/* Calls fn for every complete JSON object line; returns lines read or -1. */
+long    jsonl_foreach(const char* path, void (*fn)(json_t* obj, void* ctx), void* ctx, char err[ERR_LEN]);
+
+long        jget_int(const json_t* o, const char* key, long def);
+double      jget_num(const json_t* o, const char* key, double def);
+const char* jget_str(const json_t* o, const char* key, const char* def);
+
+#endif

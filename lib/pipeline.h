@@ -1,0 +1,17 @@
+/* pipeline: the `pipeline:` section of a project config — the names Make and
+ * check-artifacts use for runs and files under out/CONFIG (the paper config
+ * uses the runbook's names). Owns the option table and `{key}` substitution in
+ * path templates. Does not own: the Make rules (the pipelines folder). */
+#ifndef DD_PIPELINE_H
+#define DD_PIPELINE_H
+#include "config.h"
+
+typedef struct {
+    const char* tokenizer_name;   /* data/tokenizer/<name>.model */
+} PipelineCfg;
+
+extern const Opt PIPELINE_OPTS[];
+/* Replace {key} by its value; returns -1 (err) on an unknown key. */
+int pipeline_subst(const PipelineCfg* p, const char* in, char* out, size_t cap, char err[ERR_LEN]);
+
+#endif

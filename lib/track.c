@@ -1,0 +1,359 @@
+/* track: see track.h. All files go through json_write_atomic / append_record,
+ * so a crash leaves the previous heartbeat, never a torn one. */
+#include "track.h"
+#include "atomic.h"
+#include "hash.h"
+#include "json.h"
+#include <math.h>
+#include <png.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <yaml.h>
+
+extern char* openblas_get_config(void);
+
+static Tracker* g_active;          /* for the die() hook */
+
+static void tpath(const Tracker* t, char* out, size_t cap, const char* rel) { path_join(out, cap, t->dir, rel); }
+
+static void die_hook(const char* line) {
+    Tracker* t = g_active;
+    if (!t) return;
+    char p[4200], err[ERR_LEN];
+    tpath(t, p, sizeof p, "logs/stdout.log");
+    append_record(p, line, err);
+    track_finish(t, "failed", line);
+}
+
+static void cpu_model(char* out, size_t cap) {
+    snprintf(out, cap, "unknown");
+    FILE* f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "model name", 10)) {
+            char* c = strchr(line, ':');
+            if (c) { c += 2; c[strcspn(c, "\n")] = 0; snprintf(out, cap, "%s", c); }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static json_t* hardware(const Tracker* t) {
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return json_pack("{s:s, s:s, s:i, s:i, s:n}", "host", t->host, "cpu", cpu, "cores", (int)cores,
+                     "threads", (int)(t->common->threads ? t->common->threads : cores), "gpu");
+}
+
+static void write_env(const Tracker* t) {
+    struct utsname u;
+    uname(&u);
+    char os[600], p[4200], err[ERR_LEN];
+    snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
+    json_t* libs = json_pack("{s:s, s:s, s:s, s:s, s:s}", "jansson", jansson_version_str(),
+                             "libyaml", yaml_get_version_string(), "libpng", PNG_LIBPNG_VER_STRING,
+                             "openblas", openblas_get_config(), "compiler", __VERSION__);
+    json_t* env = json_pack("{s:s, s:o, s:s, s:o}", "tool", t->tool, "hardware", hardware(t), "os", os, "libraries", libs);
+    tpath(t, p, sizeof p, "env.json");
+    if (json_write_atomic(p, env, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(env);
+}
+
+static void run_capture(const char* cmd, char* out, size_t cap) {
+    out[0] = 0;
+    FILE* f = popen(cmd, "r");
+    if (!f) return;
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = 0;
+    pclose(f);
+}
+
+static void write_git(const Tracker* t) {
+    char commit[128], branch[256], dirty[4096], p[4200], err[ERR_LEN];
+    run_capture("git rev-parse HEAD 2>/dev/null", commit, sizeof commit);
+    commit[strcspn(commit, "\n")] = 0;
+    run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null", branch, sizeof branch);
+    branch[strcspn(branch, "\n")] = 0;
+    run_capture("git status --porcelain --untracked-files=no 2>/dev/null | head -50", dirty, sizeof dirty);
+    json_t* g = *commit ? json_pack("{s:b, s:s, s:s, s:b}", "available", 1, "commit", commit, "branch", branch, "dirty", *dirty != 0)
+                        : json_pack("{s:b}", "available", 0);
+    tpath(t, p, sizeof p, "git.json");
+    if (json_write_atomic(p, g, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(g);
+}
+
+static double elapsed(const Tracker* t) { return t->prior_sec + (now_mono() - t->t0_mono); }
+
+static void write_record(Tracker* t, int final) {
+    char p[4200], err[ERR_LEN], start[32], end[32];
+    tpath(t, p, sizeof p, "run_record.json");
+    json_t* argv = json_array();
+    for (int i = 0; i < t->common->argc; i++) json_array_append_new(argv, json_string(t->common->argv[i]));
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "?");
+    iso_time(start, t->t0_wall);
+    double dur = elapsed(t);
+    json_t* r = json_pack("{s:s, s:o, s:s, s:s, s:s, s:f, s:o, s:{s:f, s:f}, s:I}", "tool", t->tool, "argv", argv,
+                          "cwd", cwd, "status", t->status, "start", start, "duration_sec", dur,
+                          "hardware", hardware(t), "cost", "cost_per_hour", t->common->cost_per_hour,
+                          "estimate_usd", t->common->cost_per_hour * dur / 3600.0, "resumed_from", (json_int_t)t->resumed_from);
+    if (final) {
+        iso_time(end, now_wall());
+        json_object_set_new(r, "end", json_string(end));
+    }
+    if (t->summary) json_object_update(r, t->summary);
+    if (json_write_atomic(p, r, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(r);
+}
+
+void track_heartbeat_now(Tracker* t) {
+    char p[4200], err[ERR_LEN], now[32];
+    iso_time(now, now_wall());
+    double progress = t->total > 0 ? (double)t->step / t->total : 0.0;
+    json_t* eta = json_null();
+    if (!strcmp(t->status, "completed")) eta = json_real(0);
+    else if (t->total > 0 && t->rate > 0) eta = json_real((t->total - t->step) / t->rate);
+    json_t* hb = json_pack("{s:s, s:s, s:s, s:I, s:I, s:f, s:o, s:f, s:s, s:I, s:s, s:i, s:s, s:s, s:f}",
+                           "tool", t->tool, "phase", t->phase, "status", t->status,
+                           "step", (json_int_t)t->step, "total_steps", (json_int_t)t->total, "progress", progress,
+                           "eta_sec", eta, "rate", t->rate, "reason", "", "resumed_from", (json_int_t)t->resumed_from,
+                           "current_unit", t->unit, "pid", (int)getpid(), "host", t->host, "updated_at", now,
+                           "elapsed_sec", elapsed(t));
+    tpath(t, p, sizeof p, "_run_tracker/heartbeat.json");
+    if (json_write_atomic(p, hb, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(hb);
+    t->hb_mono = now_mono();
+    t->hb_step = t->step;
+}
+
+static void heartbeat_reason(Tracker* t, const char* reason) {
+    char p[4200], err[ERR_LEN];
+    track_heartbeat_now(t);
+    tpath(t, p, sizeof p, "_run_tracker/heartbeat.json");
+    json_t* hb = json_load_path(p, err);
+    if (!hb) return;
+    json_object_set_new(hb, "reason", json_string(reason ? reason : ""));
+    json_write_atomic(p, hb, err);
+    json_decref(hb);
+}
+
+void track_event(Tracker* t, const char* type, json_t* fields) {
+    char p[4200], err[ERR_LEN], now[32];
+    iso_time(now, now_wall());
+    json_t* e = json_pack("{s:s, s:s, s:I}", "time", now, "event", type, "step", (json_int_t)t->step);
+    if (fields) { json_object_update(e, fields); json_decref(fields); }
+    tpath(t, p, sizeof p, "_run_tracker/events.jsonl");
+    if (json_append_line(p, e, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(e);
+}
+
+void track_default_dir(char* out, size_t cap, const char* primary) {
+    char d[4096];
+    path_dirname(d, sizeof d, primary);
+    snprintf(out, cap, "%s/_runs/%s", d, path_basename(primary));
+}
+
+void track_prev_status(const char* run_dir, char out[16]) {
+    char p[4200], err[ERR_LEN];
+    out[0] = 0;
+    path_join(p, sizeof p, run_dir, "run_record.json");
+    if (!path_exists(p)) return;
+    json_t* r = json_load_path(p, err);
+    if (r) snprintf(out, 16, "%s", jget_str(r, "status", ""));
+    json_decref(r);
+}
+
+void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* phase) {
+    memset(t, 0, sizeof *t);
+    char err[ERR_LEN], p[4200];
+    snprintf(t->dir, sizeof t->dir, "%s", run_dir);
+    snprintf(t->tool, sizeof t->tool, "%s", spec->tool);
+    snprintf(t->phase, sizeof t->phase, "%s", phase);
+    snprintf(t->status, sizeof t->status, "running");
+    t->common = c;
+    t->t0_wall = now_wall();
+    t->t0_mono = now_mono();
+    t->tty = isatty(2);
+    t->inputs = json_array();
+    t->outputs = json_array();
+    t->required = json_array();
+    gethostname(t->host, sizeof t->host - 1);
+    const char* sub[] = {"", "_run_tracker", "logs", "control"};
+    for (int i = 0; i < 4; i++) {
+        tpath(t, p, sizeof p, sub[i]);
+        if (mkdir_p(p, err)) die(EXIT_BADINPUT, "%s", err);
+    }
+    /* Carry the time already spent across resumes, for duration and cost. */
+    tpath(t, p, sizeof p, "run_record.json");
+    if (path_exists(p)) {
+        json_t* r = json_load_path(p, err);
+        if (r && strcmp(jget_str(r, "status", ""), "completed")) t->prior_sec = jget_num(r, "duration_sec", 0);
+        json_decref(r);
+    }
+    tpath(t, p, sizeof p, "config_resolved.yaml");
+    if (cfg_write_resolved(spec, st, c, p, err)) die(EXIT_BADINPUT, "%s", err);
+    write_env(t);
+    write_git(t);
+    g_active = t;
+    util_set_die_hook(die_hook);
+    write_record(t, 0);
+    track_heartbeat_now(t);
+    track_event(t, "start", json_pack("{s:s, s:i}", "tool", t->tool, "pid", (int)getpid()));
+}
+
+void track_total(Tracker* t, long total) { t->total = total; }
+void track_phase(Tracker* t, const char* phase) { snprintf(t->phase, sizeof t->phase, "%s", phase); }
+
+void track_resumed(Tracker* t, long from) {
+    t->resumed_from = from;
+    t->step = from;
+    t->hb_step = from;
+    track_event(t, "resume", json_pack("{s:I}", "from_step", (json_int_t)from));
+    track_heartbeat_now(t);
+}
+
+static void draw_bar(Tracker* t) {
+    double now = now_mono();
+    if (!t->tty || (now - t->bar_mono < 0.2 && t->step < t->total)) return;
+    t->bar_mono = now;
+    double frac = t->total > 0 ? (double)t->step / t->total : 0;
+    char bar[31];
+    int fill = (int)(frac * 30);
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+    bar[30] = 0;
+    char eta[32] = "--";
+    if (t->rate > 0 && t->total > 0) {
+        long s = (long)((t->total - t->step) / t->rate);
+        snprintf(eta, sizeof eta, "%ldm%02lds", s / 60, s % 60);
+    }
+    fprintf(stderr, "\r%s [%s] %5.1f%% %ld/%ld %.1f/s eta %s ", t->phase, bar, 100 * frac, t->step, t->total, t->rate, eta);
+    if (t->step >= t->total) fputc('\n', stderr);
+}
+
+void track_progress(Tracker* t, long step, const char* unit) {
+    t->step = step;
+    if (unit) snprintf(t->unit, sizeof t->unit, "%s", unit);
+    double now = now_mono(), dt = now - t->hb_mono;
+    if (dt >= 1.0 || step >= t->total) {
+        double inst = dt > 0 ? (step - t->hb_step) / dt : 0;
+        /* Time-aware exponential smoothing: tau = 10 s, first sample taken as is. */
+        double a = t->rate > 0 ? 1.0 - exp(-dt / 10.0) : 1.0;
+        if (inst > 0 || t->rate > 0) t->rate = t->rate + a * (inst - t->rate);
+        track_heartbeat_now(t);
+    }
+    draw_bar(t);
+}
+
+void track_say(Tracker* t, const char* fmt, ...) {
+    char msg[4096], p[4200], err[ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = 0;
+    printf("%s\n", msg);
+    fflush(stdout);
+    if (t) {
+        tpath(t, p, sizeof p, "logs/stdout.log");
+        append_record(p, msg, err);
+    }
+}
+
+/* The run that produced `path`, by the layout convention: a file's run is
+ * <dir>/_runs/<name>; a published checkpoint's run is its parent directory. */
+static int upstream_run(const char* path, char* out, size_t cap) {
+    char d[4096], rec[4200];
+    track_default_dir(out, cap, path);
+    path_join(rec, sizeof rec, out, "run_record.json");
+    if (path_exists(rec)) return 1;
+    path_dirname(d, sizeof d, path);
+    snprintf(out, cap, "%s", d);
+    path_join(rec, sizeof rec, out, "run_record.json");
+    return path_exists(rec);
+}
+
+void track_input(Tracker* t, const char* path) {
+    char hex[HASH_HEX], err[ERR_LEN], run[4096], p[4200];
+    if (hash_file(path, hex, err)) die(EXIT_BADINPUT, "%s", err);
+    json_t* in = json_pack("{s:s, s:s}", "path", path, "sha256", hex);
+    if (upstream_run(path, run, sizeof run)) {
+        char st[16];
+        track_prev_status(run, st);
+        if (strcmp(st, "completed"))
+            die(EXIT_BADINPUT, "%s: produced by run %s, which is '%s', not completed", path, run, st);
+        path_join(p, sizeof p, run, "provenance.json");
+        json_t* prov = path_exists(p) ? json_load_path(p, err) : NULL;
+        size_t i;
+        json_t* o;
+        json_array_foreach(json_object_get(prov, "outputs"), i, o) {
+            if (!strcmp(path_basename(jget_str(o, "path", "")), path_basename(path)) &&
+                strcmp(jget_str(o, "sha256", ""), hex))
+                die(EXIT_BADINPUT, "%s: content changed since run %s wrote it (sha256 %.12s, recorded %.12s); rerun that step",
+                    path, run, hex, jget_str(o, "sha256", ""));
+        }
+        json_decref(prov);
+        json_object_set_new(in, "upstream_run", json_string(run));
+    }
+    json_array_append_new(t->inputs, in);
+}
+
+void track_output(Tracker* t, const char* path) {
+    char hex[HASH_HEX], err[ERR_LEN];
+    if (hash_file(path, hex, err)) die(EXIT_FAIL, "%s", err);
+    FILE* f = fopen(path, "rb");
+    long size = 0;
+    if (f) { fseek(f, 0, SEEK_END); size = ftell(f); fclose(f); }
+    json_array_append_new(t->outputs, json_pack("{s:s, s:s, s:I}", "path", path, "sha256", hex, "bytes", (json_int_t)size));
+}
+
+void track_require(Tracker* t, const char* rel) { json_array_append_new(t->required, json_string(rel)); }
+
+void track_artifacts(Tracker* t) {
+    char p[4200], err[ERR_LEN];
+    json_t* req = json_array();
+    size_t i, missing = 0;
+    json_t* r;
+    json_array_foreach(t->required, i, r) {
+        const char* rel = json_string_value(r);
+        if (rel[0] == '/') snprintf(p, sizeof p, "%s", rel);
+        else tpath(t, p, sizeof p, rel);
+        int present = path_exists(p);
+        missing += !present;
+        json_array_append_new(req, json_pack("{s:s, s:b}", "path", rel, "present", present));
+    }
+    json_t* a = json_pack("{s:o, s:I, s:I}", "required", req, "present", (json_int_t)(json_array_size(t->required) - missing),
+                          "missing", (json_int_t)missing);
+    tpath(t, p, sizeof p, "_run_tracker/artifacts.json");
+    if (json_write_atomic(p, a, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(a);
+}
+
+void track_summary(Tracker* t, const char* key, json_t* value) {
+    if (!t->summary) t->summary = json_object();
+    json_object_set_new(t->summary, key, value);
+}
+
+void track_finish(Tracker* t, const char* status, const char* reason) {
+    char p[4200], err[ERR_LEN];
+    snprintf(t->status, sizeof t->status, "%s", status);
+    if (!strcmp(status, "completed") && t->total > 0) t->step = t->total;
+    heartbeat_reason(t, reason);
+    if (!strcmp(status, "completed")) {
+        json_t* prov = json_pack("{s:s, s:O, s:O}", "tool", t->tool, "inputs", t->inputs, "outputs", t->outputs);
+        tpath(t, p, sizeof p, "provenance.json");
+        if (json_write_atomic(p, prov, err)) die(EXIT_FAIL, "%s", err);
+        json_decref(prov);
+    }
+    track_artifacts(t);
+    write_record(t, 1);
+    track_event(t, !strcmp(status, "completed") ? "complete" : !strcmp(status, "failed") ? "fail" : status,
+                json_pack("{s:s, s:s, s:f}", "status", status, "reason", reason ? reason : "", "elapsed_sec", elapsed(t)));
+    g_active = NULL;
+}

@@ -1,0 +1,65 @@
+/* track: the run-directory contract of SPEC §4.
+ *
+ * Owns: <run>/_run_tracker/{heartbeat.json, events.jsonl, artifacts.json},
+ * <run>/run_record.json, config_resolved.yaml, env.json, git.json,
+ * provenance.json (content hashes of inputs and outputs), logs/stdout.log, and
+ * the terminal progress bar. A tool opens a Tracker once, reports progress as it
+ * goes, and finishes with a status; die() after track_open marks the run failed.
+ * Does not own: pause signals and files (control), checkpoints (ckpt). */
+#ifndef DD_TRACK_H
+#define DD_TRACK_H
+#include <jansson.h>
+#include "config.h"
+
+typedef struct {
+    char   dir[4096];
+    char   tool[64];
+    char   phase[64];
+    char   status[16];
+    char   unit[256];        /* current_unit: what is being worked on */
+    char   host[256];
+    const Common* common;
+    double t0_wall, t0_mono, prior_sec;   /* prior_sec: time spent before a resume */
+    long   step, total, resumed_from;
+    double rate;             /* smoothed steps per second */
+    double hb_mono;          /* last heartbeat */
+    long   hb_step;
+    double bar_mono;
+    int    tty;
+    json_t* inputs;          /* [{path, sha256, upstream_run}] */
+    json_t* outputs;         /* [{path, sha256, bytes}] */
+    json_t* required;        /* artifact paths, relative to dir */
+    json_t* summary;         /* merged into run_record.json at finish */
+} Tracker;
+
+/* Creates the run dir and its contract files, records start (or resume). */
+void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st,
+                const Common* c, const char* phase);
+/* Default run dir for a tool whose outputs are plain files: <dir>/_runs/<name>. */
+void track_default_dir(char* out, size_t cap, const char* primary_output);
+
+void track_total(Tracker* t, long total);
+void track_resumed(Tracker* t, long from_step);
+void track_phase(Tracker* t, const char* phase);
+/* Progress: heartbeat at most once a second (or when step == total). */
+void track_progress(Tracker* t, long step, const char* unit);
+void track_heartbeat_now(Tracker* t);
+void track_event(Tracker* t, const char* type, json_t* fields);   /* steals fields (may be NULL) */
+__attribute__((format(printf, 2, 3))) void track_say(Tracker* t, const char* fmt, ...);
+
+/* Provenance. track_input refuses (exit 2) an input whose producing run is
+ * incomplete or whose content changed since that run wrote it. */
+void track_input(Tracker* t, const char* path);
+void track_output(Tracker* t, const char* path);
+void track_require(Tracker* t, const char* rel_path);
+void track_artifacts(Tracker* t);
+void track_summary(Tracker* t, const char* key, json_t* value);      /* steals value */
+
+/* Final status: completed, failed, paused or gated. Writes heartbeat, record,
+ * artifacts, provenance and an event. */
+void track_finish(Tracker* t, const char* status, const char* reason);
+
+/* Status recorded in <run_dir>/run_record.json, or "" when there is none. */
+void track_prev_status(const char* run_dir, char out[16]);
+
+#endif

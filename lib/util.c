@@ -1,0 +1,135 @@
+/* util: see util.h. */
+
+#include "util.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char* g_prog = "dd";
+static void (*g_die_hook)(const char*) = NULL;
+
+void set_progname(const char* argv0) {
+    const char* s = strrchr(argv0, '/');
+    g_prog = s ? s + 1 : argv0;
+}
+const char* progname(void) { return g_prog; }
+void util_set_die_hook(void (*hook)(const char*)) { g_die_hook = hook; }
+
+void die(int code, const char* fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "%s: %s\n", g_prog, msg);
+    if (g_die_hook) {
+        void (*h)(const char*) = g_die_hook;
+        g_die_hook = NULL;               /* a hook that dies must not recurse */
+        char line[2200];
+        snprintf(line, sizeof line, "%s: %s", g_prog, msg);
+        h(line);
+    }
+    exit(code);
+}
+
+static void oom(size_t n, const char* file, int line) {
+    fprintf(stderr, "%s: out of memory allocating %zu bytes at %s:%d\n", g_prog, n, file, line);
+    exit(EXIT_FAIL);
+}
+void* malloc_check_(size_t n, const char* file, int line) {
+    void* p = malloc(n ? n : 1);
+    if (!p) oom(n, file, line);
+    return p;
+}
+void* calloc_check_(size_t n, size_t sz, const char* file, int line) {
+    void* p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) oom(n * sz, file, line);
+    return p;
+}
+void* realloc_check_(void* q, size_t n, const char* file, int line) {
+    void* p = realloc(q, n ? n : 1);
+    if (!p) oom(n, file, line);
+    return p;
+}
+char* strdup_check_(const char* s, const char* file, int line) {
+    size_t n = strlen(s) + 1;
+    char* p = malloc_check_(n, file, line);
+    memcpy(p, s, n);
+    return p;
+}
+
+char* read_file(const char* path, size_t* len, char err[ERR_LEN]) {
+    FILE* f = fopen(path, "rb");
+    if (!f) { snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (is_dir(path)) { fclose(f); snprintf(err, ERR_LEN, "%s: is a directory", path); return NULL; }
+    size_t cap = 1 << 16, n = 0;
+    char* buf = malloc_check(cap);
+    for (;;) {
+        if (n + 1 >= cap) { cap *= 2; buf = realloc_check(buf, cap); }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(buf); snprintf(err, ERR_LEN, "%s: read error", path); return NULL; }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int mkdir_p(const char* path, char err[ERR_LEN]) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    size_t n = strlen(tmp);
+    if (n == 0) return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == 0) {
+            char c = tmp[i];
+            tmp[i] = 0;
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+                snprintf(err, ERR_LEN, "%s: cannot create directory: %s", tmp, strerror(errno));
+                return -1;
+            }
+            tmp[i] = c;
+        }
+    }
+    if (!is_dir(path)) { snprintf(err, ERR_LEN, "%s: exists and is not a directory", path); return -1; }
+    return 0;
+}
+
+int path_exists(const char* path) { struct stat st; return stat(path, &st) == 0; }
+int is_dir(const char* path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
+
+void path_join(char* out, size_t cap, const char* a, const char* b) {
+    size_t n = strlen(a);
+    if (n && a[n - 1] == '/') snprintf(out, cap, "%s%s", a, b);
+    else snprintf(out, cap, "%s/%s", a, b);
+}
+
+void path_dirname(char* out, size_t cap, const char* path) {
+    const char* s = strrchr(path, '/');
+    if (!s) { snprintf(out, cap, "."); return; }
+    if (s == path) { snprintf(out, cap, "/"); return; }
+    snprintf(out, cap, "%.*s", (int)(s - path), path);
+}
+
+const char* path_basename(const char* path) {
+    const char* s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+double now_wall(void) { struct timespec ts; clock_gettime(CLOCK_REALTIME, &ts); return ts.tv_sec + ts.tv_nsec * 1e-9; }
+double now_mono(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + ts.tv_nsec * 1e-9; }
+
+void iso_time(char out[32], double t) {
+    time_t s = (time_t)t;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -1,0 +1,50 @@
+/* util: process-wide conventions every tool shares.
+ *
+ * Owns: the exit codes of SPEC §4, the one place a tool dies (with a one-line
+ * message on stderr, prefixed by the program name), checked allocation and
+ * file wrappers that name the call site, and small path helpers.
+ * Library code does not call die_*: it returns -1 and fills an `err` buffer of
+ * ERR_LEN bytes; the tool decides the exit code. The *_check wrappers are the
+ * exception: running out of memory is not an input error. */
+#ifndef DD_UTIL_H
+#define DD_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { EXIT_DONE = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2, EXIT_GATED = 3, EXIT_PAUSED = 75 };
+#define ERR_LEN 512
+
+void        set_progname(const char* argv0);
+const char* progname(void);
+
+/* Print "prog: message" to stderr (and to the run log when one is open), exit. */
+__attribute__((noreturn, format(printf, 2, 3))) void die(int code, const char* fmt, ...);
+/* Registered by the run tracker so die() also lands in logs/stdout.log. */
+void util_set_die_hook(void (*hook)(const char* line));
+
+void* malloc_check_(size_t n, const char* file, int line);
+void* calloc_check_(size_t n, size_t sz, const char* file, int line);
+void* realloc_check_(void* p, size_t n, const char* file, int line);
+char* strdup_check_(const char* s, const char* file, int line);
+#define malloc_check(n)     malloc_check_((n), __FILE__, __LINE__)
+#define calloc_check(n, s)  calloc_check_((n), (s), __FILE__, __LINE__)
+#define realloc_check(p, n) realloc_check_((p), (n), __FILE__, __LINE__)
+#define strdup_check(s)     strdup_check_((s), __FILE__, __LINE__)
+
+/* Read a whole file; returns NULL and fills err (naming the path) on failure.
+ * The buffer is NUL-terminated (not counted in *len). */
+char* read_file(const char* path, size_t* len, char err[ERR_LEN]);
+
+int   mkdir_p(const char* path, char err[ERR_LEN]);   /* like mkdir -p; 0 or -1 */
+int   path_exists(const char* path);
+int   is_dir(const char* path);
+void  path_join(char* out, size_t cap, const char* a, const char* b);
+void  path_dirname(char* out, size_t cap, const char* path);   /* "." when none */
+const char* path_basename(const char* path);
+
+double now_wall(void);          /* seconds since the epoch, sub-second */
+double now_mono(void);          /* monotonic seconds */
+void   iso_time(char out[32], double t);   /* 2026-11-22T10:26:00Z */
+
+#endif

@@ -1,0 +1,39 @@
+# The A-F pipeline for one config. Targets are artifacts; tools are invoked with
+# the runbook's flags. Included by GNUmakefile.
+#   CONFIG=configs/tiny.yaml (default)  ->  outputs under $(OUT_ROOT)/tiny/
+CONFIG   ?= configs/tiny.yaml
+OUT_ROOT ?= out
+NAME     := $(basename $(notdir $(CONFIG)))
+OUT      := $(OUT_ROOT)/$(NAME)
+D        := $(OUT)/data
+RUNS     := $(OUT)/runs
+
+# Content stamps: X.sha256 changes only when X's bytes change, so touching a
+# file (mtime only) reruns nothing downstream; a real change propagates.
+%.sha256: %
+	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || echo "$$h" > "$@"
+.PRECIOUS: %.sha256
+
+CFG_STAMP := $(OUT)/.config.sha256
+$(CFG_STAMP): $(CONFIG)
+	@mkdir -p $(@D)
+	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || echo "$$h" > "$@"
+
+# The config's `pipeline:` names (run names, tokenizer name) as PIPE_* variables.
+ifneq ($(filter phase-% check,$(MAKECMDGOALS)),)
+$(OUT)/.pipeline.mk: $(CONFIG) bin/pipeline-vars
+	@mkdir -p $(@D)
+	bin/pipeline-vars --config $(CONFIG) > $@.tmp && mv $@.tmp $@
+include $(OUT)/.pipeline.mk
+endif
+
+include pipelines/phase-a.mk
+
+.PHONY: check clean
+check: bin/check-artifacts
+	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
+PHASES ?= A
+
+# Never delete: move the whole config's outputs aside.
+clean:
+	@if [ -d $(OUT) ]; then t=.trash/$$(date -u +%Y%m%dT%H%M%SZ)-$(NAME); mkdir -p .trash; mv $(OUT) $$t; echo "moved $(OUT) to $$t"; else echo "nothing to clean for $(NAME)"; fi

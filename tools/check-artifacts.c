@@ -1,0 +1,100 @@
+/* check-artifacts: required vs present artifacts of every run dir of a config
+ * (the runbook's lists, in pipelines/artifacts.txt); exits 1 if any is missing. */
+#include "config.h"
+#include "json.h"
+#include "pipeline.h"
+#include "runstat.h"
+#include <glob.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char* root;
+    const char* manifest;
+    const char* phases;
+    const char* report;
+} Args;
+
+static const Opt OPTS[] = {
+    {"root", OPT_STR, offsetof(Args, root), NULL, OPT_RANGE_NONE, "output root of the config, e.g. out/tiny"},
+    {"manifest", OPT_STR, offsetof(Args, manifest), "pipelines/artifacts.txt", OPT_RANGE_NONE, "lines: PHASE RUN_DIR ARTIFACT... (globs and {pipeline keys} allowed)"},
+    {"phases", OPT_STR, offsetof(Args, phases), "ABCDEF", OPT_RANGE_NONE, "which phases to check"},
+    {"report", OPT_STR, offsetof(Args, report), "", OPT_RANGE_NONE, "also write the report as JSON here"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"check-artifacts", "check_artifacts",
+    "For every run dir listed in the manifest under --root, list the required artifacts and whether\n"
+    "each is present, then a summary table. Exit 0 when all are present, 1 when any is missing,\n"
+    "2 on a bad manifest. `make check` runs it for CONFIG.", OPTS};
+
+static int present(const char* pattern) {
+    glob_t g;
+    int rc = glob(pattern, 0, NULL, &g);
+    int n = rc == 0 ? (int)g.gl_pathc : 0;
+    globfree(&g);
+    return n;
+}
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN];
+    PipelineCfg pc;
+    if (cfg_defaults(PIPELINE_OPTS, &pc, err)) die(EXIT_FAIL, "%s", err);
+    if (c.config_path && cfg_load(c.config_path, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) die(EXIT_BADINPUT, "%s", err);
+    size_t len;
+    char* text = read_file(a.manifest, &len, err);
+    if (!text) die(EXIT_BADINPUT, "%s", err);
+    json_t* report = json_array();
+    long total = 0, missing = 0;
+    int lineno = 0;
+    printf("%-5s %-40s %-10s %s\n", "phase", "run dir", "status", "artifact");
+    for (char* line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        lineno++;
+        char* hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char* save;
+        char* phase = strtok_r(line, " \t", &save);
+        if (!phase) continue;
+        char* run = strtok_r(NULL, " \t", &save);
+        if (!run || strlen(phase) != 1) die(EXIT_BADINPUT, "%s:%d: expected 'PHASE RUN_DIR ARTIFACT...'", a.manifest, lineno);
+        if (!strchr(a.phases, phase[0])) continue;
+        char rundir[4096], tmp[4096], pat[8400];
+        if (pipeline_subst(&pc, run, tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
+        path_join(rundir, sizeof rundir, a.root, tmp);
+        RunStat rs;
+        runstat_load(&rs, rundir, 60);
+        json_t* arts = json_array();
+        int any = 0;
+        for (char* art = strtok_r(NULL, " \t", &save); art; art = strtok_r(NULL, " \t", &save)) {
+            if (pipeline_subst(&pc, art, tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
+            path_join(pat, sizeof pat, rundir, tmp);
+            int ok = present(pat) > 0;
+            total++;
+            missing += !ok;
+            any = 1;
+            /* Files of cheap tools carry their own run dir: <dir>/_runs/<file>. */
+            RunStat fs;
+            char frun[8400];
+            snprintf(frun, sizeof frun, "%s/_runs/%s", rundir, tmp);
+            int own = !rs.hb && runstat_load(&fs, frun, 60) == 0;
+            printf("%-5s %-40s %-10s %s %s\n", phase, rundir, own ? fs.status : rs.status, ok ? "[x]" : "[ ]", tmp);
+            if (own) runstat_free(&fs);
+            json_array_append_new(arts, json_pack("{s:s, s:b}", "artifact", tmp, "present", ok));
+        }
+        if (!any) die(EXIT_BADINPUT, "%s:%d: no artifacts listed for %s", a.manifest, lineno, run);
+        json_array_append_new(report, json_pack("{s:s, s:s, s:s, s:o}", "phase", phase, "run_dir", rundir, "status", rs.status, "artifacts", arts));
+        runstat_free(&rs);
+    }
+    printf("\n%ld required, %ld present, %ld missing\n", total, total - missing, missing);
+    if (*a.report) {
+        json_t* r = json_pack("{s:s, s:I, s:I, s:o}", "root", a.root, "required", (json_int_t)total, "missing", (json_int_t)missing, "runs", report);
+        if (json_write_atomic(a.report, r, err)) die(EXIT_FAIL, "%s", err);
+        json_decref(r);
+    } else json_decref(report);
+    free(text);
+    return missing ? 1 : 0;
+}

@@ -1,0 +1,123 @@
+/* pack-bins (A3): text -> token bin (SPEC §5), one line after another, each
+ * followed by <eos> with --append_eos 1. Lines are encoded in parallel and
+ * written in order, so the bin does not depend on the thread count. */
+#include "bins.h"
+#include "config.h"
+#include "control.h"
+#include "tokenizer.h"
+#include "track.h"
+#include <omp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *tokenizer, *input, *output;
+    int append_eos, verify;
+} Args;
+
+static const Opt OPTS[] = {
+    {"tokenizer", OPT_STR, offsetof(Args, tokenizer), NULL, OPT_RANGE_NONE, "the .model written by train-tokenizer"},
+    {"input", OPT_STR, offsetof(Args, input), NULL, OPT_RANGE_NONE, "text, one example per line"},
+    {"output", OPT_STR, offsetof(Args, output), NULL, OPT_RANGE_NONE, "token bin to write"},
+    {"append_eos", OPT_BOOL, offsetof(Args, append_eos), "1", OPT_RANGE_NONE, "follow every line with <eos>"},
+    {"verify", OPT_BOOL, offsetof(Args, verify), "0", OPT_RANGE_NONE, "check decode(encode(line)) == line for every line"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"pack-bins", "pack_bins",
+    "Encode a text file with a trained tokenizer into a packed token bin (1024-byte header, then\n"
+    "uint16 tokens, or uint32 when the vocab exceeds 65535; docs/formats.md).", OPTS};
+
+typedef struct { uint32_t* ids; size_t n; } Chunk;
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN], run[4096], d[4096];
+    Tokenizer* tok = tok_load(a.tokenizer, err);
+    if (!tok) die(EXIT_BADINPUT, "%s", err);
+    size_t len;
+    char* text = read_file(a.input, &len, err);
+    if (!text) die(EXIT_BADINPUT, "%s", err);
+    path_dirname(d, sizeof d, a.output);
+    if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
+    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
+    else track_default_dir(run, sizeof run, a.output);
+    Tracker t;
+    track_open(&t, run, &SPEC, &a, &c, "pack-bins");
+    control_install(run);
+    track_input(&t, a.tokenizer);
+    track_input(&t, a.input);
+    if (control_pause_requested()) control_pause_exit(&t, "none: packing restarts (seconds)");
+    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    double t0 = now_mono();
+
+    /* Line starts; a final line without '\n' still counts. */
+    size_t nlines = 0, cap = 1024;
+    size_t* start = malloc_check(cap * sizeof *start);
+    for (size_t i = 0; i < len;) {
+        if (nlines + 1 >= cap) { cap *= 2; start = realloc_check(start, cap * sizeof *start); }
+        start[nlines++] = i;
+        char* nl = memchr(text + i, '\n', len - i);
+        i = nl ? (size_t)(nl - text) + 1 : len;
+    }
+    start[nlines] = len;
+    int nchunks = 64;
+    Chunk* chunks = calloc_check(nchunks, sizeof *chunks);
+    uint32_t eos = 256;
+    long bad_line = -1;
+    #pragma omp parallel
+    {
+        TokCache* cache = tok_cache_new(tok);
+        char* dec = NULL;
+        size_t dec_cap = 0;
+        #pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < nchunks; k++) {
+            size_t lo = nlines * k / nchunks, hi = nlines * (k + 1) / nchunks;
+            size_t bytes = start[hi] - start[lo];
+            Chunk* ch = &chunks[k];
+            ch->ids = malloc_check((bytes + (hi - lo) + 1) * sizeof(uint32_t));
+            for (size_t l = lo; l < hi; l++) {
+                size_t s = start[l], e = start[l + 1];
+                if (e > s && text[e - 1] == '\n') e--;
+                size_t n = tok_encode(tok, cache, text + s, e - s, ch->ids + ch->n);
+                if (a.verify) {
+                    if (dec_cap < e - s + 16) { dec_cap = 2 * (e - s) + 16; dec = realloc_check(dec, dec_cap); }
+                    size_t m = tok_decode(tok, ch->ids + ch->n, n, dec, dec_cap);
+                    if (m != e - s || memcmp(dec, text + s, m)) {
+                        #pragma omp critical
+                        if (bad_line < 0 || (long)l < bad_line) bad_line = (long)l;
+                    }
+                }
+                ch->n += n;
+                if (a.append_eos) ch->ids[ch->n++] = eos;
+            }
+        }
+        free(dec);
+        tok_cache_free(cache);
+    }
+    if (bad_line >= 0) die(EXIT_FAIL, "%s:%ld: decode(encode(line)) differs from the line", a.input, bad_line + 1);
+    BinWriter w;
+    if (bin_writer_open(&w, a.output, tok_vocab_size(tok), err)) die(EXIT_BADINPUT, "%s", err);
+    size_t ntok = 0;
+    for (int k = 0; k < nchunks; k++) {
+        if (bin_writer_put(&w, chunks[k].ids, chunks[k].n, err)) die(EXIT_FAIL, "%s", err);
+        ntok += chunks[k].n;
+        free(chunks[k].ids);
+    }
+    if (bin_writer_commit(&w, err)) die(EXIT_FAIL, "%s", err);
+    double sec = now_mono() - t0;
+    track_total(&t, (long)nlines);
+    track_progress(&t, (long)nlines, "done");
+    track_output(&t, a.output);
+    track_summary(&t, "tokens", json_integer((json_int_t)ntok));
+    track_summary(&t, "bytes_per_token", json_real(ntok ? (double)len / ntok : 0));
+    track_say(&t, "pack-bins: %zu lines, %zu tokens (%.3f bytes/token) in %.2fs (%.1f MB/s) -> %s", nlines, ntok,
+              ntok ? (double)len / ntok : 0.0, sec, len / 1e6 / (sec > 0 ? sec : 1e-9), a.output);
+    track_finish(&t, "completed", "");
+    free(chunks); free(start); free(text);
+    tok_free(tok);
+    return 0;
+}

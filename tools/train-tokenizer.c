@@ -1,0 +1,83 @@
+/* train-tokenizer (A3): byte-level BPE with <eos>; writes P.model plus Hugging
+ * Face's tokenizer.json and tokenizer_config.json beside it. */
+#include "atomic.h"
+#include "config.h"
+#include "control.h"
+#include "tokenizer.h"
+#include "track.h"
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *input, *model_prefix, *model_type;
+    long vocab_size, model_max_length;
+} Args;
+
+static const Opt OPTS[] = {
+    {"input", OPT_STR, offsetof(Args, input), NULL, OPT_RANGE_NONE, "training text, one example per line"},
+    {"model_prefix", OPT_STR, offsetof(Args, model_prefix), NULL, OPT_RANGE_NONE, "writes PREFIX.model (and tokenizer.json, tokenizer_config.json in its folder)"},
+    {"vocab_size", OPT_INT, offsetof(Args, vocab_size), "32000", 259, 4194304, "tokens in all: 256 bytes + <eos> + <pad> + merges"},
+    {"model_type", OPT_STR, offsetof(Args, model_type), "bpe", OPT_RANGE_NONE, "only bpe (byte-level)"},
+    {"model_max_length", OPT_INT, offsetof(Args, model_max_length), "1024", 1, 1e9, "recorded in tokenizer_config.json"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"train-tokenizer", "train_tokenizer",
+    "Train a byte-level BPE tokenizer (every byte has a token; <eos> = 256, <pad> = 257) on a text\n"
+    "file. Formats: docs/formats.md. Deterministic: the same input gives byte-identical files.", OPTS};
+
+static void on_progress(void* ctx, long done, long total) {
+    Tracker* t = ctx;
+    track_total(t, total);
+    track_progress(t, done, "merges");
+}
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    if (strcmp(a.model_type, "bpe")) cfg_refuse(&c, "model_type", "'%s' is not supported (only bpe)", a.model_type);
+    char err[ERR_LEN], dir[4096], run[4096], model[4200], hf[4200], hfc[4200];
+    size_t len;
+    char* text = read_file(a.input, &len, err);
+    if (!text) die(EXIT_BADINPUT, "%s", err);
+    if (len == 0) die(EXIT_BADINPUT, "%s: empty corpus: nothing to train on", a.input);
+    path_dirname(dir, sizeof dir, a.model_prefix);
+    if (mkdir_p(dir, err)) die(EXIT_BADINPUT, "%s", err);
+    snprintf(model, sizeof model, "%s.model", a.model_prefix);
+    path_join(hf, sizeof hf, dir, "tokenizer.json");
+    path_join(hfc, sizeof hfc, dir, "tokenizer_config.json");
+    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
+    else track_default_dir(run, sizeof run, model);
+    Tracker t;
+    track_open(&t, run, &SPEC, &a, &c, "train-tokenizer");
+    control_install(run);
+    track_input(&t, a.input);
+    if (control_pause_requested()) control_pause_exit(&t, "none: training restarts (seconds)");
+    double t0 = now_mono();
+    Tokenizer* tok = tok_train(text, len, (int)a.vocab_size, on_progress, &t, err);
+    if (!tok) die(EXIT_BADINPUT, "%s: %s", a.input, err);
+    if (tok_vocab_size(tok) < a.vocab_size)
+        die(EXIT_BADINPUT, "%s: the text supplies only %d tokens; vocab_size %ld is unreachable (use at most %d)",
+            a.input, tok_vocab_size(tok), a.vocab_size, tok_vocab_size(tok));
+    double train_sec = now_mono() - t0;
+    size_t mlen;
+    char* ser = tok_serialize(tok, &mlen);
+    char* cfg_json = NULL;
+    char* hf_json = tok_export_hf_json(tok, (int)a.model_max_length, &cfg_json);
+    if (atomic_write(model, ser, mlen, err) || atomic_write(hf, hf_json, strlen(hf_json), err) ||
+        atomic_write(hfc, cfg_json, strlen(cfg_json), err))
+        die(EXIT_BADINPUT, "%s", err);
+    track_output(&t, model);
+    track_output(&t, hf);
+    track_output(&t, hfc);
+    track_summary(&t, "train_sec", json_real(train_sec));
+    track_summary(&t, "vocab_size", json_integer(tok_vocab_size(tok)));
+    track_say(&t, "train-tokenizer: %d tokens from %.1f MB in %.2fs -> %s (+ tokenizer.json, tokenizer_config.json)",
+              tok_vocab_size(tok), len / 1e6, train_sec, model);
+    track_finish(&t, "completed", "");
+    free(ser); free(hf_json); free(cfg_json); free(text);
+    tok_free(tok);
+    return 0;
+}

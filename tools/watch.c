@@ -1,0 +1,139 @@
+/* watch: live progress of one run, or a table of every run under a root. */
+#include "config.h"
+#include "json.h"
+#include "runstat.h"
+#include <dirent.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char* root;
+    int    follow, stop_on_terminal;
+    double interval, watch, stale_sec;
+} Args;
+
+static const Opt OPTS[] = {
+    {"root", OPT_STR, offsetof(Args, root), "", OPT_RANGE_NONE, "show a table of every run dir under this root"},
+    {"follow", OPT_BOOL, offsetof(Args, follow), "0", OPT_RANGE_NONE, "keep printing until stopped"},
+    {"stop_on_terminal", OPT_BOOL, offsetof(Args, stop_on_terminal), "0", OPT_RANGE_NONE, "with --follow: stop once the run is completed, failed, paused, gated or crashed"},
+    {"interval", OPT_FLOAT, offsetof(Args, interval), "2", 0.05, 3600, "seconds between updates with --follow"},
+    {"watch", OPT_FLOAT, offsetof(Args, watch), "0", 0, 3600, "with --root: redraw the table every N seconds (0 = once)"},
+    {"stale_sec", OPT_FLOAT, offsetof(Args, stale_sec), "60", 1, 1e6, "a running heartbeat older than this whose pid is gone is 'crashed'"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"watch", "watch",
+    "Print a run's heartbeat as a progress line (phase, status, step/total, rate, ETA, heartbeat age):\n"
+    "  watch --run_dir out/tiny/runs/pretrain_base --follow --stop_on_terminal\n"
+    "or a table of every run under a root:  watch --root out/tiny [--watch 15]\n"
+    "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", OPTS};
+
+static int terminal(const char* st) {
+    return !strcmp(st, "completed") || !strcmp(st, "failed") || !strcmp(st, "paused") ||
+           !strcmp(st, "gated") || !strcmp(st, "crashed");
+}
+
+static void line_for(const char* dir, const RunStat* s, char* out, size_t cap, int table) {
+    char eta[32], age[32];
+    json_t* hb = s->hb;
+    double e = jget_num(hb, "eta_sec", -1);
+    fmt_duration(eta, sizeof eta, e);
+    fmt_duration(age, sizeof age, s->age_sec);
+    long step = jget_int(hb, "step", 0), total = jget_int(hb, "total_steps", 0);
+    double pct = 100.0 * jget_num(hb, "progress", 0);
+    if (table)
+        snprintf(out, cap, "%-44s %-16s %-10s %6.1f%% %9ld/%-9ld %8s %8s", dir, jget_str(hb, "phase", "?"), s->status, pct,
+                 step, total, eta, age);
+    else {
+        char bar[31];
+        int fill = (int)(pct * 0.3);
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = 0;
+        const char* unit = jget_str(hb, "current_unit", "");
+        snprintf(out, cap, "%s %s [%s] %5.1f%% %ld/%ld %.2f/s eta %s (heartbeat %s ago)%s%s", jget_str(hb, "phase", "?"),
+                 s->status, bar, pct, step, total, jget_num(hb, "rate", 0), eta, age, *unit ? " " : "", unit);
+    }
+}
+
+static void collect(const char* dir, int depth, char (*found)[4096], int* n, int cap) {
+    char p[4200];
+    path_join(p, sizeof p, dir, "_run_tracker/heartbeat.json");
+    if (path_exists(p) && *n < cap) snprintf(found[(*n)++], 4096, "%s", dir);
+    if (depth == 0) return;
+    DIR* d = opendir(dir);
+    if (!d) return;
+    struct dirent* e;
+    char names[512][256];
+    int m = 0;
+    while ((e = readdir(d)) && m < 512)
+        if (e->d_name[0] != '.' && strcmp(e->d_name, "_run_tracker")) snprintf(names[m++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, m, sizeof names[0], (int (*)(const void*, const void*))strcmp);
+    for (int i = 0; i < m; i++) {
+        path_join(p, sizeof p, dir, names[i]);
+        if (is_dir(p)) collect(p, depth - 1, found, n, cap);
+    }
+}
+
+static int table(const Args* a) {
+    static char found[1024][4096];
+    int n = 0;
+    if (!is_dir(a->root)) die(EXIT_BADINPUT, "%s: no such directory", a->root);
+    collect(a->root, 6, found, &n, 1024);
+    printf("%-44s %-16s %-10s %7s %19s %8s %8s\n", "run", "phase", "status", "progress", "step", "eta", "age");
+    for (int i = 0; i < n; i++) {
+        RunStat s;
+        runstat_load(&s, found[i], a->stale_sec);
+        char line[1024];
+        line_for(found[i], &s, line, sizeof line, 1);
+        printf("%s\n", line);
+        runstat_free(&s);
+    }
+    if (n == 0) printf("(no runs under %s)\n", a->root);
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    /* --follow / --stop_on_terminal are switches: accept them bare. */
+    char* av[256];
+    int ac = 0;
+    for (int i = 0; i < argc && ac < 250; i++) {
+        av[ac++] = argv[i];
+        int sw = !strcmp(argv[i], "--follow") || !strcmp(argv[i], "--stop_on_terminal");
+        if (sw && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) av[ac++] = "1";
+    }
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, ac, av, &a, &c);
+    const char* dir = c.run_dir;
+    if (*a.root) {
+        do {
+            if (a.watch > 0) printf("\033[H\033[J");
+            table(&a);
+            fflush(stdout);
+            if (a.watch > 0) usleep((useconds_t)(a.watch * 1e6));
+        } while (a.watch > 0);
+        return 0;
+    }
+    if (!dir || !*dir) die(EXIT_BADINPUT, "give --run_dir DIR or --root DIR (see --help)");
+    if (!is_dir(dir)) die(EXIT_BADINPUT, "%s: no such run directory", dir);
+    int tty = isatty(1);
+    for (;;) {
+        RunStat s;
+        char line[1024];
+        if (runstat_load(&s, dir, a.stale_sec) != 0) snprintf(line, sizeof line, "%s: no heartbeat yet", dir);
+        else line_for(dir, &s, line, sizeof line, 0);
+        if (tty && a.follow) printf("\r\033[K%s", line);
+        else printf("%s\n", line);
+        fflush(stdout);
+        int done = terminal(s.status);
+        runstat_free(&s);
+        if (!a.follow || (a.stop_on_terminal && done)) break;
+        usleep((useconds_t)(a.interval * 1e6));
+    }
+    if (tty && a.follow) printf("\n");
+    return 0;
+}
