@@ -492,14 +492,13 @@ static int yaml_write_handler(void* data, unsigned char* buf, size_t size) {
 
 int cfg_write_resolved(const ToolSpec* spec, const void* st, const Common* c, const char* path, char err[ERR_LEN]) {
     json_t* root = json_object();
-    json_object_set_new(root, "tool", json_string(spec->tool));
-    json_object_set_new(root, "config", c->config_path ? json_string(c->config_path) : json_null());
     json_object_set_new(root, "cost_per_hour", json_real(c->cost_per_hour));
     json_object_set_new(root, "threads", json_integer(c->threads));
     json_object_set_new(root, spec->section, cfg_to_json(spec->opts, st));
     AtomicFile a;
     if (atomic_open(&a, path, err)) { json_decref(root); return -1; }
-    fprintf(a.f, "# resolved by %s: defaults < %s < flags\n", spec->tool, c->config_path ? c->config_path : "(no config)");
+    /* A valid config itself: `--config config_resolved.yaml` reruns with the same values. */
+    fprintf(a.f, "# %s: resolved from defaults < %s < flags\n", spec->tool, c->config_path ? c->config_path : "(no config)");
     yaml_emitter_t e;
     yaml_event_t ev;
     yaml_emitter_initialize(&e);

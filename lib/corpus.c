@@ -1000,7 +1000,40 @@ static void gen_fact(const CorpusGen* g, Rng* r, Out* o) {
     w(o, ".");
 }
 
+/* Facts about someone the model has never seen, then a question on one of them:
+ * the answer can only be copied from the line itself. This is the in-context
+ * reading that worked examples and demonstrations rely on later. */
+static void question_in_context(const CorpusGen* g, Rng* r, Out* o) {
+    char name[CORPUS_NAME_LEN], village[CORPUS_NAME_LEN];
+    int f;
+    fresh_person(g, r, name, &f);
+    fresh_village(r, village);
+    int64_t age = rng_range(r, 18, 90);
+    const char* job = PICK(r, JOBS);
+    int order[3] = {0, 1, 2};
+    for (int i = 2; i > 0; i--) {
+        int j = (int)rng_below(r, (uint32_t)i + 1);
+        int t = order[i]; order[i] = order[j]; order[j] = t;
+    }
+    int nf = 2 + (int)rng_below(r, 2);
+    for (int i = 0; i < nf; i++) {
+        w(o, i == 0 ? name : f ? "she" : "he");
+        switch (order[i]) {
+        case 0: w(o, "lives in"); w(o, village); break;
+        case 1: w(o, "is"); wnum(o, age); w(o, "years old"); break;
+        default: w(o, "is"); w(o, article(job)); w(o, job); break;
+        }
+        w(o, ".");
+    }
+    switch (order[rng_below(r, (uint32_t)nf)]) {
+    case 0: w(o, "where does"); w(o, name); w(o, "live ?"); w(o, village); break;
+    case 1: w(o, "how old is"); w(o, name); w(o, "?"); wnum(o, age); break;
+    default: w(o, "what does"); w(o, name); w(o, "do ?"); w(o, f ? "she is" : "he is"); w(o, article(job)); w(o, job); break;
+    }
+}
+
 static void gen_question(const CorpusGen* g, Rng* r, Out* o) {
+    if (rng_chance(r, 2, 5)) { question_in_context(g, r, o); return; }
     int c = (int)rng_below(r, CORPUS_N_CITIES), k = city_country(c);
     int p = (int)rng_below(r, CORPUS_N_PEOPLE), pc = g->person_city[p];
     switch (rng_below(r, 9)) {
@@ -1036,6 +1069,42 @@ static void gen_question(const CorpusGen* g, Rng* r, Out* o) {
         w(o, g->person[g->person_age[p] > g->person_age[q] ? p : q]);
         break;
     }
+    }
+}
+
+/* Arithmetic told as a story: "Kelda has 7 apples . she buys 5 more . how many
+ * apples does Kelda have now ? 12". Ties numbers to words and to people. */
+static void gen_problem(const CorpusGen* g, Rng* r, Out* o) {
+    char name[CORPUS_NAME_LEN], name2[CORPUS_NAME_LEN];
+    int f, f2;
+    fresh_person(g, r, name, &f);
+    fresh_person(g, r, name2, &f2);
+    const char* thing = NOUNS[pick_noun(r, C_FOOD | C_OBJ)].pl;
+    int64_t a = rng_range(r, 2, 20), b = rng_range(r, 1, 15);
+    const char* she = f ? "she" : "he";
+    switch (rng_below(r, 4)) {
+    case 0:
+        w(o, name); w(o, "has"); wnum(o, a); w(o, thing); w(o, "."); w(o, she); w(o, "buys"); wnum(o, b);
+        w(o, "more . how many"); w(o, thing); w(o, "does"); w(o, name); w(o, "have now ?"); wnum(o, a + b);
+        break;
+    case 1:
+        if (b > a) { int64_t t = a; a = b; b = t; }
+        w(o, name); w(o, "has"); wnum(o, a); w(o, thing); w(o, "."); w(o, she); w(o, "gives"); wnum(o, b);
+        w(o, "to"); w(o, name2); w(o, ". how many"); w(o, thing); w(o, "does"); w(o, name); w(o, "have now ?");
+        wnum(o, a - b);
+        break;
+    case 2:
+        a = rng_range(r, 2, 9); b = rng_range(r, 2, 9);
+        w(o, name); w(o, "has"); wnum(o, a); w(o, "baskets with"); wnum(o, b); w(o, thing); w(o, "in each .");
+        w(o, "how many"); w(o, thing); w(o, "does"); w(o, name); w(o, "have ?"); wnum(o, a * b);
+        break;
+    default:
+        if (a == b) b = a + 1;
+        w(o, name); w(o, "has"); wnum(o, a); w(o, thing); w(o, "and"); w(o, name2); w(o, "has"); wnum(o, b);
+        w(o, thing); w(o, ".");
+        if (rng_chance(r, 1, 2)) { w(o, "who has more ?"); w(o, a > b ? name : name2); }
+        else { w(o, "how many do they have together ?"); wnum(o, a + b); }
+        break;
     }
 }
 
@@ -1086,18 +1155,19 @@ static void gen_record(const CorpusGen* g, Rng* r, Out* o) {
 
 typedef void (*KindFn)(const CorpusGen* g, Rng* r, Out* o);
 static const struct { const char* name; uint32_t weight; KindFn fn; } KINDS[] = {
-    {"sentence",  18, gen_sentence},
+    {"sentence",  16, gen_sentence},
     {"relative",  10, gen_relative},
     {"compound",   8, gen_compound},
-    {"story",      6, gen_story},
-    {"arith",     10, gen_arith},
+    {"story",      7, gen_story},
+    {"arith",      9, gen_arith},
     {"multistep",  8, gen_multistep},
-    {"compare",    4, gen_compare},
-    {"sequence",   5, gen_sequence},
+    {"compare",    3, gen_compare},
+    {"sequence",   4, gen_sequence},
     {"sort",       6, gen_sort},
     {"listop",     4, gen_listop},
-    {"fact",      10, gen_fact},
-    {"question",   6, gen_question},
+    {"problem",    4, gen_problem},
+    {"fact",       9, gen_fact},
+    {"question",   7, gen_question},
     {"record",     5, gen_record},
 };
 _Static_assert(NELEM(KINDS) <= CORPUS_MAX_KINDS, "raise CORPUS_MAX_KINDS");

@@ -39,7 +39,7 @@ static void init_cls(void) {
         uint8_t k = C_OTHER;
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') k = C_WS;
         else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k = C_ALPHA;
-        else if (c >= '0' && c <= '9') k = C_DIGIT;
+        else if (c >= 0x30 && c <= 0x39) k = C_OTHER;
         g_cls[c] = k;
     }
     __atomic_store_n(&g_cls['a'], C_ALPHA, __ATOMIC_RELEASE);

@@ -4,6 +4,7 @@
 #include "atomic.h"
 #include "hash.h"
 #include "json.h"
+#include <glob.h>
 #include <math.h>
 #include <png.h>
 #include <stdarg.h>
@@ -266,14 +267,39 @@ void track_say(Tracker* t, const char* fmt, ...) {
     }
 }
 
+static int lists_output(const char* prov_path, const char* base) {
+    char err[ERR_LEN];
+    json_t* prov = json_load_path(prov_path, err);
+    size_t i;
+    json_t* o;
+    int found = 0;
+    json_array_foreach(json_object_get(prov, "outputs"), i, o)
+        found |= !strcmp(path_basename(jget_str(o, "path", "")), base);
+    json_decref(prov);
+    return found;
+}
+
 /* The run that produced `path`, by the layout convention: a file's run is
- * <dir>/_runs/<name>; a published checkpoint's run is its parent directory. */
+ * <dir>/_runs/<name>, or the <dir>/_runs/ run whose provenance lists it (one
+ * run may write several files); a published checkpoint's run is its parent. */
 static int upstream_run(const char* path, char* out, size_t cap) {
     char d[4096], rec[4200];
     track_default_dir(out, cap, path);
     path_join(rec, sizeof rec, out, "run_record.json");
     if (path_exists(rec)) return 1;
     path_dirname(d, sizeof d, path);
+    char pat[4200];
+    snprintf(pat, sizeof pat, "%s/_runs/*/provenance.json", d);
+    glob_t g;
+    int found = 0;
+    if (glob(pat, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc && !found; i++)
+            if (lists_output(g.gl_pathv[i], path_basename(path))) {
+                path_dirname(out, cap, g.gl_pathv[i]);
+                found = 1;
+            }
+    globfree(&g);
+    if (found) return 1;
     snprintf(out, cap, "%s", d);
     path_join(rec, sizeof rec, out, "run_record.json");
     return path_exists(rec);

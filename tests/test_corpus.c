@@ -1,0 +1,639 @@
+/* test_corpus: the synthetic language generator (lib/corpus).
+ *
+ * Protects: byte-identical output for a seed, kinds drawn at their weights,
+ * lines that are printable one-liners within the cap, arithmetic and list answers
+ * that are actually right, facts that agree with the world, enough distinct words
+ * for a 32k BPE vocabulary, and a sane mean line length. Prints the speed.
+ *
+ * Build: gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib tests/test_corpus.c lib/corpus.c \
+ *            lib/rng.c lib/util.c -lm -o /tmp/test_corpus && /tmp/test_corpus */
+#include "corpus.h"
+#include "util.h"
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int n_fail = 0;
+
+static void pass(const char* name) { printf("PASS %s\n", name); }
+__attribute__((format(printf, 2, 3))) static void fail(const char* name, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("FAIL %s: ", name);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    n_fail++;
+}
+
+static CorpusGen G;   /* ~40 KB: kept off the stack */
+
+static Rng stream(uint64_t seed, uint64_t s) {
+    Rng r;
+    rng_seed(&r, seed);
+    return rng_split(&r, s);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Tokens and a tiny integer-expression evaluator for checking answers.       */
+
+#define MAXTOK 256
+typedef struct { char* t[MAXTOK]; int n; char buf[CORPUS_LINE_MAX]; } Toks;
+
+static void tokenize(Toks* k, const char* s) {
+    snprintf(k->buf, sizeof k->buf, "%s", s);
+    k->n = 0;
+    for (char* p = strtok(k->buf, " "); p && k->n < MAXTOK; p = strtok(NULL, " ")) k->t[k->n++] = p;
+}
+
+static int is_int(const char* s, int64_t* v) {
+    const char* p = s;
+    if (*p == '-') p++;
+    if (!*p) return 0;
+    for (const char* q = p; *q; q++) if (!isdigit((unsigned char)*q)) return 0;
+    if (p[0] == '0' && p[1]) return 0;   /* no leading zeros */
+    *v = strtoll(s, NULL, 10);
+    return 1;
+}
+
+/* Recursive descent over tokens [*i, end). Returns 0 on a parse error. */
+typedef struct { char** t; int end; int i; int ok; } Parser;
+static int64_t p_expr(Parser* p);
+static int64_t p_factor(Parser* p) {
+    if (p->i >= p->end) { p->ok = 0; return 0; }
+    if (strcmp(p->t[p->i], "(") == 0) {
+        p->i++;
+        int64_t v = p_expr(p);
+        if (p->i >= p->end || strcmp(p->t[p->i], ")") != 0) { p->ok = 0; return 0; }
+        p->i++;
+        return v;
+    }
+    int64_t v;
+    if (!is_int(p->t[p->i], &v)) { p->ok = 0; return 0; }
+    p->i++;
+    return v;
+}
+static int64_t p_term(Parser* p) {
+    int64_t v = p_factor(p);
+    while (p->ok && p->i < p->end && (strcmp(p->t[p->i], "*") == 0 || strcmp(p->t[p->i], "/") == 0)) {
+        char op = p->t[p->i++][0];
+        int64_t b = p_factor(p);
+        if (op == '*') v *= b;
+        else if (b == 0 || v % b != 0) { p->ok = 0; return 0; }   /* only exact division is written */
+        else v /= b;
+    }
+    return v;
+}
+static int64_t p_expr(Parser* p) {
+    int64_t v = p_term(p);
+    while (p->ok && p->i < p->end && (strcmp(p->t[p->i], "+") == 0 || strcmp(p->t[p->i], "-") == 0)) {
+        char op = p->t[p->i++][0];
+        int64_t b = p_term(p);
+        v = op == '+' ? v + b : v - b;
+    }
+    return v;
+}
+/* Evaluate tokens [a, b) as one whole expression. */
+static int eval_range(char** t, int a, int b, int64_t* v) {
+    Parser p = {t, b, a, 1};
+    *v = p_expr(&p);
+    return p.ok && p.i == b;
+}
+
+static int find_tok(const Toks* k, int from, const char* s) {
+    for (int i = from; i < k->n; i++) if (strcmp(k->t[i], s) == 0) return i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Per-kind answer checks. Each returns NULL when fine, else a reason.         */
+
+static const char* check_arith(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    /* word form: "a plus b is c" */
+    if (k.n >= 5 && strcmp(k.t[k.n - 2], "is") == 0) {
+        int64_t a, b, c;
+        int op = 1;
+        if (!is_int(k.t[0], &a) || !is_int(k.t[k.n - 3], &b) || !is_int(k.t[k.n - 1], &c)) return "word form: not numbers";
+        const char* w = k.t[1];
+        if (strcmp(w, "plus") == 0) return a + b == c ? NULL : "plus wrong";
+        if (strcmp(w, "minus") == 0) return a - b == c ? NULL : "minus wrong";
+        if (strcmp(w, "times") == 0) return a * b == c ? NULL : "times wrong";
+        if (strcmp(w, "divided") == 0) return b && a % b == 0 && a / b == c ? NULL : "divided wrong";
+        (void)op;
+        return "unknown word operator";
+    }
+    /* one or more "a op b = c" joined by "," */
+    int start = 0;
+    while (start < k.n) {
+        int end = find_tok(&k, start, ",");
+        if (end < 0) end = k.n;
+        if (end - start != 5 || strcmp(k.t[start + 3], "=") != 0) return "equation is not 'a op b = c'";
+        int64_t lhs, rhs;
+        if (!eval_range(k.t, start, start + 3, &lhs)) return "cannot parse left side";
+        if (!is_int(k.t[start + 4], &rhs)) return "right side is not a number";
+        if (lhs != rhs) return "wrong result";
+        start = end + 1;
+    }
+    return NULL;
+}
+
+/* Every "="-separated segment has the same value; the last is a bare number. */
+static const char* check_multistep(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int start = 0, segs = 0;
+    int64_t first = 0, last_num;
+    while (start <= k.n) {
+        int end = find_tok(&k, start, "=");
+        if (end < 0) end = k.n;
+        int64_t v;
+        if (!eval_range(k.t, start, end, &v)) return "segment does not parse";
+        if (segs++ == 0) first = v;
+        else if (v != first) return "a step changes the value";
+        if (end == k.n) {
+            if (end - start != 1 || !is_int(k.t[start], &last_num)) return "does not end in a number";
+            if (v < 0) return "negative result";
+            break;
+        }
+        start = end + 1;
+    }
+    return segs >= 2 ? NULL : "no '='";
+}
+
+static const char* check_compare(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int64_t a, b, c;
+    if (strstr(line, "is equal to")) {
+        if (!is_int(k.t[0], &a) || !is_int(k.t[4], &b)) return "equal: not numbers";
+        return a == b ? NULL : "equal but different";
+    }
+    if (strstr(line, "is larger than")) {
+        if (!is_int(k.t[0], &a) || !is_int(k.t[4], &b)) return "larger: not numbers";
+        return a > b ? NULL : "larger is wrong";
+    }
+    if (strstr(line, "is smaller than")) {
+        if (!is_int(k.t[0], &a) || !is_int(k.t[4], &b)) return "smaller: not numbers";
+        return a < b ? NULL : "smaller is wrong";
+    }
+    if (k.n == 3) {
+        if (!is_int(k.t[0], &a) || !is_int(k.t[2], &b)) return "symbolic: not numbers";
+        if (strcmp(k.t[1], ">") == 0) return a > b ? NULL : "> wrong";
+        if (strcmp(k.t[1], "<") == 0) return a < b ? NULL : "< wrong";
+        return "unknown comparison";
+    }
+    /* which is larger , a or b ? c */
+    if (k.n == 9 && strcmp(k.t[0], "which") == 0) {
+        if (!is_int(k.t[4], &a) || !is_int(k.t[6], &b) || !is_int(k.t[8], &c)) return "which: not numbers";
+        int larger = strcmp(k.t[2], "larger") == 0;
+        return c == (larger ? (a > b ? a : b) : (a < b ? a : b)) ? NULL : "which: wrong answer";
+    }
+    return "unknown compare template";
+}
+
+/* Numbers after the token at index `from` up to `to`. Returns count or -1. */
+static int read_nums(const Toks* k, int from, int to, int64_t* v, int cap) {
+    int n = 0;
+    for (int i = from; i < to; i++) {
+        if (n >= cap || !is_int(k->t[i], &v[n])) return -1;
+        n++;
+    }
+    return n;
+}
+
+static const char* check_sequence(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int64_t v[64], a, b, step;
+    int colon = find_tok(&k, 0, ":");
+    if (strcmp(k.t[0], "continue") == 0) {
+        int n = read_nums(&k, 1, colon, v, 64);
+        int m = read_nums(&k, colon + 1, k.n, v + (n > 0 ? n : 0), 64 - (n > 0 ? n : 0));
+        if (n < 3 || m < 1) return "continue: bad lists";
+        int total = n + m;
+        /* either arithmetic or geometric throughout, the continuation included */
+        int arith = 1, geom = v[0] != 0;
+        for (int i = 2; i < total; i++) if (v[i] - v[i - 1] != v[1] - v[0]) arith = 0;
+        for (int i = 1; i < total && geom; i++) if (v[i - 1] == 0 || v[i] % v[i - 1] || v[i] / v[i - 1] != v[1] / v[0]) geom = 0;
+        return arith || geom ? NULL : "continue: wrong continuation";
+    }
+    if (strncmp(line, "count from ", 11) == 0 || strncmp(line, "count down from ", 16) == 0) {
+        int down = strcmp(k.t[1], "down") == 0;
+        int ia = down ? 3 : 2;
+        if (!is_int(k.t[ia], &a) || !is_int(k.t[ia + 2], &b)) return "count: bounds";
+        int n = read_nums(&k, colon + 1, k.n, v, 64);
+        if (n < 1 || v[0] != a || v[n - 1] != b) return "count: ends wrong";
+        for (int i = 1; i < n; i++) if (v[i] - v[i - 1] != (down ? -1 : 1)) return "count: step wrong";
+        return NULL;
+    }
+    if (strncmp(line, "count by ", 9) == 0) {
+        if (!is_int(k.t[2], &step) || !is_int(k.t[4], &a)) return "count by: header";
+        int n = read_nums(&k, colon + 1, k.n, v, 64);
+        if (n < 1 || v[0] != a) return "count by: start";
+        for (int i = 1; i < n; i++) if (v[i] - v[i - 1] != step) return "count by: step";
+        return NULL;
+    }
+    int n = read_nums(&k, 0, k.n, v, 64);
+    if (n < 3) return "bare run: not numbers";
+    for (int i = 2; i < n; i++) if (v[i] - v[i - 1] != v[1] - v[0]) return "bare run: not arithmetic";
+    return NULL;
+}
+
+static int cmp64(const void* a, const void* b) {
+    int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
+    return x < y ? -1 : x > y;
+}
+static int cmps(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
+
+static const char* check_sort(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int colon = find_tok(&k, 0, ":");
+    if (colon < 0) return "no ':'";
+    int words = strcmp(k.t[1], "words") == 0, desc = strcmp(k.t[1], "descending") == 0;
+    int from = words || desc ? 2 : 1;
+    int n = colon - from, m = k.n - colon - 1;
+    if (n != m || n < 1) return "answer has a different length";
+    if (words) {
+        char* in[64], *out[64];
+        for (int i = 0; i < n; i++) { in[i] = k.t[from + i]; out[i] = k.t[colon + 1 + i]; }
+        for (int i = 1; i < n; i++) if (strcmp(out[i - 1], out[i]) > 0) return "words not sorted";
+        qsort(in, (size_t)n, sizeof in[0], cmps);
+        for (int i = 0; i < n; i++) if (strcmp(in[i], out[i]) != 0) return "words: not a permutation";
+        return NULL;
+    }
+    int64_t in[64], out[64];
+    if (read_nums(&k, from, colon, in, 64) != n || read_nums(&k, colon + 1, k.n, out, 64) != n) return "not numbers";
+    for (int i = 1; i < n; i++) if (desc ? out[i - 1] < out[i] : out[i - 1] > out[i]) return "not sorted";
+    qsort(in, (size_t)n, sizeof in[0], cmp64);
+    int64_t o2[64];
+    memcpy(o2, out, sizeof(int64_t) * (size_t)n);
+    qsort(o2, (size_t)n, sizeof o2[0], cmp64);
+    for (int i = 0; i < n; i++) if (in[i] != o2[i]) return "not a permutation";
+    return NULL;
+}
+
+static const char* check_listop(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int colon = find_tok(&k, 0, ":");
+    if (colon < 0) return "no ':'";
+    int from = strcmp(k.t[0], "reverse") == 0 ? 1 : strcmp(k.t[0], "even") == 0 ? 3 : 2;
+    int64_t v[64], ans[64];
+    int n = read_nums(&k, from, colon, v, 64);
+    if (n < 1) return "list is not numbers";
+    if (strcmp(k.t[0], "even") == 0 && colon + 2 == k.n && strcmp(k.t[colon + 1], "none") == 0) {
+        for (int i = 0; i < n; i++) if (v[i] % 2 == 0) return "'none' but there is an even number";
+        return NULL;
+    }
+    int m = read_nums(&k, colon + 1, k.n, ans, 64);
+    if (m < 1) return "answer is not numbers";
+    int64_t acc = v[0];
+    if (strcmp(k.t[0], "max") == 0) { for (int i = 1; i < n; i++) if (v[i] > acc) acc = v[i]; return m == 1 && ans[0] == acc ? NULL : "max wrong"; }
+    if (strcmp(k.t[0], "min") == 0) { for (int i = 1; i < n; i++) if (v[i] < acc) acc = v[i]; return m == 1 && ans[0] == acc ? NULL : "min wrong"; }
+    if (strcmp(k.t[0], "sum") == 0) { for (int i = 1; i < n; i++) acc += v[i]; return m == 1 && ans[0] == acc ? NULL : "sum wrong"; }
+    if (strcmp(k.t[0], "count") == 0) return m == 1 && ans[0] == n ? NULL : "count wrong";
+    if (strcmp(k.t[0], "reverse") == 0) {
+        if (m != n) return "reverse: length";
+        for (int i = 0; i < n; i++) if (ans[i] != v[n - 1 - i]) return "reverse wrong";
+        return NULL;
+    }
+    if (strcmp(k.t[0], "even") == 0) {
+        int j = 0;
+        for (int i = 0; i < n; i++) if (v[i] % 2 == 0) { if (j >= m || ans[j] != v[i]) return "evens wrong"; j++; }
+        return j == m ? NULL : "evens: extra numbers";
+    }
+    return "unknown list op";
+}
+
+/* Word problems: recompute the answer from the numbers in the story. */
+static const char* check_problem(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int64_t num[8];
+    int nn = 0;
+    for (int i = 0; i < k.n - 1 && nn < 8; i++) { int64_t v; if (is_int(k.t[i], &v)) num[nn++] = v; }
+    int64_t ans;
+    const char* last = k.t[k.n - 1];
+    if (strstr(line, "who has more ?")) {
+        /* NAME has a X and NAME2 has b X . who has more ? NAME */
+        if (nn != 2) return "who-has-more: numbers";
+        const char* want = num[0] > num[1] ? k.t[0] : k.t[find_tok(&k, 0, "and") + 1];
+        return strcmp(want, last) == 0 ? NULL : "who-has-more wrong";
+    }
+    if (!is_int(last, &ans) || nn != 2) return "answer or numbers missing";
+    if (strstr(line, " buys ") || strstr(line, "together")) return num[0] + num[1] == ans ? NULL : "sum wrong";
+    if (strstr(line, " gives ")) return num[0] - num[1] == ans ? NULL : "difference wrong";
+    if (strstr(line, "in each")) return num[0] * num[1] == ans ? NULL : "product wrong";
+    return "unknown problem template";
+}
+
+static int city_index(const char* s) {
+    for (int c = 0; c < CORPUS_N_CITIES; c++) if (strcmp(G.city[c], s) == 0) return c;
+    return -1;
+}
+static int person_index(const char* s) {
+    for (int p = 0; p < CORPUS_N_PEOPLE; p++) if (strcmp(G.person[p], s) == 0) return p;
+    return -1;
+}
+static int country_index(const char* s) {
+    for (int c = 0; c < CORPUS_N_COUNTRIES; c++) if (strcmp(G.country[c], s) == 0) return c;
+    return -1;
+}
+
+/* World facts must agree with the world; a sample of templates is enough. */
+static const char* check_fact(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int p, c, q;
+    if (k.n == 5 && strcmp(k.t[1], "lives") == 0 && (p = person_index(k.t[0])) >= 0)
+        return strcmp(G.city[G.person_city[p]], k.t[3]) == 0 ? NULL : "lives in the wrong city";
+    if (k.n == 7 && strcmp(k.t[1], "is") == 0 && strcmp(k.t[3], "city") == 0) {
+        if ((c = city_index(k.t[0])) < 0) return "unknown city";
+        return strcmp(G.country[c / CORPUS_CITIES_PER_COUNTRY], k.t[5]) == 0 ? NULL : "city in the wrong country";
+    }
+    if (strncmp(line, "the capital of ", 15) == 0) {
+        if ((q = country_index(k.t[3])) < 0) return "unknown country";
+        return strcmp(G.city[q * CORPUS_CITIES_PER_COUNTRY], k.t[5]) == 0 ? NULL : "wrong capital";
+    }
+    if (k.n == 6 && strcmp(k.t[3], "years") == 0 && (p = person_index(k.t[0])) >= 0) {
+        int64_t age;
+        return is_int(k.t[2], &age) && age == G.person_age[p] ? NULL : "wrong age";
+    }
+    if (k.n == 6 && strcmp(k.t[1], "lies") == 0 && (q = country_index(k.t[0])) >= 0) {
+        int j = country_index(k.t[4]);
+        if (j < 0) return "unknown country";
+        int dy = G.country_y[q] - G.country_y[j], dx = G.country_x[q] - G.country_x[j];
+        const char* d = k.t[2];
+        int ok = d[0] == 'n' ? dy < 0 : d[0] == 's' ? dy > 0 : d[0] == 'e' ? dx > 0 : dx < 0;
+        return ok ? NULL : "wrong direction";
+    }
+    return NULL;
+}
+
+static const char* check_question(const char* line) {
+    Toks k;
+    tokenize(&k, line);
+    int p, q;
+    if (strncmp(line, "where does ", 11) == 0 && (p = person_index(k.t[2])) >= 0)
+        return strcmp(G.city[G.person_city[p]], k.t[k.n - 1]) == 0 ? NULL : "where: wrong city";
+    if (strncmp(line, "what is the capital of ", 23) == 0) {
+        if ((q = country_index(k.t[5])) < 0) return "unknown country";
+        return strcmp(G.city[q * CORPUS_CITIES_PER_COUNTRY], k.t[k.n - 1]) == 0 ? NULL : "wrong capital";
+    }
+    if (strncmp(line, "who is older , ", 15) == 0) {
+        int a = person_index(k.t[4]), b = person_index(k.t[6]);
+        if (a < 0 || b < 0) return "unknown person";
+        return strcmp(G.person[G.person_age[a] > G.person_age[b] ? a : b], k.t[k.n - 1]) == 0 ? NULL : "older: wrong";
+    }
+    /* in context: the answer to "where does X live ?" is stated in the line */
+    int qm = find_tok(&k, 0, "?");
+    if (qm > 0 && strcmp(k.t[0], "where") != 0 && strcmp(k.t[0], "how") != 0 && strcmp(k.t[0], "what") != 0 &&
+        strcmp(k.t[0], "which") != 0 && strcmp(k.t[0], "is") != 0 && strcmp(k.t[0], "who") != 0) {
+        const char* ans = k.t[k.n - 1];
+        int seen = 0;
+        for (int i = 0; i < qm - 1; i++) if (strcmp(k.t[i], ans) == 0) seen = 1;
+        return seen ? NULL : "in-context answer is not in the context";
+    }
+    return NULL;
+}
+
+typedef const char* (*Checker)(const char*);
+static const struct { const char* kind; Checker fn; } CHECKS[] = {
+    {"arith", check_arith},   {"multistep", check_multistep}, {"compare", check_compare},
+    {"sequence", check_sequence}, {"sort", check_sort},     {"listop", check_listop},
+    {"problem", check_problem}, {"fact", check_fact},       {"question", check_question},
+};
+
+/* ------------------------------------------------------------------------- */
+
+static void test_world(void) {
+    CorpusGen* h = malloc_check(sizeof *h);
+    corpus_init(h);
+    if (memcmp(h, &G, sizeof G) != 0) fail("world_deterministic", "two corpus_init calls differ");
+    else pass("world_deterministic");
+    free(h);
+    /* every world name is distinct, so a fact about a name is a fact about one entity */
+    const char* names[CORPUS_N_NAMES];
+    int n = 0;
+    for (int i = 0; i < CORPUS_N_COUNTRIES; i++) names[n++] = G.country[i];
+    for (int i = 0; i < CORPUS_N_CITIES; i++) names[n++] = G.city[i];
+    for (int i = 0; i < CORPUS_N_RIVERS; i++) names[n++] = G.river[i];
+    for (int i = 0; i < CORPUS_N_PEOPLE; i++) names[n++] = G.person[i];
+    qsort(names, (size_t)n, sizeof names[0], cmps);
+    int dup = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && strcmp(names[i - 1], names[i]) == 0) dup++;
+        if (!names[i][0] || !isupper((unsigned char)names[i][0])) bad++;
+    }
+    if (dup || bad) fail("world_names_unique", "%d duplicates, %d malformed", dup, bad);
+    else pass("world_names_unique");
+    int cells[32] = {0}, clash = 0;
+    for (int i = 0; i < CORPUS_N_COUNTRIES; i++) if (cells[G.country_y[i] * 8 + G.country_x[i]]++) clash++;
+    if (clash) fail("world_grid", "%d countries share a cell", clash);
+    else pass("world_grid");
+}
+
+static void test_determinism(void) {
+    char a[CORPUS_LINE_MAX], b[CORPUS_LINE_MAX];
+    Rng r1 = stream(1234, 0), r2 = stream(1234, 0);
+    int same = 1;
+    for (int i = 0; i < 5000 && same; i++) {
+        size_t la = corpus_line(&G, &r1, a, sizeof a), lb = corpus_line(&G, &r2, b, sizeof b);
+        if (la != lb || strcmp(a, b) != 0) same = 0;
+    }
+    if (!same) fail("same_seed_same_lines", "two streams from one seed diverged");
+    else pass("same_seed_same_lines");
+
+    int differ = 0;
+    Rng s0 = stream(1234, 0), s1 = stream(1234, 1), t0 = stream(99, 0);
+    char c[CORPUS_LINE_MAX];
+    for (int i = 0; i < 1000; i++) {
+        corpus_line(&G, &s0, a, sizeof a);
+        corpus_line(&G, &s1, b, sizeof b);
+        corpus_line(&G, &t0, c, sizeof c);
+        differ += strcmp(a, b) != 0 && strcmp(a, c) != 0;
+    }
+    if (differ < 900) fail("other_seed_other_lines", "only %d of 1000 lines differ", differ);
+    else pass("other_seed_other_lines");
+
+    /* corpus_line is exactly pick + kind_line */
+    Rng p1 = stream(7, 0), p2 = stream(7, 0);
+    same = 1;
+    for (int i = 0; i < 2000 && same; i++) {
+        corpus_line(&G, &p1, a, sizeof a);
+        int k = corpus_pick_kind(&G, &p2);
+        corpus_kind_line(&G, k, &p2, b, sizeof b);
+        same = strcmp(a, b) == 0;
+    }
+    if (!same) fail("line_is_pick_plus_kind_line", "the two paths disagree");
+    else pass("line_is_pick_plus_kind_line");
+}
+
+static void test_kind_weights(void) {
+    int K = corpus_kind_count();
+    int count[CORPUS_MAX_KINDS] = {0};
+    uint64_t total = 0;
+    for (int k = 0; k < K; k++) total += G.weight[k];
+    Rng r = stream(42, 0);
+    const int N = 10000;
+    for (int i = 0; i < N; i++) {
+        int k = corpus_pick_kind(&G, &r);
+        if (k >= 0 && k < K) count[k]++;
+    }
+    int bad = 0;
+    for (int k = 0; k < K; k++) {
+        double p = (double)G.weight[k] / (double)total, e = N * p, sd = sqrt(N * p * (1 - p));
+        if (count[k] == 0 || fabs(count[k] - e) > 5 * sd + 1) {
+            fail("kinds_at_their_weights", "%s: %d lines, expected %.0f", corpus_kind_name(k), count[k], e);
+            bad = 1;
+        }
+    }
+    if (!bad) pass("kinds_at_their_weights");
+
+    /* names, lookup, and weight overrides */
+    int ok = corpus_kind_find("arith") >= 0 && corpus_kind_find("nope") == -1 && corpus_kind_name(K) == NULL;
+    CorpusGen* h = malloc_check(sizeof *h);
+    memcpy(h, &G, sizeof G);
+    ok = ok && corpus_set_weight(h, "nope", 3) == -1;
+    for (int k = 0; k < K; k++) corpus_set_weight(h, corpus_kind_name(k), 0);
+    char buf[CORPUS_LINE_MAX];
+    buf[0] = 'x';
+    ok = ok && corpus_line(h, &r, buf, sizeof buf) == 0 && buf[0] == '\0';
+    corpus_set_weight(h, "sort", 1);
+    for (int i = 0; i < 200 && ok; i++) {
+        corpus_line(h, &r, buf, sizeof buf);
+        ok = strncmp(buf, "sort ", 5) == 0;
+    }
+    free(h);
+    if (!ok) fail("kind_registry", "lookup or weight override misbehaves");
+    else pass("kind_registry");
+}
+
+static void test_answers(void) {
+    char buf[CORPUS_LINE_MAX];
+    for (int c = 0; c < (int)(sizeof CHECKS / sizeof CHECKS[0]); c++) {
+        int k = corpus_kind_find(CHECKS[c].kind);
+        char name[64];
+        snprintf(name, sizeof name, "answers_%s", CHECKS[c].kind);
+        if (k < 0) { fail(name, "kind missing"); continue; }
+        Rng r = stream(500 + (uint64_t)c, 0);
+        int bad = 0;
+        for (int i = 0; i < 20000 && !bad; i++) {
+            corpus_kind_line(&G, k, &r, buf, sizeof buf);
+            const char* why = CHECKS[c].fn(buf);
+            if (why) { fail(name, "%s: \"%s\"", why, buf); bad = 1; }
+        }
+        if (!bad) pass(name);
+    }
+    /* every kind produces non-empty lines on its own */
+    int empty = 0;
+    Rng r = stream(3, 0);
+    for (int k = 0; k < corpus_kind_count(); k++)
+        for (int i = 0; i < 200; i++) if (corpus_kind_line(&G, k, &r, buf, sizeof buf) == 0) empty++;
+    if (empty) fail("every_kind_writes", "%d empty lines", empty);
+    else pass("every_kind_writes");
+}
+
+static void test_truncation(void) {
+    char big[CORPUS_LINE_MAX], small[24];
+    int ok = 1;
+    for (int i = 0; i < 2000 && ok; i++) {
+        Rng r1 = stream((uint64_t)i, 0), r2 = stream((uint64_t)i, 0);
+        corpus_line(&G, &r1, big, sizeof big);
+        size_t n = corpus_line(&G, &r2, small, sizeof small);
+        /* a short cap keeps a prefix of whole words */
+        ok = n < sizeof small && strlen(small) == n && strncmp(big, small, n) == 0 &&
+             (big[n] == '\0' || big[n] == ' ') && (n == 0 || small[n - 1] != ' ');
+    }
+    char one[1] = {'x'};
+    Rng r = stream(1, 0);
+    ok = ok && corpus_line(&G, &r, one, 1) == 0 && one[0] == '\0';
+    ok = ok && corpus_line(&G, &r, NULL, 0) == 0;
+    if (!ok) fail("short_cap_truncates_cleanly", "bad prefix or terminator");
+    else pass("short_cap_truncates_cleanly");
+}
+
+/* Distinct words via a set of 64-bit hashes (collisions are negligible here). */
+typedef struct { uint64_t* slot; size_t cap, n; } HSet;
+static void hs_add(HSet* s, const char* w, size_t len) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)w[i]) * 1099511628211ULL;
+    if (h == 0) h = 1;
+    size_t i = (size_t)(h ^ (h >> 29)) & (s->cap - 1);
+    while (s->slot[i] && s->slot[i] != h) i = (i + 1) & (s->cap - 1);
+    if (!s->slot[i]) { s->slot[i] = h; s->n++; }
+}
+
+static void test_corpus_stats(void) {
+    const int N = 200000;
+    char buf[CORPUS_LINE_MAX];
+    HSet all = {calloc_check(1 << 20, sizeof(uint64_t)), 1 << 20, 0};
+    HSet alpha = {calloc_check(1 << 20, sizeof(uint64_t)), 1 << 20, 0};
+    Rng r = stream(0, 0);
+    uint64_t bytes = 0;
+    size_t longest = 0;
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        size_t n = corpus_line(&G, &r, buf, sizeof buf);
+        bytes += n;
+        if (n > longest) longest = n;
+        const char* why = NULL;
+        if (n == 0) why = "empty line";
+        else if (n >= CORPUS_LINE_MAX || strlen(buf) != n) why = "length";
+        else if (buf[0] == ' ' || buf[n - 1] == ' ' || strstr(buf, "  ")) why = "stray space";
+        for (size_t j = 0; j < n && !why; j++)
+            if ((unsigned char)buf[j] < 0x20 || (unsigned char)buf[j] > 0x7e) why = "non-printable byte";
+        if (why && !bad) { fail("lines_printable_one_line", "%s at line %d: \"%s\"", why, i, buf); bad = 1; }
+        for (char* p = buf; *p;) {
+            char* e = strchr(p, ' ');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            hs_add(&all, p, len);
+            int digit = 0;
+            for (size_t j = 0; j < len; j++) digit |= isdigit((unsigned char)p[j]) != 0;
+            if (!digit) hs_add(&alpha, p, len);
+            p += len + (e != NULL);
+        }
+    }
+    if (!bad) pass("lines_printable_one_line");
+    double mean = (double)bytes / N;
+    printf("  200000 lines: mean %.1f bytes, longest %zu, %zu distinct words (%zu without digits)\n",
+           mean, longest, all.n, alpha.n);
+    if (all.n < 40000 || alpha.n < 40000)
+        fail("distinct_words", "%zu distinct (%zu without digits), want >= 40000 each", all.n, alpha.n);
+    else pass("distinct_words");
+    if (mean < 50 || mean > 70) fail("mean_line_length", "%.1f bytes, want 50..70", mean);
+    else pass("mean_line_length");
+    free(all.slot);
+    free(alpha.slot);
+}
+
+static void bench(void) {
+    char buf[CORPUS_LINE_MAX];
+    Rng r = stream(0, 0);
+    uint64_t bytes = 0;
+    double t0 = now_mono();
+    for (int i = 0; i < 200000; i++) bytes += corpus_line(&G, &r, buf, sizeof buf);
+    double dt = now_mono() - t0;
+    printf("  speed: 200000 lines (%.1f MB) in %.3f s = %.0f lines/s, %.1f MB/s\n",
+           bytes / 1e6, dt, 200000 / dt, bytes / 1e6 / dt);
+}
+
+int main(void) {
+    corpus_init(&G);
+    test_world();
+    test_determinism();
+    test_kind_weights();
+    test_answers();
+    test_truncation();
+    test_corpus_stats();
+    bench();
+    if (n_fail) { printf("%d check(s) failed\n", n_fail); return 1; }
+    printf("all corpus checks passed\n");
+    return 0;
+}

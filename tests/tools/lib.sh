@@ -1,0 +1,21 @@
+# Helpers for tool tests: each check prints "PASS name" or "FAIL name: why".
+# Tests run the real binaries in bin/ on tiny data in a fresh temp dir ($T).
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$ROOT/bin
+T=$(mktemp -d /tmp/ddtest.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi; }
+# expect_err NAME CODE PATTERN cmd...: exit code CODE, exactly one line on stderr matching PATTERN.
+expect_err() {
+    local name=$1 code=$2 pat=$3; shift 3
+    "$@" >"$T/.stdout" 2>"$T/.stderr"
+    local rc=$? lines
+    lines=$(wc -l <"$T/.stderr")
+    if [ "$rc" -ne "$code" ]; then fail "$name" "exit $rc, expected $code; stderr: $(head -c 300 "$T/.stderr")"
+    elif [ "$lines" -ne 1 ]; then fail "$name" "expected one line on stderr, got $lines: $(head -c 300 "$T/.stderr")"
+    elif ! grep -qE -- "$pat" "$T/.stderr"; then fail "$name" "stderr does not match /$pat/: $(cat "$T/.stderr")"
+    else pass "$name"; fi
+}

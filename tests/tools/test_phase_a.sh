@@ -1,0 +1,64 @@
+# Phase A end to end through Make on configs/ci.yaml: artifacts, determinism,
+# Make's incremental behaviour (touch vs content change), make check, and the
+# Hugging Face cross-check of the tokenizer on every line.
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+M="make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT=$T/out"
+O=$T/out/ci/data
+$M phase-A >"$T/log1" 2>&1 && pass make_phase_a || { fail make_phase_a "$(tail -5 "$T/log1")"; exit 1; }
+for f in raw/train.txt raw/val.txt tokenizer/bpe300.model tokenizer/tokenizer.json tokenizer/tokenizer_config.json packed/train.bin packed/val.bin; do
+    [ -s "$O/$f" ] || fail "artifact_$f" "missing"
+done
+pass phase_a_artifacts_present
+$M phase-A >"$T/log2" 2>&1
+grep -q "Nothing to be done" "$T/log2" && ! grep -q "bin/" "$T/log2" && pass second_make_does_nothing || fail second_make_does_nothing "$(cat "$T/log2")"
+
+tok_mtime=$(stat -c %Y.%y "$O/tokenizer/bpe300.model")
+sleep 1.1; touch "$O/raw/train.txt"
+$M phase-A >"$T/log3" 2>&1
+[ "$(stat -c %Y.%y "$O/tokenizer/bpe300.model")" = "$tok_mtime" ] && ! grep -q train-tokenizer "$T/log3" \
+  && pass touch_does_not_retrain_tokenizer || fail touch_does_not_retrain_tokenizer "$(cat "$T/log3")"
+# A real content change upstream (here: the corpus seed in the config) propagates.
+mkdir -p "$T/cfg"; sed 's/seed: 0/seed: 3/' configs/ci.yaml >"$T/cfg/ci.yaml"
+make --no-print-directory CONFIG="$T/cfg/ci.yaml" OUT_ROOT="$T/out" phase-A >"$T/log4" 2>&1
+grep -q "bin/train-tokenizer" "$T/log4" && grep -q "bin/pack-bins" "$T/log4" \
+  && pass content_change_retrains || fail content_change_retrains "$(cat "$T/log4")"
+$M phase-A >/dev/null 2>&1   # back to seed 0 for the checks below
+
+# Determinism: the same seed gives byte-identical corpus and tokenizer.
+$BIN/gen-corpus --config configs/ci.yaml --train_out "$T/r/train.txt" --val_out "$T/r/val.txt" >/dev/null
+$BIN/gen-corpus --config configs/ci.yaml --train_out "$T/r2/train.txt" --val_out "$T/r2/val.txt" >/dev/null
+cmp -s "$T/r/train.txt" "$T/r2/train.txt" && cmp -s "$T/r/val.txt" "$T/r2/val.txt" && pass corpus_deterministic || fail corpus_deterministic "differs"
+$BIN/gen-corpus --config configs/ci.yaml --seed 5 --train_out "$T/r3/train.txt" --val_out "$T/r3/val.txt" >/dev/null
+! cmp -s "$T/r/train.txt" "$T/r3/train.txt" && pass corpus_seed_matters || fail corpus_seed_matters "seed 5 == seed 0"
+$BIN/train-tokenizer --input "$T/r/train.txt" --model_prefix "$T/k1/t" --vocab_size 400 --threads 1 >/dev/null
+$BIN/train-tokenizer --input "$T/r/train.txt" --model_prefix "$T/k2/t" --vocab_size 400 --threads 2 >/dev/null
+cmp -s "$T/k1/t.model" "$T/k2/t.model" && cmp -s "$T/k1/tokenizer.json" "$T/k2/tokenizer.json" \
+  && pass tokenizer_deterministic || fail tokenizer_deterministic "differs"
+$BIN/pack-bins --tokenizer "$T/k1/t.model" --input "$T/r/train.txt" --output "$T/p1.bin" --threads 1 >/dev/null
+$BIN/pack-bins --tokenizer "$T/k1/t.model" --input "$T/r/train.txt" --output "$T/p2.bin" --threads 2 --verify 1 >/dev/null \
+  && pass pack_roundtrip_every_line || fail pack_roundtrip_every_line "verify failed"
+cmp -s "$T/p1.bin" "$T/p2.bin" && pass pack_thread_independent || fail pack_thread_independent "differs"
+
+# Provenance: the bin's run records the tokenizer's and the text's hashes.
+prov=$O/packed/_runs/train.bin/provenance.json
+grep -q "$(sha256sum "$O/tokenizer/bpe300.model" | cut -c1-64)" "$prov" && pass provenance_records_inputs || fail provenance_records_inputs "no tokenizer hash in $prov"
+# An input whose content changed since its run wrote it is refused, naming the run.
+cp "$O/raw/val.txt" "$T/val.bak"; echo "tampered" >>"$O/raw/val.txt"
+expect_err provenance_refuses_changed_input 2 "val.txt: content changed since run .*_runs/train.txt" \
+    $BIN/pack-bins --tokenizer "$O/tokenizer/bpe300.model" --input "$O/raw/val.txt" --output "$T/x.bin"
+cp "$T/val.bak" "$O/raw/val.txt"
+
+# make check: all present -> 0; one missing -> non-zero and named.
+$M check >"$T/c1" 2>&1 && grep -q "0 missing" "$T/c1" && pass make_check_complete || fail make_check_complete "$(cat "$T/c1")"
+mv "$O/packed/val.bin" "$T/val.bin"
+if $M check >"$T/c2" 2>&1; then fail make_check_missing "exit 0"; else grep -q "\[ \] val.bin" "$T/c2" && pass make_check_missing || fail make_check_missing "$(cat "$T/c2")"; fi
+mv "$T/val.bin" "$O/packed/val.bin"
+
+# Hugging Face tokenizers (npm) give exactly our ids on every line.
+if [ -d tests/hf/node_modules/@huggingface/tokenizers ]; then
+    node tests/hf/hf_check.mjs "$O/tokenizer/tokenizer.json" "$O/tokenizer/tokenizer_config.json" "$O/raw/val.txt" "$O/packed/val.bin" >"$T/hf" 2>&1 \
+      && pass hf_tokenizers_identical_ids || fail hf_tokenizers_identical_ids "$(tail -5 "$T/hf")"
+else
+    fail hf_tokenizers_identical_ids "tests/hf/node_modules missing: run make deps"
+fi
