@@ -28,14 +28,24 @@ static void out_raw(Out* o, const char* w, size_t k) {
     o->s[o->n] = '\0';
 }
 
-/* A word, preceded by a space unless it starts the line. The space and the word
+/* One word, preceded by a space unless it starts the line. The space and the word
  * go in together so a truncated line never ends in a dangling space. */
-static void w(Out* o, const char* word) {
-    size_t k = strlen(word);
+static void w1(Out* o, const char* word, size_t k) {
     if (o->n == 0) { out_raw(o, word, k); return; }
     if (o->full || o->n + k + 2 > o->cap) { o->full = 1; return; }
     o->s[o->n++] = ' ';
     out_raw(o, word, k);
+}
+
+/* Words: "which river flows through" may be passed whole; it is still written
+ * word by word, so a short cap keeps exactly the words that fit. */
+static void w(Out* o, const char* words) {
+    for (const char* p = words;;) {
+        const char* e = strchr(p, ' ');
+        w1(o, p, e ? (size_t)(e - p) : strlen(p));
+        if (!e) return;
+        p = e + 1;
+    }
 }
 
 static void wnum(Out* o, int64_t v) {

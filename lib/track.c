@@ -379,7 +379,9 @@ void track_finish(Tracker* t, const char* status, const char* reason) {
     }
     track_artifacts(t);
     write_record(t, 1);
-    track_event(t, !strcmp(status, "completed") ? "complete" : !strcmp(status, "failed") ? "fail" : status,
+    const char* ev = !strcmp(status, "completed") ? "complete" : !strcmp(status, "failed") ? "fail"
+                   : !strcmp(status, "paused") ? "pause" : status;
+    track_event(t, ev,
                 json_pack("{s:s, s:s, s:f}", "status", status, "reason", reason ? reason : "", "elapsed_sec", elapsed(t)));
     g_active = NULL;
 }
