@@ -252,6 +252,13 @@ int cfg_load(const char* path, const char* section, const Opt* opts, void* st, C
     size_t len;
     char* buf = read_file(path, &len, err);
     if (!buf) return -1;
+    int rc = cfg_load_mem(path, buf, len, section, opts, st, c, err);
+    free(buf);
+    return rc;
+}
+
+int cfg_load_mem(const char* path, const char* buf, size_t len, const char* section, const Opt* opts, void* st,
+                 Common* c, char err[ERR_LEN]) {
     Yaml y = {.path = path};
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
@@ -262,7 +269,6 @@ int cfg_load(const char* path, const char* section, const Opt* opts, void* st, C
                  parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed",
                  parser.context ? " " : "", parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
-        free(buf);
         return -1;
     }
     yaml_node_t* root = yaml_document_get_root_node(&y.doc);
@@ -302,7 +308,6 @@ int cfg_load(const char* path, const char* section, const Opt* opts, void* st, C
 done:
     yaml_document_delete(&y.doc);
     yaml_parser_delete(&parser);
-    free(buf);
     return rc;
 }
 

@@ -59,6 +59,8 @@ void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c);
  * the option mapping (model configs). */
 int  cfg_defaults(const Opt* opts, void* st, char err[ERR_LEN]);
 int  cfg_load(const char* path, const char* section, const Opt* opts, void* st, Common* c, char err[ERR_LEN]);
+int  cfg_load_mem(const char* path_for_errors, const char* buf, size_t len, const char* section, const Opt* opts,
+                  void* st, Common* c, char err[ERR_LEN]);
 int  cfg_set(const Opt* o, void* st, const char* text, const char* where, char err[ERR_LEN]);
 const Opt* cfg_find(const Opt* opts, const char* key);
 

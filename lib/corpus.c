@@ -171,6 +171,8 @@ static const char* JOBS[] = {"baker", "farmer", "teacher", "sailor", "smith", "d
 static const char* NUM_WORDS[] = {"zero", "one", "two", "three", "four", "five", "six", "seven",
     "eight", "nine", "ten", "eleven", "twelve"};
 
+static const char* MANNER[] = {"slowly", "quickly", "quietly", "loudly", "carefully", "happily", "badly", "gladly"};
+
 static const char* DIRS[] = {"north", "south", "east", "west"};
 
 enum { T_PRES, T_PAST, T_FUT, T_PROG, T_PASTPROG, T_PERF, T_COUNT };
@@ -524,6 +526,7 @@ static NP predicate(const CorpusGen* g, Rng* r, Out* o, int vi, int agr, int ten
     verb_group(o, v, agr, tense, neg);
     NP obj = {A_3SG, 0, 'n'};
     if (v->obj) obj = np_any(g, r, o, v->obj, 0, 1);
+    if (rng_chance(r, 1, 4)) w(o, PICK(r, MANNER));
     if (rng_chance(r, (uint32_t)pp_num, (uint32_t)pp_den)) place_pp(g, r, o);
     return obj;
 }
@@ -1165,18 +1168,18 @@ static void gen_record(const CorpusGen* g, Rng* r, Out* o) {
 
 typedef void (*KindFn)(const CorpusGen* g, Rng* r, Out* o);
 static const struct { const char* name; uint32_t weight; KindFn fn; } KINDS[] = {
-    {"sentence",  16, gen_sentence},
+    {"sentence",  15, gen_sentence},
     {"relative",  10, gen_relative},
-    {"compound",   8, gen_compound},
-    {"story",      7, gen_story},
-    {"arith",      9, gen_arith},
+    {"compound",   9, gen_compound},
+    {"story",      8, gen_story},
+    {"arith",      8, gen_arith},
     {"multistep",  8, gen_multistep},
     {"compare",    3, gen_compare},
     {"sequence",   4, gen_sequence},
     {"sort",       6, gen_sort},
     {"listop",     4, gen_listop},
-    {"problem",    4, gen_problem},
-    {"fact",       9, gen_fact},
+    {"problem",    5, gen_problem},
+    {"fact",       8, gen_fact},
     {"question",   7, gen_question},
     {"record",     5, gen_record},
 };

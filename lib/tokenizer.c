@@ -20,30 +20,31 @@
 /* ------------------------------------------------------------------------- */
 /* 1. Pre-tokenization.
  *
- * The regex (leftmost-first alternation, greedy, as Oniguruma and JS do it):
- *    ?[A-Za-z]+ | ?[0-9]+ | ?[^ WS A-Za-z0-9]+ | WS+(?!\S) | WS+
- * with WS = [ \t\n\r\f\v]. Every class is ASCII-defined and non-ASCII code
- * points fall in "other", so scanning UTF-8 bytes gives the same boundaries
- * as HF scanning code points. */
+ * The regex (leftmost-first alternation, greedy, as Oniguruma and JS run it):
+ *    ?[A-Za-z]+[.,;:!?]? | ?[^ WS A-Za-z]+ | WS+(?!\S) | WS+
+ * with WS = [ \t\n\r\f\v]. So a word is an optional space, letters and at
+ * most one trailing sentence mark (" house."); digits and all other symbols
+ * form their own runs (" 66,", " (42", " 0.05"). Compared with GPT-2's split
+ * (letters | digits | other) this keeps "house." and "66," whole, which is
+ * where most of sentencepiece's compression edge came from (measured: 3.75 ->
+ * 4.65 bytes/token at 8k on the synthetic corpus, vs spm's 4.34).
+ * Every class is ASCII-defined and the only bounded quantifiers apply to ASCII
+ * sets; non-ASCII code points fall in "other", whose runs are unbounded, so
+ * scanning UTF-8 bytes gives the same boundaries as HF scanning code points. */
 
 const char TOK_PRETOKENIZE_REGEX[] =
-    " ?[A-Za-z]+| ?[0-9]+| ?[^ \\t\\n\\r\\f\\vA-Za-z0-9]+"
+    " ?[A-Za-z]+[.,;:!?]?| ?[^ \\t\\n\\r\\f\\vA-Za-z]+"
     "|[ \\t\\n\\r\\f\\v]+(?![^ \\t\\n\\r\\f\\v])|[ \\t\\n\\r\\f\\v]+";
 
-enum { C_WS = 0, C_ALPHA = 1, C_DIGIT = 2, C_OTHER = 3 };
-static uint8_t g_cls[256];
-static void init_cls(void) {
-    /* idempotent and race-free in effect: every thread writes the same values */
-    if (g_cls['a'] == C_ALPHA) return;
-    for (int c = 0; c < 256; c++) {
-        uint8_t k = C_OTHER;
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') k = C_WS;
-        else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k = C_ALPHA;
-        else if (c >= 0x30 && c <= 0x39) k = C_OTHER;
-        g_cls[c] = k;
-    }
-    __atomic_store_n(&g_cls['a'], C_ALPHA, __ATOMIC_RELEASE);
-}
+/* Byte classes; everything not listed (digits, symbols, bytes >= 0x80) is
+ * "other". Range designators are a GNU C extension that gcc and clang accept. */
+enum { C_OTHER = 0, C_ALPHA = 1, C_WS = 2 };
+static const uint8_t g_cls[256] = {
+    [' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS, ['\f'] = C_WS, ['\v'] = C_WS,
+    ['a' ... 'z'] = C_ALPHA, ['A' ... 'Z'] = C_ALPHA,
+};
+/* The sentence marks a word may end with. */
+static const uint8_t g_mark[256] = { ['.'] = 1, [','] = 1, [';'] = 1, [':'] = 1, ['!'] = 1, ['?'] = 1 };
 
 /* End of the pre-token that starts at i (i < n). */
 static inline size_t pretok_end(const uint8_t* s, size_t n, size_t i) {
@@ -54,6 +55,7 @@ static inline size_t pretok_end(const uint8_t* s, size_t n, size_t i) {
     if (c != C_WS) {
         j++;
         while (j < n && g_cls[s[j]] == c) j++;
+        if (c == C_ALPHA && j < n && g_mark[s[j]]) j++;
         return j;
     }
     j = i + 1;
@@ -425,7 +427,6 @@ static void trainer_free(Trainer* T) {
 
 Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress cb, void* ctx,
                      char err[ERR_LEN]) {
-    init_cls();
     if (vocab_size < TOK_MIN_VOCAB) {
         snprintf(err, ERR_LEN, "vocab too small: vocab_size %d, need at least %d "
                  "(256 bytes + <eos> + <pad> + 1 merge)", vocab_size, TOK_MIN_VOCAB);
@@ -908,7 +909,6 @@ static inline size_t encode_word(const Tokenizer* t, TokCache* c, const uint8_t*
 }
 
 size_t tok_encode(const Tokenizer* t, TokCache* c, const char* str, size_t len, uint32_t* out) {
-    init_cls();
     const uint8_t* s = (const uint8_t*)str;
     size_t i = 0, k = 0;
     while (i < len) {

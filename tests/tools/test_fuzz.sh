@@ -1,0 +1,6 @@
+# Short libFuzzer runs (ASan + UBSan) of the parsers: the YAML config loader and
+# the tokenizer-model reader. A longer run by hand: make fuzz FUZZ_SECONDS=600
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+if ! command -v clang >/dev/null; then fail fuzz_toolchain "clang missing: run make deps"; exit 1; fi
+make --no-print-directory fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15} 2>&1 | grep -E '^(PASS|FAIL)|ERROR|error'
