@@ -5,7 +5,10 @@
  * integer rng draw (rng_below / rng_range / rng_chance), never a float, so the
  * text is identical everywhere. Generators never fail: a draw that would break an
  * invariant (a negative intermediate value, two equal ages) is redrawn or replaced
- * by a safe fallback, so the rng stream advances the same way on every platform. */
+ * by a safe fallback, so the rng stream advances the same way on every platform.
+ * One rule keeps that true across compilers: never two draws in the arguments of
+ * one call (C leaves their order unspecified; gcc and clang differ). Draw into a
+ * local first. */
 #include "corpus.h"
 #include <stdlib.h>
 #include <string.h>
@@ -262,14 +265,16 @@ static int world_has(const CorpusGen* g, const char* s) {
 static void fresh_person(const CorpusGen* g, Rng* r, char* dst, int* female) {
     do {
         *female = rng_chance(r, 1, 2);
-        make_name(r, dst, CORPUS_NAME_LEN, 1 + (int)rng_below(r, 2),
-                  *female ? PICK(r, FEMALE_SUF) : PICK(r, MALE_SUF));
+        int nsyl = 1 + (int)rng_below(r, 2);
+        const char* suf = *female ? PICK(r, FEMALE_SUF) : PICK(r, MALE_SUF);
+        make_name(r, dst, CORPUS_NAME_LEN, nsyl, suf);
     } while (world_has(g, dst));
 }
 
 /* Villages use their own suffixes, so they never collide with world cities. */
 static void fresh_village(Rng* r, char* dst) {
-    make_name(r, dst, CORPUS_NAME_LEN, 1 + (int)rng_below(r, 2), PICK(r, VILLAGE_SUF));
+    int nsyl = 1 + (int)rng_below(r, 2);
+    make_name(r, dst, CORPUS_NAME_LEN, nsyl, PICK(r, VILLAGE_SUF));
 }
 
 /* ------------------------------------------------------------------------- */

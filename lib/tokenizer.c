@@ -178,8 +178,7 @@ static Tokenizer* tok_new(int max_merges) {
     Tokenizer* t = calloc_check(1, sizeof *t);
     t->merges = malloc_check(sizeof(uint32_t) * 2 * (size_t)(max_merges > 0 ? max_merges : 1));
     t->tok_off = malloc_check(sizeof(uint32_t) * ((size_t)TOK_FIRST_MERGE + max_merges + 1));
-    size_t cap = 256 + 10 + 16 * (size_t)max_merges;
-    t->tok_bytes = malloc_check(cap);
+    t->tok_bytes = malloc_check(256 + 10 + 8 * (size_t)max_merges);   /* grown by the caller */
     for (int b = 0; b < 256; b++) { t->tok_off[b] = b; t->tok_bytes[b] = (uint8_t)b; }
     memcpy(t->tok_bytes + 256, "<eos><pad>", 10);
     t->tok_off[256] = 256; t->tok_off[257] = 261; t->tok_off[258] = 266;
@@ -442,7 +441,7 @@ Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress c
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
-    if ((size_t)nt > len / (1 << 20) + 1) nt = (int)(len / (1 << 20) + 1);   /* small texts: 1 thread */
+    if ((size_t)nt > len / (1 << 16) + 1) nt = (int)(len / (1 << 16) + 1);   /* >= 64 KB a thread */
 #endif
     size_t* cut = malloc_check(sizeof(size_t) * (nt + 1));
     cut[0] = 0; cut[nt] = len;
@@ -513,7 +512,7 @@ Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress c
     /* --- token strings, to refuse merges that would duplicate one */
     int target = vocab_size - TOK_FIRST_MERGE;
     Tokenizer* t = tok_new(target);
-    size_t tb_cap = 256 + 10 + 16 * (size_t)target, tb_len = 266;
+    size_t tb_cap = 256 + 10 + 8 * (size_t)target, tb_len = 266;
     StrMap strs;
     sm_init(&strs, (size_t)target * 2 + 16);
     sm_get(&strs, (const uint8_t*)"<eos>", 5, hash_bytes((const uint8_t*)"<eos>", 5), 1);
@@ -528,6 +527,7 @@ Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress c
         uint32_t a = p->left, b = p->right;
         uint32_t la = t->tok_off[a + 1] - t->tok_off[a], lb = t->tok_off[b + 1] - t->tok_off[b];
         if (la + lb > TOK_MAX_TOKEN_LEN) { p->skip = 1; continue; }
+        if (tb_len + la + lb > UINT32_MAX) break;      /* token offsets are 32-bit */
         if (tb_len + la + lb > tb_cap) {
             while (tb_len + la + lb > tb_cap) tb_cap *= 2;
             t->tok_bytes = realloc_check(t->tok_bytes, tb_cap);
@@ -686,7 +686,7 @@ Tokenizer* tok_parse(const char* buf, size_t len, const char* path, char err[ERR
     }
 
     Tokenizer* t = tok_new((int)M);
-    size_t tb_cap = 256 + 10 + 16 * (size_t)M, tb_len = 266;
+    size_t tb_cap = 256 + 10 + 8 * (size_t)M, tb_len = 266;
     StrMap strs;
     sm_init(&strs, (size_t)M * 2 + 16);
     sm_get(&strs, (const uint8_t*)"<eos>", 5, hash_bytes((const uint8_t*)"<eos>", 5), 1)->val = TOK_EOS;
@@ -730,6 +730,7 @@ Tokenizer* tok_parse(const char* buf, size_t len, const char* path, char err[ERR
             perr(&P, "merge %ld %ld makes a token of %u bytes (max %d)", a, b, la + lb, TOK_MAX_TOKEN_LEN);
             goto fail;
         }
+        if (tb_len + la + lb > UINT32_MAX) { perr(&P, "token bytes exceed 4 GiB"); goto fail; }
         if (tb_len + la + lb > tb_cap) {
             while (tb_len + la + lb > tb_cap) tb_cap *= 2;
             t->tok_bytes = realloc_check(t->tok_bytes, tb_cap);
