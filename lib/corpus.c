@@ -423,8 +423,6 @@ static NP np_common(Rng* r, Out* o, int mask, int allow_plural) {
     return np;
 }
 
-static void place_pp(const CorpusGen* g, Rng* r, Out* o);
-
 /* A subject or object. `mask` limits the classes; `subject` picks the case of
  * pronouns (he / him). */
 static NP np_any(const CorpusGen* g, Rng* r, Out* o, int mask, int subject, int allow_pron) {

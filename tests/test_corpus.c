@@ -2,32 +2,21 @@
  *
  * Protects: byte-identical output for a seed, kinds drawn at their weights,
  * lines that are printable one-liners within the cap, arithmetic and list answers
- * that are actually right, facts that agree with the world, enough distinct words
- * for a 32k BPE vocabulary, and a sane mean line length. Prints the speed.
+ * that are actually right, facts that agree with the world, a/an and pronoun-verb
+ * agreement in the grammar kinds, a pinned fingerprint of seed 0 (same bytes on
+ * every compiler), enough distinct words for a 32k BPE vocabulary, and a mean
+ * line length of 50-70 bytes. Prints the speed (not asserted).
  *
  * Build: gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib tests/test_corpus.c lib/corpus.c \
  *            lib/rng.c lib/util.c -lm -o /tmp/test_corpus && /tmp/test_corpus */
 #include "corpus.h"
 #include "util.h"
+#include "check.h"
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int n_fail = 0;
-
-static void pass(const char* name) { printf("PASS %s\n", name); }
-__attribute__((format(printf, 2, 3))) static void fail(const char* name, const char* fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL %s: ", name);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    n_fail++;
-}
 
 static CorpusGen G;       /* ~24 KB: kept off the stack */
 static int n_verified;   /* fact/question lines whose template a checker recognised */
@@ -463,8 +452,7 @@ static const struct { const char* kind; Checker fn; } CHECKS[] = {
 static void test_world(void) {
     CorpusGen* h = malloc_check(sizeof *h);
     corpus_init(h);
-    if (memcmp(h, &G, sizeof G) != 0) fail("world_deterministic", "two corpus_init calls differ");
-    else pass("world_deterministic");
+    CHECK("world_deterministic", memcmp(h, &G, sizeof G) == 0, "two corpus_init calls differ");
     free(h);
     /* every world name is distinct, so a fact about a name is a fact about one entity */
     const char* names[CORPUS_N_NAMES];
@@ -479,12 +467,10 @@ static void test_world(void) {
         if (i && strcmp(names[i - 1], names[i]) == 0) dup++;
         if (!names[i][0] || !isupper((unsigned char)names[i][0])) bad++;
     }
-    if (dup || bad) fail("world_names_unique", "%d duplicates, %d malformed", dup, bad);
-    else pass("world_names_unique");
+    CHECK("world_names_unique", !dup && !bad, "%d duplicates, %d malformed", dup, bad);
     int cells[32] = {0}, clash = 0;
     for (int i = 0; i < CORPUS_N_COUNTRIES; i++) if (cells[G.country_y[i] * 8 + G.country_x[i]]++) clash++;
-    if (clash) fail("world_grid", "%d countries share a cell", clash);
-    else pass("world_grid");
+    CHECK("world_grid", clash == 0, "%d countries share a cell", clash);
 }
 
 static void test_determinism(void) {
@@ -495,8 +481,7 @@ static void test_determinism(void) {
         size_t la = corpus_line(&G, &r1, a, sizeof a), lb = corpus_line(&G, &r2, b, sizeof b);
         if (la != lb || strcmp(a, b) != 0) same = 0;
     }
-    if (!same) fail("same_seed_same_lines", "two streams from one seed diverged");
-    else pass("same_seed_same_lines");
+    CHECK("same_seed_same_lines", same, "two streams from one seed diverged");
 
     int differ = 0;
     Rng s0 = stream(1234, 0), s1 = stream(1234, 1), t0 = stream(99, 0);
@@ -507,8 +492,7 @@ static void test_determinism(void) {
         corpus_line(&G, &t0, c, sizeof c);
         differ += strcmp(a, b) != 0 && strcmp(a, c) != 0;
     }
-    if (differ < 900) fail("other_seed_other_lines", "only %d of 1000 lines differ", differ);
-    else pass("other_seed_other_lines");
+    CHECK("other_seed_other_lines", differ >= 900, "only %d of 1000 lines differ", differ);
 
     /* corpus_line is exactly pick + kind_line */
     Rng p1 = stream(7, 0), p2 = stream(7, 0);
@@ -519,8 +503,7 @@ static void test_determinism(void) {
         corpus_kind_line(&G, k, &p2, b, sizeof b);
         same = strcmp(a, b) == 0;
     }
-    if (!same) fail("line_is_pick_plus_kind_line", "the two paths disagree");
-    else pass("line_is_pick_plus_kind_line");
+    CHECK("line_is_pick_plus_kind_line", same, "the two paths disagree");
 }
 
 /* The language itself is pinned: the same seed must give these exact bytes on
@@ -536,9 +519,8 @@ static void test_golden(void) {
         for (const char* p = buf; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
         h = (h ^ (uint8_t)'\n') * 1099511628211ULL;
     }
-    if (h != GOLDEN) fail("golden_fingerprint", "first 1000 lines of seed 0 hash to 0x%016llx, expected 0x%016llx",
-                          (unsigned long long)h, (unsigned long long)GOLDEN);
-    else pass("golden_fingerprint");
+    CHECK("golden_fingerprint", h == GOLDEN, "first 1000 lines of seed 0 hash to 0x%016llx, expected 0x%016llx",
+          (unsigned long long)h, (unsigned long long)GOLDEN);
 }
 
 static void test_kind_weights(void) {
@@ -552,15 +534,16 @@ static void test_kind_weights(void) {
         int k = corpus_pick_kind(&G, &r);
         if (k >= 0 && k < K) count[k]++;
     }
-    int bad = 0;
+    /* the kind furthest from its expected count, in standard deviations */
+    int worst = 0;
+    double worst_z = -1, worst_e = 0;
     for (int k = 0; k < K; k++) {
         double p = (double)G.weight[k] / (double)total, e = N * p, sd = sqrt(N * p * (1 - p));
-        if (count[k] == 0 || fabs(count[k] - e) > 5 * sd + 1) {
-            fail("kinds_at_their_weights", "%s: %d lines, expected %.0f", corpus_kind_name(k), count[k], e);
-            bad = 1;
-        }
+        double z = count[k] == 0 ? 1e9 : fabs(count[k] - e) / (sd + 1e-9);
+        if (z > worst_z) { worst_z = z; worst = k; worst_e = e; }
     }
-    if (!bad) pass("kinds_at_their_weights");
+    CHECK("kinds_at_their_weights", worst_z <= 5, "%s: %d lines, expected %.0f",
+          corpus_kind_name(worst), count[worst], worst_e);
 
     /* names, lookup, and weight overrides */
     int ok = corpus_kind_find("arith") >= 0 && corpus_kind_find("nope") == -1 && corpus_kind_name(K) == NULL;
@@ -577,8 +560,7 @@ static void test_kind_weights(void) {
         ok = strncmp(buf, "sort ", 5) == 0;
     }
     free(h);
-    if (!ok) fail("kind_registry", "lookup or weight override misbehaves");
-    else pass("kind_registry");
+    CHECK("kind_registry", ok, "lookup or weight override misbehaves");
 }
 
 static void test_answers(void) {
@@ -587,30 +569,25 @@ static void test_answers(void) {
         int k = corpus_kind_find(CHECKS[c].kind);
         char name[64];
         snprintf(name, sizeof name, "answers_%s", CHECKS[c].kind);
-        if (k < 0) { fail(name, "kind missing"); continue; }
+        if (k < 0) { CHECK(name, 0, "kind missing"); continue; }
         Rng r = stream(500 + (uint64_t)c, 0);
-        int bad = 0;
+        const char* why = NULL;
         n_verified = 0;
-        for (int i = 0; i < 20000 && !bad; i++) {
+        for (int i = 0; i < 20000 && !why; i++) {
             corpus_kind_line(&G, k, &r, buf, sizeof buf);
-            const char* why = CHECKS[c].fn(buf);
-            if (why) { fail(name, "%s: \"%s\"", why, buf); bad = 1; }
+            why = CHECKS[c].fn(buf);
         }
         /* fact and question checkers know only some templates: make sure they bite */
         int partial = strcmp(CHECKS[c].kind, "fact") == 0 || strcmp(CHECKS[c].kind, "question") == 0;
-        if (!bad && partial && n_verified < 20000 * 3 / 10) {
-            fail(name, "only %d of 20000 lines were checked", n_verified);
-            bad = 1;
-        }
-        if (!bad) pass(name);
+        if (why) CHECK(name, 0, "%s: \"%s\"", why, buf);
+        else CHECK(name, !partial || n_verified >= 20000 * 3 / 10, "only %d of 20000 lines were checked", n_verified);
     }
     /* every kind produces non-empty lines on its own */
     int empty = 0;
     Rng r = stream(3, 0);
     for (int k = 0; k < corpus_kind_count(); k++)
         for (int i = 0; i < 200; i++) if (corpus_kind_line(&G, k, &r, buf, sizeof buf) == 0) empty++;
-    if (empty) fail("every_kind_writes", "%d empty lines", empty);
-    else pass("every_kind_writes");
+    CHECK("every_kind_writes", empty == 0, "%d empty lines", empty);
 }
 
 static void test_truncation(void) {
@@ -628,8 +605,7 @@ static void test_truncation(void) {
     Rng r = stream(1, 0);
     ok = ok && corpus_line(&G, &r, one, 1) == 0 && one[0] == '\0';
     ok = ok && corpus_line(&G, &r, NULL, 0) == 0;
-    if (!ok) fail("short_cap_truncates_cleanly", "bad prefix or terminator");
-    else pass("short_cap_truncates_cleanly");
+    CHECK("short_cap_truncates_cleanly", ok, "bad prefix or terminator");
 }
 
 /* Distinct words via a set of 64-bit hashes (collisions are negligible here). */
@@ -651,7 +627,9 @@ static void test_corpus_stats(void) {
     Rng r = stream(0, 0);
     uint64_t bytes = 0;
     size_t longest = 0;
-    int bad = 0;
+    const char* bad = NULL;   /* the first broken line, kept for the message */
+    char bad_line[CORPUS_LINE_MAX] = "";
+    int bad_at = -1;
     for (int i = 0; i < N; i++) {
         size_t n = corpus_line(&G, &r, buf, sizeof buf);
         bytes += n;
@@ -662,7 +640,7 @@ static void test_corpus_stats(void) {
         else if (buf[0] == ' ' || buf[n - 1] == ' ' || strstr(buf, "  ")) why = "stray space";
         for (size_t j = 0; j < n && !why; j++)
             if ((unsigned char)buf[j] < 0x20 || (unsigned char)buf[j] > 0x7e) why = "non-printable byte";
-        if (why && !bad) { fail("lines_printable_one_line", "%s at line %d: \"%s\"", why, i, buf); bad = 1; }
+        if (why && !bad) { bad = why; bad_at = i; snprintf(bad_line, sizeof bad_line, "%s", buf); }
         for (char* p = buf; *p;) {
             char* e = strchr(p, ' ');
             size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -673,15 +651,13 @@ static void test_corpus_stats(void) {
             p += len + (e != NULL);
         }
     }
-    if (!bad) pass("lines_printable_one_line");
+    CHECK("lines_printable_one_line", !bad, "%s at line %d: \"%s\"", bad ? bad : "", bad_at, bad_line);
     double mean = (double)bytes / N;
     printf("  200000 lines: mean %.1f bytes, longest %zu, %zu distinct words (%zu without digits)\n",
            mean, longest, all.n, alpha.n);
-    if (all.n < 40000 || alpha.n < 40000)
-        fail("distinct_words", "%zu distinct (%zu without digits), want >= 40000 each", all.n, alpha.n);
-    else pass("distinct_words");
-    if (mean < 50 || mean > 70) fail("mean_line_length", "%.1f bytes, want 50..70", mean);
-    else pass("mean_line_length");
+    CHECK("distinct_words", all.n >= 40000 && alpha.n >= 40000,
+          "%zu distinct (%zu without digits), want >= 40000 each", all.n, alpha.n);
+    CHECK("mean_line_length", mean >= 50 && mean <= 70, "%.1f bytes, want 50..70", mean);
     free(all.slot);
     free(alpha.slot);
 }
@@ -707,7 +683,5 @@ int main(void) {
     test_truncation();
     test_corpus_stats();
     bench();
-    if (n_fail) { printf("%d check(s) failed\n", n_fail); return 1; }
-    printf("all corpus checks passed\n");
-    return 0;
+    return check_status();
 }
