@@ -519,6 +519,7 @@ Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress c
     sm_get(&strs, (const uint8_t*)"<pad>", 5, hash_bytes((const uint8_t*)"<pad>", 5), 1);
 
     double last_cb = now_mono();
+    if (cb) cb(ctx, 0, target);
     int m = 0;
     while (m < target && T.nheap > 0) {
         HeapEnt top = heap_pop(&T);

@@ -62,3 +62,19 @@ if [ -d tests/hf/node_modules/@huggingface/tokenizers ]; then
 else
     fail hf_tokenizers_identical_ids "tests/hf/node_modules missing: run make deps"
 fi
+# ... also on text unlike the corpus: UTF-8, punctuation runs, tabs, digits, spaces.
+if [ -d tests/hf/node_modules/@huggingface/tokenizers ]; then
+    printf '%s\n' "héllo wörld — ünïcödé ✓ 日本語 テキスト" "  leading and trailing spaces   " "tabs	and	more		tabs" \
+        "12345678901234567890 + 3.14159 = ???" "it's they're we'll I'd" "!!!...,,,;;; (((nested)))" "emoji 🙂🙃 mixed123abc" \
+        "" "x" "   " "a  b   c    d" "CamelCaseWordsAndALLCAPS" "naïve café résumé" >"$T/tricky.txt"
+    $BIN/pack-bins --tokenizer "$O/tokenizer/bpe300.model" --input "$T/tricky.txt" --output "$T/tricky.bin" --verify 1 >/dev/null \
+      && pass pack_roundtrip_unicode || fail pack_roundtrip_unicode "verify failed"
+    node tests/hf/hf_check.mjs "$O/tokenizer/tokenizer.json" "$O/tokenizer/tokenizer_config.json" "$T/tricky.txt" "$T/tricky.bin" >"$T/hf2" 2>&1 \
+      && pass hf_tokenizers_identical_ids_unicode || fail hf_tokenizers_identical_ids_unicode "$(tail -5 "$T/hf2")"
+fi
+
+# make clean moves the outputs aside, never deletes them.
+make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT="$T/out" clean >"$T/clean" 2>&1
+moved=$(sed -n 's/^moved .* to //p' "$T/clean")
+[ ! -e "$T/out/ci" ] && [ -n "$moved" ] && [ -s "$moved/data/packed/train.bin" ] && pass make_clean_moves_to_trash || fail make_clean_moves_to_trash "$(cat "$T/clean")"
+rm -rf "$moved"
