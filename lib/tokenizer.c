@@ -172,8 +172,8 @@ struct Tokenizer {
 
 static const char* special_name(uint32_t id) { return id == TOK_EOS ? "<eos>" : "<pad>"; }
 
-/* Fill tok_off/tok_bytes for the byte ids and the specials; merged tokens are
- * appended by the caller. */
+/* A tokenizer holding the byte ids and the specials, with room for
+ * max_merges merges that the caller appends (and tok_bytes it grows). */
 static Tokenizer* tok_new(int max_merges) {
     Tokenizer* t = calloc_check(1, sizeof *t);
     t->merges = malloc_check(sizeof(uint32_t) * 2 * (size_t)(max_merges > 0 ? max_merges : 1));
@@ -509,12 +509,15 @@ Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress c
         heap_push(&T, (HeapEnt){ p->count, p->left, p->right, (uint32_t)i });
     }
 
-    /* --- token strings, to refuse merges that would duplicate one */
+    /* --- token strings, to refuse merges that would duplicate one. Each merge
+     * removes at least one symbol from the words, so a small text cannot make
+     * more than total_sym merges: size for that, not for a huge vocab_size. */
     int target = vocab_size - TOK_FIRST_MERGE;
-    Tokenizer* t = tok_new(target);
-    size_t tb_cap = 256 + 10 + 8 * (size_t)target, tb_len = 266;
+    int room = (size_t)target < total_sym ? target : (int)total_sym;
+    Tokenizer* t = tok_new(room);
+    size_t tb_cap = 256 + 10 + 8 * (size_t)room, tb_len = 266;
     StrMap strs;
-    sm_init(&strs, (size_t)target * 2 + 16);
+    sm_init(&strs, (size_t)room * 2 + 16);
     sm_get(&strs, (const uint8_t*)"<eos>", 5, hash_bytes((const uint8_t*)"<eos>", 5), 1);
     sm_get(&strs, (const uint8_t*)"<pad>", 5, hash_bytes((const uint8_t*)"<pad>", 5), 1);
 
@@ -570,6 +573,11 @@ Tokenizer* tok_train(const char* text, size_t len, int vocab_size, TokProgress c
     if (cb) cb(ctx, m, target);
     sm_free(&strs);
     trainer_free(&T);
+    if (m == 0) {
+        tok_free(t);
+        snprintf(err, ERR_LEN, "no training text to merge: every pre-token is a single byte");
+        return NULL;
+    }
 
     t->n_merges = m;
     t->V = TOK_FIRST_MERGE + m;
@@ -870,7 +878,7 @@ struct TokCache {
     uint32_t* ids;          /* (nids) */
     size_t nids, cids;
 };
-enum { CACHE_MAX_ENTRIES = 1 << 20 };
+enum { CACHE_MAX_ENTRIES = 1 << 18 };     /* ~20 MB a cache at most; then it starts over */
 
 TokCache* tok_cache_new(const Tokenizer* t) {
     (void)t;

@@ -400,6 +400,8 @@ static int test_vocab_errors(void) {
     if (tok_train("", 0, 1000, NULL, NULL, err) || !strstr(err, "no training text")) return why("empty text not refused: '%s'", err);
     err[0] = 0;
     if (tok_train("\n\n\n", 3, 1000, NULL, NULL, err) || !strstr(err, "no training text")) return why("newlines-only text not refused: '%s'", err);
+    err[0] = 0;
+    if (tok_train("a b\nc\n", 6, 1000, NULL, NULL, err) || !strstr(err, "no training text")) return why("single-byte words not refused: '%s'", err);
     /* too little text: stops early, still a usable tokenizer */
     Tokenizer* t = tok_train("ab ab ab\n", 9, 5000, NULL, NULL, err);
     if (!t) return why("tiny text: %s", err);
