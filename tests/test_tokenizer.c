@@ -257,6 +257,23 @@ static int test_encode_matches_reference(void) {
     return bad;
 }
 
+/* More distinct words than the cache holds: it must start over, not grow
+ * without bound or return stale ids. */
+static int test_cache_overflow(void) {
+    TokCache* c = tok_cache_new(g_tok);
+    int bad = 0;
+    for (int i = 0; i < 400000 && !bad; i++) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, " %d%s", i * 7919, i & 1 ? "ab" : "");
+        uint32_t a[64], b[64];
+        size_t ka = tok_encode(g_tok, c, buf, (size_t)n, a);
+        size_t kb = tok_encode(g_tok, NULL, buf, (size_t)n, b);
+        if (ka != kb || memcmp(a, b, ka * sizeof(uint32_t)) != 0) bad = why("cached ids differ for '%s'", buf);
+    }
+    tok_cache_free(c);
+    return bad;
+}
+
 static int cmp_u64(const void* x, const void* y) {
     uint64_t a = *(const uint64_t*)x, b = *(const uint64_t*)y;
     return a < b ? -1 : a > b;
@@ -401,7 +418,7 @@ static int test_vocab_errors(void) {
     err[0] = 0;
     if (tok_train("\n\n\n", 3, 1000, NULL, NULL, err) || !strstr(err, "no training text")) return why("newlines-only text not refused: '%s'", err);
     err[0] = 0;
-    if (tok_train("a b\nc\n", 6, 1000, NULL, NULL, err) || !strstr(err, "no training text")) return why("single-byte words not refused: '%s'", err);
+    if (tok_train("a\nb\n\t\n", 6, 1000, NULL, NULL, err) || !strstr(err, "no training text")) return why("single-byte words not refused: '%s'", err);
     /* too little text: stops early, still a usable tokenizer */
     Tokenizer* t = tok_train("ab ab ab\n", 9, 5000, NULL, NULL, err);
     if (!t) return why("tiny text: %s", err);
@@ -652,6 +669,7 @@ int main(void) {
     printf("PASS train_corpus\n");
     run("roundtrip_tricky", test_roundtrip_tricky);
     run("encode_matches_reference", test_encode_matches_reference);
+    run("cache_overflow", test_cache_overflow);
     run("trainer_matches_naive", test_trainer_matches_naive);
     run("determinism", test_determinism);
     run("vocab_errors", test_vocab_errors);

@@ -1,0 +1,472 @@
+/* kernels_cpu: the CPU backend of kernels.h.
+ *
+ * Matrix products go to OpenBLAS (cblas_sgemm, the OpenMP build, so its
+ * threads and ours share one pool); everything else is plain loops with
+ * OpenMP. Reductions over rows (dbias, dweight of the norms, dwte, the keys
+ * and values of attention) are parallel over *output* columns/heads with a
+ * fixed serial order inside, so results do not depend on the thread count.
+ * Semantics and shapes are documented in kernels.h. */
+#include "kernels.h"
+#include "util.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Column block for the row reductions: wide enough for the vector units,
+ * narrow enough to give every thread work at C = 128. */
+#define COLBLOCK 32
+/* Below this much work an OpenMP region costs more than it saves. */
+#define PAR_MIN 4096
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------------------------ */
+/* encoder */
+
+void encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe,
+                     int B, int T, int C) {
+    #pragma omp parallel for collapse(2) if ((long)B * T * C > PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            float* o = out + ((long)b * T + t) * C;
+            const float* e = wte + (long)tokens[b * T + t] * C;
+            const float* p = wpe + (long)t * C;
+            for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
+        }
+    }
+}
+
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* tokens,
+                      int B, int T, int C) {
+    /* Threads own column blocks; rows are visited in (b, t) order, so
+     * repeated tokens accumulate in a fixed order. */
+    #pragma omp parallel for schedule(static) if ((long)B * T * C > PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += COLBLOCK) {
+        int c1 = imin(c0 + COLBLOCK, C);
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                const float* d = dout + ((long)b * T + t) * C;
+                float* dw = dwte + (long)tokens[b * T + t] * C;
+                for (int i = c0; i < c1; i++) dw[i] += d[i];
+                if (dwpe) {
+                    float* dp = dwpe + (long)t * C;
+                    for (int i = c0; i < c1; i++) dp[i] += d[i];
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* matmul */
+
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
+                    int BT, int C, int OC) {
+    /* out (BT,OC) = inp (BT,C) @ weight^T (C,OC) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, OC, C,
+                1.0f, inp, C, weight, C, 0.0f, out, OC);
+    if (bias) {
+        #pragma omp parallel for if ((long)BT * OC > PAR_MIN)
+        for (int i = 0; i < BT; i++) {
+            float* o = out + (long)i * OC;
+            for (int j = 0; j < OC; j++) o[j] += bias[j];
+        }
+    }
+}
+
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                     const float* inp, const float* weight, int BT, int C, int OC) {
+    /* dinp (BT,C) += dout (BT,OC) @ weight (OC,C) */
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BT, C, OC,
+                    1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+    /* dweight (OC,C) += dout^T (OC,BT) @ inp (BT,C) */
+    if (dweight)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, BT,
+                    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+    if (dbias) {
+        #pragma omp parallel for schedule(static) if ((long)BT * OC > PAR_MIN)
+        for (int o0 = 0; o0 < OC; o0 += COLBLOCK) {
+            int o1 = imin(o0 + COLBLOCK, OC);
+            float acc[COLBLOCK] = {0};
+            for (int i = 0; i < BT; i++) {
+                const float* d = dout + (long)i * OC;
+                for (int o = o0; o < o1; o++) acc[o - o0] += d[o];
+            }
+            for (int o = o0; o < o1; o++) dbias[o] += acc[o - o0];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* layernorm */
+
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
+                       const float* weight, const float* bias, int BT, int C) {
+    const float eps = 1e-5f;
+    #pragma omp parallel for if ((long)BT * C > PAR_MIN)
+    for (int i = 0; i < BT; i++) {
+        const float* x = inp + (long)i * C;
+        float m = 0.0f;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        float v = 0.0f;
+        for (int c = 0; c < C; c++) { float d = x[c] - m; v += d * d; }
+        v /= C;
+        float s = 1.0f / sqrtf(v + eps);
+        float* o = out + (long)i * C;
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * weight[c] + bias[c];
+        mean[i] = m;
+        rstd[i] = s;
+    }
+}
+
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                        const float* inp, const float* weight, const float* mean,
+                        const float* rstd, int BT, int C) {
+    /* dinp: rows are independent. */
+    #pragma omp parallel for if ((long)BT * C > PAR_MIN)
+    for (int i = 0; i < BT; i++) {
+        const float* x = inp + (long)i * C;
+        const float* d = dout + (long)i * C;
+        float m = mean[i], s = rstd[i];
+        float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+        for (int c = 0; c < C; c++) {
+            float norm = (x[c] - m) * s;
+            float dnorm = weight[c] * d[c];
+            dnorm_mean += dnorm;
+            dnorm_norm_mean += dnorm * norm;
+        }
+        dnorm_mean /= C;
+        dnorm_norm_mean /= C;
+        float* di = dinp + (long)i * C;
+        for (int c = 0; c < C; c++) {
+            float norm = (x[c] - m) * s;
+            float dnorm = weight[c] * d[c];
+            di[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+        }
+    }
+    /* dweight, dbias: sums over rows, threads own column blocks. */
+    #pragma omp parallel for schedule(static) if ((long)BT * C > PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += COLBLOCK) {
+        int c1 = imin(c0 + COLBLOCK, C);
+        float aw[COLBLOCK] = {0}, ab[COLBLOCK] = {0};
+        for (int i = 0; i < BT; i++) {
+            const float* x = inp + (long)i * C;
+            const float* d = dout + (long)i * C;
+            float m = mean[i], s = rstd[i];
+            for (int c = c0; c < c1; c++) {
+                aw[c - c0] += (x[c] - m) * s * d[c];
+                ab[c - c0] += d[c];
+            }
+        }
+        for (int c = c0; c < c1; c++) { dweight[c] += aw[c - c0]; dbias[c] += ab[c - c0]; }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* rmsnorm (no gain) */
+
+void rmsnorm_forward(float* out, float* rms_inv, const float* inp, int BT, int C, float eps) {
+    #pragma omp parallel for if ((long)BT * C > PAR_MIN)
+    for (int i = 0; i < BT; i++) {
+        const float* x = inp + (long)i * C;
+        float ss = 0.0f;
+        for (int c = 0; c < C; c++) ss += x[c] * x[c];
+        float r = 1.0f / sqrtf(ss / C + eps);
+        float* o = out + (long)i * C;
+        for (int c = 0; c < C; c++) o[c] = x[c] * r;
+        rms_inv[i] = r;
+    }
+}
+
+void rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* rms_inv,
+                      int BT, int C) {
+    /* y = x r, r = (mean(x^2)+eps)^-1/2  =>  dx = r dy - x r^3 <dy,x> / C */
+    #pragma omp parallel for if ((long)BT * C > PAR_MIN)
+    for (int i = 0; i < BT; i++) {
+        const float* x = inp + (long)i * C;
+        const float* d = dout + (long)i * C;
+        float r = rms_inv[i];
+        float dot = 0.0f;
+        for (int c = 0; c < C; c++) dot += d[c] * x[c];
+        float k = r * r * r * dot / C;
+        float* di = dinp + (long)i * C;
+        for (int c = 0; c < C; c++) di[c] += r * d[c] - k * x[c];
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* GELU (tanh approximation) */
+
+#define GELU_SCALING_FACTOR 0.7978845608028654f /* sqrt(2/pi) */
+
+void gelu_forward(float* out, const float* inp, int N) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        float x = inp[i];
+        float cube = 0.044715f * x * x * x;
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALING_FACTOR * (x + cube)));
+    }
+}
+
+void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        float x = inp[i];
+        float cube = 0.044715f * x * x * x;
+        float th = tanhf(GELU_SCALING_FACTOR * (x + cube));
+        float sech2 = 1.0f - th * th;
+        float local = 0.5f * (1.0f + th)
+                    + 0.5f * x * sech2 * GELU_SCALING_FACTOR * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += local * dout[i];
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* causal self-attention */
+
+void attention_forward(float* out, float* preatt, float* att, const float* qkv,
+                       int B, int T, int C, int NH) {
+    int C3 = 3 * C, hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    #pragma omp parallel for collapse(3) if ((long)B * NH * T * T * hs > PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            for (int h = 0; h < NH; h++) {
+                const float* q = qkv + ((long)b * T + t) * C3 + h * hs;
+                float* pre = preatt + (((long)b * NH + h) * T + t) * T;
+                float* a = att + (((long)b * NH + h) * T + t) * T;
+                float maxval = -INFINITY;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* k = qkv + ((long)b * T + t2) * C3 + C + h * hs;
+                    float dot = 0.0f;
+                    for (int i = 0; i < hs; i++) dot += q[i] * k[i];
+                    dot *= scale;
+                    pre[t2] = dot;
+                    if (dot > maxval) maxval = dot;
+                }
+                float sum = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    float e = expf(pre[t2] - maxval);
+                    a[t2] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+                for (int t2 = 0; t2 <= t; t2++) a[t2] *= inv;
+                for (int t2 = t + 1; t2 < T; t2++) { a[t2] = 0.0f; pre[t2] = 0.0f; }
+                float* o = out + ((long)b * T + t) * C + h * hs;
+                for (int i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* v = qkv + ((long)b * T + t2) * C3 + 2 * C + h * hs;
+                    float w = a[t2];
+                    for (int i = 0; i < hs; i++) o[i] += w * v[i];
+                }
+            }
+        }
+    }
+}
+
+void attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout,
+                        const float* qkv, const float* att, int B, int T, int C, int NH) {
+    int C3 = 3 * C, hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    long work = (long)B * NH * T * T * hs;
+    /* Pass 1, per query row (b, t, h): datt, dpreatt (softmax backward) and dq.
+     * Everything written belongs to row t alone. */
+    #pragma omp parallel for collapse(3) if (work > PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            for (int h = 0; h < NH; h++) {
+                const float* a = att + (((long)b * NH + h) * T + t) * T;
+                float* da = datt + (((long)b * NH + h) * T + t) * T;
+                float* dp = dpreatt + (((long)b * NH + h) * T + t) * T;
+                const float* d = dout + ((long)b * T + t) * C + h * hs;
+                float s = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* v = qkv + ((long)b * T + t2) * C3 + 2 * C + h * hs;
+                    float dot = 0.0f;
+                    for (int i = 0; i < hs; i++) dot += d[i] * v[i];
+                    da[t2] = dot;
+                    s += a[t2] * dot;
+                }
+                for (int t2 = 0; t2 <= t; t2++) dp[t2] = a[t2] * (da[t2] - s);
+                for (int t2 = t + 1; t2 < T; t2++) { da[t2] = 0.0f; dp[t2] = 0.0f; }
+                float* dq = dqkv + ((long)b * T + t) * C3 + h * hs;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* k = qkv + ((long)b * T + t2) * C3 + C + h * hs;
+                    float w = dp[t2] * scale;
+                    for (int i = 0; i < hs; i++) dq[i] += w * k[i];
+                }
+            }
+        }
+    }
+    /* Pass 2, per key row (b, t2, h): dk and dv sum over the queries t >= t2
+     * in increasing t, so the order is fixed whatever the thread count. */
+    #pragma omp parallel for collapse(3) if (work > PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        for (int t2 = 0; t2 < T; t2++) {
+            for (int h = 0; h < NH; h++) {
+                float* dk = dqkv + ((long)b * T + t2) * C3 + C + h * hs;
+                float* dv = dqkv + ((long)b * T + t2) * C3 + 2 * C + h * hs;
+                for (int t = t2; t < T; t++) {
+                    long row = (((long)b * NH + h) * T + t) * T;
+                    float wk = dpreatt[row + t2] * scale;
+                    float wv = att[row + t2];
+                    const float* q = qkv + ((long)b * T + t) * C3 + h * hs;
+                    const float* d = dout + ((long)b * T + t) * C + h * hs;
+                    for (int i = 0; i < hs; i++) {
+                        dk[i] += wk * q[i];
+                        dv[i] += wv * d[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* residual */
+
+void residual_forward(float* out, const float* a, const float* b, int N) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (int i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
+
+void residual_backward(float* da, float* db, const float* dout, int N) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (int i = 0; i < N; i++) { da[i] += dout[i]; db[i] += dout[i]; }
+}
+
+/* ------------------------------------------------------------------------ */
+/* fused softmax + cross-entropy */
+
+void crossentropy_softmax_forward(float* losses, float* probs, const float* logits,
+                                  const int* targets, int BT, int V) {
+    #pragma omp parallel for if ((long)BT * V > PAR_MIN)
+    for (int i = 0; i < BT; i++) {
+        const float* x = logits + (long)i * V;
+        float* p = probs + (long)i * V;
+        float maxval = -INFINITY;
+        for (int v = 0; v < V; v++) if (x[v] > maxval) maxval = x[v];
+        float sum = 0.0f;
+        for (int v = 0; v < V; v++) { p[v] = expf(x[v] - maxval); sum += p[v]; }
+        float inv = 1.0f / sum;
+        for (int v = 0; v < V; v++) p[v] *= inv;
+        int tg = targets[i];
+        /* log-sum-exp form: exact even where probs[target] underflows */
+        losses[i] = tg >= 0 ? logf(sum) - (x[tg] - maxval) : 0.0f;
+    }
+}
+
+void crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs,
+                                   const int* targets, int BT, int V) {
+    #pragma omp parallel for if ((long)BT * V > PAR_MIN)
+    for (int i = 0; i < BT; i++) {
+        int tg = targets[i];
+        if (tg < 0) continue;
+        const float* p = probs + (long)i * V;
+        float* dl = dlogits + (long)i * V;
+        float d = dlosses[i];
+        for (int v = 0; v < V; v++) dl[v] += (p[v] - (v == tg ? 1.0f : 0.0f)) * d;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* AdamW */
+
+void adamw_update(float* params, const float* grads, float* m, float* v, long N, float lr,
+                  float beta1, float beta2, float eps, float weight_decay, int t) {
+    /* Scalars in double, as torch computes them in Python. */
+    double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
+    float step_size = (float)(lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float decay = 1.0f - lr * weight_decay;
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (long i = 0; i < N; i++) {
+        float g = grads[i];
+        float mi = m[i] * beta1 + g * (1.0f - beta1);
+        float vi = v[i] * beta2 + g * g * (1.0f - beta2);
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        params[i] = params[i] * decay - step_size * mi / denom;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sinkhorn-Knopp */
+
+/* saved layout per matrix: S[0] = exp(H - max); S[2k+1] after the k-th column
+ * normalisation, S[2k+2] after the k-th row normalisation. */
+void sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
+    long nn = (long)n * n, SZ = SINKHORN_SAVED_FLOATS(n, iters);
+    #pragma omp parallel for if (N * SZ > PAR_MIN)
+    for (int idx = 0; idx < N; idx++) {
+        const float* H = logits + idx * nn;
+        float* S = saved + idx * SZ;
+        float maxval = -INFINITY;
+        for (long e = 0; e < nn; e++) if (H[e] > maxval) maxval = H[e];
+        for (long e = 0; e < nn; e++) S[e] = expf(H[e] - maxval);
+        for (int it = 0; it < iters; it++) {
+            const float* X = S + (2 * it) * nn;
+            float* Y = S + (2 * it + 1) * nn;
+            for (int j = 0; j < n; j++) {          /* columns */
+                float s = 0.0f;
+                for (int i = 0; i < n; i++) s += X[i * n + j];
+                float inv = 1.0f / s;
+                for (int i = 0; i < n; i++) Y[i * n + j] = X[i * n + j] * inv;
+            }
+            X = Y;
+            Y = S + (2 * it + 2) * nn;
+            for (int i = 0; i < n; i++) {          /* rows */
+                float s = 0.0f;
+                for (int j = 0; j < n; j++) s += X[i * n + j];
+                float inv = 1.0f / s;
+                for (int j = 0; j < n; j++) Y[i * n + j] = X[i * n + j] * inv;
+            }
+        }
+        memcpy(out + idx * nn, S + 2 * iters * nn, nn * sizeof(float));
+    }
+}
+
+void sinkhorn_backward(float* dlogits, const float* dout, const float* saved, int N, int n,
+                       int iters) {
+    long nn = (long)n * n, SZ = SINKHORN_SAVED_FLOATS(n, iters);
+    #pragma omp parallel if (N * SZ > PAR_MIN)
+    {
+        float* g = malloc_check(nn * sizeof(float));   /* per-thread gradient */
+        #pragma omp for
+        for (int idx = 0; idx < N; idx++) {
+            const float* S = saved + idx * SZ;
+            memcpy(g, dout + idx * nn, nn * sizeof(float));
+            /* Y = X / s, s the row (or column) sum of X:
+             * dX = (dY - <dY, Y>_row) / s  (the same along columns). */
+            for (int it = iters - 1; it >= 0; it--) {
+                const float* X = S + (2 * it + 1) * nn;
+                const float* Y = S + (2 * it + 2) * nn;
+                for (int i = 0; i < n; i++) {      /* undo rows */
+                    float s = 0.0f, dot = 0.0f;
+                    for (int j = 0; j < n; j++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
+                    float inv = 1.0f / s;
+                    for (int j = 0; j < n; j++) g[i * n + j] = (g[i * n + j] - dot) * inv;
+                }
+                Y = X;
+                X = S + (2 * it) * nn;
+                for (int j = 0; j < n; j++) {      /* undo columns */
+                    float s = 0.0f, dot = 0.0f;
+                    for (int i = 0; i < n; i++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
+                    float inv = 1.0f / s;
+                    for (int i = 0; i < n; i++) g[i * n + j] = (g[i * n + j] - dot) * inv;
+                }
+            }
+            /* M0 = exp(H - max): the max shift is a constant factor that the
+             * first normalisation removes, so it carries no gradient. */
+            float* dH = dlogits + idx * nn;
+            for (long e = 0; e < nn; e++) dH[e] += g[e] * S[e];
+        }
+        free(g);
+    }
+}
