@@ -23,6 +23,39 @@
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* ------------------------------------------------------------------------ */
+/* deterministic sgemm */
+
+/* OpenBLAS's threaded sgemm does not give bitwise-equal results for different
+ * thread counts. So we tile C (row-major, M x N) into blocks whose layout
+ * depends only on the shapes, and run one single-threaded sgemm per block
+ * from an OpenMP loop (OpenBLAS's OpenMP build stays single-threaded inside a
+ * parallel region). Each element then has the same reduction order whatever
+ * the thread count. Tiles are big enough that packing costs stay small. */
+#define GEMM_MB 64
+#define GEMM_NB 256
+static void sgemm_det(int transA, int transB, int M, int N, int K, float alpha,
+                      const float* A, int lda, const float* Bm, int ldb, float beta,
+                      float* Cm, int ldc) {
+    int mb = M >= 2 * GEMM_MB ? GEMM_MB : M;
+    int nb = M >= 2 * GEMM_MB ? N : (N >= 2 * GEMM_NB ? GEMM_NB : N);
+    if (mb <= 0 || nb <= 0) return;
+    int mt = (M + mb - 1) / mb, nt = (N + nb - 1) / nb;
+    enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
+    /* Always a parallel region, even for one tile: inside one, OpenBLAS runs
+     * single-threaded, so a small product is as deterministic as a big one. */
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int tile = 0; tile < mt * nt; tile++) {
+        int i0 = (tile / nt) * mb, j0 = (tile % nt) * nb;
+        int m = imin(mb, M - i0), n = imin(nb, N - j0);
+        const float* a = transA ? A + i0 : A + (long)i0 * lda;
+        const float* b = transB ? Bm + (long)j0 * ldb : Bm + j0;
+        cblas_sgemm(CblasRowMajor, ta, tb, m, n, K, alpha, a, lda, b, ldb, beta,
+                    Cm + (long)i0 * ldc + j0, ldc);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* encoder */
 
 void encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe,
@@ -65,8 +98,7 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* to
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
                     int BT, int C, int OC) {
     /* out (BT,OC) = inp (BT,C) @ weight^T (C,OC) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, OC, C,
-                1.0f, inp, C, weight, C, 0.0f, out, OC);
+    sgemm_det(0, 1, BT, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
     if (bias) {
         #pragma omp parallel for if ((long)BT * OC > PAR_MIN)
         for (int i = 0; i < BT; i++) {
@@ -80,12 +112,10 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* inp, const float* weight, int BT, int C, int OC) {
     /* dinp (BT,C) += dout (BT,OC) @ weight (OC,C) */
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BT, C, OC,
-                    1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+        sgemm_det(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
     /* dweight (OC,C) += dout^T (OC,BT) @ inp (BT,C) */
     if (dweight)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, BT,
-                    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+        sgemm_det(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) {
         #pragma omp parallel for schedule(static) if ((long)BT * OC > PAR_MIN)
         for (int o0 = 0; o0 < OC; o0 += COLBLOCK) {
