@@ -1,0 +1,521 @@
+/* model: see model.h and docs/model.md. Layout and naming follow llm.c: one
+ * parameter buffer with pointers into it, <layer>_forward/_backward kernels. */
+#include "model.h"
+#include "kernels.h"
+#include "json.h"
+#include "rng.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const Opt MODEL_OPTS[] = {
+    {"d_model", OPT_INT, offsetof(ModelConfig, d_model), "128", 8, 65536, "channels C"},
+    {"n_layers", OPT_INT, offsetof(ModelConfig, n_layers), "4", 1, 1024, "decoder layers L"},
+    {"n_heads", OPT_INT, offsetof(ModelConfig, n_heads), "4", 1, 1024, "attention heads (must divide d_model)"},
+    {"seq_len", OPT_INT, offsetof(ModelConfig, seq_len), "128", 1, 65536, "maximum positions (wpe rows)"},
+    {"vocab_size", OPT_INT, offsetof(ModelConfig, vocab_size), "1024", 259, 4194304, "tokens (>= 256 bytes + specials + 1)"},
+    {"mhc", OPT_JSON, offsetof(ModelConfig, mhc), "{\"n\": 0}", OPT_RANGE_NONE, "mHC residual streams: {n: 4}; {n: 0} = plain residual"},
+    {"sinkhorn_iters", OPT_INT, offsetof(ModelConfig, sinkhorn_iters), "20", 1, 1000, "Sinkhorn-Knopp iterations for H_res"},
+    {"init_std", OPT_FLOAT, offsetof(ModelConfig, init_std), "0.02", 0, 10, "std of the normal init of weights and embeddings"},
+    {0},
+};
+
+int model_config_validate(ModelConfig* c, const char* where, char err[ERR_LEN]) {
+    json_t* n = json_is_object(c->mhc) ? json_object_get(c->mhc, "n") : NULL;
+    if (!json_is_integer(n) || json_object_size(c->mhc) != 1) {
+        snprintf(err, ERR_LEN, "%s: mhc: expected a mapping {n: N}", where);
+        return -1;
+    }
+    c->mhc_n = (int)json_integer_value(n);
+    if (c->mhc_n < 0 || c->mhc_n == 1 || c->mhc_n > 16) {
+        snprintf(err, ERR_LEN, "%s: mhc.n: %d makes no sense (0 = off, or 2..16 streams)", where, c->mhc_n);
+        return -1;
+    }
+    if (c->d_model % c->n_heads) {
+        snprintf(err, ERR_LEN, "%s: n_heads: %ld does not divide d_model %ld", where, c->n_heads, c->d_model);
+        return -1;
+    }
+    return 0;
+}
+
+int model_config_load(ModelConfig* c, const char* path, char err[ERR_LEN]) {
+    if (cfg_defaults(MODEL_OPTS, c, err) || cfg_load(path, NULL, MODEL_OPTS, c, NULL, err)) return -1;
+    return model_config_validate(c, path, err);
+}
+
+json_t* model_config_to_json(const ModelConfig* c) { return cfg_to_json(MODEL_OPTS, c); }
+
+int model_config_from_json(ModelConfig* c, const json_t* j, const char* where, char err[ERR_LEN]) {
+    if (cfg_defaults(MODEL_OPTS, c, err)) return -1;
+    if (!json_is_object(j)) { snprintf(err, ERR_LEN, "%s: model config is not an object", where); return -1; }
+    const char* k;
+    json_t* v;
+    json_object_foreach((json_t*)j, k, v) {
+        const Opt* o = cfg_find(MODEL_OPTS, k);
+        if (!o) { snprintf(err, ERR_LEN, "%s: model config: unknown key '%s'", where, k); return -1; }
+        char* f = (char*)c + o->off;
+        if (o->type == OPT_INT && json_is_integer(v)) *(long*)f = (long)json_integer_value(v);
+        else if (o->type == OPT_FLOAT && json_is_number(v)) *(double*)f = json_number_value(v);
+        else if (o->type == OPT_JSON) *(json_t**)f = json_deep_copy(v);
+        else { snprintf(err, ERR_LEN, "%s: model config: %s has the wrong type", where, k); return -1; }
+    }
+    return model_config_validate(c, where, err);
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static void add_param(Model* m, size_t* off, const char* name, int d0, int d1, int decay) {
+    ParamInfo* p = &m->info[m->ntensors++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = d1 ? 2 : 1;
+    p->shape[0] = d0;
+    p->shape[1] = d1;
+    p->numel = (size_t)d0 * (d1 ? d1 : 1);
+    p->offset = *off;
+    p->decay = decay;
+    *off += p->numel;
+}
+
+/* Walks the table in docs/model.md order; with m->params set, also points LayerW at it. */
+static void layout(Model* m) {
+    size_t off = 0;
+    int C = m->C, n = m->n, M = m->M;
+    char nm[64];
+    m->ntensors = 0;
+    add_param(m, &off, "wte", m->V, C, 1);
+    add_param(m, &off, "wpe", m->Tmax, C, 1);
+    for (int l = 0; l < m->L; l++) {
+#define P(suffix, d0, d1, decay) (snprintf(nm, sizeof nm, "h.%d.%s", l, suffix), add_param(m, &off, nm, d0, d1, decay))
+        P("ln_1.weight", C, 0, 0); P("ln_1.bias", C, 0, 0);
+        P("attn.c_attn.weight", 3 * C, C, 1); P("attn.c_attn.bias", 3 * C, 0, 0);
+        P("attn.c_proj.weight", C, C, 1); P("attn.c_proj.bias", C, 0, 0);
+        P("ln_2.weight", C, 0, 0); P("ln_2.bias", C, 0, 0);
+        P("mlp.c_fc.weight", 4 * C, C, 1); P("mlp.c_fc.bias", 4 * C, 0, 0);
+        P("mlp.c_proj.weight", C, 4 * C, 1); P("mlp.c_proj.bias", C, 0, 0);
+        if (n) {
+            P("mhc_attn.phi", M, n * C, 0); P("mhc_attn.alpha", 3, 0, 0); P("mhc_attn.bias", M, 0, 0);
+            P("mhc_mlp.phi", M, n * C, 0); P("mhc_mlp.alpha", 3, 0, 0); P("mhc_mlp.bias", M, 0, 0);
+        }
+#undef P
+    }
+    add_param(m, &off, "ln_f.weight", C, 0, 0);
+    add_param(m, &off, "ln_f.bias", C, 0, 0);
+    m->num_params = off;
+}
+
+const ParamInfo* model_param(const Model* m, const char* name) {
+    for (int i = 0; i < m->ntensors; i++)
+        if (!strcmp(m->info[i].name, name)) return &m->info[i];
+    return NULL;
+}
+
+static float* at(Model* m, int* k) { return m->params + m->info[(*k)++].offset; }
+
+void model_build(Model* m, const ModelConfig* cfg, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->C = (int)cfg->d_model; m->L = (int)cfg->n_layers; m->NH = (int)cfg->n_heads;
+    m->V = (int)cfg->vocab_size; m->Tmax = (int)cfg->seq_len; m->n = cfg->mhc_n;
+    m->M = m->n ? 2 * m->n + m->n * m->n : 0;
+    m->S = m->n ? m->n : 1;
+    m->info = calloc_check(4 + 18 * (size_t)m->L, sizeof *m->info);
+    layout(m);
+    m->params = calloc_check(m->num_params, sizeof(float));
+    m->grads = calloc_check(m->num_params, sizeof(float));
+    m->layers = calloc_check(m->L, sizeof *m->layers);
+    int k = 0;
+    m->wte = at(m, &k);
+    m->wpe = at(m, &k);
+    for (int l = 0; l < m->L; l++) {
+        LayerW* w = &m->layers[l];
+        w->ln1w = at(m, &k); w->ln1b = at(m, &k); w->qkvw = at(m, &k); w->qkvb = at(m, &k);
+        w->projw = at(m, &k); w->projb = at(m, &k); w->ln2w = at(m, &k); w->ln2b = at(m, &k);
+        w->fcw = at(m, &k); w->fcb = at(m, &k); w->fcprojw = at(m, &k); w->fcprojb = at(m, &k);
+        for (int s = 0; s < 2 && m->n; s++) { w->phi[s] = at(m, &k); w->alpha[s] = at(m, &k); w->mbias[s] = at(m, &k); }
+    }
+    m->lnfw = at(m, &k);
+    m->lnfb = at(m, &k);
+    /* Init (docs/model.md): one rng stream, tensors in table order. */
+    Rng r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < m->ntensors; i++) {
+        ParamInfo* p = &m->info[i];
+        float* x = m->params + p->offset;
+        const char* nm = p->name;
+        size_t len = strlen(nm);
+        int is = 0;
+#define ENDS(s) (len >= strlen(s) && !strcmp(nm + len - strlen(s), s))
+        if (ENDS("phi")) is = 0;
+        else if (ENDS("alpha")) { for (size_t j = 0; j < p->numel; j++) x[j] = 0.01f; continue; }
+        else if (ENDS("mhc_attn.bias") || ENDS("mhc_mlp.bias")) {
+            int n = m->n;
+            for (int j = 0; j < n; j++) x[j] = -logf((float)(n - 1));
+            for (int j = 0; j < n; j++) x[n + j] = 0.0f;
+            for (int a = 0; a < n; a++)
+                for (int b = 0; b < n; b++) x[2 * n + a * n + b] = a == b ? 0.0f : -8.0f;
+            continue;
+        } else if (ENDS("ln_1.weight") || ENDS("ln_2.weight") || ENDS("ln_f.weight")) {
+            for (size_t j = 0; j < p->numel; j++) x[j] = 1.0f;
+            continue;
+        } else if (p->ndim == 2) is = 1;
+#undef ENDS
+        if (is) for (size_t j = 0; j < p->numel; j++) x[j] = (float)(cfg->init_std * rng_normal(&r));
+    }
+}
+
+/* ---- activations ------------------------------------------------------------ */
+
+struct SubActs {
+    /* mHC (n > 0) */
+    float *r, *rms_inv, *p, *H, *sk, *u;  /* (BT,nC) (BT) (BT,M) (BT,M) (BT,SAVED) (BT,C) */
+    /* the sublayer F */
+    float *ln, *mean, *rstd;              /* (BT,C) (BT) (BT) */
+    float *big, *big2, *preatt, *att;     /* attn: big = qkv (BT,3C), big2 = atty (BT,C); mlp: fc, gelu (BT,4C) */
+    float *y;                             /* (BT,C) */
+};
+
+void model_alloc(Model* m, int B, int T) {
+    if (m->act_mem && B * T <= m->B * m->T && T <= m->T) { m->B = B; m->T = T; return; }
+    free(m->act_mem);
+    free(m->sub);
+    free(m->xs);
+    free(m->inputs);
+    free(m->targets);
+    m->B = B;
+    m->T = T;
+    size_t BT = (size_t)B * T, C = m->C, S = m->S, n = m->n, M = m->M, NH = m->NH, V = m->V;
+    size_t sk = n ? (size_t)SINKHORN_SAVED_FLOATS(n, m->cfg.sinkhorn_iters) : 0;
+    size_t att = (size_t)B * NH * T * T;
+    size_t per_sub_mhc = n ? BT * (n * C + 1 + 2 * M + sk + C) : 0;
+    size_t per_attn = BT * (C + 2 + 3 * C + C + C) + 2 * att;
+    size_t per_mlp = BT * (C + 2 + 8 * C + C);
+    size_t total = (2 * m->L + 1) * BT * S * C + m->L * (2 * per_sub_mhc + per_attn + per_mlp) +
+                   BT * (3 * C + 2 + 2 * V + 1) +
+                   /* backward scratch */
+                   2 * BT * S * C + 4 * BT * C + 2 * BT * 4 * C + BT * C + BT * 3 * C + 2 * att + 2 * BT * M + BT * n * C + 2 * BT * C + 2 * BT * n * n;
+    m->act_floats = total;
+    m->act_mem = calloc_check(total, sizeof(float));
+    float* p = m->act_mem;
+#define TAKE(ptr, count) (ptr = p, p += (count))
+    m->xs = calloc_check(2 * m->L + 1, sizeof *m->xs);
+    for (int k = 0; k < 2 * m->L + 1; k++) TAKE(m->xs[k], BT * S * C);
+    m->sub = calloc_check(2 * m->L, sizeof *m->sub);
+    for (int k = 0; k < 2 * m->L; k++) {
+        SubActs* a = &m->sub[k];
+        if (n) { TAKE(a->r, BT * n * C); TAKE(a->rms_inv, BT); TAKE(a->p, BT * M); TAKE(a->H, BT * M); TAKE(a->sk, BT * sk); TAKE(a->u, BT * C); }
+        TAKE(a->ln, BT * C); TAKE(a->mean, BT); TAKE(a->rstd, BT);
+        if (k % 2 == 0) { TAKE(a->big, BT * 3 * C); TAKE(a->big2, BT * C); TAKE(a->preatt, att); TAKE(a->att, att); }
+        else { TAKE(a->big, BT * 4 * C); TAKE(a->big2, BT * 4 * C); }
+        TAKE(a->y, BT * C);
+    }
+    TAKE(m->hsum, BT * C); TAKE(m->lnf, BT * C); TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
+    TAKE(m->logits, BT * V); TAKE(m->probs, BT * V); TAKE(m->losses, BT);
+    TAKE(m->dx_a, BT * S * C); TAKE(m->dx_b, BT * S * C); TAKE(m->du, BT * C); TAKE(m->dy, BT * C);
+    TAKE(m->dln, BT * C); TAKE(m->dlnf, BT * C); TAKE(m->dbig, BT * 4 * C); TAKE(m->dbig2, BT * 4 * C);
+    TAKE(m->datty, BT * C); TAKE(m->dqkv, BT * 3 * C); TAKE(m->dpreatt, att); TAKE(m->datt, att);
+    TAKE(m->dH, BT * M); TAKE(m->dp, BT * M); TAKE(m->dr, BT * n * C); TAKE(m->dh, BT * C);
+    TAKE(m->sk_g, BT * n * n); TAKE(m->sk_d, BT * n * n);
+#undef TAKE
+    if ((size_t)(p - m->act_mem) > total) die(EXIT_FAIL, "internal: activation layout overflow");
+    m->inputs = calloc_check(BT, sizeof(int));
+    m->targets = calloc_check(BT, sizeof(int));
+}
+
+void model_free(Model* m) {
+    free(m->act_mem); free(m->sub); free(m->xs); free(m->inputs); free(m->targets);
+    free(m->params); free(m->grads); free(m->layers); free(m->info);
+    json_decref(m->cfg.mhc);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- forward ------------------------------------------------------------------ */
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* mHC coefficients and the sublayer input u from streams x (BT, n, C). */
+static void mhc_pre_forward(Model* m, SubActs* a, const float* x, const float* phi, const float* alpha,
+                            const float* bias, int BT) {
+    int n = m->n, C = m->C, M = m->M, nn = n * n;
+    rmsnorm_forward(a->r, a->rms_inv, x, BT, n * C, 1e-6f);
+    matmul_forward(a->p, a->r, phi, NULL, BT, n * C, M);
+    float* hres = m->dp;   /* scratch (BT, M) until backward */
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) {
+        const float* p = a->p + (size_t)bt * M;
+        float* H = a->H + (size_t)bt * M;
+        for (int i = 0; i < n; i++) H[i] = sigmoidf(alpha[0] * p[i] + bias[i]);
+        for (int i = n; i < 2 * n; i++) H[i] = 2.0f * sigmoidf(alpha[1] * p[i] + bias[i]);
+        for (int i = 0; i < nn; i++) hres[(size_t)bt * nn + i] = alpha[2] * p[2 * n + i] + bias[2 * n + i];
+    }
+    float* Hres = m->dH;   /* scratch (BT, n*n) */
+    sinkhorn_forward(Hres, a->sk, hres, BT, n, (int)m->cfg.sinkhorn_iters);
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) {
+        float* H = a->H + (size_t)bt * M;
+        memcpy(H + 2 * n, Hres + (size_t)bt * nn, nn * sizeof(float));
+        float* u = a->u + (size_t)bt * C;
+        const float* xb = x + (size_t)bt * n * C;
+        for (int c = 0; c < C; c++) u[c] = 0;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) u[c] += H[i] * xb[i * C + c];
+    }
+}
+
+/* x'_i = sum_j H_res[i,j] x_j + H_post[i] y */
+static void mhc_post_forward(Model* m, const SubActs* a, float* xout, const float* x, int BT) {
+    int n = m->n, C = m->C, M = m->M;
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) {
+        const float* H = a->H + (size_t)bt * M;
+        const float* Hres = H + 2 * n;
+        const float* xb = x + (size_t)bt * n * C;
+        const float* y = a->y + (size_t)bt * C;
+        float* o = xout + (size_t)bt * n * C;
+        for (int i = 0; i < n; i++) {
+            float hp = H[n + i];
+            for (int c = 0; c < C; c++) o[i * C + c] = hp * y[c];
+            for (int j = 0; j < n; j++) {
+                float h = Hres[i * n + j];
+                for (int c = 0; c < C; c++) o[i * C + c] += h * xb[j * C + c];
+            }
+        }
+    }
+}
+
+static void attn_forward(Model* m, const LayerW* w, SubActs* a, const float* u, int B, int T) {
+    int BT = B * T, C = m->C;
+    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, BT, C);
+    matmul_forward(a->big, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
+    attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
+    matmul_forward(a->y, a->big2, w->projw, w->projb, BT, C, C);
+}
+
+static void mlp_forward(Model* m, const LayerW* w, SubActs* a, const float* u, int BT) {
+    int C = m->C;
+    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln2w, w->ln2b, BT, C);
+    matmul_forward(a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
+    gelu_forward(a->big2, a->big, BT * 4 * C);
+    matmul_forward(a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
+}
+
+float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
+    if (T > m->Tmax) die(EXIT_FAIL, "internal: sequence of %d exceeds the model's %d positions", T, m->Tmax);
+    model_alloc(m, B, T);
+    int BT = B * T, C = m->C, n = m->n;
+    memcpy(m->inputs, inputs, BT * sizeof(int));
+    float* x0 = m->xs[0];
+    if (n) {
+        float* e = m->hsum;   /* scratch for the embedding */
+        encoder_forward(e, inputs, m->wte, m->wpe, B, T, C);
+        #pragma omp parallel for
+        for (int bt = 0; bt < BT; bt++)
+            for (int i = 0; i < n; i++) memcpy(x0 + ((size_t)bt * n + i) * C, e + (size_t)bt * C, C * sizeof(float));
+    } else encoder_forward(x0, inputs, m->wte, m->wpe, B, T, C);
+    for (int l = 0; l < m->L; l++) {
+        const LayerW* w = &m->layers[l];
+        for (int s = 0; s < 2; s++) {
+            int k = 2 * l + s;
+            SubActs* a = &m->sub[k];
+            const float* x = m->xs[k];
+            float* xo = m->xs[k + 1];
+            const float* u = x;
+            if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
+            if (s == 0) attn_forward(m, w, a, u, B, T);
+            else mlp_forward(m, w, a, u, BT);
+            if (n) mhc_post_forward(m, a, xo, x, BT);
+            else residual_forward(xo, x, a->y, BT * C);
+        }
+    }
+    const float* h = m->xs[2 * m->L];
+    if (n) {
+        #pragma omp parallel for
+        for (int bt = 0; bt < BT; bt++) {
+            float* o = m->hsum + (size_t)bt * C;
+            const float* xb = h + (size_t)bt * n * C;
+            for (int c = 0; c < C; c++) o[c] = xb[c];
+            for (int i = 1; i < n; i++)
+                for (int c = 0; c < C; c++) o[c] += xb[i * C + c];
+        }
+        h = m->hsum;
+    }
+    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, BT, C);
+    matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
+    if (!targets) return 0.0f;
+    memcpy(m->targets, targets, BT * sizeof(int));
+    crossentropy_softmax_forward(m->losses, m->probs, m->logits, targets, BT, m->V);
+    double sum = 0;
+    for (int i = 0; i < BT; i++) sum += m->losses[i];
+    return (float)(sum / BT);
+}
+
+/* ---- backward ----------------------------------------------------------------- */
+
+#define GRAD(ptr) (m->grads + ((ptr) - m->params))
+
+/* From dy, accumulate du (+=) and the sublayer's parameter gradients. */
+static void attn_backward(Model* m, const LayerW* w, SubActs* a, const float* u, float* du, int B, int T) {
+    int BT = B * T, C = m->C;
+    memset(m->datty, 0, (size_t)BT * C * sizeof(float));
+    matmul_backward(m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
+    memset(m->dqkv, 0, (size_t)BT * 3 * C * sizeof(float));
+    attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->att, B, T, C, m->NH);
+    memset(m->dln, 0, (size_t)BT * C * sizeof(float));
+    matmul_backward(m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
+    layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
+}
+
+static void mlp_backward(Model* m, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
+    int C = m->C;
+    memset(m->dbig2, 0, (size_t)BT * 4 * C * sizeof(float));
+    matmul_backward(m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
+    memset(m->dbig, 0, (size_t)BT * 4 * C * sizeof(float));
+    gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
+    memset(m->dln, 0, (size_t)BT * C * sizeof(float));
+    matmul_backward(m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
+    layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
+}
+
+/* mHC: given dxo (BT,n,C), write dx (BT,n,C); needs F's backward in between. */
+static void mhc_backward(Model* m, int l, int s, SubActs* a, const float* x, const float* dxo, float* dx, int B, int T) {
+    int BT = B * T, n = m->n, C = m->C, M = m->M, nn = n * n;
+    const LayerW* w = &m->layers[l];
+    float* dH = m->dH;   /* (BT, M): [dH_pre | dH_post | dH_res] */
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) {
+        const float* H = a->H + (size_t)bt * M;
+        const float* xb = x + (size_t)bt * n * C;
+        const float* g = dxo + (size_t)bt * n * C;
+        const float* y = a->y + (size_t)bt * C;
+        float* dyb = m->dy + (size_t)bt * C;
+        float* dxb = dx + (size_t)bt * n * C;
+        float* dHb = dH + (size_t)bt * M;
+        for (int c = 0; c < C; c++) dyb[c] = 0;
+        for (int i = 0; i < n; i++) {
+            float hp = H[n + i], dot = 0;
+            for (int c = 0; c < C; c++) { dyb[c] += hp * g[i * C + c]; dot += g[i * C + c] * y[c]; }
+            dHb[n + i] = dot;
+            for (int j = 0; j < n; j++) {
+                float d = 0;
+                for (int c = 0; c < C; c++) d += g[i * C + c] * xb[j * C + c];
+                dHb[2 * n + i * n + j] = d;
+            }
+        }
+        for (int j = 0; j < n; j++)
+            for (int c = 0; c < C; c++) {
+                float acc = 0;
+                for (int i = 0; i < n; i++) acc += H[2 * n + i * n + j] * g[i * C + c];
+                dxb[j * C + c] = acc;
+            }
+    }
+    memset(m->du, 0, (size_t)BT * C * sizeof(float));
+    if (s == 0) attn_backward(m, w, a, a->u, m->du, B, T);
+    else mlp_backward(m, w, a, a->u, m->du, BT);
+    float* dpre = m->dp;   /* (BT, M): gradient w.r.t. the pre-activation h~ */
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) {
+        const float* H = a->H + (size_t)bt * M;
+        const float* xb = x + (size_t)bt * n * C;
+        const float* dub = m->du + (size_t)bt * C;
+        float* dxb = dx + (size_t)bt * n * C;
+        float* dHb = dH + (size_t)bt * M;
+        float* dq = dpre + (size_t)bt * M;
+        for (int i = 0; i < n; i++) {
+            float d = 0;
+            for (int c = 0; c < C; c++) { d += dub[c] * xb[i * C + c]; dxb[i * C + c] += H[i] * dub[c]; }
+            dHb[i] = d;
+            dq[i] = d * H[i] * (1.0f - H[i]);                         /* sigma' */
+            dq[n + i] = dHb[n + i] * H[n + i] * (1.0f - 0.5f * H[n + i]); /* (2 sigma)' */
+        }
+        for (int i = 0; i < nn; i++) dq[2 * n + i] = 0;
+    }
+    /* Sinkhorn backward writes into the res part of dpre through a packed buffer. */
+    float* dres = m->sk_d;   /* (BT, n*n) packed */
+    float* gres = m->sk_g;   /* (BT, n*n) packed dH_res */
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) {
+        memcpy(gres + (size_t)bt * nn, dH + (size_t)bt * M + 2 * n, nn * sizeof(float));
+        memset(dres + (size_t)bt * nn, 0, nn * sizeof(float));
+    }
+    sinkhorn_backward(dres, gres, a->sk, BT, n, (int)m->cfg.sinkhorn_iters);
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++) memcpy(dpre + (size_t)bt * M + 2 * n, dres + (size_t)bt * nn, nn * sizeof(float));
+    /* Bias and alpha gradients: fixed-order sums over positions (deterministic). */
+    float* dbias = GRAD(w->mbias[s]);
+    float* dalpha = GRAD(w->alpha[s]);
+    const float* alpha = w->alpha[s];
+    #pragma omp parallel for
+    for (int k = 0; k < M; k++) {
+        double sb = 0;
+        for (int bt = 0; bt < BT; bt++) sb += dpre[(size_t)bt * M + k];
+        dbias[k] += (float)sb;
+    }
+    for (int seg = 0; seg < 3; seg++) {
+        int lo = seg == 0 ? 0 : seg == 1 ? n : 2 * n, hi = seg == 0 ? n : seg == 1 ? 2 * n : M;
+        double sa = 0;
+        for (int bt = 0; bt < BT; bt++)
+            for (int k = lo; k < hi; k++) sa += (double)dpre[(size_t)bt * M + k] * a->p[(size_t)bt * M + k];
+        dalpha[seg] += (float)sa;
+    }
+    #pragma omp parallel for
+    for (int bt = 0; bt < BT; bt++)
+        for (int k = 0; k < M; k++) {
+            int seg = k < n ? 0 : k < 2 * n ? 1 : 2;
+            dpre[(size_t)bt * M + k] *= alpha[seg];
+        }
+    memset(m->dr, 0, (size_t)BT * n * C * sizeof(float));
+    matmul_backward(m->dr, GRAD(w->phi[s]), NULL, dpre, a->r, w->phi[s], BT, n * C, M);
+    rmsnorm_backward(dx, m->dr, x, a->rms_inv, BT, n * C);
+}
+
+void model_zero_grad(Model* m) { memset(m->grads, 0, m->num_params * sizeof(float)); }
+
+void model_backward(Model* m, float scale) {
+    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n, S = m->S;
+    float* dlosses = m->losses;   /* losses are not needed any more */
+    for (int i = 0; i < BT; i++) dlosses[i] = scale / BT;
+    float* dlogits = m->logits;
+    memset(dlogits, 0, (size_t)BT * m->V * sizeof(float));
+    crossentropy_softmax_backward(dlogits, dlosses, m->probs, m->targets, BT, m->V);
+    memset(m->dlnf, 0, (size_t)BT * C * sizeof(float));
+    matmul_backward(m->dlnf, GRAD(m->wte), NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
+    float* dx = m->dx_a;
+    const float* h = n ? m->hsum : m->xs[2 * m->L];
+    if (n) {
+        memset(m->dh, 0, (size_t)BT * C * sizeof(float));
+        layernorm_backward(m->dh, GRAD(m->lnfw), GRAD(m->lnfb), m->dlnf, h, m->lnfw, m->lnf_mean, m->lnf_rstd, BT, C);
+        #pragma omp parallel for
+        for (int bt = 0; bt < BT; bt++)
+            for (int i = 0; i < n; i++) memcpy(dx + ((size_t)bt * n + i) * C, m->dh + (size_t)bt * C, C * sizeof(float));
+    } else {
+        memset(dx, 0, (size_t)BT * C * sizeof(float));
+        layernorm_backward(dx, GRAD(m->lnfw), GRAD(m->lnfb), m->dlnf, h, m->lnfw, m->lnf_mean, m->lnf_rstd, BT, C);
+    }
+    for (int l = m->L - 1; l >= 0; l--) {
+        const LayerW* w = &m->layers[l];
+        for (int s = 1; s >= 0; s--) {
+            int k = 2 * l + s;
+            SubActs* a = &m->sub[k];
+            const float* x = m->xs[k];
+            if (n) {
+                float* dnext = dx == m->dx_a ? m->dx_b : m->dx_a;
+                mhc_backward(m, l, s, a, x, dx, dnext, B, T);
+                dx = dnext;
+            } else {
+                /* x' = x + F(x): dx flows through unchanged, plus F's contribution. */
+                memcpy(m->dy, dx, (size_t)BT * C * sizeof(float));
+                if (s == 0) attn_backward(m, w, a, x, dx, B, T);
+                else mlp_backward(m, w, a, x, dx, BT);
+            }
+        }
+    }
+    if (n) {
+        memset(m->dh, 0, (size_t)BT * C * sizeof(float));
+        #pragma omp parallel for
+        for (int bt = 0; bt < BT; bt++)
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < C; c++) m->dh[(size_t)bt * C + c] += dx[((size_t)bt * n + i) * C + c];
+        dx = m->dh;
+    }
+    (void)S;
+    encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
+}
