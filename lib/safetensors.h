@@ -8,6 +8,9 @@
  * "__metadata__" object whose values are all strings. We pad the header with
  * spaces to a multiple of 8 so every tensor starts 8-byte aligned in the file.
  * Tensors tile the data section exactly: no gaps, no overlaps, nothing after.
+ * Tensors are packed back to back, so a tensor's data is aligned to its element
+ * size only if the tensors before it keep it so (write wider dtypes first, as
+ * Python's writer does; a reader of an arbitrary file should memcpy).
  * Data is raw little-endian; this module assumes a little-endian host.
  *
  * Our writer adds "payload_sha256" (hex SHA-256 of the whole data section) to

@@ -6,6 +6,9 @@
  * compares against PyTorch. */
 #include "check.h"
 #include "model.h"
+#include "json.h"
+#include "optim.h"
+#include "safetensors.h"
 #include "rng.h"
 #include <math.h>
 #include <omp.h>
@@ -127,10 +130,88 @@ static void table_check(void) {
     model_free(&m);
 }
 
+static void put(StTensor* t, const char* name, StDtype dt, int ndim, int64_t d0, int64_t d1, int64_t d2, const void* data, size_t nbytes) {
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->dtype = dt; t->ndim = ndim; t->shape[0] = d0; t->shape[1] = d1; t->shape[2] = d2;
+    t->data = data; t->nbytes = nbytes;
+}
+
+static int write_params(const char* path, const Model* m, const float* buf) {
+    char err[ERR_LEN];
+    StTensor* t = calloc(m->ntensors, sizeof *t);
+    for (int i = 0; i < m->ntensors; i++) {
+        const ParamInfo* p = &m->info[i];
+        put(&t[i], p->name, ST_F32, p->ndim, p->shape[0], p->shape[1], 0, buf + p->offset, p->numel * sizeof(float));
+    }
+    int rc = st_write(path, t, m->ntensors, NULL, err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    free(t);
+    return rc;
+}
+
+/* The files tests/torch/ref_model.py compare reads: a perturbed tiny model, one
+ * batch, our logits, loss, gradients, and a 10-step AdamW loss trajectory. */
+static int dump(const char* dir, int n) {
+    char err[ERR_LEN], p[4200];
+    if (mkdir_p(dir, err)) { fprintf(stderr, "%s\n", err); return 2; }
+    ModelConfig cfg = tiny_cfg(n);
+    Model m;
+    model_build(&m, &cfg, 7);
+    perturb(&m, 8);
+    int B = 2, T = 8, BT = B * T, steps = 10;
+    double lr = 1e-2, wd = 0.1;
+    int in[16], tg[16];
+    batch(in, tg, BT, m.V, 9);
+    json_t* c = model_config_to_json(&cfg);
+    json_object_set_new(c, "B", json_integer(B)); json_object_set_new(c, "T", json_integer(T));
+    json_object_set_new(c, "lr", json_real(lr)); json_object_set_new(c, "beta1", json_real(0.9));
+    json_object_set_new(c, "beta2", json_real(0.95)); json_object_set_new(c, "eps", json_real(1e-8));
+    json_object_set_new(c, "weight_decay", json_real(wd)); json_object_set_new(c, "steps", json_integer(steps));
+    path_join(p, sizeof p, dir, "config.json");
+    if (json_write_atomic(p, c, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    path_join(p, sizeof p, dir, "weights.safetensors");
+    if (write_params(p, &m, m.params)) return 1;
+    StTensor bt[2];
+    put(&bt[0], "inputs", ST_I32, 2, B, T, 0, in, sizeof in);
+    put(&bt[1], "targets", ST_I32, 2, B, T, 0, tg, sizeof tg);
+    path_join(p, sizeof p, dir, "batch.safetensors");
+    if (st_write(p, bt, 2, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    float loss = model_forward(&m, in, tg, B, T);
+    StTensor ot[2];
+    put(&ot[0], "logits", ST_F32, 3, B, T, m.V, m.logits, (size_t)BT * m.V * sizeof(float));
+    put(&ot[1], "loss", ST_F32, 1, 1, 0, 0, &loss, sizeof loss);
+    path_join(p, sizeof p, dir, "outputs.safetensors");
+    if (st_write(p, ot, 2, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    model_zero_grad(&m);
+    model_backward(&m, 1.0f);
+    path_join(p, sizeof p, dir, "grads.safetensors");
+    if (write_params(p, &m, m.grads)) return 1;
+    OptimCfg oc = {lr, 0, 0.9, 0.95, 1e-8, wd, 0, 0, steps};
+    float* mo = calloc(m.num_params, sizeof(float));
+    float* vo = calloc(m.num_params, sizeof(float));
+    json_t* losses = json_array();
+    for (int s = 0; s < steps; s++) {
+        double l = model_forward(&m, in, tg, B, T);
+        json_array_append_new(losses, json_real(l));
+        model_zero_grad(&m);
+        model_backward(&m, 1.0f);
+        optim_step(&oc, &m, mo, vo, s + 1, lr);
+    }
+    json_t* tr = json_pack("{s:o}", "losses", losses);
+    path_join(p, sizeof p, dir, "trajectory.json");
+    if (json_write_atomic(p, tr, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    json_decref(tr); json_decref(c);
+    free(mo); free(vo);
+    model_free(&m);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (argc > 1 && !strcmp(argv[1], "--dump")) {
-        fprintf(stderr, "--dump is not built in this version\n");
-        return 2;
+        if (argc < 3) { fprintf(stderr, "usage: test_model --dump DIR [--mhc N]\n"); return 2; }
+        int n = argc > 4 && !strcmp(argv[3], "--mhc") ? atoi(argv[4]) : 4;
+        return dump(argv[2], n);
     }
     table_check();
     fd_check(0);

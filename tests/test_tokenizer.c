@@ -264,7 +264,7 @@ static int test_cache_overflow(void) {
     int bad = 0;
     for (int i = 0; i < 400000 && !bad; i++) {
         char buf[64];
-        int n = snprintf(buf, sizeof buf, " %d%s", i * 7919, i & 1 ? "ab" : "");
+        int n = snprintf(buf, sizeof buf, " %ld%s", (long)i * 7919, i & 1 ? "ab" : "");
         uint32_t a[64], b[64];
         size_t ka = tok_encode(g_tok, c, buf, (size_t)n, a);
         size_t kb = tok_encode(g_tok, NULL, buf, (size_t)n, b);

@@ -62,6 +62,15 @@ def randomise(model, seed, phi=False):
     return model
 
 
+def exact_pre_bias(model):
+    """b_pre = -ln(n-1) in float64 (the init writes it in float32, 1/n to ~1e-8 only)."""
+    with torch.no_grad():
+        for k, p in model.named_tensors().items():
+            if k.endswith(".mhc_attn.bias") or k.endswith(".mhc_mlp.bias"):
+                p[:model.n] = -math.log(model.n - 1)
+    return model
+
+
 def maxdiff(a, b):
     return (a - b).abs().max().item()
 
@@ -70,6 +79,7 @@ def maxdiff(a, b):
 def test_init():
     n, C = 4, 16
     m = R.GPT(cfg(n, C=C)).double()
+    exact_pre_bias(m)
     blk = m.h[0]
     x = torch.randn(3, 5, n, C, dtype=torch.float64)
     Hpre, Hpost, Hres = R.mhc_coeffs(x, blk.mhc_attn.phi, blk.mhc_attn.alpha, blk.mhc_attn.bias, n, 20)
@@ -84,6 +94,8 @@ def test_init():
     e8 = math.exp(-8)
     check("ref_self.init.H_res_near_identity", maxdiff(Hres, eye) < 1.01 * (n - 1) * e8,
           f"max |H_res - I| {maxdiff(Hres, eye):.3g} (bound (n-1)e^-8 = {(n - 1) * e8:.3g})")
+    m32 = R.GPT(cfg(n, C=C))   # the float32 init values, as stored
+    blk = m32.h[0]
     b = blk.mhc_attn.bias.detach()
     check("ref_self.init.bias_layout",
           np.allclose(b[:n].numpy(), -math.log(n - 1)) and np.all(b[n:2 * n].numpy() == 0)
@@ -93,7 +105,7 @@ def test_init():
 
     # the mHC model at phi = 0 == the plain model with ln_f eps 1e-5/n^2
     for nn_ in (2, 4):
-        mh = randomise(R.GPT(cfg(nn_, C=C)).double(), 1)
+        mh = exact_pre_bias(randomise(R.GPT(cfg(nn_, C=C)).double(), 1))
         pl = R.GPT(cfg(0, C=C)).double()
         pl.load_named({k: v.detach() for k, v in mh.named_tensors().items() if ".mhc_" not in k})
         pl.ln_f.eps = 1e-5 / nn_ ** 2

@@ -1,0 +1,188 @@
+/* ckpt: see ckpt.h. */
+#include "ckpt.h"
+#include "atomic.h"
+#include "json.h"
+#include "safetensors.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step) {
+    snprintf(out, cap, "%s/%s_step_%07ld", run_dir, prefix, step);
+}
+
+static int write_weights(const char* path, const Model* m, long step, char err[ERR_LEN]) {
+    StTensor* t = calloc_check(m->ntensors, sizeof *t);
+    for (int i = 0; i < m->ntensors; i++) {
+        const ParamInfo* p = &m->info[i];
+        snprintf(t[i].name, sizeof t[i].name, "%s", p->name);
+        t[i].dtype = ST_F32;
+        t[i].ndim = p->ndim;
+        t[i].shape[0] = p->shape[0];
+        t[i].shape[1] = p->shape[1];
+        t[i].data = m->params + p->offset;
+        t[i].nbytes = p->numel * sizeof(float);
+    }
+    json_t* cfg = model_config_to_json(&m->cfg);
+    char* cfg_s = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+    char step_s[32];
+    snprintf(step_s, sizeof step_s, "%ld", step);
+    json_t* meta = json_pack("{s:s, s:s, s:s}", "format", "dd-ckpt-1", "model_config", cfg_s, "step", step_s);
+    int rc = st_write(path, t, m->ntensors, meta, err);
+    json_decref(meta);
+    json_decref(cfg);
+    free(cfg_s);
+    free(t);
+    return rc;
+}
+
+int ckpt_save(const char* run_dir, const char* prefix, long step, const Model* m, const float* mopt,
+              const float* vopt, const json_t* state, char out_dir[4096], char err[ERR_LEN]) {
+    char final[4096], tmp[4200], p[4400], link[4200], rel[512];
+    ckpt_dir_name(final, sizeof final, run_dir, prefix, step);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
+    char cmd[8600];
+    if (path_exists(tmp)) { snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp); if (system(cmd)) {} }
+    if (mkdir_p(tmp, err)) return -1;
+    path_join(p, sizeof p, tmp, "model.safetensors");
+    if (write_weights(p, m, step, err)) return -1;
+    if (mopt && vopt) {
+        StTensor t[2];
+        memset(t, 0, sizeof t);
+        const float* src[2] = {mopt, vopt};
+        for (int i = 0; i < 2; i++) {
+            snprintf(t[i].name, sizeof t[i].name, "%s", i ? "adamw.v" : "adamw.m");
+            t[i].dtype = ST_F32;
+            t[i].ndim = 1;
+            t[i].shape[0] = (int64_t)m->num_params;
+            t[i].data = src[i];
+            t[i].nbytes = m->num_params * sizeof(float);
+        }
+        path_join(p, sizeof p, tmp, "optim.safetensors");
+        if (st_write(p, t, 2, NULL, err)) return -1;
+    }
+    if (state) {
+        path_join(p, sizeof p, tmp, "train_state.json");
+        if (json_write_atomic(p, state, err)) return -1;
+    }
+    fsync_dir(tmp);
+    /* A stale dir of the same step (a crash after rename, before the next
+     * step) is replaced: the new one holds the same or later state. */
+    if (path_exists(final)) {
+        char old[4300];
+        snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
+        if (rename(final, old) == 0) { snprintf(cmd, sizeof cmd, "rm -rf '%s'", old); if (system(cmd)) {} }
+    }
+    if (rename(tmp, final) != 0) {
+        snprintf(err, ERR_LEN, "%s: cannot publish checkpoint: %s", final, strerror(errno));
+        return -1;
+    }
+    fsync_dir(run_dir);
+    snprintf(rel, sizeof rel, "%s_step_%07ld", prefix, step);
+    snprintf(link, sizeof link, "%s/%s_latest", run_dir, prefix);
+    if (symlink_swap(rel, link, err)) return -1;
+    if (out_dir) snprintf(out_dir, 4096, "%s", final);
+    return 0;
+}
+
+static void weights_path(char* out, size_t cap, const char* ckpt) {
+    if (is_dir(ckpt)) path_join(out, cap, ckpt, "model.safetensors");
+    else snprintf(out, cap, "%s", ckpt);
+}
+
+int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]) {
+    char p[4200];
+    weights_path(p, sizeof p, ckpt);
+    SafeTensors* s = st_open(p, 0, err);
+    if (!s) return -1;
+    const char* cs = st_meta(s, "model_config");
+    json_error_t je;
+    json_t* j = cs ? json_loads(cs, 0, &je) : NULL;
+    int rc = -1;
+    if (!j) snprintf(err, ERR_LEN, "%s: __metadata__ has no valid model_config", p);
+    else rc = model_config_from_json(c, j, p, err);
+    json_decref(j);
+    st_close(s);
+    return rc;
+}
+
+int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]) {
+    char p[4200];
+    weights_path(p, sizeof p, ckpt);
+    SafeTensors* s = st_open(p, 1, err);
+    if (!s) return -1;
+    int rc = -1;
+    for (int i = 0; i < m->ntensors; i++) {
+        const ParamInfo* pi = &m->info[i];
+        const StTensor* t = st_find(s, pi->name);
+        if (!t) { snprintf(err, ERR_LEN, "%s: tensor %s missing (a checkpoint of another model?)", p, pi->name); goto done; }
+        int same = t->dtype == ST_F32 && t->ndim == pi->ndim && t->shape[0] == pi->shape[0] &&
+                   (pi->ndim == 1 || t->shape[1] == pi->shape[1]);
+        if (!same) {
+            char have[64], want[64];
+            if (t->ndim == 2) snprintf(have, sizeof have, "(%lld, %lld)", (long long)t->shape[0], (long long)t->shape[1]);
+            else snprintf(have, sizeof have, "(%lld)", (long long)t->shape[0]);
+            if (pi->ndim == 2) snprintf(want, sizeof want, "(%d, %d)", pi->shape[0], pi->shape[1]);
+            else snprintf(want, sizeof want, "(%d)", pi->shape[0]);
+            snprintf(err, ERR_LEN, "%s: tensor %s has shape %s but the model needs %s", p, pi->name, have, want);
+            goto done;
+        }
+        memcpy(m->params + pi->offset, t->data, pi->numel * sizeof(float));
+    }
+    if (st_count(s) != m->ntensors) {
+        snprintf(err, ERR_LEN, "%s: %d tensors but the model has %d (a checkpoint of another model?)", p, st_count(s), m->ntensors);
+        goto done;
+    }
+    rc = 0;
+done:
+    st_close(s);
+    return rc;
+}
+
+int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]) {
+    char p[4200];
+    if (ckpt_load_weights(dir, m, err)) return -1;
+    path_join(p, sizeof p, dir, "optim.safetensors");
+    SafeTensors* s = st_open(p, 1, err);
+    if (!s) return -1;
+    const StTensor* tm = st_find(s, "adamw.m");
+    const StTensor* tv = st_find(s, "adamw.v");
+    if (!tm || !tv || tm->nbytes != m->num_params * sizeof(float) || tv->nbytes != tm->nbytes) {
+        snprintf(err, ERR_LEN, "%s: optimizer state does not match the model's %zu parameters", p, m->num_params);
+        st_close(s);
+        return -1;
+    }
+    memcpy(mopt, tm->data, tm->nbytes);
+    memcpy(vopt, tv->data, tv->nbytes);
+    st_close(s);
+    path_join(p, sizeof p, dir, "train_state.json");
+    *state = json_load_path(p, err);
+    return *state ? 0 : -1;
+}
+
+static int cmp_desc(const void* a, const void* b) {
+    long x = *(const long*)a, y = *(const long*)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int ckpt_list(const char* run_dir, const char* prefix, long* steps, int cap) {
+    DIR* d = opendir(run_dir);
+    if (!d) return 0;
+    int n = 0;
+    size_t pl = strlen(prefix);
+    struct dirent* e;
+    while ((e = readdir(d)) && n < cap) {
+        const char* nm = e->d_name;
+        if (strncmp(nm, prefix, pl) || strncmp(nm + pl, "_step_", 6)) continue;
+        const char* digits = nm + pl + 6;
+        char* end;
+        long s = strtol(digits, &end, 10);
+        if (end - digits != 7 || *end) continue;     /* skips .tmp.<pid> and .old dirs */
+        steps[n++] = s;
+    }
+    closedir(d);
+    qsort(steps, n, sizeof *steps, cmp_desc);
+    return n;
+}

@@ -1,0 +1,33 @@
+/* ckpt: checkpoint directories (SPEC §4-5).
+ *
+ * A checkpoint is <run>/<prefix>_step_NNNNNNN/ holding
+ *   model.safetensors   the published weights (docs/model.md names; metadata:
+ *                       format, model_config, step, payload_sha256)
+ *   optim.safetensors   AdamW m and v, flat, in the parameter-buffer layout
+ *   train_state.json    step, data cursor, rng state, what a bit-exact resume needs
+ * It is written under <prefix>_step_NNNNNNN.tmp.<pid>/, fsync'd and renamed
+ * when complete; <prefix>_latest is a symlink swapped atomically to it.
+ * Downstream tools read model.safetensors only; optim and train_state are
+ * resume state, never a published model.
+ * Owns: writing, validating and reading those files. Does not own: the loop. */
+#ifndef DD_CKPT_H
+#define DD_CKPT_H
+#include <jansson.h>
+#include "model.h"
+
+/* Publish a checkpoint. mopt/vopt may be NULL (weights only). state is copied. */
+int ckpt_save(const char* run_dir, const char* prefix, long step, const Model* m, const float* mopt,
+              const float* vopt, const json_t* state, char out_dir[4096], char err[ERR_LEN]);
+
+/* The model config recorded in a checkpoint (dir or its model.safetensors). */
+int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]);
+/* Weights into a built model: every tensor present with the model's shape, checksum verified. */
+int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]);
+/* Full resume state; *state is a new reference. */
+int ckpt_load_state(const char* ckpt_dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]);
+
+/* Steps of the complete <prefix>_step_* dirs in run_dir, newest first; returns the count. */
+int ckpt_list(const char* run_dir, const char* prefix, long* steps, int cap);
+void ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step);
+
+#endif

@@ -1,0 +1,8 @@
+# The C model against the independent PyTorch reference (tests/torch/ref_model.py,
+# Debian's python3-torch): logits, loss, every gradient and a 10-step AdamW loss
+# trajectory, with mHC on (n=4) and off.
+. "$(dirname "$0")/lib.sh"
+for n in 4 0; do
+    "$ROOT/build/tests/test_model" --dump "$T/mhc$n" --mhc $n || { fail "dump_mhc$n" "test_model --dump failed"; continue; }
+    /usr/bin/python3 "$ROOT/tests/torch/ref_model.py" compare "$T/mhc$n" | sed "s/^\(PASS\|FAIL\) ref_model\./\1 mhc${n}./"
+done

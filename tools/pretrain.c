@@ -1,0 +1,281 @@
+/* pretrain (B1): train the GPT (+mHC) on packed token bins. Resumable bit for
+ * bit: everything the next step depends on (weights, AdamW state, step, data
+ * cursor) is in each checkpoint, and every kernel is deterministic. */
+#include "bins.h"
+#include "ckpt.h"
+#include "config.h"
+#include "control.h"
+#include "json.h"
+#include "model.h"
+#include "optim.h"
+#include "track.h"
+#include <omp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *train_bin, *val_bin, *out, *model, *init_from;
+    long steps, seq_len, micro_bs, grad_accum, warmup, eval_interval, eval_batches, ckpt_interval, keep_state, seed;
+    double lr, min_lr_frac, weight_decay, beta1, beta2, grad_clip;
+} Args;
+
+static const Opt OPTS[] = {
+    {"train_bin", OPT_STR, offsetof(Args, train_bin), NULL, OPT_RANGE_NONE, "training token bin"},
+    {"val_bin", OPT_STR, offsetof(Args, val_bin), NULL, OPT_RANGE_NONE, "validation token bin"},
+    {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "run directory"},
+    {"model", OPT_STR, offsetof(Args, model), NULL, OPT_RANGE_NONE, "model config YAML (configs/model/)"},
+    {"steps", OPT_INT, offsetof(Args, steps), "5000", 1, 1e9, "optimizer steps"},
+    {"seq_len", OPT_INT, offsetof(Args, seq_len), "256", 1, 65536, "tokens per sequence (<= the model's seq_len)"},
+    {"micro_bs", OPT_INT, offsetof(Args, micro_bs), "4", 1, 65536, "sequences per micro-batch"},
+    {"grad_accum", OPT_INT, offsetof(Args, grad_accum), "4", 1, 65536, "micro-batches per optimizer step"},
+    {"lr", OPT_FLOAT, offsetof(Args, lr), "6e-4", 0, 10, "peak learning rate"},
+    {"min_lr_frac", OPT_FLOAT, offsetof(Args, min_lr_frac), "0.1", 0, 1, "cosine decay floor, as a fraction of lr"},
+    {"warmup", OPT_INT, offsetof(Args, warmup), "100", 0, 1e9, "linear warmup steps"},
+    {"weight_decay", OPT_FLOAT, offsetof(Args, weight_decay), "0.1", 0, 10, "AdamW decoupled weight decay (matrices only)"},
+    {"beta1", OPT_FLOAT, offsetof(Args, beta1), "0.9", 0, 1, "AdamW beta1"},
+    {"beta2", OPT_FLOAT, offsetof(Args, beta2), "0.95", 0, 1, "AdamW beta2"},
+    {"grad_clip", OPT_FLOAT, offsetof(Args, grad_clip), "1.0", 0, 1e9, "clip the global gradient norm (0 = off)"},
+    {"eval_interval", OPT_INT, offsetof(Args, eval_interval), "250", 1, 1e9, "steps between val-loss evaluations"},
+    {"eval_batches", OPT_INT, offsetof(Args, eval_batches), "20", 1, 1e6, "micro-batches of the val bin per evaluation"},
+    {"ckpt_interval", OPT_INT, offsetof(Args, ckpt_interval), "1000", 1, 1e9, "steps between checkpoints (also at the end and on pause)"},
+    {"keep_state", OPT_INT, offsetof(Args, keep_state), "2", 1, 1e6, "newest checkpoints that keep their resume state (older keep weights only)"},
+    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "initialisation seed"},
+    {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE, "warm start: weights of this checkpoint (fresh optimizer)"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"pretrain", "pretrain",
+    "Pretrain the GPT (+mHC, docs/model.md) with AdamW, warmup + cosine decay, gradient clipping and\n"
+    "accumulation. Writes ckpt_step_NNNNNNN/ (safetensors + resume state), ckpt_latest, model_config.json,\n"
+    "pretrain_config.json, metrics.jsonl. Resumes from the newest valid checkpoint by default.", OPTS};
+
+typedef struct { const Bin* bin; size_t cursor; } Stream;
+
+/* Next B sequences of T+1 tokens, contiguous from the cursor (wrapping). */
+static void next_batch(Stream* s, int* in, int* tg, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        if (s->cursor + T + 1 > s->bin->ntok) s->cursor = 0;
+        for (int t = 0; t < T; t++) {
+            in[b * T + t] = (int)bin_get(s->bin, s->cursor + t);
+            tg[b * T + t] = (int)bin_get(s->bin, s->cursor + t + 1);
+        }
+        s->cursor += T;
+    }
+}
+
+static double evaluate(Model* m, const Bin* val, int B, int T, long batches, int* in, int* tg) {
+    Stream s = {val, 0};
+    double sum = 0;
+    for (long i = 0; i < batches; i++) {
+        next_batch(&s, in, tg, B, T);
+        sum += model_forward(m, in, tg, B, T);
+    }
+    return sum / batches;
+}
+
+static void open_bin(Bin* b, const char* path, const Model* m, long need) {
+    char err[ERR_LEN];
+    if (bin_open(b, path, err)) die(EXIT_BADINPUT, "%s", err);
+    if (b->vocab > m->V) die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's vocab_size %d", path, b->vocab, m->V);
+    if ((long)b->ntok < need) die(EXIT_BADINPUT, "%s: %zu tokens, fewer than one batch needs (%ld)", path, b->ntok, need);
+}
+
+/* Keep metrics.jsonl lines up to `step` (a resume from an earlier checkpoint redoes the rest). */
+static void truncate_metrics(const char* path, long step) {
+    char err[ERR_LEN];
+    size_t len;
+    char* buf = path_exists(path) ? read_file(path, &len, err) : NULL;
+    if (!buf) return;
+    size_t keep = 0;
+    for (char *p = buf, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        *nl = 0;
+        json_error_t je;
+        json_t* o = json_loads(p, 0, &je);
+        long s = o ? jget_int(o, "step", -1) : -1;
+        json_decref(o);
+        *nl = '\n';
+        if (s < 0 || s > step) break;
+        keep = (size_t)(nl + 1 - buf);
+    }
+    if (keep != len && atomic_write(path, buf, keep, err)) die(EXIT_FAIL, "%s", err);
+    free(buf);
+}
+
+/* --no-resume over earlier outputs: move them to <parent>/.trash/<time>/, never delete. */
+static void move_aside(const char* out, const Common* c, char moved[4096]) {
+    char st[16], parent[4096], stamp[32], err[ERR_LEN];
+    moved[0] = 0;
+    if (!is_dir(out)) return;
+    track_prev_status(out, st);
+    if (!strcmp(st, "completed") && !c->force)
+        die(EXIT_BADINPUT, "%s: a completed run; --no-resume would redo it: add --force (old outputs go to .trash/)", out);
+    path_dirname(parent, sizeof parent, out);
+    iso_time(stamp, now_wall());
+    snprintf(moved, 4096, "%s/.trash/%s/%s", parent, stamp, path_basename(out));
+    char dir[4096];
+    path_dirname(dir, sizeof dir, moved);
+    if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
+    if (rename(out, moved) != 0) die(EXIT_FAIL, "%s: cannot move aside to %s", out, moved);
+}
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN], p[4200];
+    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    ModelConfig mc;
+    if (model_config_load(&mc, a.model, err)) die(EXIT_BADINPUT, "%s", err);
+    if (a.seq_len > mc.seq_len) cfg_refuse(&c, "seq_len", "%ld exceeds the model's seq_len %ld (%s)", a.seq_len, mc.seq_len, a.model);
+    int B = (int)a.micro_bs, T = (int)a.seq_len;
+    Model m;
+    model_build(&m, &mc, (uint64_t)a.seed);
+    Bin train, val;
+    open_bin(&train, a.train_bin, &m, (long)B * T + 1);
+    open_bin(&val, a.val_bin, &m, (long)B * T + 1);
+    if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
+
+    char moved[4096] = "";
+    if (!c.resume) move_aside(a.out, &c, moved);
+    char prev[16];
+    track_prev_status(a.out, prev);
+    long ck[4096];
+    int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
+    if (!strcmp(prev, "completed") && nck && ck[0] >= a.steps) {
+        printf("pretrain: %s is complete (step %ld); nothing to do (--no-resume --force to redo)\n", a.out, ck[0]);
+        return 0;
+    }
+    /* A checkpoint of another shape is an input error, not a reason to start over. */
+    if (nck) {
+        ModelConfig old;
+        char d[4096];
+        ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[0]);
+        if (ckpt_read_config(d, &old, err) == 0) {
+            json_t *x = model_config_to_json(&old), *y = model_config_to_json(&mc);
+            int same = json_equal(x, y);
+            json_decref(x); json_decref(y);
+            if (!same) die(EXIT_BADINPUT, "%s: written for a different model than %s; use the matching --model or --no-resume", d, a.model);
+        }
+    }
+    Tracker t;
+    track_open(&t, a.out, &SPEC, &a, &c, "pretrain");
+    control_install(a.out);
+    if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
+    track_input(&t, a.train_bin);
+    track_input(&t, a.val_bin);
+    track_total(&t, a.steps);
+    json_t* mcj = model_config_to_json(&mc);
+    path_join(p, sizeof p, a.out, "model_config.json");
+    if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
+    json_t* pc = cfg_to_json(OPTS, &a);
+    path_join(p, sizeof p, a.out, "pretrain_config.json");
+    if (json_write_atomic(p, pc, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(pc);
+
+    float* mopt = calloc_check(m.num_params, sizeof(float));
+    float* vopt = calloc_check(m.num_params, sizeof(float));
+    Stream s = {&train, 0};
+    long step = 0;
+    for (int i = 0; i < nck; i++) {
+        char d[4096];
+        json_t* st = NULL;
+        ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[i]);
+        if (ckpt_load_state(d, &m, mopt, vopt, &st, err) == 0) {
+            step = jget_int(st, "step", 0);
+            s.cursor = (size_t)jget_int(st, "cursor", 0);
+            json_decref(st);
+            track_say(&t, "pretrain: resuming from %s (step %ld)", d, step);
+            track_resumed(&t, step);
+            break;
+        }
+        track_say(&t, "pretrain: checkpoint %s is unusable (%s); trying the previous one", d, err);
+        track_event(&t, "checkpoint_invalid", json_pack("{s:s, s:s}", "dir", d, "error", err));
+        if (i == nck - 1) {
+            model_build(&m, &mc, (uint64_t)a.seed);   /* nothing valid: from the start */
+            if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
+            memset(mopt, 0, m.num_params * sizeof(float));
+            memset(vopt, 0, m.num_params * sizeof(float));
+        }
+    }
+    char metrics[4200];
+    path_join(metrics, sizeof metrics, a.out, "metrics.jsonl");
+    truncate_metrics(metrics, step);
+    track_say(&t, "pretrain: %zu parameters (d_model %d, layers %d, heads %d, mhc n=%d), %d x %d tokens x %ld accum per step",
+              m.num_params, m.C, m.L, m.NH, m.n, B, T, a.grad_accum);
+
+    OptimCfg oc = {a.lr, a.min_lr_frac, a.beta1, a.beta2, 1e-8, a.weight_decay, a.grad_clip, a.warmup, a.steps};
+    int* in = malloc_check((size_t)B * T * sizeof(int));
+    int* tg = malloc_check((size_t)B * T * sizeof(int));
+    long last_ckpt = step;
+    double tok_s = 0, last_loss = 0, last_val = -1, train_sec = 0;
+    while (step < a.steps) {
+        double t0 = now_mono(), lr = lr_at(&oc, step), loss = 0;
+        model_zero_grad(&m);
+        for (long k = 0; k < a.grad_accum; k++) {
+            next_batch(&s, in, tg, B, T);
+            loss += model_forward(&m, in, tg, B, T);
+            model_backward(&m, 1.0f / (float)a.grad_accum);
+        }
+        loss /= a.grad_accum;
+        double norm = optim_step(&oc, &m, mopt, vopt, step + 1, lr);
+        step++;
+        double dt = now_mono() - t0;
+        train_sec += dt;
+        tok_s = (double)B * T * a.grad_accum / dt;
+        last_loss = loss;
+        json_t* row = json_pack("{s:I, s:f, s:f, s:f, s:f}", "step", (json_int_t)step, "loss", loss, "lr", lr,
+                                "grad_norm", norm, "tokens_per_s", tok_s);
+        if (step % a.eval_interval == 0 || step == a.steps) {
+            last_val = evaluate(&m, &val, B, T, a.eval_batches, in, tg);
+            json_object_set_new(row, "val_loss", json_real(last_val));
+            track_say(&t, "step %ld/%ld loss %.4f val_loss %.4f lr %.2e grad_norm %.3f %.0f tok/s", step, a.steps, loss,
+                      last_val, lr, norm, tok_s);
+        }
+        if (json_append_line(metrics, row, err)) die(EXIT_FAIL, "%s", err);
+        json_decref(row);
+        int pause = control_pause_requested();
+        if (step % a.ckpt_interval == 0 || step == a.steps || pause) {
+            char d[4096];
+            json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)s.cursor,
+                                   "train_bin", a.train_bin);
+            if (ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
+            json_decref(st);
+            track_event(&t, "checkpoint", json_pack("{s:s}", "dir", d));
+            last_ckpt = step;
+            /* Older checkpoints keep their weights; only the newest keep resume state. */
+            long all[4096];
+            int n = ckpt_list(a.out, "ckpt", all, 4096);
+            for (int i = (int)a.keep_state; i < n; i++) {
+                char od[4096], f[4200];
+                ckpt_dir_name(od, sizeof od, a.out, "ckpt", all[i]);
+                path_join(f, sizeof f, od, "optim.safetensors");
+                unlink(f);
+            }
+        }
+        track_progress(&t, step, "step");
+        if (pause) control_pause_exit(&t, "ckpt_latest");
+    }
+    (void)last_ckpt;
+    if (last_val < 0) last_val = evaluate(&m, &val, B, T, a.eval_batches, in, tg);
+    char req[64];
+    snprintf(req, sizeof req, "ckpt_step_%07ld", a.steps);
+    const char* required[] = {"ckpt_latest", req, "model_config.json", "pretrain_config.json", "metrics.jsonl"};
+    for (int i = 0; i < 5; i++) track_require(&t, required[i]);
+    path_join(p, sizeof p, a.out, req);
+    char w[4400];
+    path_join(w, sizeof w, p, "model.safetensors");
+    track_output(&t, w);
+    track_summary(&t, "params", json_integer((json_int_t)m.num_params));
+    track_summary(&t, "final_loss", json_real(last_loss));
+    track_summary(&t, "final_val_loss", json_real(last_val));
+    track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
+    track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f -> %s/ckpt_latest", a.steps, last_loss, last_val, a.out);
+    track_finish(&t, "completed", "");
+    json_decref(mcj);
+    free(in); free(tg); free(mopt); free(vopt);
+    bin_close(&train); bin_close(&val);
+    model_free(&m);
+    return 0;
+}
