@@ -4,5 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 for n in 4 0; do
     "$ROOT/build/tests/test_model" --dump "$T/mhc$n" --mhc $n || { fail "dump_mhc$n" "test_model --dump failed"; continue; }
-    /usr/bin/python3 "$ROOT/tests/torch/ref_model.py" compare "$T/mhc$n" | sed "s/^\(PASS\|FAIL\) ref_model\./\1 mhc${n}./"
+    /usr/bin/python3 "$ROOT/tests/torch/ref_model.py" compare "$T/mhc$n" >"$T/out$n" 2>&1
+    rc=$?
+    sed "s/^\(PASS\|FAIL\) ref_model\./\1 mhc${n}./" "$T/out$n"
+    [ $rc -eq 0 ] || fail "torch_reference_mhc$n" "ref_model.py exited $rc"
 done
