@@ -874,6 +874,7 @@ static size_t bpe_long(const Tokenizer* t, const uint8_t* s, size_t n, uint32_t*
 }
 
 struct TokCache {
+    const Tokenizer* owner; /* ids are only valid for this tokenizer */
     StrMap map;             /* pre-token -> (ids offset << 8 | count) */
     uint32_t* ids;          /* (nids) */
     size_t nids, cids;
@@ -881,8 +882,8 @@ struct TokCache {
 enum { CACHE_MAX_ENTRIES = 1 << 18 };     /* ~20 MB a cache at most; then it starts over */
 
 TokCache* tok_cache_new(const Tokenizer* t) {
-    (void)t;
     TokCache* c = calloc_check(1, sizeof *c);
+    c->owner = t;
     sm_init(&c->map, 1 << 14);
     c->cids = 1 << 14;
     c->ids = malloc_check(c->cids * sizeof(uint32_t));
@@ -895,7 +896,7 @@ void tok_cache_free(TokCache* c) {
 
 static inline size_t encode_word(const Tokenizer* t, TokCache* c, const uint8_t* s, size_t n, uint32_t* out) {
     if (n == 1) { out[0] = s[0]; return 1; }
-    if (c && n <= CACHE_MAX_KEY) {
+    if (c && n <= CACHE_MAX_KEY && c->owner == t) {
         uint64_t h = hash_bytes(s, n);
         SMEntry* e = sm_get(&c->map, s, n, h, 0);
         if (e) {

@@ -74,8 +74,9 @@ int tok_vocab_size(const Tokenizer* t);
 char* tok_export_hf_json(const Tokenizer* t, int model_max_length, char** tokenizer_config_json);
 
 /* Encode cache: pre-token bytes -> ids, so a repeated word costs one hash
- * lookup. Not thread-safe: one per thread. Bounded in size (it clears itself
- * when full). */
+ * lookup. Not thread-safe: one per thread. Belongs to the tokenizer it was
+ * made for (tok_encode ignores it for any other). Bounded in size: it starts
+ * over when full. */
 typedef struct TokCache TokCache;
 TokCache* tok_cache_new(const Tokenizer* t);
 void      tok_cache_free(TokCache* c);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -190,6 +192,18 @@ void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const voi
         tpath(t, p, sizeof p, sub[i]);
         if (mkdir_p(p, err)) die(EXIT_BADINPUT, "%s", err);
     }
+    /* One live process per run dir: a second would interleave checkpoints.
+     * flock is released by the kernel however the holder dies (kill -9 too). */
+    tpath(t, p, sizeof p, "_run_tracker/lock");
+    int lfd = open(p, O_RDWR | O_CREAT, 0666);
+    if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+        char holder[32] = "?";
+        if (lfd >= 0) { ssize_t r = pread(lfd, holder, sizeof holder - 1, 0); holder[r > 0 ? r : 0] = 0; holder[strcspn(holder, "\n")] = 0; }
+        die(EXIT_BADINPUT, "%s: run dir in use by another live process (pid %s)", t->dir, holder);
+    }
+    char pid[32];
+    int pl = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(lfd, 0) == 0 && pwrite(lfd, pid, pl, 0) != pl) { /* informative only */ }
     /* Carry the time already spent across resumes, for duration and cost. */
     tpath(t, p, sizeof p, "run_record.json");
     if (path_exists(p)) {
