@@ -5,6 +5,10 @@
 
 const Opt PIPELINE_OPTS[] = {
     {"tokenizer_name", OPT_STR, offsetof(PipelineCfg, tokenizer_name), "bpe", OPT_RANGE_NONE, "tokenizer file prefix under data/tokenizer/"},
+    {"model", OPT_STR, offsetof(PipelineCfg, model), "configs/model/tiny.yaml", OPT_RANGE_NONE, "model config of the base pretrain run"},
+    {"model_nomhc", OPT_STR, offsetof(PipelineCfg, model_nomhc), "configs/model/tiny_nomhc.yaml", OPT_RANGE_NONE, "model config of the mHC-off ablation"},
+    {"pretrain_run", OPT_STR, offsetof(PipelineCfg, pretrain_run), "pretrain_base", OPT_RANGE_NONE, "run name of the base pretrain"},
+    {"pretrain_nomhc_run", OPT_STR, offsetof(PipelineCfg, pretrain_nomhc_run), "pretrain_nomhc", OPT_RANGE_NONE, "run name of the mHC-off pretrain"},
     {0},
 };
 

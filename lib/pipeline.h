@@ -8,6 +8,10 @@
 
 typedef struct {
     const char* tokenizer_name;   /* data/tokenizer/<name>.model */
+    const char* model;            /* model config of the base run (configs/model/...) */
+    const char* model_nomhc;      /* the same shape with mhc: {n: 0}, for the ablation */
+    const char* pretrain_run;     /* runs/<name>: the base model */
+    const char* pretrain_nomhc_run; /* runs/<name>: the mHC-off ablation */
 } PipelineCfg;
 
 extern const Opt PIPELINE_OPTS[];

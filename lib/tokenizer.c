@@ -98,7 +98,7 @@ typedef struct {
     uint64_t hash;      /* 0 = empty slot */
     uint64_t off;       /* key offset in arena */
     uint32_t len;
-    uint32_t aux;
+    uint32_t unused;        /* keeps entries 32 bytes */
     uint64_t val;
 } SMEntry;
 typedef struct {
@@ -117,7 +117,6 @@ static void sm_init(StrMap* m, size_t cap) {
     m->arena = malloc_check(m->acap);
 }
 static void sm_free(StrMap* m) { free(m->e); free(m->arena); memset(m, 0, sizeof *m); }
-static void sm_clear(StrMap* m) { memset(m->e, 0, m->cap * sizeof(SMEntry)); m->n = 0; m->alen = 0; }
 
 static void sm_grow(StrMap* m) {
     size_t nc = m->cap * 2;
@@ -149,7 +148,7 @@ static SMEntry* sm_get(StrMap* m, const uint8_t* k, size_t n, uint64_t h, int in
     }
     memcpy(m->arena + m->alen, k, n);
     SMEntry* e = &m->e[i];
-    e->hash = h; e->off = m->alen; e->len = (uint32_t)n; e->aux = 0; e->val = 0;
+    e->hash = h; e->off = m->alen; e->len = (uint32_t)n; e->unused = 0; e->val = 0;
     m->alen += n;
     m->n++;
     return e;
@@ -613,12 +612,12 @@ typedef struct {
 
 __attribute__((format(printf, 2, 3)))
 static void perr(Parser* P, const char* fmt, ...) {
-    char msg[ERR_LEN];
+    int k = snprintf(P->err, ERR_LEN, "%s: line %ld: ", P->path, P->line);
+    if (k < 0 || k >= ERR_LEN) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(P->err + k, ERR_LEN - k, fmt, ap);
     va_end(ap);
-    snprintf(P->err, ERR_LEN, "%s: line %ld: %s", P->path, P->line, msg);
 }
 
 /* A decimal number in [0, max] ending at a ' ' or '\n'; -1 and err on failure. */
@@ -790,7 +789,7 @@ Tokenizer* tok_load(const char* path, char err[ERR_LEN]) {
  * do). Short words use a flat scan; long ones (whitespace runs, junk) a heap
  * keyed (rank, position) over a linked list, so they stay O(n log n). */
 
-enum { SHORT_WORD = 64, CACHE_MAX_KEY = 64 };
+enum { SHORT_WORD = 64 };
 
 static size_t bpe_short(const Tokenizer* t, const uint8_t* s, size_t n, uint32_t* out) {
     uint32_t sym[SHORT_WORD], rk[SHORT_WORD];
@@ -873,47 +872,79 @@ static size_t bpe_long(const Tokenizer* t, const uint8_t* s, size_t n, uint32_t*
     return k;
 }
 
+/* The encode cache: open addressing over 64-byte entries (one cache line)
+ * that hold the key and its ids inline, so a hit touches one line. Words
+ * longer than CK bytes or of more than CI tokens are not cached (rare). */
+enum { CK = 32, CI = 5, CACHE_MAX_ENTRIES = 1 << 17 };   /* at most 16 MB; then it starts over */
+typedef struct {
+    uint64_t hash;          /* 0 = empty */
+    uint8_t len, nids;
+    uint16_t unused;
+    uint32_t ids[CI];
+    uint64_t key[CK / 8];   /* zero-padded */
+} CacheEnt;
+
 struct TokCache {
     const Tokenizer* owner; /* ids are only valid for this tokenizer */
-    StrMap map;             /* pre-token -> (ids offset << 8 | count) */
-    uint32_t* ids;          /* (nids) */
-    size_t nids, cids;
+    CacheEnt* e;            /* (cap) */
+    size_t cap, n;
 };
-enum { CACHE_MAX_ENTRIES = 1 << 18 };     /* ~20 MB a cache at most; then it starts over */
 
 TokCache* tok_cache_new(const Tokenizer* t) {
     TokCache* c = calloc_check(1, sizeof *c);
     c->owner = t;
-    sm_init(&c->map, 1 << 14);
-    c->cids = 1 << 14;
-    c->ids = malloc_check(c->cids * sizeof(uint32_t));
+    c->cap = 1 << 12;
+    c->e = calloc_check(c->cap, sizeof(CacheEnt));
     return c;
 }
 void tok_cache_free(TokCache* c) {
     if (!c) return;
-    sm_free(&c->map); free(c->ids); free(c);
+    free(c->e); free(c);
+}
+
+static void cache_put(TokCache* c, uint64_t h, const uint64_t key[CK / 8], size_t n, const uint32_t* ids, size_t k) {
+    if (c->n >= CACHE_MAX_ENTRIES) { memset(c->e, 0, c->cap * sizeof(CacheEnt)); c->n = 0; }
+    if ((c->n + 1) * 2 > c->cap) {
+        size_t nc = c->cap * 2;
+        CacheEnt* ne = calloc_check(nc, sizeof(CacheEnt));
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->e[i].hash) continue;
+            size_t j = c->e[i].hash & (nc - 1);
+            while (ne[j].hash) j = (j + 1) & (nc - 1);
+            ne[j] = c->e[i];
+        }
+        free(c->e);
+        c->e = ne; c->cap = nc;
+    }
+    size_t i = h & (c->cap - 1);
+    while (c->e[i].hash) i = (i + 1) & (c->cap - 1);
+    CacheEnt* e = &c->e[i];
+    e->hash = h; e->len = (uint8_t)n; e->nids = (uint8_t)k;
+    memcpy(e->ids, ids, k * sizeof(uint32_t));
+    memcpy(e->key, key, CK);
+    c->n++;
 }
 
 static inline size_t encode_word(const Tokenizer* t, TokCache* c, const uint8_t* s, size_t n, uint32_t* out) {
     if (n == 1) { out[0] = s[0]; return 1; }
-    if (c && n <= CACHE_MAX_KEY && c->owner == t) {
-        uint64_t h = hash_bytes(s, n);
-        SMEntry* e = sm_get(&c->map, s, n, h, 0);
-        if (e) {
-            size_t k = e->val & 0xff;
-            memcpy(out, c->ids + (e->val >> 8), k * sizeof(uint32_t));
-            return k;
+    if (c && n <= CK && c->owner == t) {
+        uint64_t key[CK / 8] = { 0 };
+        memcpy(key, s, n);
+        /* the padded key is the hash input: no byte loop */
+        uint64_t h = mix64(key[0] * 0x9E3779B97F4A7C15ULL ^ key[1] * 0xC2B2AE3D27D4EB4FULL ^
+                           key[2] * 0x165667B19E3779F9ULL ^ key[3] * 0xD6E8FEB86659FD93ULL ^ n);
+        h = h ? h : 1;
+        for (size_t i = h & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+            const CacheEnt* e = &c->e[i];
+            if (!e->hash) break;
+            if (e->hash == h && e->len == n && e->key[0] == key[0] && e->key[1] == key[1] &&
+                e->key[2] == key[2] && e->key[3] == key[3]) {
+                memcpy(out, e->ids, e->nids * sizeof(uint32_t));
+                return e->nids;
+            }
         }
         size_t k = bpe_short(t, s, n, out);
-        if (c->map.n >= CACHE_MAX_ENTRIES) { sm_clear(&c->map); c->nids = 0; }
-        if (c->nids + k > c->cids) {
-            while (c->nids + k > c->cids) c->cids *= 2;
-            c->ids = realloc_check(c->ids, c->cids * sizeof(uint32_t));
-        }
-        memcpy(c->ids + c->nids, out, k * sizeof(uint32_t));
-        e = sm_get(&c->map, s, n, h, 1);
-        e->val = ((uint64_t)c->nids << 8) | k;
-        c->nids += k;
+        if (k <= CI) cache_put(c, h, key, n, out, k);
         return k;
     }
     return n <= SHORT_WORD ? bpe_short(t, s, n, out) : bpe_long(t, s, n, out);

@@ -172,6 +172,27 @@ void track_prev_status(const char* run_dir, char out[16]) {
     json_decref(r);
 }
 
+int track_changed_inputs(const char* run_dir, const char* const* paths, int n, char* out, size_t cap) {
+    char p[4200], err[ERR_LEN], hex[HASH_HEX];
+    path_join(p, sizeof p, run_dir, "provenance.json");
+    json_t* prov = json_load_path(p, err);
+    int changed = 0;
+    size_t used = 0;
+    out[0] = 0;
+    for (int k = 0; k < n; k++) {
+        const char* rec = NULL;
+        size_t i;
+        json_t* o;
+        json_array_foreach(json_object_get(prov, "inputs"), i, o)
+            if (!strcmp(path_basename(jget_str(o, "path", "")), path_basename(paths[k]))) rec = jget_str(o, "sha256", "");
+        if (hash_file(paths[k], hex, err) == 0 && rec && !strcmp(rec, hex)) continue;
+        changed++;
+        used += snprintf(out + used, used < cap ? cap - used : 0, "%s%s", changed > 1 ? ", " : "", paths[k]);
+    }
+    json_decref(prov);
+    return changed;
+}
+
 void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* phase) {
     memset(t, 0, sizeof *t);
     char err[ERR_LEN], p[4200];

@@ -59,6 +59,10 @@ void track_summary(Tracker* t, const char* key, json_t* value);      /* steals v
  * artifacts, provenance and an event. */
 void track_finish(Tracker* t, const char* status, const char* reason);
 
+/* For a finished run: which of `paths` differ in content from what its
+ * provenance.json recorded (comma-separated names into out); returns the count. */
+int  track_changed_inputs(const char* run_dir, const char* const* paths, int n, char* out, size_t cap);
+
 /* Status recorded in <run_dir>/run_record.json, or "" when there is none. */
 void track_prev_status(const char* run_dir, char out[16]);
 

@@ -25,14 +25,14 @@ $(OUT)/.pipeline.mk: $(CONFIG) bin/pipeline-vars
 	@mkdir -p $(@D)
 	bin/pipeline-vars --config $(CONFIG) > $@.tmp && mv $@.tmp $@
 include $(OUT)/.pipeline.mk
-endif
-
 include pipelines/phase-a.mk
+include pipelines/phase-b.mk
+endif
 
 .PHONY: check clean
 check: bin/check-artifacts
 	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
-PHASES ?= A
+PHASES ?= AB
 
 # Never delete: move the whole config's outputs aside.
 clean:

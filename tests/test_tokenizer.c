@@ -21,7 +21,7 @@
 #include <omp.h>
 #endif
 
-static int g_failed = 0;
+static int g_failed = 0, g_passed = 0;
 static char g_why[1024];
 
 /* Each check returns 0 (pass) or fills g_why and returns 1. */
@@ -35,7 +35,7 @@ __attribute__((format(printf, 1, 2))) static int why(const char* fmt, ...) {
 static void run(const char* name, int (*fn)(void)) {
     g_why[0] = 0;
     if (fn()) { printf("FAIL %s: %s\n", name, g_why); g_failed++; }
-    else printf("PASS %s\n", name);
+    else { printf("PASS %s\n", name); g_passed++; }
     fflush(stdout);
 }
 
@@ -667,6 +667,7 @@ int main(void) {
         return 1;
     }
     printf("PASS train_corpus\n");
+    g_passed++;
     run("roundtrip_tricky", test_roundtrip_tricky);
     run("encode_matches_reference", test_encode_matches_reference);
     run("cache_overflow", test_cache_overflow);
@@ -680,6 +681,6 @@ int main(void) {
     run("hf_export", test_hf_export);
     tok_free(g_tok);
     free(g_corpus);
-    printf("%s: %d failed\n", g_failed ? "FAIL" : "OK", g_failed);
+    printf("test_tokenizer: %d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }

@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
     for (const Opt* o = PIPELINE_OPTS; o->key; o++) {
         const char* v = *(const char**)((char*)&pc + o->off);
         for (const char* s = v; *s; s++)
-            if (!isalnum((unsigned char)*s) && !strchr("_-.", *s))
-                cfg_refuse(&c, o->key, "'%s' may only hold letters, digits, '_', '-' and '.'", v);
+            if (!isalnum((unsigned char)*s) && !strchr("_-./", *s))
+                cfg_refuse(&c, o->key, "'%s' may only hold letters, digits, '_', '-', '.' and '/'", v);
         printf("PIPE_");
         for (const char* k = o->key; *k; k++) putchar(toupper((unsigned char)*k));
         printf(" := %s\n", v);

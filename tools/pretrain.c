@@ -143,7 +143,22 @@ int main(int argc, char** argv) {
     track_prev_status(a.out, prev);
     long ck[4096];
     int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
-    if (!strcmp(prev, "completed") && nck && ck[0] >= a.steps) {
+    if (!strcmp(prev, "completed") && nck) {
+        /* A completed expensive run is redone only on request: report what changed. */
+        const char* ins[] = {a.train_bin, a.val_bin};
+        char changed[2048];
+        int nch = track_changed_inputs(a.out, ins, 2, changed, sizeof changed);
+        json_t* now = cfg_to_json(OPTS, &a);
+        path_join(p, sizeof p, a.out, "pretrain_config.json");
+        json_t* then = json_load_path(p, err);
+        json_object_del(now, "out");
+        if (then) json_object_del(then, "out");
+        int cfg_changed = !then || !json_equal(now, then);
+        json_decref(now);
+        json_decref(then);
+        if (nch || cfg_changed)
+            die(EXIT_BADINPUT, "%s: completed, but %s%s%s changed since; redo it with FORCE=1 (--no-resume --force)", a.out,
+                nch ? changed : "", nch && cfg_changed ? " and " : "", cfg_changed ? "its settings" : "");
         printf("pretrain: %s is complete (step %ld); nothing to do (--no-resume --force to redo)\n", a.out, ck[0]);
         return 0;
     }

@@ -233,21 +233,48 @@ void rmsnorm_backward(float* dinp, const float* dout, const float* inp, const fl
 
 #define GELU_SCALING_FACTOR 0.7978845608028654f /* sqrt(2/pi) */
 
+/* exp for float, vectorisable (no libm call): Cephes' expf polynomial after
+ * range reduction by ln 2 (Cody-Waite split), 2^n through the exponent bits.
+ * Within ~2 ulp of expf over the clamped range [-87.3, 88.3]. */
+static inline float exp_vec(float x) {
+    x = x > 88.3f ? 88.3f : x < -87.3f ? -87.3f : x;
+    float fn = x * 1.44269504088896341f;
+    fn = fn >= 0 ? (float)(int)(fn + 0.5f) : (float)(int)(fn - 0.5f);
+    float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)fn + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* tanh(z) = 1 - 2 / (exp(2z) + 1), vectorisable, where tanhf stays scalar. */
+static inline float tanh_fast(float z) {
+    z = z > 15.0f ? 15.0f : z < -15.0f ? -15.0f : z;   /* tanh(15) == 1 in fp32 */
+    return 1.0f - 2.0f / (exp_vec(2.0f * z) + 1.0f);
+}
+
 void gelu_forward(float* out, const float* inp, int N) {
-    #pragma omp parallel for if (N > PAR_MIN)
+    #pragma omp parallel for simd schedule(static) if (N > PAR_MIN)
     for (int i = 0; i < N; i++) {
         float x = inp[i];
         float cube = 0.044715f * x * x * x;
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALING_FACTOR * (x + cube)));
+        out[i] = 0.5f * x * (1.0f + tanh_fast(GELU_SCALING_FACTOR * (x + cube)));
     }
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
-    #pragma omp parallel for if (N > PAR_MIN)
+    #pragma omp parallel for simd schedule(static) if (N > PAR_MIN)
     for (int i = 0; i < N; i++) {
         float x = inp[i];
         float cube = 0.044715f * x * x * x;
-        float th = tanhf(GELU_SCALING_FACTOR * (x + cube));
+        float th = tanh_fast(GELU_SCALING_FACTOR * (x + cube));
         float sech2 = 1.0f - th * th;
         float local = 0.5f * (1.0f + th)
                     + 0.5f * x * sech2 * GELU_SCALING_FACTOR * (1.0f + 3.0f * 0.044715f * x * x);
@@ -258,44 +285,45 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
 /* ------------------------------------------------------------------------ */
 /* causal self-attention */
 
+/* One (batch, head) pair at a time, each a handful of single-threaded sgemm
+ * calls from one OpenMP loop: the pairs touch disjoint memory, so results do
+ * not depend on the thread count. The causal mask is applied after the full
+ * T x T product (the wasted upper half is cheaper than scalar loops). */
+static void softmax_causal_rows(float* pre, float* a, int T) {
+    for (int t = 0; t < T; t++) {
+        float* p = pre + (long)t * T;
+        float* r = a + (long)t * T;
+        float maxval = -INFINITY;
+        for (int t2 = 0; t2 <= t; t2++) maxval = p[t2] > maxval ? p[t2] : maxval;
+        float sum = 0.0f;
+        #pragma omp simd reduction(+ : sum)
+        for (int t2 = 0; t2 <= t; t2++) {
+            float e = exp_vec(p[t2] - maxval);
+            r[t2] = e;
+            sum += e;
+        }
+        float inv = 1.0f / sum;
+        for (int t2 = 0; t2 <= t; t2++) r[t2] *= inv;
+        for (int t2 = t + 1; t2 < T; t2++) { r[t2] = 0.0f; p[t2] = 0.0f; }
+    }
+}
+
 void attention_forward(float* out, float* preatt, float* att, const float* qkv,
                        int B, int T, int C, int NH) {
     int C3 = 3 * C, hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
-    #pragma omp parallel for collapse(3) if ((long)B * NH * T * T * hs > PAR_MIN)
-    for (int b = 0; b < B; b++) {
-        for (int t = 0; t < T; t++) {
-            for (int h = 0; h < NH; h++) {
-                const float* q = qkv + ((long)b * T + t) * C3 + h * hs;
-                float* pre = preatt + (((long)b * NH + h) * T + t) * T;
-                float* a = att + (((long)b * NH + h) * T + t) * T;
-                float maxval = -INFINITY;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float* k = qkv + ((long)b * T + t2) * C3 + C + h * hs;
-                    float dot = 0.0f;
-                    for (int i = 0; i < hs; i++) dot += q[i] * k[i];
-                    dot *= scale;
-                    pre[t2] = dot;
-                    if (dot > maxval) maxval = dot;
-                }
-                float sum = 0.0f;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    float e = expf(pre[t2] - maxval);
-                    a[t2] = e;
-                    sum += e;
-                }
-                float inv = 1.0f / sum;
-                for (int t2 = 0; t2 <= t; t2++) a[t2] *= inv;
-                for (int t2 = t + 1; t2 < T; t2++) { a[t2] = 0.0f; pre[t2] = 0.0f; }
-                float* o = out + ((long)b * T + t) * C + h * hs;
-                for (int i = 0; i < hs; i++) o[i] = 0.0f;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float* v = qkv + ((long)b * T + t2) * C3 + 2 * C + h * hs;
-                    float w = a[t2];
-                    for (int i = 0; i < hs; i++) o[i] += w * v[i];
-                }
-            }
-        }
+    #pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const float* q = qkv + (long)b * T * C3 + h * hs;
+        const float* k = q + C;
+        const float* v = q + 2 * C;
+        float* pre = preatt + (long)bh * T * T;
+        float* a = att + (long)bh * T * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, 0.0f, pre, T);
+        softmax_causal_rows(pre, a, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, v, C3, 0.0f,
+                    out + (long)b * T * C + h * hs, C);
     }
 }
 
@@ -303,57 +331,33 @@ void attention_backward(float* dqkv, float* dpreatt, float* datt, const float* d
                         const float* qkv, const float* att, int B, int T, int C, int NH) {
     int C3 = 3 * C, hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
-    long work = (long)B * NH * T * T * hs;
-    /* Pass 1, per query row (b, t, h): datt, dpreatt (softmax backward) and dq.
-     * Everything written belongs to row t alone. */
-    #pragma omp parallel for collapse(3) if (work > PAR_MIN)
-    for (int b = 0; b < B; b++) {
+    #pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const float* q = qkv + (long)b * T * C3 + h * hs;
+        const float* k = q + C;
+        const float* v = q + 2 * C;
+        float* dq = dqkv + (long)b * T * C3 + h * hs;
+        float* dk = dq + C;
+        float* dv = dq + 2 * C;
+        const float* d = dout + (long)b * T * C + h * hs;
+        const float* a = att + (long)bh * T * T;
+        float* da = datt + (long)bh * T * T;
+        float* dp = dpreatt + (long)bh * T * T;
+        /* datt = dout V^T; softmax backward row by row (masked entries are 0). */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, d, C, v, C3, 0.0f, da, T);
         for (int t = 0; t < T; t++) {
-            for (int h = 0; h < NH; h++) {
-                const float* a = att + (((long)b * NH + h) * T + t) * T;
-                float* da = datt + (((long)b * NH + h) * T + t) * T;
-                float* dp = dpreatt + (((long)b * NH + h) * T + t) * T;
-                const float* d = dout + ((long)b * T + t) * C + h * hs;
-                float s = 0.0f;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float* v = qkv + ((long)b * T + t2) * C3 + 2 * C + h * hs;
-                    float dot = 0.0f;
-                    for (int i = 0; i < hs; i++) dot += d[i] * v[i];
-                    da[t2] = dot;
-                    s += a[t2] * dot;
-                }
-                for (int t2 = 0; t2 <= t; t2++) dp[t2] = a[t2] * (da[t2] - s);
-                for (int t2 = t + 1; t2 < T; t2++) { da[t2] = 0.0f; dp[t2] = 0.0f; }
-                float* dq = dqkv + ((long)b * T + t) * C3 + h * hs;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float* k = qkv + ((long)b * T + t2) * C3 + C + h * hs;
-                    float w = dp[t2] * scale;
-                    for (int i = 0; i < hs; i++) dq[i] += w * k[i];
-                }
-            }
+            const float* ar = a + (long)t * T;
+            float* dar = da + (long)t * T;
+            float* dpr = dp + (long)t * T;
+            float s = 0.0f;
+            for (int t2 = 0; t2 <= t; t2++) s += ar[t2] * dar[t2];
+            for (int t2 = 0; t2 <= t; t2++) dpr[t2] = ar[t2] * (dar[t2] - s);
+            for (int t2 = t + 1; t2 < T; t2++) { dar[t2] = 0.0f; dpr[t2] = 0.0f; }
         }
-    }
-    /* Pass 2, per key row (b, t2, h): dk and dv sum over the queries t >= t2
-     * in increasing t, so the order is fixed whatever the thread count. */
-    #pragma omp parallel for collapse(3) if (work > PAR_MIN)
-    for (int b = 0; b < B; b++) {
-        for (int t2 = 0; t2 < T; t2++) {
-            for (int h = 0; h < NH; h++) {
-                float* dk = dqkv + ((long)b * T + t2) * C3 + C + h * hs;
-                float* dv = dqkv + ((long)b * T + t2) * C3 + 2 * C + h * hs;
-                for (int t = t2; t < T; t++) {
-                    long row = (((long)b * NH + h) * T + t) * T;
-                    float wk = dpreatt[row + t2] * scale;
-                    float wv = att[row + t2];
-                    const float* q = qkv + ((long)b * T + t) * C3 + h * hs;
-                    const float* d = dout + ((long)b * T + t) * C + h * hs;
-                    for (int i = 0; i < hs; i++) {
-                        dk[i] += wk * q[i];
-                        dv[i] += wv * d[i];
-                    }
-                }
-            }
-        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, dp, T, k, C3, 1.0f, dq, C3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, dp, T, q, C3, 1.0f, dk, C3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, d, C, 1.0f, dv, C3);
     }
 }
 
