@@ -620,10 +620,11 @@ static void perr(Parser* P, const char* fmt, ...) {
     va_end(ap);
 }
 
-/* A decimal number in [0, max] ending at a ' ' or '\n'; -1 and err on failure. */
+/* The decimal number at the cursor, in [0, max] (the caller checks what
+ * follows it); -1 and err on failure. */
 static long parse_num(Parser* P, long max, const char* what) {
     size_t i = P->pos, n = 0;
-    long v = 0;
+    int64_t v = 0;      /* 10 digits fit, also where long is 32-bit */
     while (i + n < P->len && P->buf[i + n] >= '0' && P->buf[i + n] <= '9') {
         if (n >= 10) { perr(P, "%s: number too long", what); return -1; }
         v = v * 10 + (P->buf[i + n] - '0');
@@ -635,9 +636,9 @@ static long parse_num(Parser* P, long max, const char* what) {
         return -1;
     }
     if (n > 1 && P->buf[i] == '0') { perr(P, "%s: leading zero in number", what); return -1; }
-    if (v > max) { perr(P, "%s: %ld is out of range (max %ld)", what, v, max); return -1; }
+    if (v > max) { perr(P, "%s: %lld is out of range (max %ld)", what, (long long)v, max); return -1; }
     P->pos = i + n;
-    return v;
+    return (long)v;
 }
 static int expect_char(Parser* P, char c, const char* what) {
     if (P->pos >= P->len) {
@@ -711,10 +712,10 @@ Tokenizer* tok_parse(const char* buf, size_t len, const char* path, char err[ERR
         P.line++;
         long nid = TOK_FIRST_MERGE + r;
         if (P.pos >= len) { perr(&P, "file ends after %ld of %ld merges (truncated)", r, M); goto fail; }
-        long a = parse_num(&P, 0xFFFFFFFFL, "merge left id");
+        long a = parse_num(&P, TOK_MAX_VOCAB, "merge left id");
         if (a < 0) goto fail;
         if (expect_char(&P, ' ', "merge") < 0) goto fail;
-        long b = parse_num(&P, 0xFFFFFFFFL, "merge right id");
+        long b = parse_num(&P, TOK_MAX_VOCAB, "merge right id");
         if (b < 0) goto fail;
         if (expect_char(&P, '\n', "merge") < 0) goto fail;
         if (a >= nid || b >= nid) {

@@ -4,7 +4,12 @@
 #   corpus:    gen-corpus, 200000 lines (the paper size)
 #   tokenizer: train-tokenizer vs spm_train --model_type=bpe at 8000 and 32000,
 #              bytes/token on the val text; pack-bins vs spm_encode
-# BENCH_LINES overrides the corpus size. Results also go to out/bench/bench.json.
+#   pretrain:  tokens/s of our trainer (mHC off) vs the pinned PyTorch peer
+#              (../shared/bench/torch_gpt_peer.py) and the project's own peer
+#              (tests/torch/ref_model.py bench, which must agree with it), at the
+#              tiny shape and at the 120M shape; and the cost of mHC on.
+# BENCH_LINES overrides the corpus size; BENCH_SKIP=tok|pretrain|120m skips parts.
+# Results also go to out/bench/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=out/bench; mkdir -p $B
@@ -20,8 +25,10 @@ MB=$(python3 -c "import os; print(f'{os.path.getsize(\"$B/train.txt\")/1e6:.1f}'
 echo "corpus: $LINES lines, $MB MB of text in $(secs $t0 $t1)s (gen-corpus)"
 echo
 row "benchmark" "ours" "peer" "ratio" "(ratio > 1: we are better)"
-val_bytes=$(tr -d '\n' <$B/val.txt | wc -c)
+skip() { [[ ",${BENCH_SKIP:-}," == *",$1,"* ]]; }
 json="{\"lines\": $LINES, \"train_mb\": $MB"
+if ! skip tok; then
+val_bytes=$(tr -d '\n' <$B/val.txt | wc -c)
 for V in 8000 32000; do
     t0=$(now); bin/train-tokenizer --input $B/train.txt --model_prefix $B/tok$V/ours --vocab_size $V >/dev/null; t1=$(now)
     ours=$(secs $t0 $t1)
@@ -43,6 +50,26 @@ t0=$(now); spm_encode --model=$B/spm$V.model --output_format=id <$B/train.txt >$
 peer=$(secs $t0 $t1)
 row "encode $MB MB, vocab $V (s)" "$ours" "$peer" "$(ratio $peer $ours)x" "pack-bins vs spm_encode"
 row "  MB/s" "$(python3 -c "print(f'{$MB/$ours:.1f}')")" "$(python3 -c "print(f'{$MB/$peer:.1f}')")" "" ""
-json="$json, \"encode_s\": {\"ours\": $ours, \"spm\": $peer}}"
+json="$json, \"encode_s\": {\"ours\": $ours, \"spm\": $peer}"
+fi
+PEER=${PEER:-../shared/bench/torch_gpt_peer.py}
+field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
+pretrain_row() {   # label, shape flags...
+    local label=$1; shift
+    local ours oursm torch_own torch_pin
+    ours=$(build/bench/bench_train "$@" --threads $NT | field tok_per_s)
+    oursm=$(build/bench/bench_train "$@" --threads $NT --mhc 4 | field tok_per_s)
+    torch_own=$(/usr/bin/python3 tests/torch/ref_model.py bench "$@" --threads $NT | field tok_per_s)
+    if [ -f "$PEER" ]; then torch_pin=$(/usr/bin/python3 "$PEER" "$@" --threads $NT | field tok_per_s); else torch_pin=$torch_own; fi
+    row "pretrain $label (tok/s)" "$ours" "$torch_pin" "$(ratio $ours $torch_pin)x" "vs pinned PyTorch peer, mHC off"
+    row "  project's PyTorch peer (tok/s)" "" "$torch_own" "$(ratio $torch_own $torch_pin)x" "own peer / pinned peer (should be ~1)"
+    row "  mHC n=4 on (tok/s)" "$oursm" "" "$(ratio $oursm $ours)x" "cost of mHC: on / off"
+    json="$json, \"pretrain_$label\": {\"ours\": $ours, \"ours_mhc4\": $oursm, \"torch_pinned\": $torch_pin, \"torch_own\": $torch_own}"
+}
+if ! skip pretrain; then
+    pretrain_row tiny --d 128 --L 4 --H 4 --V 1024 --T 128 --B 8 --steps 10 --warmup 2
+    skip 120m || pretrain_row 120m --d 768 --L 12 --H 12 --V 32000 --T 256 --B 4 --steps 3 --warmup 1
+fi
+json="$json}"
 echo "$json" | python3 -m json.tool >$B/bench.json
 echo; echo "written: $B/bench.json"
