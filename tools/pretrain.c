@@ -9,6 +9,7 @@
 #include "model.h"
 #include "optim.h"
 #include "track.h"
+#include <math.h>
 #include <omp.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -80,6 +81,18 @@ static void open_bin(Bin* b, const char* path, const Model* m, long need) {
     if (bin_open(b, path, err)) die(EXIT_BADINPUT, "%s", err);
     if (b->vocab > m->V) die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's vocab_size %d", path, b->vocab, m->V);
     if ((long)b->ntok < need) die(EXIT_BADINPUT, "%s: %zu tokens, fewer than one batch needs (%ld)", path, b->ntok, need);
+}
+
+/* The unigram baseline: cross-entropy (nats/token) of the val tokens under
+ * the train tokens' add-one-smoothed frequencies. A model that learned
+ * anything beyond token frequencies has a val loss clearly below it. */
+static double unigram_entropy(const Bin* train, const Bin* val, int V) {
+    double* cnt = calloc_check(V, sizeof(double));
+    for (size_t i = 0; i < train->ntok; i++) cnt[bin_get(train, i)] += 1;
+    double total = (double)train->ntok + V, ce = 0;
+    for (size_t i = 0; i < val->ntok; i++) ce -= log((cnt[bin_get(val, i)] + 1) / total);
+    free(cnt);
+    return ce / (double)val->ntok;
 }
 
 /* Keep metrics.jsonl lines up to `step` (a resume from an earlier checkpoint redoes the rest). */
@@ -220,6 +233,9 @@ int main(int argc, char** argv) {
     track_say(&t, "pretrain: %zu parameters (d_model %d, layers %d, heads %d, mhc n=%d), %d x %d tokens x %ld accum per step",
               m.num_params, m.C, m.L, m.NH, m.n, B, T, a.grad_accum);
 
+    double unigram = unigram_entropy(&train, &val, m.V);
+    track_say(&t, "pretrain: unigram baseline (val cross-entropy of train token frequencies): %.4f", unigram);
+    track_summary(&t, "unigram_val_loss", json_real(unigram));
     OptimCfg oc = {a.lr, a.min_lr_frac, a.beta1, a.beta2, 1e-8, a.weight_decay, a.grad_clip, a.warmup, a.steps};
     int* in = malloc_check((size_t)B * T * sizeof(int));
     int* tg = malloc_check((size_t)B * T * sizeof(int));
@@ -286,7 +302,8 @@ int main(int argc, char** argv) {
     track_summary(&t, "final_loss", json_real(last_loss));
     track_summary(&t, "final_val_loss", json_real(last_val));
     track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
-    track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f -> %s/ckpt_latest", a.steps, last_loss, last_val, a.out);
+    track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f (unigram baseline %.4f) -> %s/ckpt_latest",
+              a.steps, last_loss, last_val, unigram, a.out);
     track_finish(&t, "completed", "");
     json_decref(mcj);
     free(in); free(tg); free(mopt); free(vopt);
