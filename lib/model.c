@@ -118,6 +118,7 @@ void model_build(Model* m, const ModelConfig* cfg, uint64_t seed) {
     m->V = (int)cfg->vocab_size; m->Tmax = (int)cfg->seq_len; m->n = cfg->mhc_n;
     m->M = m->n ? 2 * m->n + m->n * m->n : 0;
     m->S = m->n ? m->n : 1;
+    m->train_base = 1;
     m->info = calloc_check(4 + 18 * (size_t)m->L, sizeof *m->info);
     layout(m);
     m->params = calloc_check(m->num_params, sizeof(float));
@@ -174,15 +175,30 @@ struct SubActs {
     float *y;                             /* (BT,C) */
 };
 
+/* LoRA's saved activations follow the model's batch size. */
+static void lora_reserve(Model* m, size_t rows) {
+    Lora* lo = m->lora;
+    if (!lo || rows <= lo->cap_rows) return;
+    free(lo->tmp); free(lo->scr); free(lo->dt);
+    lo->cap_rows = rows;
+    lo->tmp = calloc_check((size_t)lo->L * LORA_PROJ * rows * lo->rank, sizeof(float));
+    lo->scr = calloc_check(rows * 4 * (size_t)m->C, sizeof(float));
+    lo->dt = calloc_check(rows * (size_t)lo->rank, sizeof(float));
+}
+
 void model_alloc(Model* m, int B, int T) {
-    if (m->act_mem && B * T <= m->B * m->T && T <= m->T) { m->B = B; m->T = T; return; }
+    lora_reserve(m, (size_t)B * T);
+    /* Buffers sized for cap_B x cap_T hold any B x T with as many positions and
+     * no larger attention matrices (B*T*T). */
+    size_t cap_bt = (size_t)m->cap_B * m->cap_T, cap_att = cap_bt * m->cap_T;
+    if (m->act_mem && (size_t)B * T <= cap_bt && (size_t)B * T * T <= cap_att) { m->B = B; m->T = T; return; }
     free(m->act_mem);
     free(m->sub);
     free(m->xs);
     free(m->inputs);
     free(m->targets);
-    m->B = B;
-    m->T = T;
+    m->B = m->cap_B = B;
+    m->T = m->cap_T = T;
     size_t BT = (size_t)B * T, C = m->C, S = m->S, n = m->n, M = m->M, NH = m->NH, V = m->V;
     size_t sk = n ? (size_t)SINKHORN_SAVED_FLOATS(n, m->cfg.sinkhorn_iters) : 0;
     size_t att = (size_t)B * NH * T * T;
@@ -282,20 +298,54 @@ static void mhc_post_forward(Model* m, const SubActs* a, float* xout, const floa
     }
 }
 
-static void attn_forward(Model* m, const LayerW* w, SubActs* a, const float* u, int B, int T) {
-    int BT = B * T, C = m->C;
-    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, BT, C);
-    matmul_forward(a->big, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
-    attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
-    matmul_forward(a->y, a->big2, w->projw, w->projb, BT, C, C);
+/* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
+ * the adapter's scale * (inp A^T) B^T when one is on. */
+static void linear_forward(Model* m, int l, int j, float* out, const float* inp, const float* W, const float* b,
+                           int BT, int IN, int OUT) {
+    matmul_forward(out, inp, W, b, BT, IN, OUT);
+    Lora* lo = m->lora;
+    if (!lo || !lo->enabled) return;
+    if ((size_t)BT > lo->cap_rows) die(EXIT_FAIL, "internal: LoRA buffers hold %zu rows, not %d", lo->cap_rows, BT);
+    int k = l * LORA_PROJ + j, r = lo->rank;
+    float* t = lo->tmp + (size_t)k * lo->cap_rows * r;
+    matmul_forward(t, inp, lo->A[k], NULL, BT, IN, r);
+    matmul_forward(lo->scr, t, lo->B[k], NULL, BT, r, OUT);
+    float sc = lo->scale;
+    #pragma omp parallel for
+    for (long i = 0; i < (long)BT * OUT; i++) out[i] += sc * lo->scr[i];
 }
 
-static void mlp_forward(Model* m, const LayerW* w, SubActs* a, const float* u, int BT) {
+static void linear_backward(Model* m, int l, int j, float* dinp, float* dW, float* db, const float* dout,
+                            const float* inp, const float* W, int BT, int IN, int OUT) {
+    matmul_backward(dinp, m->train_base ? dW : NULL, m->train_base ? db : NULL, dout, inp, W, BT, IN, OUT);
+    Lora* lo = m->lora;
+    if (!lo || !lo->enabled) return;
+    int k = l * LORA_PROJ + j, r = lo->rank;
+    const float* t = lo->tmp + (size_t)k * lo->cap_rows * r;
+    float sc = lo->scale;
+    #pragma omp parallel for
+    for (long i = 0; i < (long)BT * OUT; i++) lo->scr[i] = sc * dout[i];
+    memset(lo->dt, 0, (size_t)BT * r * sizeof(float));
+    float* dA = lo->grads + (lo->A[k] - lo->params);
+    float* dB = lo->grads + (lo->B[k] - lo->params);
+    matmul_backward(lo->dt, dB, NULL, lo->scr, t, lo->B[k], BT, r, OUT);
+    matmul_backward(dinp, dA, NULL, lo->dt, inp, lo->A[k], BT, IN, r);
+}
+
+static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int B, int T) {
+    int BT = B * T, C = m->C;
+    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, BT, C);
+    linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
+    attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
+    linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, BT, C, C);
+}
+
+static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int BT) {
     int C = m->C;
     layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln2w, w->ln2b, BT, C);
-    matmul_forward(a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
+    linear_forward(m, l, 2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
     gelu_forward(a->big2, a->big, BT * 4 * C);
-    matmul_forward(a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
+    linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
 }
 
 float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
@@ -320,8 +370,8 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
             float* xo = m->xs[k + 1];
             const float* u = x;
             if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
-            if (s == 0) attn_forward(m, w, a, u, B, T);
-            else mlp_forward(m, w, a, u, BT);
+            if (s == 0) attn_forward(m, l, w, a, u, B, T);
+            else mlp_forward(m, l, w, a, u, BT);
             if (n) mhc_post_forward(m, a, xo, x, BT);
             else residual_forward(xo, x, a->y, BT * C);
         }
@@ -353,25 +403,25 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
 #define GRAD(ptr) (m->grads + ((ptr) - m->params))
 
 /* From dy, accumulate du (+=) and the sublayer's parameter gradients. */
-static void attn_backward(Model* m, const LayerW* w, SubActs* a, const float* u, float* du, int B, int T) {
+static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int B, int T) {
     int BT = B * T, C = m->C;
     memset(m->datty, 0, (size_t)BT * C * sizeof(float));
-    matmul_backward(m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
+    linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
     memset(m->dqkv, 0, (size_t)BT * 3 * C * sizeof(float));
     attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->att, B, T, C, m->NH);
     memset(m->dln, 0, (size_t)BT * C * sizeof(float));
-    matmul_backward(m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
+    linear_backward(m, l, 0, m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
     layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
 }
 
-static void mlp_backward(Model* m, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
+static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
     int C = m->C;
     memset(m->dbig2, 0, (size_t)BT * 4 * C * sizeof(float));
-    matmul_backward(m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
+    linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
     memset(m->dbig, 0, (size_t)BT * 4 * C * sizeof(float));
     gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
     memset(m->dln, 0, (size_t)BT * C * sizeof(float));
-    matmul_backward(m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
+    linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
     layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
 }
 
@@ -408,8 +458,8 @@ static void mhc_backward(Model* m, int l, int s, SubActs* a, const float* x, con
             }
     }
     memset(m->du, 0, (size_t)BT * C * sizeof(float));
-    if (s == 0) attn_backward(m, w, a, a->u, m->du, B, T);
-    else mlp_backward(m, w, a, a->u, m->du, BT);
+    if (s == 0) attn_backward(m, l, w, a, a->u, m->du, B, T);
+    else mlp_backward(m, l, w, a, a->u, m->du, BT);
     float* dpre = m->dp;   /* (BT, M): gradient w.r.t. the pre-activation h~ */
     #pragma omp parallel for
     for (int bt = 0; bt < BT; bt++) {
@@ -469,15 +519,22 @@ static void mhc_backward(Model* m, int l, int s, SubActs* a, const float* x, con
 
 void model_zero_grad(Model* m) { memset(m->grads, 0, m->num_params * sizeof(float)); }
 
+const float* model_losses(const Model* m) { return m->losses; }
+
 void model_backward(Model* m, float scale) {
-    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n, S = m->S;
-    float* dlosses = m->losses;   /* losses are not needed any more */
+    int BT = m->B * m->T;
+    float* dlosses = m->losses;   /* the losses are not needed any more */
     for (int i = 0; i < BT; i++) dlosses[i] = scale / BT;
+    model_backward_weighted(m, dlosses);
+}
+
+void model_backward_weighted(Model* m, const float* dlosses) {
+    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n, S = m->S;
     float* dlogits = m->logits;
     memset(dlogits, 0, (size_t)BT * m->V * sizeof(float));
     crossentropy_softmax_backward(dlogits, dlosses, m->probs, m->targets, BT, m->V);
     memset(m->dlnf, 0, (size_t)BT * C * sizeof(float));
-    matmul_backward(m->dlnf, GRAD(m->wte), NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
+    matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
     float* dx = m->dx_a;
     const float* h = n ? m->hsum : m->xs[2 * m->L];
     if (n) {
@@ -503,8 +560,8 @@ void model_backward(Model* m, float scale) {
             } else {
                 /* x' = x + F(x): dx flows through unchanged, plus F's contribution. */
                 memcpy(m->dy, dx, (size_t)BT * C * sizeof(float));
-                if (s == 0) attn_backward(m, w, a, x, dx, B, T);
-                else mlp_backward(m, w, a, x, dx, BT);
+                if (s == 0) attn_backward(m, l, w, a, x, dx, B, T);
+                else mlp_backward(m, l, w, a, x, dx, BT);
             }
         }
     }
@@ -518,4 +575,99 @@ void model_backward(Model* m, float scale) {
     }
     (void)S;
     encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
+}
+
+/* ---- decoding with a KV cache --------------------------------------------------- */
+
+void kv_init(KVCache* kv, const Model* m, int N, int T) {
+    kv->N = N; kv->T = T; kv->C = m->C; kv->L = m->L;
+    size_t n = (size_t)m->L * N * T * m->C;
+    kv->k = calloc_check(n, sizeof(float));
+    kv->v = calloc_check(n, sizeof(float));
+}
+
+void kv_free(KVCache* kv) { free(kv->k); free(kv->v); memset(kv, 0, sizeof *kv); }
+
+/* One new position per sequence: attention reads the sequence's cached keys
+ * and values; everything else is the training forward on N rows of length 1. */
+static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const float* u, KVCache* kv, const int* pos, int N) {
+    int C = m->C, NH = m->NH, hs = C / NH, T = kv->T;
+    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, N, C);
+    linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, N, C, 3 * C);
+    float scale = 1.0f / sqrtf((float)hs);
+    #pragma omp parallel for
+    for (int i = 0; i < N; i++) {
+        const float* qkv = a->big + (size_t)i * 3 * C;
+        float* kc = kv->k + (((size_t)l * kv->N + i) * T) * C;
+        float* vc = kv->v + (((size_t)l * kv->N + i) * T) * C;
+        memcpy(kc + (size_t)pos[i] * C, qkv + C, C * sizeof(float));
+        memcpy(vc + (size_t)pos[i] * C, qkv + 2 * C, C * sizeof(float));
+        float* o = a->big2 + (size_t)i * C;
+        float* sc = malloc_check((size_t)(pos[i] + 1) * sizeof(float));
+        for (int h = 0; h < NH; h++) {
+            const float* q = qkv + h * hs;
+            float mx = -INFINITY;
+            for (int t = 0; t <= pos[i]; t++) {
+                const float* k = kc + (size_t)t * C + h * hs;
+                float d = 0;
+                for (int e = 0; e < hs; e++) d += q[e] * k[e];
+                sc[t] = d * scale;
+                if (sc[t] > mx) mx = sc[t];
+            }
+            float sum = 0;
+            for (int t = 0; t <= pos[i]; t++) { sc[t] = expf(sc[t] - mx); sum += sc[t]; }
+            float* oh = o + h * hs;
+            for (int e = 0; e < hs; e++) oh[e] = 0;
+            for (int t = 0; t <= pos[i]; t++) {
+                const float* v = vc + (size_t)t * C + h * hs;
+                float p = sc[t] / sum;
+                for (int e = 0; e < hs; e++) oh[e] += p * v[e];
+            }
+        }
+        free(sc);
+    }
+    linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, N, C, C);
+}
+
+void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) {
+    if (N > kv->N) die(EXIT_FAIL, "internal: decode of %d sequences into a cache of %d", N, kv->N);
+    model_alloc(m, N, 1);
+    int C = m->C, n = m->n;
+    for (int i = 0; i < N; i++)
+        if (pos[i] >= kv->T || pos[i] >= m->Tmax) die(EXIT_FAIL, "internal: position %d beyond the cache", pos[i]);
+    float* e = m->hsum;
+    #pragma omp parallel for
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) e[(size_t)i * C + c] = m->wte[(size_t)tok[i] * C + c] + m->wpe[(size_t)pos[i] * C + c];
+    float* x0 = m->xs[0];
+    for (int i = 0; i < N; i++)
+        for (int s = 0; s < m->S; s++) memcpy(x0 + ((size_t)i * m->S + s) * C, e + (size_t)i * C, C * sizeof(float));
+    for (int l = 0; l < m->L; l++) {
+        const LayerW* w = &m->layers[l];
+        for (int s = 0; s < 2; s++) {
+            int k = 2 * l + s;
+            SubActs* a = &m->sub[k];
+            const float* x = m->xs[k];
+            float* xo = m->xs[k + 1];
+            const float* u = x;
+            if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], N); u = a->u; }
+            if (s == 0) attn_decode(m, l, w, a, u, kv, pos, N);
+            else mlp_forward(m, l, w, a, u, N);
+            if (n) mhc_post_forward(m, a, xo, x, N);
+            else residual_forward(xo, x, a->y, N * C);
+        }
+    }
+    const float* h = m->xs[2 * m->L];
+    if (n) {
+        for (int i = 0; i < N; i++) {
+            float* o = m->hsum + (size_t)i * C;
+            const float* xb = h + (size_t)i * n * C;
+            for (int c = 0; c < C; c++) o[c] = xb[c];
+            for (int j = 1; j < n; j++)
+                for (int c = 0; c < C; c++) o[c] += xb[j * C + c];
+        }
+        h = m->hsum;
+    }
+    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, N, C);
+    matmul_forward(m->logits, m->lnf, m->wte, NULL, N, C, m->V);
 }

@@ -43,6 +43,35 @@ typedef struct {
 
 typedef struct SubActs SubActs;   /* per-sublayer saved activations (model.c) */
 
+/* LoRA adapters (lib/lora.c creates, saves and loads them): on every layer's
+ * four projections — j = 0 attn.c_attn, 1 attn.c_proj, 2 mlp.c_fc, 3 mlp.c_proj —
+ * W x + scale * B (A x), A (rank, in), B (out, rank), scale = alpha / rank. */
+#define LORA_PROJ 4
+typedef struct {
+    int     rank;
+    float   alpha, scale;
+    int     L;
+    size_t  num_params;
+    float*  params;                 /* (num_params): per layer, per projection: A then B */
+    float*  grads;                  /* same layout */
+    float** A;                      /* (L*4) pointers into params */
+    float** B;
+    int*    in_dim;                 /* (L*4) */
+    int*    out_dim;                /* (L*4) */
+    int     enabled;                /* 0: the base model (adapter off) */
+    /* saved for backward, sized for cap_rows positions */
+    size_t  cap_rows;
+    float*  tmp;                    /* (L*4, cap_rows, rank): A x */
+    float*  scr;                    /* (cap_rows, 4C) scratch */
+    float*  dt;                     /* (cap_rows, rank) */
+} Lora;
+
+/* Per-sequence key/value cache for decoding, (L, N, T, C) each. */
+typedef struct {
+    int    N, T, C, L;
+    float *k, *v;
+} KVCache;
+
 typedef struct {
     ModelConfig cfg;
     int        C, L, NH, V, Tmax, n, M, S;   /* S = streams held (n, or 1 when plain) */
@@ -53,8 +82,10 @@ typedef struct {
     float*     grads;                   /* (num_params), same layout */
     float     *wte, *wpe, *lnfw, *lnfb; /* (V,C) (Tmax,C) (C) (C) */
     LayerW*    layers;                  /* (L) */
+    Lora*      lora;                    /* NULL, or adapters applied in forward/backward */
+    int        train_base;              /* 0: backward skips the base weights' matmul gradients */
     /* activations, sized for B x T by model_alloc */
-    int        B, T;
+    int        B, T, cap_B, cap_T;
     float*     act_mem;
     size_t     act_floats;
     float**    xs;                      /* (2L+1) stream states, each (B*T, S, C) */
@@ -78,5 +109,16 @@ float  model_forward(Model* m, const int* inputs, const int* targets, int B, int
 void   model_zero_grad(Model* m);
 /* Accumulates into m->grads the gradient of scale * (mean loss of the last forward). */
 void   model_backward(Model* m, float scale);
+/* The same for sum_i dlosses[i] * loss_i over the B*T positions (per-token weights,
+ * e.g. policy-gradient advantages); positions with target < 0 contribute nothing. */
+void   model_backward_weighted(Model* m, const float* dlosses);
+/* Per-position losses of the last forward with targets: -log p(target), (B*T). */
+const float* model_losses(const Model* m);
+
+/* Decoding with a KV cache: feed token tok[i] at position pos[i] of sequence i
+ * (positions fed in order, from 0); leaves the next-token logits in m->logits (N, V). */
+void   kv_init(KVCache* kv, const Model* m, int N, int T);
+void   kv_free(KVCache* kv);
+void   model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N);
 
 #endif

@@ -8,6 +8,7 @@
 #include "model.h"
 #include "json.h"
 #include "optim.h"
+#include "lora.h"
 #include "safetensors.h"
 #include "rng.h"
 #include <math.h>
@@ -109,6 +110,100 @@ static void fd_check(int n) {
     snprintf(name, sizeof name, "model_grads_thread_independent_mhc%d", n);
     CHECK(name, !memcmp(g1, m.grads, m.num_params * sizeof(float)), "1 vs 2 threads differ");
     free(g); free(g1);
+    model_free(&m);
+}
+
+static double wloss(Model* m, const int* in, const int* tg, int B, int T, const float* w) {
+    model_forward(m, in, tg, B, T);
+    const float* ls = model_losses(m);
+    double acc = 0;
+    for (int i = 0; i < B * T; i++) acc += (double)w[i] * (tg[i] < 0 ? 0 : ls[i]);
+    return acc;
+}
+
+/* LoRA: adapter gradients against finite differences of a per-token weighted
+ * loss (the TTT objective's shape), base weights frozen, adapter off = base. */
+static void lora_check(void) {
+    ModelConfig cfg = tiny_cfg(4);
+    Model m;
+    model_build(&m, &cfg, 1);
+    perturb(&m, 2);
+    int B = 2, T = 8, BT = B * T;
+    int in[16], tg[16];
+    batch(in, tg, BT, m.V, 3);
+    tg[0] = -1; tg[9] = -1;                  /* ignored positions (prompt tokens) */
+    float base = model_forward(&m, in, tg, B, T);
+    Lora* lo = lora_new(&m, 2, 4.0f, 5);
+    m.lora = lo;
+    m.train_base = 0;
+    float fresh = model_forward(&m, in, tg, B, T);
+    CHECK("lora_fresh_adapter_is_identity", fresh == base, "loss %g vs %g", fresh, base);
+    Rng r;
+    rng_seed(&r, 6);
+    for (size_t i = 0; i < lo->num_params; i++) lo->params[i] += (float)(0.05 * rng_normal(&r));
+    float w[16];
+    for (int i = 0; i < BT; i++) w[i] = (float)(rng_double(&r) - 0.3);
+    wloss(&m, in, tg, B, T, w);
+    model_zero_grad(&m);
+    lora_zero_grad(lo);
+    model_backward_weighted(&m, w);
+    float* g = malloc(lo->num_params * sizeof(float));
+    memcpy(g, lo->grads, lo->num_params * sizeof(float));
+    int bad = 0, checked = 0;
+    for (int q = 0; q < 40; q++) {
+        size_t j = (size_t)rng_below(&r, (uint32_t)lo->num_params);
+        if (q < 20) {   /* also the largest gradients */
+            double best = -1;
+            for (size_t z = 0; z < lo->num_params; z++)
+                if (fabs(g[z]) > best && (z * 7 + q) % 20 == 0) { best = fabs(g[z]); j = z; }
+        }
+        float save = lo->params[j];
+        float h = 1e-2f;
+        lo->params[j] = save + h;
+        double lp = wloss(&m, in, tg, B, T, w);
+        lo->params[j] = save - h;
+        double lm = wloss(&m, in, tg, B, T, w);
+        lo->params[j] = save;
+        double num = (lp - lm) / (2 * h), ana = g[j];
+        checked++;
+        if (fabs(num) + fabs(ana) > 1e-4 && fabs(num - ana) / (fabs(num) + fabs(ana)) > 0.05) {
+            bad++;
+            printf("  lora[%zu]: analytic %.6g numeric %.6g\n", j, ana, num);
+        }
+    }
+    CHECK("lora_grad_finite_differences", bad == 0, "%d of %d off", bad, checked);
+    const ParamInfo* qkv = model_param(&m, "h.0.attn.c_attn.weight");
+    double gsum = 0;
+    for (size_t i = 0; i < qkv->numel; i++) gsum += fabs(m.grads[qkv->offset + i]);
+    CHECK("lora_base_weights_frozen", gsum == 0, "base c_attn grad sum %g", gsum);
+    lo->enabled = 0;
+    float off = model_forward(&m, in, tg, B, T);
+    CHECK("lora_disabled_is_base", off == base, "loss %g vs %g", off, base);
+    lo->enabled = 1;
+
+    /* Decoding with the KV cache gives the full forward's logits, position by position. */
+    model_forward(&m, in, NULL, B, T);
+    float* full = malloc((size_t)BT * m.V * sizeof(float));
+    memcpy(full, m.logits, (size_t)BT * m.V * sizeof(float));
+    KVCache kv;
+    kv_init(&kv, &m, B, T);
+    double worst = 0;
+    for (int t = 0; t < T; t++) {
+        int tok[2] = {in[t], in[T + t]}, pos[2] = {t, t};
+        model_decode(&m, &kv, tok, pos, B);
+        for (int b = 0; b < B; b++)
+            for (int v = 0; v < m.V; v++) {
+                double d = fabs(m.logits[(size_t)b * m.V + v] - full[((size_t)b * T + t) * m.V + v]);
+                if (d > worst) worst = d;
+            }
+    }
+    CHECK("kv_decode_matches_forward", worst < 1e-4, "max logit difference %g", worst);
+    printf("  kv decode vs full forward: max |logit diff| %.2e\n", worst);
+    kv_free(&kv);
+    free(full);
+    free(g);
+    m.lora = NULL;
+    lora_free(lo);
     model_free(&m);
 }
 
@@ -214,6 +309,7 @@ int main(int argc, char** argv) {
         return dump(argv[2], n);
     }
     table_check();
+    lora_check();
     fd_check(0);
     fd_check(4);
     return check_status();
