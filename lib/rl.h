@@ -72,8 +72,8 @@ void rl_kl_shape(const float* A_seq, const int* seq_of_token, const float* logp,
  * in between: the expansion is then recorded on its nearest live ancestor.
  *
  * One rl_archive_expand call = one expansion = one sampled child of a state.
- * n(s) counts expansions of s and its live descendants (updated along the
- * ancestor chain), T counts all expansions, Q(s) = the best reward among all
+ * n(s) counts expansions of s and its descendants (updated along the ancestor
+ * chain at expansion time; evictions do not undo it), T counts all expansions, Q(s) = the best reward among all
  * children sampled from s (admitted or not) once s was expanded, else R(s).
  *
  * score(s) = Q(s) + c · scale · P(s) · √(1 + T) / (1 + n(s)),
@@ -121,7 +121,8 @@ double      rl_archive_score(const RlArchive* a, int id, double c); /* live ids 
 int         rl_archive_best(const RlArchive* a);     /* highest reward, ties: lower id */
 
 /* JSON: {"version":1,"cap":..,"T":..,"states":[{"text","reward","parent","n",
- * "q","expanded","alive"}, ...]} indexed by id; doubles are written with 17
+ * "q","expanded","alive"}, ...]} indexed by id (dead states: text null; text
+ * that is not UTF-8 goes to "text_hex" instead); doubles are written with 17
  * significant digits, so a loaded archive behaves bit-identically. */
 json_t*    rl_archive_to_json(const RlArchive* a);
 RlArchive* rl_archive_from_json(const json_t* j, char err[ERR_LEN]);

@@ -1,0 +1,90 @@
+/* sample: see sample.h. */
+#include "sample.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float* g_keys;   /* qsort by descending key (ties: lower index) */
+static int by_key_desc(const void* a, const void* b) {
+    int i = *(const int*)a, j = *(const int*)b;
+    if (g_keys[i] != g_keys[j]) return g_keys[i] < g_keys[j] ? 1 : -1;
+    return i - j;
+}
+
+int sample_token(const float* logits, int V, const SampleCfg* sc, Rng* r, float* p, int* idx) {
+    float mx = -INFINITY;
+    for (int v = 0; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
+    double sum = 0;
+    float invT = (float)(1.0 / sc->temperature);
+    for (int v = 0; v < V; v++) { p[v] = expf((logits[v] - mx) * invT); sum += p[v]; }
+    int n = V;
+    if ((sc->top_k > 0 && sc->top_k < V) || sc->top_p < 1.0) {
+        for (int v = 0; v < V; v++) idx[v] = v;
+        g_keys = p;
+        qsort(idx, V, sizeof *idx, by_key_desc);
+        if (sc->top_k > 0 && sc->top_k < n) n = sc->top_k;
+        if (sc->top_p < 1.0) {
+            double acc = 0;
+            for (int i = 0; i < n; i++) {
+                acc += p[idx[i]] / sum;
+                if (acc >= sc->top_p) { n = i + 1; break; }
+            }
+        }
+        double kept = 0;
+        for (int i = 0; i < n; i++) kept += p[idx[i]];
+        double u = rng_double(r) * kept, acc = 0;
+        for (int i = 0; i < n; i++) {
+            acc += p[idx[i]];
+            if (u < acc) return idx[i];
+        }
+        return idx[n - 1];
+    }
+    double u = rng_double(r) * sum, acc = 0;
+    for (int v = 0; v < V; v++) {
+        acc += p[v];
+        if (u < acc) return v;
+    }
+    return V - 1;
+}
+
+long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, int max_new, const SampleCfg* sc,
+                  const Rng* base, const uint8_t* stop, int* out, int* lens) {
+    int maxp = 0;
+    for (int i = 0; i < N; i++) maxp = plens[i] > maxp ? plens[i] : maxp;
+    int T = maxp + max_new;
+    if (T > m->Tmax) T = m->Tmax;
+    KVCache kv;
+    kv_init(&kv, m, N, T);
+    Rng* rs = malloc_check(N * sizeof(Rng));
+    for (int i = 0; i < N; i++) rs[i] = rng_split(base, (uint64_t)i);
+    int *tok = malloc_check(N * sizeof(int)), *pos = malloc_check(N * sizeof(int)), *done = calloc_check(N, sizeof(int));
+    int* last = calloc_check(N, sizeof(int));
+    float* p = malloc_check((size_t)m->V * sizeof(float));
+    int* idx = malloc_check((size_t)m->V * sizeof(int));
+    for (int i = 0; i < N; i++) lens[i] = 0;
+    long evaluated = 0;
+    /* Every sequence advances one position per step: prompt tokens first, then
+     * its own samples. A sequence whose prompt fills the cache gets nothing. */
+    for (int s = 0; s < T; s++) {
+        int live = 0;
+        for (int i = 0; i < N; i++) {
+            tok[i] = s < plens[i] ? prompts[i][s] : last[i];
+            pos[i] = s;
+            live |= !done[i];
+        }
+        if (!live) break;
+        model_decode(m, &kv, tok, pos, N);
+        evaluated += N;
+        for (int i = 0; i < N; i++) {
+            if (done[i] || s < plens[i] - 1) continue;
+            if (lens[i] >= max_new || s + 1 >= T) { done[i] = 1; continue; }
+            int t = sample_token(m->logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
+            if (stop[t]) { done[i] = 1; continue; }
+            out[(size_t)i * max_new + lens[i]++] = t;
+            last[i] = t;
+        }
+    }
+    kv_free(&kv);
+    free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);
+    return evaluated;
+}

@@ -1,0 +1,27 @@
+/* sample: batched autoregressive decoding with a KV cache (SPEC §6).
+ * Owns: feeding N prompts (of different lengths) and sampling up to max_new
+ * tokens each, all in one batch, with temperature, top-k and top-p; stopping a
+ * sequence at a stop token (<eos>, <pad>, or any token holding a newline).
+ * Reproducible: sequence i draws from rng_split(seed stream, i), so a result
+ * does not depend on the batch it ran in or the thread count. */
+#ifndef DD_SAMPLE_H
+#define DD_SAMPLE_H
+#include <stdint.h>
+#include "model.h"
+#include "rng.h"
+
+typedef struct {
+    double temperature;   /* > 0 */
+    int    top_k;         /* 0 = off */
+    double top_p;         /* 1 = off */
+} SampleCfg;
+
+/* out: (N, max_new) tokens, lens: (N) counts (stop token excluded).
+ * stop: (V) flags. Returns the number of model positions evaluated. */
+long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, int max_new, const SampleCfg* sc,
+                  const Rng* base, const uint8_t* stop, int* out, int* lens);
+
+/* Index drawn from logits (V) under the config, using r. */
+int  sample_token(const float* logits, int V, const SampleCfg* sc, Rng* r, float* scratch /* (V) */, int* idx /* (V) */);
+
+#endif
