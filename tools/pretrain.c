@@ -156,6 +156,18 @@ int main(int argc, char** argv) {
     track_prev_status(a.out, prev);
     long ck[4096];
     int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
+    /* A checkpoint of another shape is an input error, not a reason to start over. */
+    if (nck) {
+        ModelConfig old;
+        char d[4096];
+        ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[0]);
+        if (ckpt_read_config(d, &old, err) == 0) {
+            json_t *x = model_config_to_json(&old), *y = model_config_to_json(&mc);
+            int same = json_equal(x, y);
+            json_decref(x); json_decref(y);
+            if (!same) die(EXIT_BADINPUT, "%s: written for a different model than %s; use the matching --model or --no-resume", d, a.model);
+        }
+    }
     if (!strcmp(prev, "completed") && nck) {
         /* A completed expensive run is redone only on request: report what changed. */
         const char* ins[] = {a.train_bin, a.val_bin};
@@ -174,18 +186,6 @@ int main(int argc, char** argv) {
                 nch ? changed : "", nch && cfg_changed ? " and " : "", cfg_changed ? "its settings" : "");
         printf("pretrain: %s is complete (step %ld); nothing to do (--no-resume --force to redo)\n", a.out, ck[0]);
         return 0;
-    }
-    /* A checkpoint of another shape is an input error, not a reason to start over. */
-    if (nck) {
-        ModelConfig old;
-        char d[4096];
-        ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[0]);
-        if (ckpt_read_config(d, &old, err) == 0) {
-            json_t *x = model_config_to_json(&old), *y = model_config_to_json(&mc);
-            int same = json_equal(x, y);
-            json_decref(x); json_decref(y);
-            if (!same) die(EXIT_BADINPUT, "%s: written for a different model than %s; use the matching --model or --no-resume", d, a.model);
-        }
     }
     Tracker t;
     track_open(&t, a.out, &SPEC, &a, &c, "pretrain");
