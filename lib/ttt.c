@@ -1,0 +1,207 @@
+/* ttt: see ttt.h. Names follow SPEC §12: a group is the rollouts that share a
+ * start state; r rewards, A advantages, d_t = log pi_theta - log pi_base. */
+#include "ttt.h"
+#include "json.h"
+#include "kernels.h"
+#include "lora.h"
+#include "rl.h"
+#include "sample.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const Tokenizer* tok;
+    TokCache* cache;
+    uint8_t*  stop;      /* (V) */
+    int       V, Tmax;
+} Ctx;
+
+/* Prompt text -> ids; keeps the last `keep` ids when too long. */
+static int encode_prompt(Ctx* x, const char* text, int* ids, int keep) {
+    size_t len = strlen(text);
+    uint32_t* tmp = malloc_check((len + 1) * sizeof(uint32_t));
+    int n = (int)tok_encode(x->tok, x->cache, text, len, tmp);
+    int off = n > keep ? n - keep : 0;
+    for (int i = off; i < n; i++) ids[i - off] = (int)tmp[i];
+    free(tmp);
+    return n - off;
+}
+
+static void decode_text(Ctx* x, const int* ids, int n, char* out, size_t cap) {
+    uint32_t* u = malloc_check((n + 1) * sizeof(uint32_t));
+    for (int i = 0; i < n; i++) u[i] = (uint32_t)ids[i];
+    size_t k = tok_decode(x->tok, u, n, out, cap - 1);
+    out[k] = 0;
+    free(u);
+}
+
+static uint64_t task_seed(uint64_t seed, const char* id) {
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (const char* p = id; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
+                 TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]) {
+    double t0 = now_mono();
+    memset(res, 0, sizeof *res);
+    res->best_reward = -1;
+    res->curve = json_array();
+    Ctx x = {tok, tok_cache_new(tok), NULL, m->V, m->Tmax};
+    x.stop = calloc_check(m->V, 1);
+    for (int v = 0; v < m->V && v < tok_vocab_size(tok); v++) {
+        size_t n;
+        const char* b = tok_token_bytes(tok, (uint32_t)v, &n);
+        x.stop[v] = v == TOK_EOS || v == TOK_PAD || (b && memchr(b, '\n', n));
+    }
+    int N = (int)c->rollouts, G = c->reuse ? (int)c->groups_per_step : 1, per = N / G;
+    int maxnew = (int)c->max_new_tokens, keep = m->Tmax - maxnew;
+    Rng trng;
+    rng_seed(&trng, task_seed(seed, t->id));
+    Lora* lo = NULL;
+    float *mo = NULL, *vo = NULL;
+    if (c->ttt) {
+        lo = lora_new(m, (int)c->lora_rank, (float)c->lora_alpha, rng_u64(&trng));
+        mo = calloc_check(lo->num_params, sizeof(float));
+        vo = calloc_check(lo->num_params, sizeof(float));
+        m->lora = lo;
+        m->train_base = 0;
+    }
+    RlArchive* ar = c->ttt && c->reuse ? rl_archive_new((int)c->archive_cap, "", 0.0) : NULL;
+    int** prompts = calloc_check(N, sizeof(int*));
+    int* plens = calloc_check(N, sizeof(int));
+    for (int i = 0; i < N; i++) prompts[i] = malloc_check((size_t)m->Tmax * sizeof(int));
+    int* out = malloc_check((size_t)N * maxnew * sizeof(int));
+    int* lens = malloc_check(N * sizeof(int));
+    float* r = malloc_check(N * sizeof(float));
+    float* A = malloc_check(N * sizeof(float));
+    int* start = malloc_check(G * sizeof(int));
+    char* text = malloc_check(4096);
+    char metrics_path[4200];
+    path_join(metrics_path, sizeof metrics_path, task_dir, "metrics.jsonl");
+    SampleCfg sc = {c->temperature, (int)c->top_k, c->top_p};
+    double reward_sum = 0;
+    int rc = 0;
+    for (long step = 1; step <= c->ttt_steps; step++) {
+        /* Start states: the bare prompt, or PUCT's picks from the archive. */
+        for (int g = 0; g < G; g++) start[g] = 0;
+        if (ar) rl_archive_select(ar, G, c->puct_c, start);
+        for (int g = 0; g < G; g++) {
+            const char* prev = ar ? rl_archive_text(ar, start[g]) : NULL;
+            if (start[g] == 0 || !prev) snprintf(text, 4096, "%s", t->prompt);
+            else if (task_refine_prompt(t, prev, rl_archive_reward(ar, start[g]), text, 4096) < 0) snprintf(text, 4096, "%s", t->prompt);
+            int n = encode_prompt(&x, text, prompts[g * per], keep);
+            for (int i = g * per; i < (g + 1) * per; i++) {
+                if (i != g * per) memcpy(prompts[i], prompts[g * per], n * sizeof(int));
+                plens[i] = n;
+            }
+        }
+        Rng srng = rng_split(&trng, (uint64_t)step);
+        if (lo) lo->enabled = 1;
+        sample_batch(m, (const int* const*)prompts, plens, N, maxnew, &sc, &srng, x.stop, out, lens);
+        double step_max = -1, step_sum = 0;
+        for (int i = 0; i < N; i++) {
+            decode_text(&x, out + (size_t)i * maxnew, lens[i], text, 4096);
+            r[i] = (float)task_score(t, text, strlen(text));
+            step_sum += r[i];
+            if (r[i] > step_max) step_max = r[i];
+            if (r[i] > res->best_reward) {
+                res->best_reward = r[i];
+                snprintf(res->best_solution, sizeof res->best_solution, "%s", text);
+            }
+            res->tokens += lens[i];
+            if (ar) rl_archive_expand(ar, start[i / per], text, r[i]);
+        }
+        res->samples += N;
+        reward_sum += step_sum;
+        json_array_append_new(res->curve, json_pack("[I, f]", (json_int_t)res->samples, res->best_reward));
+        json_t* row = json_pack("{s:I, s:I, s:f, s:f, s:f}", "step", (json_int_t)step, "samples", (json_int_t)res->samples,
+                                "mean_reward", step_sum / N, "max_reward", step_max, "best_reward", res->best_reward);
+        if (c->ttt) {
+            /* Advantages per group; constant groups are dropped. */
+            int used = 0;
+            double beta_sum = 0;
+            for (int g = 0; g < G; g++) {
+                double b = 0;
+                if (rl_group_advantages(r + g * per, per, c->entropic ? RL_OBJ_ENTROPIC : RL_OBJ_EXPECTED, c->beta,
+                                        c->adaptive_beta, A + g * per, &b)) { used++; beta_sum += b; }
+                else for (int i = g * per; i < (g + 1) * per; i++) A[i] = 0;
+            }
+            /* The training batch: every completion of a used group with tokens. */
+            int rows = 0, T = 1;
+            for (int i = 0; i < N; i++)
+                if (A[i] != 0 && lens[i] > 0) { rows++; if (plens[i] + lens[i] - 1 > T) T = plens[i] + lens[i] - 1; }
+            double loss = 0, kl = 0;
+            if (rows > 0) {
+                int* in = malloc_check((size_t)rows * T * sizeof(int));
+                int* tg = malloc_check((size_t)rows * T * sizeof(int));
+                float* Aseq = malloc_check(rows * sizeof(float));
+                int* seq_of = malloc_check((size_t)rows * T * sizeof(int));
+                int row = 0;
+                for (int i = 0; i < N; i++) {
+                    if (!(A[i] != 0 && lens[i] > 0)) continue;
+                    int L = plens[i] + lens[i];
+                    for (int p = 0; p < T; p++) {
+                        int cur = p < plens[i] ? prompts[i][p] : p < L ? out[(size_t)i * maxnew + p - plens[i]] : TOK_PAD;
+                        int nxt = p + 1 < plens[i] ? -1 : p + 1 < L ? out[(size_t)i * maxnew + p + 1 - plens[i]] : -1;
+                        in[(size_t)row * T + p] = cur;
+                        tg[(size_t)row * T + p] = nxt;
+                        seq_of[(size_t)row * T + p] = row;
+                    }
+                    Aseq[row++] = A[i];
+                }
+                int BT = rows * T;
+                float* lp_base = malloc_check(BT * sizeof(float));
+                float* lp = malloc_check(BT * sizeof(float));
+                float* dl = calloc_check(BT, sizeof(float));
+                lo->enabled = 0;                               /* pi_base: the adapter off */
+                model_forward(m, in, tg, rows, T);
+                memcpy(lp_base, model_losses(m), BT * sizeof(float));
+                lo->enabled = 1;
+                model_forward(m, in, tg, rows, T);             /* activations for backward */
+                memcpy(lp, model_losses(m), BT * sizeof(float));
+                int ntok = 0;
+                for (int p = 0; p < BT; p++)
+                    if (tg[p] >= 0) { kl += lp_base[p] - lp[p]; ntok++; }   /* d_t = log pi - log pi_base */
+                double dmean = ntok ? kl / ntok : 0;
+                for (int p = 0; p < BT; p++) {
+                    if (tg[p] < 0) continue;
+                    double d = lp_base[p] - lp[p];
+                    double At = Aseq[seq_of[p]] + c->kl_lambda * (dmean - d);
+                    dl[p] = (float)(At / rows);               /* loss = -sum_t A_t log pi / completions */
+                    loss += At * lp[p] / rows;
+                }
+                lora_zero_grad(lo);
+                model_backward_weighted(m, dl);
+                adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f, (int)step);
+                kl = dmean;
+                free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
+            }
+            json_object_set_new(row, "groups_used", json_integer(used));
+            json_object_set_new(row, "beta", json_real(used ? beta_sum / used : 0));
+            json_object_set_new(row, "loss", json_real(loss));
+            json_object_set_new(row, "kl", json_real(kl));
+            if (step % c->adapter_every == 0 || step == c->ttt_steps) {
+                char d[4200], f[4300];
+                snprintf(d, sizeof d, "%s/adapter_step_%ld", task_dir, step);
+                if (mkdir_p(d, err)) { rc = -1; json_decref(row); break; }
+                path_join(f, sizeof f, d, "lora.safetensors");
+                if (lora_save(f, lo, m, step, err)) { rc = -1; json_decref(row); break; }
+            }
+        }
+        json_object_set_new(row, "tokens", json_integer(res->tokens));
+        if (json_append_line(metrics_path, row, err)) { rc = -1; json_decref(row); break; }
+        if (fn && fn(ctx, step, row)) { rc = 1; break; }
+    }
+    res->mean_reward = res->samples ? reward_sum / res->samples : 0;
+    res->seconds = now_mono() - t0;
+    if (res->best_reward < 0) res->best_reward = 0;
+    for (int i = 0; i < N; i++) free(prompts[i]);
+    free(prompts); free(plens); free(out); free(lens); free(r); free(A); free(start); free(text);
+    free(x.stop);
+    tok_cache_free(x.cache);
+    rl_archive_free(ar);
+    if (lo) { m->lora = NULL; m->train_base = 1; lora_free(lo); free(mo); free(vo); }
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* ttt: one discovery task, either compute-matched best-of-N or test-time LoRA
+ * training (TTT-Discover), exactly as SPEC §6 and §12 define them.
+ * Owns: the per-task loop (start states, batched sampling, verification,
+ * advantages, KL shaping, the LoRA update, the reward-vs-samples curve, adapter
+ * files and per-step metrics). Does not own: task files, the suite's run dir,
+ * resume across tasks (tools/ttt.c). */
+#ifndef DD_TTT_H
+#define DD_TTT_H
+#include <jansson.h>
+#include "model.h"
+#include "tasks.h"
+#include "tokenizer.h"
+
+typedef struct {
+    int    ttt;                 /* 0 best-of-N, 1 test-time training */
+    long   ttt_steps, rollouts, max_new_tokens, groups_per_step;
+    int    entropic, reuse, adaptive_beta;
+    double beta, kl_lambda, lr;
+    long   lora_rank;
+    double lora_alpha;
+    double temperature, top_p;
+    long   top_k, archive_cap, adapter_every;
+    double puct_c;
+} TttCfg;
+
+typedef struct {
+    double best_reward, mean_reward, seconds;
+    char   best_solution[TASK_ANSWER_MAX + 64];
+    long   samples, tokens;
+    json_t* curve;              /* [[samples, best reward so far], ...] after each step */
+} TaskResult;
+
+/* Called after every step with that step's metrics (a new reference the callee
+ * owns); return nonzero to stop the task early (a pause). */
+typedef int (*TttStepFn)(void* ctx, long step, json_t* metrics);
+
+/* 0: done; 1: stopped by fn; -1: error (err). task_dir receives metrics.jsonl and
+ * adapter_step_N/lora.safetensors in ttt mode. */
+int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
+                 TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]);
+
+#endif
