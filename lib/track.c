@@ -420,3 +420,21 @@ void track_finish(Tracker* t, const char* status, const char* reason) {
                 json_pack("{s:s, s:s, s:f}", "status", status, "reason", reason ? reason : "", "elapsed_sec", elapsed(t)));
     g_active = NULL;
 }
+
+/* --no-resume over earlier outputs: move them to <parent>/.trash/<time>/, never delete. */
+void track_move_aside(const char* out, const Common* c, char moved[4096]) {
+    char st[16], parent[4096], stamp[32], err[ERR_LEN];
+    moved[0] = 0;
+    if (!is_dir(out)) return;
+    track_prev_status(out, st);
+    if (!strcmp(st, "completed") && !c->force)
+        die(EXIT_BADINPUT, "%s: a completed run; --no-resume would redo it: add --force (old outputs go to .trash/)", out);
+    path_dirname(parent, sizeof parent, out);
+    iso_time(stamp, now_wall());
+    snprintf(moved, 4096, "%s/.trash/%s/%s", parent, stamp, path_basename(out));
+    char dir[4096];
+    path_dirname(dir, sizeof dir, moved);
+    if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
+    if (rename(out, moved) != 0) die(EXIT_FAIL, "%s: cannot move aside to %s", out, moved);
+}
+

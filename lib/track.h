@@ -63,6 +63,11 @@ void track_finish(Tracker* t, const char* status, const char* reason);
  * provenance.json recorded (comma-separated names into out); returns the count. */
 int  track_changed_inputs(const char* run_dir, const char* const* paths, int n, char* out, size_t cap);
 
+/* --no-resume over a run dir with earlier outputs: refuse a completed run
+ * without c->force (exit 2); otherwise move the dir to <parent>/.trash/<time>/
+ * (never delete) and put the new place in moved ("" if there was nothing). */
+void track_move_aside(const char* run_dir, const Common* c, char moved[4096]);
+
 /* Status recorded in <run_dir>/run_record.json, or "" when there is none. */
 void track_prev_status(const char* run_dir, char out[16]);
 

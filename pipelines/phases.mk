@@ -27,12 +27,13 @@ $(OUT)/.pipeline.mk: $(CONFIG) bin/pipeline-vars
 include $(OUT)/.pipeline.mk
 include pipelines/phase-a.mk
 include pipelines/phase-b.mk
+include pipelines/phase-c.mk
 endif
 
 .PHONY: check clean
 check: bin/check-artifacts
 	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
-PHASES ?= AB
+PHASES ?= ABC
 
 # Never delete: move the whole config's outputs aside.
 clean:

@@ -116,23 +116,6 @@ static void truncate_metrics(const char* path, long step) {
     free(buf);
 }
 
-/* --no-resume over earlier outputs: move them to <parent>/.trash/<time>/, never delete. */
-static void move_aside(const char* out, const Common* c, char moved[4096]) {
-    char st[16], parent[4096], stamp[32], err[ERR_LEN];
-    moved[0] = 0;
-    if (!is_dir(out)) return;
-    track_prev_status(out, st);
-    if (!strcmp(st, "completed") && !c->force)
-        die(EXIT_BADINPUT, "%s: a completed run; --no-resume would redo it: add --force (old outputs go to .trash/)", out);
-    path_dirname(parent, sizeof parent, out);
-    iso_time(stamp, now_wall());
-    snprintf(moved, 4096, "%s/.trash/%s/%s", parent, stamp, path_basename(out));
-    char dir[4096];
-    path_dirname(dir, sizeof dir, moved);
-    if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
-    if (rename(out, moved) != 0) die(EXIT_FAIL, "%s: cannot move aside to %s", out, moved);
-}
-
 int main(int argc, char** argv) {
     Args a;
     Common c;
@@ -151,7 +134,7 @@ int main(int argc, char** argv) {
     if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
 
     char moved[4096] = "";
-    if (!c.resume) move_aside(a.out, &c, moved);
+    if (!c.resume) track_move_aside(a.out, &c, moved);
     char prev[16];
     track_prev_status(a.out, prev);
     long ck[4096];

@@ -102,13 +102,25 @@ int main(int argc, char** argv) {
             tok_vocab_size(tok), m.V, a.ckpt);
     if (a.max_new_tokens >= m.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in %d positions", a.max_new_tokens, m.Tmax);
 
+    char wpath[4200], moved[4096] = "", prev[16];
+    path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
+    if (!c.resume) track_move_aside(a.out_root, &c, moved);
+    track_prev_status(a.out_root, prev);
+    if (!strcmp(prev, "completed")) {
+        /* A completed suite run is redone only on request: report what changed. */
+        const char* ins[] = {a.tasks, a.tokenizer, wpath};
+        char changed[2048];
+        if (track_changed_inputs(a.out_root, ins, 3, changed, sizeof changed))
+            die(EXIT_BADINPUT, "%s: completed, but %s changed since; redo it with FORCE=1 (--no-resume --force)", a.out_root, changed);
+        printf("ttt: %s is complete; nothing to do (--no-resume --force to redo)\n", a.out_root);
+        return 0;
+    }
     Tracker t;
     track_open(&t, a.out_root, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
+    if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
     control_install(a.out_root);
     track_input(&t, a.tasks);
     track_input(&t, a.tokenizer);
-    char wpath[4200];
-    path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
     track_input(&t, wpath);
     track_total(&t, nt * a.ttt_steps);
     track_require(&t, "summary.jsonl");

@@ -1,0 +1,34 @@
+# Phase C: discovery tasks (C1) and the held-out suite (C2): best-of-N and TTT
+# for seeds 0 and 1, and the ablations of the runbook, each its own run of
+# `ttt` under runs/suite/<name>/ (expensive: completion records, FORCE=1 redoes).
+C_TRAIN := $(D)/discovery/train.jsonl
+C_HELD  := $(D)/discovery/heldout.jsonl
+SUITE   := $(RUNS)/suite
+
+# C1
+$(C_TRAIN) $(C_HELD) &: $(CFG_STAMP) bin/gen-tasks
+	bin/gen-tasks --config $(CONFIG) --seed 0 --out_train $(C_TRAIN) --out_heldout $(C_HELD)
+
+# C2: $(call suite_run,NAME,TASKS,CKPT,SEED,FLAGS)
+C_DEPS = $(2).sha256 $(A_TOK).sha256 $(3) $(CFG_STAMP) | bin/ttt
+define suite_run
+$(SUITE)/$(1)/.complete: $(C_DEPS)
+	bin/ttt --config $(CONFIG) --tasks $(2) --ckpt $(dir $(3))ckpt_latest --tokenizer $(A_TOK) \
+	  --out_root $(SUITE)/$(1) --seed $(4) $(5) $(FORCE_FLAGS)
+	@touch $$@
+endef
+TTT_MAIN := --mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.1
+C_RUNS := base_bestofn_seed0 base_bestofn_seed1 ttt_main_seed0 ttt_main_seed1 \
+          ttt_reuse0_seed0 ttt_adapt0_seed0 ttt_kl0_seed0 ttt_expected_seed0
+$(eval $(call suite_run,base_bestofn_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode bestofn))
+$(eval $(call suite_run,base_bestofn_seed1,$(C_HELD),$(B_BASE)/.complete,1,--mode bestofn))
+$(eval $(call suite_run,ttt_main_seed0,$(C_HELD),$(B_BASE)/.complete,0,$(TTT_MAIN)))
+$(eval $(call suite_run,ttt_main_seed1,$(C_HELD),$(B_BASE)/.complete,1,$(TTT_MAIN)))
+$(eval $(call suite_run,ttt_reuse0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 0 --adaptive_beta 1 --kl_lambda 0.1))
+$(eval $(call suite_run,ttt_adapt0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 1 --adaptive_beta 0 --kl_lambda 0.1))
+$(eval $(call suite_run,ttt_kl0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.0))
+$(eval $(call suite_run,ttt_expected_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective expected --reuse 1 --adaptive_beta 1 --kl_lambda 0.1))
+
+.PRECIOUS: $(C_TRAIN) $(C_HELD) $(foreach r,$(C_RUNS),$(SUITE)/$(r)/.complete)
+.PHONY: phase-C
+phase-C: phase-B $(foreach r,$(C_RUNS),$(SUITE)/$(r)/.complete)
