@@ -10,6 +10,7 @@
  * one call (C leaves their order unspecified; gcc and clang differ). Draw into a
  * local first. */
 #include "corpus.h"
+#include "tasks.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -1166,6 +1167,69 @@ static void gen_record(const CorpusGen* g, Rng* r, Out* o) {
 }
 
 /* ------------------------------------------------------------------------- */
+/* Discovery tasks (lib/tasks): the corpus shows the task language in exactly  */
+/* the formats the suite prompts with, built by the same functions, so the two */
+/* cannot drift apart. Attempts are of mixed quality and carry their true      */
+/* score, so a model learns what a good answer looks like without always       */
+/* producing one.                                                               */
+
+static void task_draw(Rng* r, Task* t) {
+    int fam = (int)rng_below(r, TASK_N_FAMILIES);
+    int d = (int)rng_range(r, TASK_DIFF_MIN, TASK_DIFF_MAX);
+    task_generate(r, fam, d, t);
+}
+
+/* "reach 24 with 3 5 8 2 : 3 + 8 ; score 0.45" */
+static void gen_task_example(const CorpusGen* g, Rng* r, Out* o) {
+    (void)g;
+    Task t;
+    char a[TASK_ANSWER_MAX], sc[8];
+    task_draw(r, &t);
+    task_attempt(&t, r, a, sizeof a);
+    task_format_score(task_score(&t, a, strlen(a)), sc);
+    w(o, t.prompt); w(o, a); w(o, ";"); w(o, "score"); w(o, sc);
+}
+
+/* "reach 24 with 3 5 8 2 ; previous 3 + 8 ; score 0.45 : 3 * 8 ; score 1.00":
+ * the refinement prompt, then an attempt that scores strictly better. */
+static void gen_task_refine(const CorpusGen* g, Rng* r, Out* o) {
+    (void)g;
+    Task t;
+    char prev[TASK_ANSWER_MAX], a[TASK_ANSWER_MAX], sc[8], p[CORPUS_LINE_MAX];
+    task_draw(r, &t);
+    double s0 = 0, s1 = 0;
+    for (int i = 0; i < 8; i++) {   /* a previous attempt that leaves room to improve */
+        task_attempt(&t, r, prev, sizeof prev);
+        s0 = task_score(&t, prev, strlen(prev));
+        if (s0 < 1) break;
+    }
+    if (s0 >= 1) { snprintf(prev, sizeof prev, "%s", t.answer); prev[strlen(prev) / 2] = '\0'; s0 = task_score(&t, prev, strlen(prev)); }
+    for (int i = 0; i < 8 && s1 <= s0; i++) {
+        task_attempt(&t, r, a, sizeof a);
+        s1 = task_score(&t, a, strlen(a));
+    }
+    if (s1 <= s0) { snprintf(a, sizeof a, "%s", t.answer); s1 = 1; }
+    if (task_refine_prompt(&t, prev, s0, p, sizeof p) < 0) return;
+    task_format_score(s1, sc);
+    w(o, p); w(o, a); w(o, ";"); w(o, "score"); w(o, sc);
+}
+
+/* "reach 24 with 3 5 8 2 : 3 * 8 ; score 1.00 . reach 24 with 3 5 8 2 : 3 * 8 ; score 1.00":
+ * the demonstration prompt (SDFT's teacher context), then the best solution. */
+static void gen_task_demo(const CorpusGen* g, Rng* r, Out* o) {
+    (void)g;
+    Task t;
+    char demo[TASK_ANSWER_MAX], p[CORPUS_LINE_MAX];
+    task_draw(r, &t);
+    if (rng_chance(r, 3, 5)) snprintf(demo, sizeof demo, "%s", t.answer);
+    else task_attempt(&t, r, demo, sizeof demo);
+    double s = task_score(&t, demo, strlen(demo));
+    if (task_demo_prompt(&t, demo, s, p, sizeof p) < 0) return;
+    w(o, p);
+    w(o, s >= 1 ? demo : t.answer); w(o, "; score 1.00");
+}
+
+/* ------------------------------------------------------------------------- */
 /* The registry. Add a family: write gen_<name>, add a row. Weights are out of */
 /* 100 by convention, so they read as percentages.                            */
 
@@ -1185,6 +1249,9 @@ static const struct { const char* name; uint32_t weight; KindFn fn; } KINDS[] = 
     {"fact",       8, gen_fact},
     {"question",   7, gen_question},
     {"record",     5, gen_record},
+    {"task_example", 18, gen_task_example},
+    {"task_refine",  12, gen_task_refine},
+    {"task_demo",    10, gen_task_demo},
 };
 _Static_assert(NELEM(KINDS) <= CORPUS_MAX_KINDS, "raise CORPUS_MAX_KINDS");
 

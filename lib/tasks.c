@@ -369,6 +369,13 @@ static void join_words(char w[][TASK_WORD_MAX], int n, char* out, size_t cap) {
     for (int i = 0; i < n && k < cap; i++) k += (size_t)snprintf(out + k, cap - k, "%s%s", i ? " " : "", w[i]);
 }
 
+static void order_given(const Task* t, char s[TASK_MAX_ITEMS][TASK_WORD_MAX]) {
+    for (int i = 0; i < t->n; i++) {
+        if (t->key == ORDER_ALPHA) snprintf(s[i], TASK_WORD_MAX, "%s", t->word[i]);
+        else snprintf(s[i], TASK_WORD_MAX, "%lld", (long long)t->num[i]);
+    }
+}
+
 static void order_generate(Rng* r, int d, Task* t) {
     static const int64_t MAXV[] = {0, 20, 50, 99, 999, 9999};
     t->n = d + 2;
@@ -385,6 +392,14 @@ static void order_generate(Rng* r, int d, Task* t) {
     char s[TASK_MAX_ITEMS][TASK_WORD_MAX];
     order_solution(t, s);
     join_words(s, t->n, t->answer, sizeof t->answer);
+    char given[TASK_ANSWER_MAX];   /* never hand out items already in order */
+    order_given(t, s);
+    join_words(s, t->n, given, sizeof given);
+    if (strcmp(given, t->answer) == 0) {
+        int64_t x = t->num[0]; t->num[0] = t->num[1]; t->num[1] = x;
+        char w[TASK_WORD_MAX];
+        memcpy(w, t->word[0], TASK_WORD_MAX); memcpy(t->word[0], t->word[1], TASK_WORD_MAX); memcpy(t->word[1], w, TASK_WORD_MAX);
+    }
 }
 
 static void order_attempt(const Task* t, Rng* r, char* out, size_t cap) {
@@ -392,12 +407,8 @@ static void order_attempt(const Task* t, Rng* r, char* out, size_t cap) {
     uint32_t x = rng_below(r, 100);
     int n = t->n;
     if (x < 20) { snprintf(out, cap, "%s", t->answer); return; }
-    if (x < 40) {   /* the items as given */
-        for (int i = 0; i < n; i++) {
-            if (t->key == ORDER_ALPHA) snprintf(s[i], TASK_WORD_MAX, "%s", t->word[i]);
-            else snprintf(s[i], TASK_WORD_MAX, "%lld", (long long)t->num[i]);
-        }
-    } else {        /* the answer with a few swaps, sometimes one item short */
+    if (x < 40) order_given(t, s);   /* the items as given */
+    else {        /* the answer with a few swaps, sometimes one item short */
         order_solution(t, s);
         int swaps = (int)rng_range(r, 1, n - 1);
         for (int k = 0; k < swaps; k++) {
@@ -518,7 +529,7 @@ int task_parse_prompt(const char* prompt, Task* t) {
     } else if (strcmp(tok[0], "word") == 0) {
         t->family = TASK_CONSTRAIN;
         for (int i = 1; i < k;) {
-            if (strcmp(tok[i], ",") || i + 2 >= k + (i + 2 == k)) return -1;
+            if (strcmp(tok[i], ",") || i + 1 >= k) return -1;
             const char* a = tok[i + 1], *b = i + 2 < k ? tok[i + 2] : "";
             if (strcmp(b, "letters") == 0 && !t->length) {
                 if (parse_int(a, 1, 30, &v)) return -1;

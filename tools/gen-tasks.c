@@ -1,0 +1,86 @@
+/* gen-tasks (C1, runbook: gen_discovery_tasks): the discovery tasks, train and held-out. */
+#include "config.h"
+#include "control.h"
+#include "json.h"
+#include "tasks.h"
+#include "track.h"
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    long seed, n_train, n_heldout, min_difficulty, max_difficulty;
+    const char *out_train, *out_heldout, *families;
+} Args;
+
+static const Opt OPTS[] = {
+    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "task seed; same seed, byte-identical files"},
+    {"out_train", OPT_STR, offsetof(Args, out_train), NULL, OPT_RANGE_NONE, "train tasks (JSONL)"},
+    {"out_heldout", OPT_STR, offsetof(Args, out_heldout), NULL, OPT_RANGE_NONE, "held-out tasks (JSONL)"},
+    {"n_train", OPT_INT, offsetof(Args, n_train), "64", 0, 1e6, "number of train tasks"},
+    {"n_heldout", OPT_INT, offsetof(Args, n_heldout), "32", 0, 1e6, "number of held-out tasks"},
+    {"min_difficulty", OPT_INT, offsetof(Args, min_difficulty), "1", TASK_DIFF_MIN, TASK_DIFF_MAX, "easiest difficulty"},
+    {"max_difficulty", OPT_INT, offsetof(Args, max_difficulty), "5", TASK_DIFF_MIN, TASK_DIFF_MAX, "hardest difficulty"},
+    {"families", OPT_STR, offsetof(Args, families), "reach,constrain,order", OPT_RANGE_NONE,
+     "comma-separated task families, dealt round-robin"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"gen-tasks", "gen_tasks",
+    "Generate the discovery tasks: verifiable problems with graded rewards in [0, 1] (reach a\n"
+    "target with arithmetic, build a word meeting constraints, order items; docs/tasks.md).\n"
+    "Train and held-out come from one seed and never share a prompt.", OPTS};
+
+static void count_families(const Task* t, long n, json_t* into) {
+    for (long i = 0; i < n; i++) {
+        const char* f = task_family_name(t[i].family);
+        json_object_set_new(into, f, json_integer(jget_int(into, f, 0) + 1));
+    }
+}
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN], run[4096], d[4096];
+    int fams[TASK_N_FAMILIES];
+    int nfam = task_parse_families(a.families, fams, err);
+    if (nfam < 0) cfg_refuse(&c, "families", "%s", err);
+    if (a.min_difficulty > a.max_difficulty) cfg_refuse(&c, "min_difficulty", "must not exceed max_difficulty");
+    if (!strcmp(a.out_train, a.out_heldout)) cfg_refuse(&c, "out_heldout", "must differ from out_train");
+    if (a.n_train + a.n_heldout == 0) cfg_refuse(&c, "n_train", "n_train and n_heldout are both 0");
+    for (int i = 0; i < 2; i++) {
+        path_dirname(d, sizeof d, i ? a.out_heldout : a.out_train);
+        if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
+    }
+    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
+    else track_default_dir(run, sizeof run, a.out_train);
+    Tracker t;
+    track_open(&t, run, &SPEC, &a, &c, "gen-tasks");
+    control_install(run);
+    track_total(&t, 2);
+    double t0 = now_mono();
+    Task *train, *held;
+    if (tasks_make_splits((uint64_t)a.seed, fams, nfam, (int)a.min_difficulty, (int)a.max_difficulty, a.n_train,
+                          a.n_heldout, &train, &held, err))
+        die(EXIT_BADINPUT, "%s", err);
+    if (tasks_write_jsonl(a.out_train, train, a.n_train, err)) die(EXIT_FAIL, "%s", err);
+    track_output(&t, a.out_train);
+    track_progress(&t, 1, a.out_train);
+    if (tasks_write_jsonl(a.out_heldout, held, a.n_heldout, err)) die(EXIT_FAIL, "%s", err);
+    track_output(&t, a.out_heldout);
+    track_progress(&t, 2, "done");
+    json_t* per = json_object();
+    count_families(train, a.n_train, per);
+    count_families(held, a.n_heldout, per);
+    track_summary(&t, "tasks_per_family", per);
+    track_summary(&t, "n_train", json_integer(a.n_train));
+    track_summary(&t, "n_heldout", json_integer(a.n_heldout));
+    track_say(&t, "gen-tasks: %ld train + %ld held-out tasks (%s, difficulty %ld..%ld, seed %ld) in %.2fs -> %s, %s",
+              a.n_train, a.n_heldout, a.families, a.min_difficulty, a.max_difficulty, a.seed, now_mono() - t0,
+              a.out_train, a.out_heldout);
+    track_finish(&t, "completed", "");
+    free(train);
+    free(held);
+    return 0;
+}
