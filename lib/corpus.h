@@ -14,6 +14,7 @@
  *   sentence relative compound story   grammar with agreement, tense, pronouns
  *   arith multistep compare sequence sort listop   numbers
  *   fact question record               facts about the world's entities
+ *   task_example task_refine task_demo the discovery tasks' language (lib/tasks.h)
  *
  * Notation shared with tasks: tokens are separated by single spaces; integers are
  * decimal with a leading '-' only when negative ("5 - 9 = -4"); operators + - * /
@@ -24,8 +25,7 @@
  *
  * Usage: CorpusGen g; corpus_init(&g); Rng r; rng_seed(&r, seed);
  *        Rng tr = rng_split(&r, 0); ... corpus_line(&g, &tr, buf, sizeof buf);
- * Adding a family (e.g. the discovery tasks' worked examples): write one
- * generator function in corpus.c and add a row {name, weight, fn} to KINDS[]. */
+ * Adding a family: write one generator function in corpus.c and add a row {name, weight, fn} to KINDS[]. */
 #ifndef DD_CORPUS_H
 #define DD_CORPUS_H
 #include <stddef.h>

@@ -108,7 +108,11 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
             if (r[i] > step_max) step_max = r[i];
             if (r[i] > res->best_reward) {
                 res->best_reward = r[i];
+                /* Reported as JSON: bytes a verifier never accepts (non-ASCII,
+                 * control) show as '?'; a rewarded solution is plain ASCII. */
                 snprintf(res->best_solution, sizeof res->best_solution, "%s", text);
+                for (char* q = res->best_solution; *q; q++)
+                    if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) *q = '?';
             }
             res->tokens += lens[i];
             if (ar) rl_archive_expand(ar, start[i / per], text, r[i]);
