@@ -1,0 +1,60 @@
+# The discovery suite (ttt) on a real pretrained checkpoint: compute-matched
+# best-of-N, TTT artifacts (metrics, PEFT-named adapters), determinism, pause and
+# resume to the same results, completed-run no-op, and bad input.
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT="$T/out" phase-B >"$T/b" 2>&1 || { fail phase_b_for_ttt "$(tail -3 "$T/b")"; exit 1; }
+O=$T/out/ci
+$BIN/gen-tasks --seed 0 --n_train 3 --n_heldout 4 --max_difficulty 2 --out_train "$T/tr.jsonl" --out_heldout "$T/he.jsonl" >/dev/null
+S() { $BIN/ttt --tasks "$T/he.jsonl" --ckpt "$O/runs/pretrain_base/ckpt_latest" --tokenizer "$O/data/tokenizer/bpe300.model" \
+        --ttt_steps 3 --rollouts 4 --max_new_tokens 8 --lora_rank 4 --lr 1e-3 --adapter_every 2 --threads 2 "$@"; }
+strip() { python3 -c "import json,sys; [print(json.dumps({k:v for k,v in json.loads(l).items() if k!='seconds'}, sort_keys=True)) for l in open(sys.argv[1])]" "$1"; }
+
+S --out_root "$T/bon" --mode bestofn >"$T/l1" 2>&1 && pass ttt_bestofn_runs || { fail ttt_bestofn_runs "$(tail -3 "$T/l1")"; exit 1; }
+python3 - "$T/bon" <<'PY' && pass bestofn_compute_matched_results || fail bestofn_compute_matched_results "see above"
+import json, sys, os
+root = sys.argv[1]
+rows = [json.loads(l) for l in open(os.path.join(root, "summary.jsonl"))]
+assert len(rows) == 4, len(rows)
+for r in rows:
+    res = json.load(open(os.path.join(root, r["task_id"], "result.json")))
+    assert res["samples"] == 3 * 4 and len(res["curve"]) == 3, res
+    assert 0 <= res["best_reward"] <= 1 and res["mode"] == "bestofn"
+    assert [c[0] for c in res["curve"]] == [4, 8, 12]
+    assert all(b <= a for b, a in zip([c[1] for c in res["curve"]], [c[1] for c in res["curve"]][1:]))
+PY
+S --out_root "$T/t1" --mode ttt >"$T/l2" 2>&1 && pass ttt_mode_runs || { fail ttt_mode_runs "$(tail -3 "$T/l2")"; exit 1; }
+task=$(head -1 "$T/he.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+[ "$(wc -l <"$T/t1/$task/metrics.jsonl")" -eq 3 ] && [ -f "$T/t1/$task/adapter_step_2/lora.safetensors" ] && [ -f "$T/t1/$task/adapter_step_3/lora.safetensors" ] \
+  && pass ttt_metrics_and_adapters || fail ttt_metrics_and_adapters "$(ls "$T/t1/$task")"
+/usr/bin/python3 - "$T/t1/$task/adapter_step_3/lora.safetensors" <<'PY' && pass lora_safetensors_peft_names || fail lora_safetensors_peft_names "see above"
+import sys; sys.path.insert(0, "tests/torch")
+import safetensors_np
+t, meta = safetensors_np.load(sys.argv[1])
+a = t["base_model.model.h.0.attn.c_attn.lora_A.weight"]; b = t["base_model.model.h.0.attn.c_attn.lora_B.weight"]
+assert a.shape == (4, 32) and b.shape == (96, 4), (a.shape, b.shape)
+assert meta["r"] == "4" and float(meta["lora_alpha"]) == 8.0 and len(t) == 2 * 4 * 2
+PY
+S --out_root "$T/t2" --mode ttt >/dev/null 2>&1
+diff <(strip "$T/t1/summary.jsonl") <(strip "$T/t2/summary.jsonl") >/dev/null && cmp -s "$T/t1/$task/adapter_step_3/lora.safetensors" "$T/t2/$task/adapter_step_3/lora.safetensors" \
+  && pass ttt_reproducible || fail ttt_reproducible "two runs with one seed differ"
+S --out_root "$T/t3" --mode ttt --seed 1 >/dev/null 2>&1
+! cmp -s "$T/t1/$task/adapter_step_3/lora.safetensors" "$T/t3/$task/adapter_step_3/lora.safetensors" && pass ttt_seed_matters || fail ttt_seed_matters "seed 0 == seed 1"
+
+# Pause mid-suite, then the same command finishes with the same results.
+mkdir -p "$T/p/control" && touch "$T/p/control/pause.request"
+S --out_root "$T/p" --mode ttt >"$T/l3" 2>&1; rc=$?
+S --out_root "$T/p" --mode ttt >>"$T/l3" 2>&1
+[ $rc -eq 75 ] && diff <(strip "$T/t1/summary.jsonl") <(strip "$T/p/summary.jsonl") >/dev/null \
+  && pass ttt_pause_resume_same_results || fail ttt_pause_resume_same_results "rc=$rc $(tail -3 "$T/l3")"
+S --out_root "$T/t1" --mode ttt >"$T/l4" 2>&1 && grep -q "nothing to do" "$T/l4" && pass ttt_completed_is_noop || fail ttt_completed_is_noop "$(cat "$T/l4")"
+
+# Bad input: one line, exit 2.
+printf '{"id": "x", "family": "reach"}\n' >"$T/bad.jsonl"
+expect_err ttt_malformed_tasks 2 "bad.jsonl:1:" S --out_root "$T/x1" --tasks "$T/bad.jsonl"
+expect_err ttt_missing_ckpt 2 "nockpt" S --out_root "$T/x2" --ckpt "$T/nockpt"
+expect_err ttt_rollouts_too_few 2 "rollouts: 1 is out of range" S --out_root "$T/x3" --rollouts 1
+expect_err ttt_groups_must_divide 2 "groups_per_step: 3 does not divide rollouts 4" S --out_root "$T/x4" --groups_per_step 3
+expect_err ttt_bad_mode 2 "mode: 'sample': expected bestofn or ttt" S --out_root "$T/x5" --mode sample
+$BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/big/t" --vocab_size 600 >/dev/null
+expect_err ttt_tokenizer_model_mismatch 2 "vocab 600 exceeds the model's 300" S --out_root "$T/x6" --tokenizer "$T/big/t.model"
