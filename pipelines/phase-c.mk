@@ -29,6 +29,11 @@ $(eval $(call suite_run,ttt_adapt0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode 
 $(eval $(call suite_run,ttt_kl0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.0))
 $(eval $(call suite_run,ttt_expected_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective expected --reuse 1 --adaptive_beta 1 --kl_lambda 0.1))
 
+# D1 (run with phase C: same tool, same inputs): TTT on the train split, whose
+# discoveries phase D distills.
+$(eval $(call suite_run,ttt_train_seed0,$(C_TRAIN),$(B_BASE)/.complete,0,$(TTT_MAIN)))
+C_RUNS += ttt_train_seed0
+
 .PRECIOUS: $(C_TRAIN) $(C_HELD) $(foreach r,$(C_RUNS),$(SUITE)/$(r)/.complete)
 .PHONY: phase-C
 phase-C: phase-B $(foreach r,$(C_RUNS),$(SUITE)/$(r)/.complete)
