@@ -67,3 +67,24 @@ const char* jget_str(const json_t* o, const char* key, const char* def) {
     json_t* v = json_object_get(o, key);
     return json_is_string(v) ? json_string_value(v) : def;
 }
+
+int jsonl_truncate_steps(const char* path, long step, char err[ERR_LEN]) {
+    size_t len;
+    if (!path_exists(path)) return 0;
+    char* buf = read_file(path, &len, err);
+    if (!buf) return -1;
+    size_t keep = 0;
+    for (char *p = buf, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        *nl = 0;
+        json_error_t je;
+        json_t* o = json_loads(p, 0, &je);
+        long s = o ? jget_int(o, "step", -1) : -1;
+        json_decref(o);
+        *nl = '\n';
+        if (s < 0 || s > step) break;
+        keep = (size_t)(nl + 1 - buf);
+    }
+    int rc = keep != len ? atomic_write(path, buf, keep, err) : 0;
+    free(buf);
+    return rc;
+}

@@ -13,6 +13,9 @@ int     json_append_line(const char* path, const json_t* j, char err[ERR_LEN]);
 /* Calls fn for every complete JSON object line; returns lines read or -1. */
 long    jsonl_foreach(const char* path, void (*fn)(json_t* obj, void* ctx), void* ctx, char err[ERR_LEN]);
 
+/* Keep the leading lines whose "step" is <= step (a resume redoes the rest). */
+int     jsonl_truncate_steps(const char* path, long step, char err[ERR_LEN]);
+
 long        jget_int(const json_t* o, const char* key, long def);
 double      jget_num(const json_t* o, const char* key, double def);
 const char* jget_str(const json_t* o, const char* key, const char* def);

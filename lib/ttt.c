@@ -6,6 +6,8 @@
 #include "lora.h"
 #include "rl.h"
 #include "sample.h"
+#include "safetensors.h"
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,93 @@ static uint64_t task_seed(uint64_t seed, const char* id) {
     uint64_t h = 1469598103934665603ULL ^ seed;
     for (const char* p = id; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h;
+}
+
+/* Resume state of an unfinished task, <task_dir>/state/: state.json (step and
+ * the result so far), lora.safetensors, adam.safetensors, archive.json. Written
+ * under state.tmp.<pid>/ and renamed over, so it is always whole. With it a
+ * resumed task continues bit-identically (sampling at step s draws from
+ * rng_split(task rng, s), which depends on nothing else). */
+static int state_save(const char* task_dir, long step, const TaskResult* res, double reward_sum, const Lora* lo,
+                      const float* mo, const float* vo, const RlArchive* ar, const Model* m, char err[ERR_LEN]) {
+    char tmp[4300], fin[4300], p[4400], cmd[9000];
+    snprintf(fin, sizeof fin, "%s/state", task_dir);
+    snprintf(tmp, sizeof tmp, "%s/state.tmp.%d", task_dir, (int)getpid());
+    if (mkdir_p(tmp, err)) return -1;
+    json_t* st = json_pack("{s:I, s:f, s:f, s:s, s:I, s:I, s:O}", "step", (json_int_t)step, "best_reward", res->best_reward,
+                           "reward_sum", reward_sum, "best_solution", res->best_solution, "samples", (json_int_t)res->samples,
+                           "tokens", (json_int_t)res->tokens, "curve", res->curve);
+    if (ar) {
+        char* a = rl_archive_dumps(ar);
+        json_object_set_new(st, "archive", json_string(a));
+        free(a);
+    }
+    path_join(p, sizeof p, tmp, "state.json");
+    int rc = json_write_atomic(p, st, err);
+    json_decref(st);
+    if (rc) return -1;
+    if (lo) {
+        path_join(p, sizeof p, tmp, "lora.safetensors");
+        if (lora_save(p, lo, m, step, err)) return -1;
+        StTensor t[2];
+        memset(t, 0, sizeof t);
+        for (int i = 0; i < 2; i++) {
+            snprintf(t[i].name, sizeof t[i].name, "%s", i ? "adam.v" : "adam.m");
+            t[i].dtype = ST_F32; t[i].ndim = 1; t[i].shape[0] = (int64_t)lo->num_params;
+            t[i].data = i ? vo : mo; t[i].nbytes = lo->num_params * sizeof(float);
+        }
+        path_join(p, sizeof p, tmp, "adam.safetensors");
+        if (st_write(p, t, 2, NULL, err)) return -1;
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fin);
+    if (path_exists(fin) && system(cmd)) { snprintf(err, ERR_LEN, "%s: cannot replace", fin); return -1; }
+    if (rename(tmp, fin) != 0) { snprintf(err, ERR_LEN, "%s: cannot publish task state", fin); return -1; }
+    return 0;
+}
+
+/* 0 (no state), the step it was saved at, or -1 (err). */
+static long state_load(const char* task_dir, TaskResult* res, double* reward_sum, Lora* lo, float* mo, float* vo,
+                       RlArchive** ar, const Model* m, char err[ERR_LEN]) {
+    char p[4400];
+    snprintf(p, sizeof p, "%s/state/state.json", task_dir);
+    if (!path_exists(p)) return 0;
+    json_t* st = json_load_path(p, err);
+    if (!st) return -1;
+    long step = jget_int(st, "step", 0);
+    res->best_reward = jget_num(st, "best_reward", -1);
+    *reward_sum = jget_num(st, "reward_sum", 0);
+    snprintf(res->best_solution, sizeof res->best_solution, "%s", jget_str(st, "best_solution", ""));
+    res->samples = jget_int(st, "samples", 0);
+    res->tokens = jget_int(st, "tokens", 0);
+    json_decref(res->curve);
+    res->curve = json_deep_copy(json_object_get(st, "curve"));
+    if (!json_is_array(res->curve)) { json_decref(res->curve); res->curve = json_array(); }
+    if (*ar) {
+        const char* a = jget_str(st, "archive", NULL);
+        RlArchive* loaded = a ? rl_archive_loads(a, err) : NULL;
+        if (!loaded) { json_decref(st); if (!a) snprintf(err, ERR_LEN, "%s: no archive", p); return -1; }
+        rl_archive_free(*ar);
+        *ar = loaded;
+    }
+    json_decref(st);
+    if (lo) {
+        snprintf(p, sizeof p, "%s/state/lora.safetensors", task_dir);
+        if (lora_load(p, lo, m, err)) return -1;
+        snprintf(p, sizeof p, "%s/state/adam.safetensors", task_dir);
+        SafeTensors* s = st_open(p, 1, err);
+        if (!s) return -1;
+        const StTensor* tm = st_find(s, "adam.m");
+        const StTensor* tv = st_find(s, "adam.v");
+        if (!tm || !tv || tm->nbytes != lo->num_params * sizeof(float) || tv->nbytes != tm->nbytes) {
+            snprintf(err, ERR_LEN, "%s: Adam state does not match the adapter", p);
+            st_close(s);
+            return -1;
+        }
+        memcpy(mo, tm->data, tm->nbytes);
+        memcpy(vo, tv->data, tv->nbytes);
+        st_close(s);
+    }
+    return step;
 }
 
 int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
@@ -83,7 +172,10 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     SampleCfg sc = {c->temperature, (int)c->top_k, c->top_p};
     double reward_sum = 0;
     int rc = 0;
-    for (long step = 1; step <= c->ttt_steps; step++) {
+    long step0 = state_load(task_dir, res, &reward_sum, lo, mo, vo, &ar, m, err);
+    if (step0 < 0) rc = -1;
+    else if (jsonl_truncate_steps(metrics_path, step0, err)) rc = -1;
+    for (long step = step0 + 1; rc == 0 && step <= c->ttt_steps; step++) {
         /* Start states: the bare prompt, or PUCT's picks from the archive. */
         for (int g = 0; g < G; g++) start[g] = 0;
         if (ar) rl_archive_select(ar, G, c->puct_c, start);
@@ -196,7 +288,10 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
         }
         json_object_set_new(row, "tokens", json_integer(res->tokens));
         if (json_append_line(metrics_path, row, err)) { rc = -1; json_decref(row); break; }
-        if (fn && fn(ctx, step, row)) { rc = 1; break; }
+        int stop = fn && fn(ctx, step, row);
+        if ((stop || step % c->adapter_every == 0) && step < c->ttt_steps &&
+            state_save(task_dir, step, res, reward_sum, lo, mo, vo, ar, m, err)) { rc = -1; break; }
+        if (stop) { rc = 1; break; }
     }
     res->mean_reward = res->samples ? reward_sum / res->samples : 0;
     res->seconds = now_mono() - t0;

@@ -34,8 +34,10 @@ typedef struct {
  * owns); return nonzero to stop the task early (a pause). */
 typedef int (*TttStepFn)(void* ctx, long step, json_t* metrics);
 
-/* 0: done; 1: stopped by fn; -1: error (err). task_dir receives metrics.jsonl and
- * adapter_step_N/lora.safetensors in ttt mode. */
+/* 0: done; 1: stopped by fn (state saved); -1: error (err). task_dir receives
+ * metrics.jsonl and adapter_step_N/lora.safetensors in ttt mode, and state/ (the
+ * resume state, every adapter_every steps and on a stop); a task_dir holding a
+ * state/ continues from it. The caller removes state/ once the result is saved. */
 int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
                  TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]);
 

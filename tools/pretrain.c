@@ -95,27 +95,6 @@ static double unigram_entropy(const Bin* train, const Bin* val, int V) {
     return ce / (double)val->ntok;
 }
 
-/* Keep metrics.jsonl lines up to `step` (a resume from an earlier checkpoint redoes the rest). */
-static void truncate_metrics(const char* path, long step) {
-    char err[ERR_LEN];
-    size_t len;
-    char* buf = path_exists(path) ? read_file(path, &len, err) : NULL;
-    if (!buf) return;
-    size_t keep = 0;
-    for (char *p = buf, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
-        *nl = 0;
-        json_error_t je;
-        json_t* o = json_loads(p, 0, &je);
-        long s = o ? jget_int(o, "step", -1) : -1;
-        json_decref(o);
-        *nl = '\n';
-        if (s < 0 || s > step) break;
-        keep = (size_t)(nl + 1 - buf);
-    }
-    if (keep != len && atomic_write(path, buf, keep, err)) die(EXIT_FAIL, "%s", err);
-    free(buf);
-}
-
 int main(int argc, char** argv) {
     Args a;
     Common c;
@@ -212,7 +191,7 @@ int main(int argc, char** argv) {
     }
     char metrics[4200];
     path_join(metrics, sizeof metrics, a.out, "metrics.jsonl");
-    truncate_metrics(metrics, step);
+    if (jsonl_truncate_steps(metrics, step, err)) die(EXIT_FAIL, "%s", err);
     track_say(&t, "pretrain: %zu parameters (d_model %d, layers %d, heads %d, mhc n=%d), %d x %d tokens x %ld accum per step",
               m.num_params, m.C, m.L, m.NH, m.n, B, T, a.grad_accum);
 

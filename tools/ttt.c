@@ -135,16 +135,13 @@ int main(int argc, char** argv) {
         track_require(&t, p);
         json_t* r = path_exists(res_path) ? json_load_path(res_path, err) : NULL;
         if (!r) {
-            /* Unfinished: its partial files are regenerated bit-identically from the seed. */
-            char cmd[8600];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-            if (path_exists(dir) && system(cmd)) die(EXIT_FAIL, "%s: cannot clear the unfinished task", dir);
+            /* Unfinished: continues from its state/ (or starts over), bit-identically. */
             if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
             StepCtx sc = {&t, i * a.ttt_steps};
             TaskResult tr;
             int rc = ttt_run_task(&m, tok, task, &tc, (uint64_t)a.seed, dir, on_step, &sc, &tr, err);
             if (rc < 0) die(EXIT_FAIL, "%s: %s", task->id, err);
-            if (rc == 1) { json_decref(tr.curve); control_pause_exit(&t, "finished tasks' result.json; the current task restarts"); }
+            if (rc == 1) { json_decref(tr.curve); control_pause_exit(&t, "finished tasks' result.json and the current task's state/"); }
             r = json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:f, s:I, s:I, s:f, s:o, s:s, s:b, s:b, s:f, s:I, s:I, s:I}",
                           "task_id", task->id, "family", task_family_name(task->family), "mode", a.mode,
                           "seed", (json_int_t)a.seed, "best_reward", tr.best_reward, "best_solution", tr.best_solution,
@@ -153,6 +150,9 @@ int main(int argc, char** argv) {
                           "adaptive_beta", a.adaptive_beta, "kl_lambda", a.kl_lambda, "ttt_steps", (json_int_t)a.ttt_steps,
                           "rollouts", (json_int_t)a.rollouts, "max_new_tokens", (json_int_t)a.max_new_tokens);
             if (json_write_atomic(res_path, r, err)) die(EXIT_FAIL, "%s", err);
+            char cmd[8700];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s/state'", dir);   /* resume state of a finished task */
+            if (system(cmd)) die(EXIT_FAIL, "%s/state: cannot remove", dir);
             track_say(&t, "%s [%s] best %.3f mean %.3f (%ld samples, %.1fs)", task->id, task_family_name(task->family),
                       tr.best_reward, tr.mean_reward, tr.samples, tr.seconds);
         }

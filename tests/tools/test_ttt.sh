@@ -44,8 +44,11 @@ S --out_root "$T/t3" --mode ttt --seed 1 >/dev/null 2>&1
 # Pause mid-suite, then the same command finishes with the same results.
 mkdir -p "$T/p/control" && touch "$T/p/control/pause.request"
 S --out_root "$T/p" --mode ttt >"$T/l3" 2>&1; rc=$?
+grep -q '"step": 1' "$T/p/$task/state/state.json" && pass ttt_pause_saves_task_state || fail ttt_pause_saves_task_state "$(ls "$T/p/$task")"
 S --out_root "$T/p" --mode ttt >>"$T/l3" 2>&1
 [ $rc -eq 75 ] && diff <(strip "$T/t1/summary.jsonl") <(strip "$T/p/summary.jsonl") >/dev/null \
+  && cmp -s "$T/t1/$task/adapter_step_3/lora.safetensors" "$T/p/$task/adapter_step_3/lora.safetensors" \
+  && cmp -s "$T/t1/$task/metrics.jsonl" "$T/p/$task/metrics.jsonl" && [ ! -e "$T/p/$task/state" ] \
   && pass ttt_pause_resume_same_results || fail ttt_pause_resume_same_results "rc=$rc $(tail -3 "$T/l3")"
 S --out_root "$T/t1" --mode ttt >"$T/l4" 2>&1 && grep -q "nothing to do" "$T/l4" && pass ttt_completed_is_noop || fail ttt_completed_is_noop "$(cat "$T/l4")"
 
