@@ -528,11 +528,24 @@ void model_backward(Model* m, float scale) {
     model_backward_weighted(m, dlosses);
 }
 
+static void backward_from_dlogits(Model* m);
+
 void model_backward_weighted(Model* m, const float* dlosses) {
+    int BT = m->B * m->T;
+    memset(m->logits, 0, (size_t)BT * m->V * sizeof(float));
+    crossentropy_softmax_backward(m->logits, dlosses, m->probs, m->targets, BT, m->V);
+    backward_from_dlogits(m);
+}
+
+void model_backward_logits(Model* m, const float* dlogits) {
+    if (dlogits != m->logits) memcpy(m->logits, dlogits, (size_t)m->B * m->T * m->V * sizeof(float));
+    backward_from_dlogits(m);
+}
+
+/* m->logits holds d(loss)/d(logits) (B*T, V). */
+static void backward_from_dlogits(Model* m) {
     int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n, S = m->S;
     float* dlogits = m->logits;
-    memset(dlogits, 0, (size_t)BT * m->V * sizeof(float));
-    crossentropy_softmax_backward(dlogits, dlosses, m->probs, m->targets, BT, m->V);
     memset(m->dlnf, 0, (size_t)BT * C * sizeof(float));
     matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
     float* dx = m->dx_a;

@@ -112,6 +112,9 @@ void   model_backward(Model* m, float scale);
 /* The same for sum_i dlosses[i] * loss_i over the B*T positions (per-token weights,
  * e.g. policy-gradient advantages); positions with target < 0 contribute nothing. */
 void   model_backward_weighted(Model* m, const float* dlosses);
+/* The same from a given gradient of the logits (B*T, V) of the last forward
+ * (which may be without targets); dlogits may be m->logits itself. */
+void   model_backward_logits(Model* m, const float* dlogits);
 /* Per-position losses of the last forward with targets: -log p(target), (B*T). */
 const float* model_losses(const Model* m);
 
