@@ -9,6 +9,8 @@ const Opt PIPELINE_OPTS[] = {
     {"model_nomhc", OPT_STR, offsetof(PipelineCfg, model_nomhc), "configs/model/tiny_nomhc.yaml", OPT_RANGE_NONE, "model config of the mHC-off ablation"},
     {"pretrain_run", OPT_STR, offsetof(PipelineCfg, pretrain_run), "pretrain_base", OPT_RANGE_NONE, "run name of the base pretrain"},
     {"pretrain_nomhc_run", OPT_STR, offsetof(PipelineCfg, pretrain_nomhc_run), "pretrain_nomhc", OPT_RANGE_NONE, "run name of the mHC-off pretrain"},
+    {"sdft_run", OPT_STR, offsetof(PipelineCfg, sdft_run), "sdft_from_ttt", OPT_RANGE_NONE, "run name of the SDFT consolidation"},
+    {"sdft_bestofn_run", OPT_STR, offsetof(PipelineCfg, sdft_bestofn_run), "sdft_bestofn", OPT_RANGE_NONE, "prefix of the E1 best-of-N runs"},
     {0},
 };
 

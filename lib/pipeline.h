@@ -12,6 +12,8 @@ typedef struct {
     const char* model_nomhc;      /* the same shape with mhc: {n: 0}, for the ablation */
     const char* pretrain_run;     /* runs/<name>: the base model */
     const char* pretrain_nomhc_run; /* runs/<name>: the mHC-off ablation */
+    const char* sdft_run;         /* runs/<name>: the SDFT consolidation (D3) */
+    const char* sdft_bestofn_run; /* runs/suite/<name>_seed{0,1}: best-of-N with the consolidated model (E1) */
 } PipelineCfg;
 
 extern const Opt PIPELINE_OPTS[];

@@ -9,11 +9,11 @@ SUITE   := $(RUNS)/suite
 $(C_TRAIN) $(C_HELD) &: $(CFG_STAMP) bin/gen-tasks
 	bin/gen-tasks --config $(CONFIG) --seed 0 --out_train $(C_TRAIN) --out_heldout $(C_HELD)
 
-# C2: $(call suite_run,NAME,TASKS,CKPT,SEED,FLAGS)
+# C2: $(call suite_run,NAME,TASKS,RUN_COMPLETE,SEED,FLAGS[,CKPT]); CKPT defaults to the run's ckpt_latest.
 C_DEPS = $(2).sha256 $(A_TOK).sha256 $(3) $(CFG_STAMP) | bin/ttt
 define suite_run
 $(SUITE)/$(1)/.complete: $(C_DEPS)
-	bin/ttt --config $(CONFIG) --tasks $(2) --ckpt $(dir $(3))ckpt_latest --tokenizer $(A_TOK) \
+	bin/ttt --config $(CONFIG) --tasks $(2) --ckpt $(if $(6),$(6),$(dir $(3))ckpt_latest) --tokenizer $(A_TOK) \
 	  --out_root $(SUITE)/$(1) --seed $(4) $(5) $(FORCE_FLAGS)
 	@touch $$@
 endef

@@ -28,12 +28,14 @@ include $(OUT)/.pipeline.mk
 include pipelines/phase-a.mk
 include pipelines/phase-b.mk
 include pipelines/phase-c.mk
+include pipelines/phase-d.mk
+include pipelines/phase-e.mk
 endif
 
 .PHONY: check clean
 check: bin/check-artifacts
 	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
-PHASES ?= ABC
+PHASES ?= ABCDE
 
 # Never delete: move the whole config's outputs aside.
 clean:

@@ -1,0 +1,19 @@
+# Phase E: post-consolidation evaluation. E1: held-out best-of-N with the
+# consolidated checkpoint (seeds 0 and 1); E2: retention (val perplexity of
+# the base vs the consolidated model).
+E_RET := $(SUITE)/retention_ppl.json
+
+# E1
+$(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed0,$(C_HELD),$(D_SDFT)/.complete,0,--mode bestofn,$(D_SDFT)/sdft_latest))
+$(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed1,$(C_HELD),$(D_SDFT)/.complete,1,--mode bestofn,$(D_SDFT)/sdft_latest))
+E_RUNS := $(PIPE_SDFT_BESTOFN_RUN)_seed0 $(PIPE_SDFT_BESTOFN_RUN)_seed1
+
+# E2
+$(E_RET): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(CFG_STAMP) bin/retention
+	bin/retention --config $(CONFIG) --base_ckpt $(B_BASE)/ckpt_latest --base_cfg $(B_BASE)/model_config.json \
+	  --updated_ckpt $(D_SDFT)/sdft_latest --updated_cfg $(D_SDFT)/model_config.json \
+	  --val_bin $(D)/packed/val.bin --device cpu --out $@
+
+.PRECIOUS: $(E_RET) $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete)
+.PHONY: phase-E
+phase-E: phase-D $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete) $(E_RET)

@@ -1,0 +1,46 @@
+# sdft on a real ci pipeline: artifacts, the gate (keep_best keeps the last
+# passing checkpoint; stop exits 3 with status gated), pause/resume to the same
+# weights, an empty demo file refused naming the file and the threshold.
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT="$T/out" phase-C >"$T/c" 2>&1 || { fail phase_c_for_sdft "$(tail -3 "$T/c")"; exit 1; }
+O=$T/out/ci
+$BIN/build-sdft --suite_root "$O/runs/suite/ttt_train_seed0" --tasks_jsonl "$O/data/discovery/train.jsonl" --out_jsonl "$T/demos.jsonl" --min_reward 0 >/dev/null 2>&1
+D() { $BIN/sdft --ckpt "$O/runs/pretrain_base/ckpt_latest" --tokenizer "$O/data/tokenizer/bpe300.model" --data "$T/demos.jsonl" \
+        --gate_val_bin "$O/data/packed/val.bin" --gate_val_seq_len 32 --gate_val_bs 2 --gate_val_batches 2 --gate_every 2 \
+        --steps 4 --lr 1e-3 --max_new_tokens 8 --best_of_k 2 --threads 2 "$@"; }
+payload() { python3 -c "import json,struct,sys; f=open(sys.argv[1],'rb'); n=struct.unpack('<Q',f.read(8))[0]; print(json.loads(f.read(n))['__metadata__']['payload_sha256'])" "$1"; }
+D --out "$T/s1" >"$T/l1" 2>&1 && pass sdft_runs || { fail sdft_runs "$(tail -3 "$T/l1")"; exit 1; }
+ok=1; for f in sdft_latest sdft_step_0000000/model.safetensors sdft_step_0000004/model.safetensors model_config.json metrics.jsonl sdft_eval_report.json; do
+    [ -e "$T/s1/$f" ] || { ok=0; echo "missing $f"; }; done
+[ $ok = 1 ] && [ "$(readlink "$T/s1/sdft_latest")" = sdft_step_0000004 ] && [ ! -e "$T/s1/_resume" ] && pass sdft_artifacts || fail sdft_artifacts "see above"
+python3 - "$T/s1" <<'PY' && pass sdft_report_and_metrics || fail sdft_report_and_metrics "see above"
+import json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/sdft_eval_report.json"))
+for k in "base_val_ppl final_val_ppl gate_verdicts demos_used best_of_k_before best_of_k_after".split(): assert k in r, k
+assert len(r["gate_verdicts"]) == 2 and r["published_step"] == 4
+rows = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+assert [x["step"] for x in rows] == [1, 2, 3, 4] and "val_ppl_rel_delta" in rows[1] and "kl" in rows[0]
+PY
+# keep_best: a gate that is always RED stops at the first evaluation; sdft_latest is the base (step 0).
+D --out "$T/red" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_red": "keep_best"}]' >"$T/l2" 2>&1; rc=$?
+[ $rc -eq 0 ] && [ "$(readlink "$T/red/sdft_latest")" = sdft_step_0000000 ] && [ ! -e "$T/red/sdft_step_0000002" ] \
+  && grep -q '"red_step": 2' "$T/red/sdft_eval_report.json" && grep -q '"status": "completed"' "$T/red/run_record.json" \
+  && pass gate_red_keep_best || fail gate_red_keep_best "rc=$rc $(tail -2 "$T/l2")"
+[ "$(payload "$T/red/sdft_step_0000000/model.safetensors")" = "$(payload "$O/runs/pretrain_base/ckpt_latest/model.safetensors")" ] \
+  && pass keep_best_base_is_base_weights || fail keep_best_base_is_base_weights "step 0 differs from the base"
+D --out "$T/stop" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_red": "stop"}]' >/dev/null 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q '"status": "gated"' "$T/stop/run_record.json" && pass gate_red_stop_exit_3 || fail gate_red_stop_exit_3 "rc=$rc"
+# Pause after the first step, resume: the same published weights as uninterrupted.
+mkdir -p "$T/p/control" && touch "$T/p/control/pause.request"
+D --out "$T/p" >"$T/l3" 2>&1; rc=$?
+D --out "$T/p" >>"$T/l3" 2>&1
+[ $rc -eq 75 ] && [ "$(payload "$T/p/sdft_step_0000004/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
+  && pass sdft_pause_resume_bit_identical || fail sdft_pause_resume_bit_identical "rc=$rc $(tail -3 "$T/l3")"
+# Bad input.
+: >"$T/empty.jsonl"
+expect_err sdft_empty_demos 2 "empty.jsonl: no demonstrations: no discovered solution reached build-sdft's" D --out "$T/x1" --data "$T/empty.jsonl"
+printf '{"task_id": 3}\n' >"$T/bad.jsonl"
+expect_err sdft_malformed_demos 2 "bad.jsonl:1:" D --out "$T/x2" --data "$T/bad.jsonl"
+expect_err sdft_bad_gates 2 "gates\[0\].green" D --out "$T/x3" --gates '[{"metric": "val_ppl_rel_delta", "green": "small"}]'

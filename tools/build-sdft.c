@@ -1,0 +1,106 @@
+/* build-sdft (D2; runbook: build_sdft_from_suite.py): the SDFT demonstration
+ * file from a discovery suite's results. A task whose best reward reaches
+ * --min_reward contributes its prompt and best solution (lib/sdftdata.h). */
+#include "config.h"
+#include "control.h"
+#include "json.h"
+#include "sdftdata.h"
+#include "tasks.h"
+#include "track.h"
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *suite_root, *tasks_jsonl, *out_jsonl;
+    double min_reward;
+} Args;
+
+static const Opt OPTS[] = {
+    {"suite_root", OPT_STR, offsetof(Args, suite_root), NULL, OPT_RANGE_NONE, "a suite run dir (ttt --out_root): <task_id>/result.json"},
+    {"tasks_jsonl", OPT_STR, offsetof(Args, tasks_jsonl), NULL, OPT_RANGE_NONE, "the tasks that suite ran (gen-tasks)"},
+    {"out_jsonl", OPT_STR, offsetof(Args, out_jsonl), NULL, OPT_RANGE_NONE, "demonstration file to write"},
+    {"min_reward", OPT_FLOAT, offsetof(Args, min_reward), "0.99", 0, 1, "keep tasks whose best_reward is at least this"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"build-sdft", "build_sdft",
+    "Build the SDFT demonstration file: for every task of --tasks_jsonl, read <suite_root>/<task_id>/result.json\n"
+    "and keep the task if its best_reward >= --min_reward, as one JSONL line {task_id, family, prompt,\n"
+    "demonstration (the best solution), reward, source_run}. No task passing is a result: an empty file\n"
+    "and a warning.", OPTS};
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN], run[4096], d[4096];
+
+    /* Everything is read and checked before the run dir or the output is touched. */
+    Task* tasks = NULL;
+    long nt = tasks_load_jsonl(a.tasks_jsonl, &tasks, err);
+    if (nt < 0) die(EXIT_BADINPUT, "%s", err);
+    if (nt == 0) die(EXIT_BADINPUT, "%s: no tasks", a.tasks_jsonl);
+    if (!is_dir(a.suite_root)) die(EXIT_BADINPUT, "%s: suite root not found (or not a directory)", a.suite_root);
+    Demo* demos = calloc_check((size_t)nt, sizeof(Demo));
+    char (*res_paths)[4300] = malloc_check(sizeof *res_paths * (size_t)nt);
+    long nd = 0;
+    for (long i = 0; i < nt; i++) {
+        const Task* task = &tasks[i];
+        char dir[4200];
+        path_join(dir, sizeof dir, a.suite_root, task->id);
+        path_join(res_paths[i], sizeof res_paths[i], dir, "result.json");
+        if (!path_exists(res_paths[i]))
+            die(EXIT_BADINPUT, "%s: task %s has no result.json (%s); did the suite run finish on these tasks?", a.suite_root,
+                task->id, res_paths[i]);
+        json_t* r = json_load_path(res_paths[i], err);
+        if (!r) die(EXIT_BADINPUT, "%s", err);
+        json_t *id = json_object_get(r, "task_id"), *br = json_object_get(r, "best_reward"), *bs = json_object_get(r, "best_solution");
+        if (!json_is_object(r) || !json_is_string(id) || !json_is_number(br) || !json_is_string(bs))
+            die(EXIT_BADINPUT, "%s: expected an object with task_id (string), best_reward (number), best_solution (string)",
+                res_paths[i]);
+        if (strcmp(json_string_value(id), task->id))
+            die(EXIT_BADINPUT, "%s: task_id '%s', expected '%s'", res_paths[i], json_string_value(id), task->id);
+        double reward = json_number_value(br);
+        if (!(reward >= 0 && reward <= 1)) die(EXIT_BADINPUT, "%s: best_reward %g is outside [0, 1]", res_paths[i], reward);
+        if (reward >= a.min_reward) {
+            Demo* dm = &demos[nd++];
+            dm->task_id = strdup_check(task->id);
+            dm->family = strdup_check(task_family_name(task->family));
+            dm->prompt = strdup_check(task->prompt);
+            dm->demonstration = strdup_check(json_string_value(bs));
+            dm->reward = reward;
+            dm->source_run = strdup_check(a.suite_root);
+        }
+        json_decref(r);
+    }
+
+    path_dirname(d, sizeof d, a.out_jsonl);
+    if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
+    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
+    else track_default_dir(run, sizeof run, a.out_jsonl);
+    Tracker t;
+    track_open(&t, run, &SPEC, &a, &c, "build-sdft");
+    control_install(run);
+    track_input(&t, a.tasks_jsonl);
+    char summary[4200];
+    path_join(summary, sizeof summary, a.suite_root, "summary.jsonl");
+    if (path_exists(summary)) track_input(&t, summary);   /* refuses a suite run that is not completed */
+    for (long i = 0; i < nt; i++) track_input(&t, res_paths[i]);
+    track_total(&t, nt);
+    if (sdft_demos_write(a.out_jsonl, demos, nd, err)) die(EXIT_FAIL, "%s", err);
+    track_output(&t, a.out_jsonl);
+    track_progress(&t, nt, "done");
+    track_summary(&t, "tasks", json_integer(nt));
+    track_summary(&t, "demos", json_integer(nd));
+    track_summary(&t, "min_reward", json_real(a.min_reward));
+    track_say(&t, "build-sdft: %ld of %ld tasks reach min_reward %g -> %s", nd, nt, a.min_reward, a.out_jsonl);
+    if (nd == 0)
+        fprintf(stderr, "build-sdft: warning: no task of %s reaches min_reward %g in %s; %s is empty (sdft will refuse it)\n",
+                a.tasks_jsonl, a.min_reward, a.suite_root, a.out_jsonl);
+    track_finish(&t, "completed", "");
+    sdft_demos_free(demos, nd);
+    free(res_paths);
+    free(tasks);
+    return 0;
+}

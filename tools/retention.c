@@ -1,0 +1,153 @@
+/* retention (E2; runbook: compute_retention_ppl.py): how much of the base
+ * model's language modelling an updated checkpoint kept. Perplexity of both
+ * checkpoints on the same val-bin batches, and the delta. */
+#include "bins.h"
+#include "ckpt.h"
+#include "config.h"
+#include "control.h"
+#include "json.h"
+#include "model.h"
+#include "track.h"
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *base_ckpt, *base_cfg, *updated_ckpt, *updated_cfg, *val_bin, *device, *out;
+    long seq_len, batch_size, max_batches;
+} Args;
+
+static const Opt OPTS[] = {
+    {"base_ckpt", OPT_STR, offsetof(Args, base_ckpt), NULL, OPT_RANGE_NONE, "base checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
+    {"base_cfg", OPT_STR, offsetof(Args, base_cfg), NULL, OPT_RANGE_NONE, "its model_config.json (must match the checkpoint's own)"},
+    {"updated_ckpt", OPT_STR, offsetof(Args, updated_ckpt), NULL, OPT_RANGE_NONE, "updated checkpoint dir (e.g. runs/sdft_<name>/sdft_latest)"},
+    {"updated_cfg", OPT_STR, offsetof(Args, updated_cfg), NULL, OPT_RANGE_NONE, "its model_config.json (must match the checkpoint's own)"},
+    {"val_bin", OPT_STR, offsetof(Args, val_bin), NULL, OPT_RANGE_NONE, "validation token bin"},
+    {"seq_len", OPT_INT, offsetof(Args, seq_len), "256", 1, 1e6, "tokens per sequence (at most the models' seq_len)"},
+    {"batch_size", OPT_INT, offsetof(Args, batch_size), "4", 1, 1e6, "sequences per batch"},
+    {"max_batches", OPT_INT, offsetof(Args, max_batches), "50", 1, 1e9, "batches at most (fewer when the bin runs out)"},
+    {"device", OPT_STR, offsetof(Args, device), "cpu", OPT_RANGE_NONE, "cpu | cuda"},
+    {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "retention JSON to write (runs/suite/retention_ppl.json)"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"retention", "retention",
+    "Perplexity of a base and an updated checkpoint on the same batches of the val bin: batch k holds\n"
+    "batch_size sequences of seq_len + 1 contiguous tokens (inputs and next-token targets), taken from the\n"
+    "start of the bin at a stride of seq_len. ppl = exp(mean cross-entropy). Writes --out: base_ppl,\n"
+    "updated_ppl, abs_delta (updated - base), rel_delta (updated / base - 1), losses and what was evaluated.", OPTS};
+
+/* A checkpoint's recorded config, checked against the model_config.json given beside it. */
+static void read_config(const char* ckpt, const char* cfg_path, ModelConfig* mc) {
+    char err[ERR_LEN];
+    if (ckpt_read_config(ckpt, mc, err)) die(EXIT_BADINPUT, "%s", err);
+    json_t* j = json_load_path(cfg_path, err);
+    if (!j) die(EXIT_BADINPUT, "%s", err);
+    ModelConfig given;
+    if (model_config_from_json(&given, j, cfg_path, err)) die(EXIT_BADINPUT, "%s", err);
+    json_t *x = model_config_to_json(&given), *y = model_config_to_json(mc);
+    const char* k;
+    json_t* v;
+    json_object_foreach(x, k, v)
+        if (!json_equal(v, json_object_get(y, k)))
+            die(EXIT_BADINPUT, "%s: %s differs from the config recorded in %s; wrong model_config.json for this checkpoint",
+                cfg_path, k, ckpt);
+    json_decref(x); json_decref(y); json_decref(j); json_decref(given.mhc);
+}
+
+/* Mean cross-entropy of one checkpoint over `batches` batches; progress from step0. */
+static double eval_ckpt(Tracker* t, const char* ckpt, const ModelConfig* mc, const Bin* val, int B, int T, long batches, long step0) {
+    char err[ERR_LEN];
+    Model m;
+    model_build(&m, mc, 0);
+    if (ckpt_load_weights(ckpt, &m, err)) die(EXIT_BADINPUT, "%s", err);
+    int* in = malloc_check(sizeof(int) * (size_t)B * T);   /* (B,T) */
+    int* tg = malloc_check(sizeof(int) * (size_t)B * T);   /* (B,T) */
+    double sum = 0;
+    for (long k = 0; k < batches; k++) {
+        for (int b = 0; b < B; b++) {
+            size_t start = ((size_t)k * B + b) * T;
+            for (int i = 0; i < T; i++) {
+                in[b * T + i] = (int)bin_get(val, start + i);
+                tg[b * T + i] = (int)bin_get(val, start + i + 1);
+            }
+        }
+        sum += model_forward(&m, in, tg, B, T);
+        track_progress(t, step0 + k + 1, ckpt);
+        if (control_pause_requested()) control_pause_exit(t, "none: retention recomputes from the start");
+    }
+    free(in); free(tg);
+    model_free(&m);
+    return sum / batches;
+}
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN], run[4096], d[4096], p[4200];
+    if (!strcmp(a.device, "cuda")) die(EXIT_BADINPUT, "--device cuda: not built with CUDA; use --device cpu");
+    if (strcmp(a.device, "cpu")) cfg_refuse(&c, "device", "'%s': expected cpu or cuda", a.device);
+    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+
+    /* All checks before any work or any file. */
+    ModelConfig bc, uc;
+    read_config(a.base_ckpt, a.base_cfg, &bc);
+    read_config(a.updated_ckpt, a.updated_cfg, &uc);
+    if (bc.vocab_size != uc.vocab_size)
+        die(EXIT_BADINPUT, "mismatched checkpoints: %s has vocab_size %ld, %s has %ld", a.base_ckpt, bc.vocab_size, a.updated_ckpt,
+            uc.vocab_size);
+    long tmax = bc.seq_len < uc.seq_len ? bc.seq_len : uc.seq_len;
+    if (a.seq_len > tmax) cfg_refuse(&c, "seq_len", "%ld exceeds the models' seq_len %ld", a.seq_len, tmax);
+    Bin val;
+    if (bin_open(&val, a.val_bin, err)) die(EXIT_BADINPUT, "%s", err);
+    if (val.vocab > bc.vocab_size)
+        die(EXIT_BADINPUT, "%s: vocab %d exceeds the models' vocab_size %ld", a.val_bin, val.vocab, bc.vocab_size);
+    int B = (int)a.batch_size, T = (int)a.seq_len;
+    size_t per_batch = (size_t)B * T;
+    long batches = val.ntok < per_batch + 1 ? 0 : (long)((val.ntok - 1) / per_batch);
+    if (batches > a.max_batches) batches = a.max_batches;
+    if (batches == 0)
+        die(EXIT_BADINPUT, "%s: %zu tokens, fewer than one batch needs (%zu)", a.val_bin, val.ntok, per_batch + 1);
+
+    path_dirname(d, sizeof d, a.out);
+    if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
+    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
+    else track_default_dir(run, sizeof run, a.out);
+    Tracker t;
+    track_open(&t, run, &SPEC, &a, &c, "retention");
+    control_install(run);
+    const char* ins[] = {a.base_cfg, a.updated_cfg, a.val_bin};
+    for (int i = 0; i < 3; i++) track_input(&t, ins[i]);
+    path_join(p, sizeof p, a.base_ckpt, "model.safetensors");
+    track_input(&t, p);
+    path_join(p, sizeof p, a.updated_ckpt, "model.safetensors");
+    track_input(&t, p);
+    track_total(&t, 2 * batches);
+    if (batches < a.max_batches) track_say(&t, "retention: %s holds %ld batches of %d x %d, fewer than max_batches %ld", a.val_bin,
+                                           batches, B, T, a.max_batches);
+
+    double base_loss = eval_ckpt(&t, a.base_ckpt, &bc, &val, B, T, batches, 0);
+    double upd_loss = eval_ckpt(&t, a.updated_ckpt, &uc, &val, B, T, batches, batches);
+    double base_ppl = exp(base_loss), upd_ppl = exp(upd_loss);
+    json_t* r = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "base_ppl", base_ppl, "updated_ppl",
+                          upd_ppl, "abs_delta", upd_ppl - base_ppl, "rel_delta", upd_ppl / base_ppl - 1, "base_loss", base_loss,
+                          "updated_loss", upd_loss, "tokens_evaluated", (json_int_t)(batches * (long)per_batch), "batches",
+                          (json_int_t)batches, "seq_len", (json_int_t)T, "batch_size", (json_int_t)B, "base_ckpt", a.base_ckpt,
+                          "updated_ckpt", a.updated_ckpt, "val_bin", a.val_bin);
+    if (!r) die(EXIT_FAIL, "%s: cannot encode the result (a path is not UTF-8?)", a.out);
+    if (json_write_atomic(a.out, r, err)) die(EXIT_FAIL, "%s", err);
+    track_output(&t, a.out);
+    track_summary(&t, "base_ppl", json_real(base_ppl));
+    track_summary(&t, "updated_ppl", json_real(upd_ppl));
+    track_summary(&t, "rel_delta", json_real(upd_ppl / base_ppl - 1));
+    track_say(&t, "retention: base ppl %.4f, updated ppl %.4f (%+.4f, %+.2f%%) over %ld batches of %d x %d -> %s", base_ppl,
+              upd_ppl, upd_ppl - base_ppl, 100 * (upd_ppl / base_ppl - 1), batches, B, T, a.out);
+    track_finish(&t, "completed", "");
+    json_decref(r);
+    json_decref(bc.mhc); json_decref(uc.mhc);
+    bin_close(&val);
+    return 0;
+}

@@ -1,0 +1,370 @@
+/* sdft (D3): consolidate discovered solutions into the base weights by on-policy
+ * self-distillation (SPEC §6, §12): the student samples a completion for a
+ * task prompt; an EMA teacher sees the same completion after a demonstration;
+ * the loss is the per-token reverse KL(student || teacher) over the vocabulary.
+ * A val-perplexity gate (lib/gate, on_red: keep_best) guards forgetting: only
+ * checkpoints that passed are published as sdft_step_N / sdft_latest. */
+#include "bins.h"
+#include "ckpt.h"
+#include "config.h"
+#include "control.h"
+#include "gate.h"
+#include "json.h"
+#include "model.h"
+#include "optim.h"
+#include "sample.h"
+#include "sdft.h"
+#include "sdftdata.h"
+#include "tasks.h"
+#include "tokenizer.h"
+#include "track.h"
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *ckpt, *tokenizer, *data, *out, *gate_val_bin;
+    long steps, gate_val_seq_len, gate_val_bs, gate_val_batches, gate_every, max_new_tokens, demos_per_step, best_of_k, seed;
+    double lr, weight_decay, grad_clip, ema, temperature;
+    json_t* gates;
+} Args;
+
+static const Opt OPTS[] = {
+    {"ckpt", OPT_STR, offsetof(Args, ckpt), NULL, OPT_RANGE_NONE, "base checkpoint (e.g. runs/pretrain_base/ckpt_latest)"},
+    {"tokenizer", OPT_STR, offsetof(Args, tokenizer), NULL, OPT_RANGE_NONE, "tokenizer .model"},
+    {"data", OPT_STR, offsetof(Args, data), NULL, OPT_RANGE_NONE, "demonstrations JSONL (build-sdft)"},
+    {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "run directory"},
+    {"steps", OPT_INT, offsetof(Args, steps), "500", 1, 1e9, "optimizer steps"},
+    {"gate_val_bin", OPT_STR, offsetof(Args, gate_val_bin), NULL, OPT_RANGE_NONE, "val token bin for the perplexity gate"},
+    {"gate_val_seq_len", OPT_INT, offsetof(Args, gate_val_seq_len), "256", 2, 65536, "tokens per gate sequence"},
+    {"gate_val_bs", OPT_INT, offsetof(Args, gate_val_bs), "4", 1, 65536, "sequences per gate batch"},
+    {"gate_val_batches", OPT_INT, offsetof(Args, gate_val_batches), "10", 1, 1e6, "batches per gate evaluation"},
+    {"gate_every", OPT_INT, offsetof(Args, gate_every), "50", 1, 1e9, "steps between gate evaluations (and at the end)"},
+    {"gates", OPT_JSON, offsetof(Args, gates),
+     "[{\"metric\": \"val_ppl_rel_delta\", \"green\": \"<=0.05\", \"amber\": \"<=0.10\", \"on_red\": \"keep_best\"}]",
+     OPT_RANGE_NONE, "gates on val_ppl_rel_delta (SPEC §8)"},
+    {"lr", OPT_FLOAT, offsetof(Args, lr), "2e-5", 0, 10, "AdamW learning rate (constant)"},
+    {"weight_decay", OPT_FLOAT, offsetof(Args, weight_decay), "0", 0, 10, "AdamW weight decay"},
+    {"grad_clip", OPT_FLOAT, offsetof(Args, grad_clip), "1.0", 0, 1e9, "global gradient-norm clip (0 = off)"},
+    {"ema", OPT_FLOAT, offsetof(Args, ema), "0.99", 0, 1, "teacher EMA decay: phi <- ema phi + (1 - ema) theta"},
+    {"max_new_tokens", OPT_INT, offsetof(Args, max_new_tokens), "32", 1, 4096, "tokens per sampled completion at most"},
+    {"demos_per_step", OPT_INT, offsetof(Args, demos_per_step), "8", 1, 4096, "demonstrations per step (cycled in order)"},
+    {"temperature", OPT_FLOAT, offsetof(Args, temperature), "1.0", 1e-4, 100, "student sampling temperature"},
+    {"best_of_k", OPT_INT, offsetof(Args, best_of_k), "8", 1, 4096, "K of the best-of-K reward on the demo tasks, before and after"},
+    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "sampling seed"},
+    {0},
+};
+
+static const ToolSpec SPEC = {"sdft", "sdft",
+    "Self-distillation of discovered solutions (SPEC §12) with a val-perplexity gate. Writes\n"
+    "sdft_step_NNNNNNN/ (published only when the gate passed; step 0 is the base), sdft_latest,\n"
+    "model_config.json, metrics.jsonl, sdft_eval_report.json. Resume state lives in _resume/.", OPTS};
+
+typedef struct { Model s, t; const Tokenizer* tok; TokCache* cache; uint8_t* stop; } Ctx;
+
+static int encode(Ctx* x, const char* text, int* ids, int cap) {
+    size_t len = strlen(text);
+    uint32_t* u = malloc_check((len + 1) * sizeof(uint32_t));
+    int n = (int)tok_encode(x->tok, x->cache, text, len, u), off = n > cap ? n - cap : 0;
+    for (int i = off; i < n; i++) ids[i - off] = (int)u[i];
+    free(u);
+    return n - off;
+}
+
+static double val_ppl(Model* m, const Bin* val, const Args* a) {
+    int B = (int)a->gate_val_bs, T = (int)a->gate_val_seq_len;
+    int* in = malloc_check((size_t)B * T * sizeof(int));
+    int* tg = malloc_check((size_t)B * T * sizeof(int));
+    size_t cur = 0;
+    double sum = 0;
+    for (long k = 0; k < a->gate_val_batches; k++) {
+        for (int b = 0; b < B; b++) {
+            if (cur + T + 1 > val->ntok) cur = 0;
+            for (int t = 0; t < T; t++) { in[b * T + t] = (int)bin_get(val, cur + t); tg[b * T + t] = (int)bin_get(val, cur + t + 1); }
+            cur += T;
+        }
+        sum += model_forward(m, in, tg, B, T);
+    }
+    free(in); free(tg);
+    return exp(sum / a->gate_val_batches);
+}
+
+/* Mean over the demo tasks of the best reward in K samples from m. */
+static double best_of_k(Ctx* x, Model* m, const Task* tasks, long n, const Args* a, uint64_t seed) {
+    int K = (int)a->best_of_k, maxnew = (int)a->max_new_tokens;
+    int** pr = malloc_check(K * sizeof(int*));
+    int* pl = malloc_check(K * sizeof(int));
+    int* out = malloc_check((size_t)K * maxnew * sizeof(int));
+    int* lens = malloc_check(K * sizeof(int));
+    char text[4096];
+    double sum = 0;
+    SampleCfg sc = {1.0, 0, 1.0};
+    for (long i = 0; i < n; i++) {
+        pr[0] = malloc_check((size_t)m->Tmax * sizeof(int));
+        pl[0] = encode(x, tasks[i].prompt, pr[0], m->Tmax - maxnew);
+        for (int k = 1; k < K; k++) { pr[k] = pr[0]; pl[k] = pl[0]; }
+        Rng r;
+        rng_seed(&r, seed + (uint64_t)i);
+        sample_batch(m, (const int* const*)pr, pl, K, maxnew, &sc, &r, x->stop, out, lens);
+        double best = 0;
+        for (int k = 0; k < K; k++) {
+            uint32_t u[4096];
+            for (int j = 0; j < lens[k]; j++) u[j] = (uint32_t)out[(size_t)k * maxnew + j];
+            size_t len = tok_decode(x->tok, u, lens[k], text, sizeof text - 1);
+            text[len] = 0;
+            double s = task_score(&tasks[i], text, len);
+            if (s > best) best = s;
+        }
+        sum += best;
+        free(pr[0]);
+    }
+    free(pr); free(pl); free(out); free(lens);
+    return n ? sum / n : 0;
+}
+
+/* The threshold build-sdft used, for the empty-demo message (from its run's resolved config). */
+static void demo_threshold(const char* data, char* out, size_t cap) {
+    char run[4096], p[4200], err[ERR_LEN];
+    snprintf(out, cap, "its min_reward");
+    track_default_dir(run, sizeof run, data);
+    path_join(p, sizeof p, run, "config_resolved.yaml");
+    size_t len;
+    char* s = path_exists(p) ? read_file(p, &len, err) : NULL;
+    char* k = s ? strstr(s, "min_reward:") : NULL;
+    if (k) snprintf(out, cap, "min_reward %.*s", (int)strcspn(k + 12, "\n"), k + 12);
+    free(s);
+}
+
+int main(int argc, char** argv) {
+    Args a;
+    Common c;
+    cfg_cli(&SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN], p[4200], d[4096];
+    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    Gate* gates;
+    int ngates;
+    if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
+    Demo* demos = NULL;
+    long nd = sdft_demos_load(a.data, &demos, err);
+    if (nd < 0) die(EXIT_BADINPUT, "%s", err);
+    if (nd == 0) {
+        char th[128];
+        demo_threshold(a.data, th, sizeof th);
+        die(EXIT_BADINPUT, "%s: no demonstrations: no discovered solution reached build-sdft's %s; nothing to distill", a.data, th);
+    }
+    Task* tasks = calloc_check(nd, sizeof(Task));
+    for (long i = 0; i < nd; i++)
+        if (task_parse_prompt(demos[i].prompt, &tasks[i]))
+            die(EXIT_BADINPUT, "%s:%ld: prompt is not a task: '%s'", a.data, i + 1, demos[i].prompt);
+        else snprintf(tasks[i].prompt, sizeof tasks[i].prompt, "%s", demos[i].prompt);
+    Ctx x = {0};
+    x.tok = tok_load(a.tokenizer, err);
+    if (!x.tok) die(EXIT_BADINPUT, "%s", err);
+    ModelConfig mc;
+    if (ckpt_read_config(a.ckpt, &mc, err)) die(EXIT_BADINPUT, "%s", err);
+    model_build(&x.s, &mc, 0);
+    model_build(&x.t, &mc, 0);
+    if (ckpt_load_weights(a.ckpt, &x.s, err) || ckpt_load_weights(a.ckpt, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
+    if (tok_vocab_size(x.tok) > x.s.V)
+        die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d (%s)", a.tokenizer, tok_vocab_size(x.tok), x.s.V, a.ckpt);
+    if (a.gate_val_seq_len > x.s.Tmax) cfg_refuse(&c, "gate_val_seq_len", "%ld exceeds the model's seq_len %d", a.gate_val_seq_len, x.s.Tmax);
+    if (a.max_new_tokens >= x.s.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt", a.max_new_tokens);
+    Bin val;
+    if (bin_open(&val, a.gate_val_bin, err)) die(EXIT_BADINPUT, "%s", err);
+    if (val.vocab > x.s.V) die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d", a.gate_val_bin, val.vocab, x.s.V);
+    if ((long)val.ntok < a.gate_val_seq_len + 1) die(EXIT_BADINPUT, "%s: too few tokens for one gate sequence", a.gate_val_bin);
+    char wpath[4200], moved[4096] = "", prev[16];
+    path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
+    if (!c.resume) track_move_aside(a.out, &c, moved);
+    track_prev_status(a.out, prev);
+    if (!strcmp(prev, "completed")) {
+        const char* ins[] = {a.data, wpath, a.gate_val_bin};
+        char changed[2048];
+        if (track_changed_inputs(a.out, ins, 3, changed, sizeof changed))
+            die(EXIT_BADINPUT, "%s: completed, but %s changed since; redo it with FORCE=1 (--no-resume --force)", a.out, changed);
+        printf("sdft: %s is complete; nothing to do (--no-resume --force to redo)\n", a.out);
+        return 0;
+    }
+    Tracker t;
+    track_open(&t, a.out, &SPEC, &a, &c, "sdft");
+    control_install(a.out);
+    if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
+    track_input(&t, a.data);
+    track_input(&t, wpath);
+    track_input(&t, a.gate_val_bin);
+    track_total(&t, a.steps);
+    json_t* mcj = model_config_to_json(&mc);
+    path_join(p, sizeof p, a.out, "model_config.json");
+    if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
+    x.cache = tok_cache_new(x.tok);
+    x.stop = calloc_check(x.s.V, 1);
+    for (int v = 0; v < x.s.V && v < tok_vocab_size(x.tok); v++) {
+        size_t n;
+        const char* b = tok_token_bytes(x.tok, (uint32_t)v, &n);
+        x.stop[v] = v == TOK_EOS || v == TOK_PAD || (b && memchr(b, '\n', n));
+    }
+    Model* S = &x.s;
+    float* mo = calloc_check(S->num_params, sizeof(float));
+    float* vo = calloc_check(S->num_params, sizeof(float));
+    char resume_dir[4200];
+    path_join(resume_dir, sizeof resume_dir, a.out, "_resume");
+    long step = 0, last_pass = 0, red_step = -1;
+    double base_ppl, bok_before;
+    json_t* verdicts = json_array();
+    long rs[8];
+    if (ckpt_list(resume_dir, "state", rs, 8) > 0) {
+        json_t* st = NULL;
+        char sd[4096], td[4096];
+        ckpt_dir_name(sd, sizeof sd, resume_dir, "state", rs[0]);
+        ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[0]);
+        if (ckpt_load_state(sd, S, mo, vo, &st, err) || ckpt_load_weights(td, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
+        step = jget_int(st, "step", 0);
+        last_pass = jget_int(st, "last_pass", 0);
+        base_ppl = jget_num(st, "base_ppl", 0);
+        bok_before = jget_num(st, "best_of_k_before", 0);
+        json_decref(verdicts);
+        verdicts = json_deep_copy(json_object_get(st, "verdicts"));
+        json_decref(st);
+        track_say(&t, "sdft: resuming from %s (step %ld)", sd, step);
+        track_resumed(&t, step);
+    } else {
+        base_ppl = val_ppl(S, &val, &a);
+        bok_before = best_of_k(&x, S, tasks, nd, &a, (uint64_t)a.seed * 7919 + 1);
+        /* Step 0 is the base model: what sdft_latest means if the first gate fails. */
+        if (ckpt_save(a.out, "sdft", 0, S, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);
+    }
+    path_join(p, sizeof p, a.out, "metrics.jsonl");
+    if (jsonl_truncate_steps(p, step, err)) die(EXIT_FAIL, "%s", err);
+    track_say(&t, "sdft: %ld demos from %s, base val ppl %.4f, best-of-%ld on the demo tasks %.4f", nd, a.data, base_ppl,
+              a.best_of_k, bok_before);
+    OptimCfg oc = {a.lr, 1.0, 0.9, 0.95, 1e-8, a.weight_decay, a.grad_clip, 0, a.steps};
+    int N = (int)(a.demos_per_step < nd ? a.demos_per_step : nd), maxnew = (int)a.max_new_tokens;
+    int** sp = malloc_check(N * sizeof(int*));
+    int** tp = malloc_check(N * sizeof(int*));
+    int *spl = malloc_check(N * sizeof(int)), *tpl = malloc_check(N * sizeof(int));
+    for (int j = 0; j < N; j++) { sp[j] = malloc_check((size_t)S->Tmax * sizeof(int)); tp[j] = malloc_check((size_t)S->Tmax * sizeof(int)); }
+    int* out = malloc_check((size_t)N * maxnew * sizeof(int));
+    int* lens = malloc_check(N * sizeof(int));
+    char text[4096];
+    SampleCfg sc = {a.temperature, 0, 1.0};
+    int stopped = 0;
+    while (step < a.steps && !stopped) {
+        /* Prompts: the student sees the task; the teacher the demonstration, then the task. */
+        for (int j = 0; j < N; j++) {
+            long k = (step * N + j) % nd;
+            int room = S->Tmax - maxnew;
+            spl[j] = encode(&x, demos[k].prompt, sp[j], room);
+            if (task_demo_prompt(&tasks[k], demos[k].demonstration, demos[k].reward, text, sizeof text) < 0)
+                snprintf(text, sizeof text, "%s", demos[k].prompt);
+            tpl[j] = encode(&x, text, tp[j], room);
+        }
+        Rng r;
+        rng_seed(&r, (uint64_t)a.seed * 1000003 + (uint64_t)step);
+        sample_batch(S, (const int* const*)sp, spl, N, maxnew, &sc, &r, x.stop, out, lens);
+        int Ts = 1, Tt = 1, ntok = 0;
+        for (int j = 0; j < N; j++) {
+            if (spl[j] + lens[j] > Ts) Ts = spl[j] + lens[j];
+            if (tpl[j] + lens[j] > Tt) Tt = tpl[j] + lens[j];
+            ntok += lens[j];
+        }
+        double kl = 0;
+        if (ntok > 0) {
+            int* si = malloc_check((size_t)N * Ts * sizeof(int));
+            int* ti = malloc_check((size_t)N * Tt * sizeof(int));
+            for (int j = 0; j < N; j++) {
+                for (int q = 0; q < Ts; q++) si[j * Ts + q] = q < spl[j] ? sp[j][q] : q - spl[j] < lens[j] ? out[j * maxnew + q - spl[j]] : TOK_PAD;
+                for (int q = 0; q < Tt; q++) ti[j * Tt + q] = q < tpl[j] ? tp[j][q] : q - tpl[j] < lens[j] ? out[j * maxnew + q - tpl[j]] : TOK_PAD;
+            }
+            model_forward(&x.t, ti, NULL, N, Tt);             /* teacher, stop-gradient */
+            model_forward(S, si, NULL, N, Ts);
+            float* dl = calloc_check((size_t)N * Ts * S->V, sizeof(float));
+            for (int j = 0; j < N; j++)
+                for (int i = 0; i < lens[j]; i++) {
+                    /* the logits that predict completion token i */
+                    const float* zs = S->logits + ((size_t)j * Ts + spl[j] - 1 + i) * S->V;
+                    const float* zt = x.t.logits + ((size_t)j * Tt + tpl[j] - 1 + i) * S->V;
+                    kl += sdft_kl(zs, zt, S->V, dl + ((size_t)j * Ts + spl[j] - 1 + i) * S->V, 1.0f / ntok);
+                }
+            kl /= ntok;
+            model_zero_grad(S);
+            model_backward_logits(S, dl);
+            optim_step(&oc, S, mo, vo, step + 1, a.lr);
+            ema_update(x.t.params, S->params, S->num_params, (float)a.ema);
+            free(dl); free(si); free(ti);
+        }
+        step++;
+        json_t* row = json_pack("{s:I, s:f, s:i, s:f}", "step", (json_int_t)step, "kl", kl, "tokens", ntok, "lr", a.lr);
+        int pause = control_pause_requested();
+        if (step % a.gate_every == 0 || step == a.steps) {
+            double ppl = val_ppl(S, &val, &a), rel = ppl / base_ppl - 1;
+            json_object_set_new(row, "val_ppl", json_real(ppl));
+            json_object_set_new(row, "val_ppl_rel_delta", json_real(rel));
+            GateVerdict worst = GATE_GREEN;
+            OnRed on_red = ON_RED_KEEP_BEST;
+            for (int g = 0; g < ngates; g++) {
+                if (!gate_applies(&gates[g], "val_ppl_rel_delta", step)) continue;
+                GateVerdict v = gate_eval(&gates[g], rel);
+                json_t* rec = gate_record(&gates[g], step, rel, v);
+                json_array_append(verdicts, rec);
+                track_event(&t, "gate", rec);
+                if (v > worst) { worst = v; on_red = gates[g].on_red; }
+            }
+            json_object_set_new(row, "gate", json_string(gate_verdict_name(worst)));
+            track_say(&t, "step %ld/%ld kl %.4f val ppl %.4f (%+.2f%%) gate %s", step, a.steps, kl, ppl, 100 * rel, gate_verdict_name(worst));
+            if (worst == GATE_AMBER) track_say(&t, "sdft: AMBER at step %ld: val ppl %+.2f%% of the base", step, 100 * rel);
+            if (worst == GATE_RED) {
+                red_step = step;
+                stopped = 1;
+                track_say(&t, "sdft: RED at step %ld; sdft_latest stays at step %ld", step, last_pass);
+                if (on_red == ON_RED_STOP) {
+                    if (json_append_line(p, row, err)) die(EXIT_FAIL, "%s", err);
+                    json_decref(row);
+                    track_finish(&t, "gated", "gate RED");
+                    return EXIT_GATED;
+                }
+            } else {
+                if (ckpt_save(a.out, "sdft", step, S, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);
+                track_event(&t, "checkpoint", json_pack("{s:s}", "dir", d));
+                last_pass = step;
+            }
+        }
+        if (json_append_line(p, row, err)) die(EXIT_FAIL, "%s", err);
+        json_decref(row);
+        track_progress(&t, step, NULL);
+        if ((pause || step % a.gate_every == 0) && !stopped && step < a.steps) {
+            /* Resume state: never a published checkpoint (those are gated). */
+            json_t* st = json_pack("{s:I, s:I, s:f, s:f, s:O}", "step", (json_int_t)step, "last_pass", (json_int_t)last_pass,
+                                   "base_ppl", base_ppl, "best_of_k_before", bok_before, "verdicts", verdicts);
+            if (ckpt_save(resume_dir, "state", step, S, mo, vo, st, d, err) ||
+                ckpt_save(resume_dir, "teacher", step, &x.t, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);
+            json_decref(st);
+        }
+        if (pause) control_pause_exit(&t, "_resume/state_latest");
+    }
+    /* The published model is the last one that passed. */
+    char pub[4096];
+    ckpt_dir_name(pub, sizeof pub, a.out, "sdft", last_pass);
+    if (ckpt_load_weights(pub, S, err)) die(EXIT_FAIL, "%s", err);
+    double final_ppl = val_ppl(S, &val, &a);
+    double bok_after = best_of_k(&x, S, tasks, nd, &a, (uint64_t)a.seed * 7919 + 1);
+    json_t* rep = json_pack("{s:f, s:f, s:f, s:o, s:I, s:I, s:s, s:I, s:I, s:f, s:f, s:f}", "base_val_ppl", base_ppl,
+                            "final_val_ppl", final_ppl, "val_ppl_rel_delta", final_ppl / base_ppl - 1, "gate_verdicts", verdicts,
+                            "red_step", (json_int_t)red_step, "published_step", (json_int_t)last_pass, "published", pub,
+                            "demos_used", (json_int_t)nd, "best_of_k", (json_int_t)a.best_of_k,
+                            "best_of_k_before", bok_before, "best_of_k_after", bok_after, "steps_done", (double)step);
+    path_join(p, sizeof p, a.out, "sdft_eval_report.json");
+    if (json_write_atomic(p, rep, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(rep);
+    track_output(&t, p);
+    const char* req[] = {"sdft_latest", "model_config.json", "metrics.jsonl", "sdft_eval_report.json"};
+    for (int i = 0; i < 4; i++) track_require(&t, req[i]);
+    track_say(&t, "sdft: done at step %ld%s; published step %ld: val ppl %.4f (base %.4f), best-of-%ld %.4f -> %.4f", step,
+              red_step >= 0 ? " (stopped by a RED gate)" : "", last_pass, final_ppl, base_ppl, a.best_of_k, bok_before, bok_after);
+    track_finish(&t, "completed", red_step >= 0 ? "gate RED: kept the last passing checkpoint" : "");
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", resume_dir);   /* resume state of a finished run */
+    if (path_exists(resume_dir) && system(cmd)) fprintf(stderr, "sdft: could not remove %s\n", resume_dir);
+    return 0;
+}
