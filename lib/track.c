@@ -432,6 +432,8 @@ void track_move_aside(const char* out, const Common* c, char moved[4096]) {
     path_dirname(parent, sizeof parent, out);
     iso_time(stamp, now_wall());
     snprintf(moved, 4096, "%s/.trash/%s/%s", parent, stamp, path_basename(out));
+    for (int k = 2; path_exists(moved) && k < 1000; k++)   /* two moves in one second */
+        snprintf(moved, 4096, "%s/.trash/%s-%d/%s", parent, stamp, k, path_basename(out));
     char dir[4096];
     path_dirname(dir, sizeof dir, moved);
     if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);

@@ -8,7 +8,10 @@
 #              (../shared/bench/torch_gpt_peer.py) and the project's own peer
 #              (tests/torch/ref_model.py bench, which must agree with it), at the
 #              tiny shape and at the 120M shape; and the cost of mHC on.
-# BENCH_LINES overrides the corpus size; BENCH_SKIP=tok|pretrain|120m skips parts.
+#   sample:    sampling tokens/s (sample_batch vs tests/torch/ref_sample.py's KV-cache
+#              loop) at the tiny shape, N=8 and N=32; TTT and best-of-N seconds per
+#              step of bin/ttt on the ci model (ours only, no peer)
+# BENCH_LINES overrides the corpus size; BENCH_SKIP=tok|pretrain|120m|sample skips parts.
 # Results also go to out/bench/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,6 +72,49 @@ pretrain_row() {   # label, shape flags...
 if ! skip pretrain; then
     pretrain_row tiny --d 128 --L 4 --H 4 --V 1024 --T 128 --B 8 --steps 10 --warmup 2
     skip 120m || pretrain_row 120m --d 768 --L 12 --H 12 --V 32000 --T 256 --B 4 --steps 3 --warmup 1
+fi
+if ! skip sample; then
+    # sampling: sample_batch vs ref_sample.py's KV-cache loop (same model, mHC off,
+    # N prompts of 16 random tokens, 32 new tokens each, temperature 1; prefill timed,
+    # only generated tokens counted; each side reports its best of 5)
+    SHAPE="--d 128 --L 4 --H 4 --V 1024 --T 128 --P 16 --G 32 --reps 5 --threads $NT"
+    /usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N 2 --G 8 --reps 1 --check >/dev/null
+    for N in 8 32; do
+        ours=$(build/bench/bench_sample $SHAPE --N $N | field tok_per_s)
+        peer=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N | field tok_per_s)
+        row "sampling tiny N=$N (tok/s)" "$ours" "$peer" "$(ratio $ours $peer)x" "vs PyTorch KV-cache loop (tests/torch/ref_sample.py)"
+        # 1 thread too: a decode step is small, and on a loaded 2-core machine both
+        # sides' thread barriers can cost more than the work
+        ours1=$(build/bench/bench_sample $SHAPE --N $N --threads 1 | field tok_per_s)
+        peer1=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N --threads 1 | field tok_per_s)
+        row "  1 thread (tok/s)" "$ours1" "$peer1" "$(ratio $ours1 $peer1)x" "same, --threads 1 on both sides"
+        json="$json, \"sample_tiny_N$N\": {\"ours\": $ours, \"torch\": $peer, \"ours_1thread\": $ours1, \"torch_1thread\": $peer1}"
+    done
+    # TTT / best-of-N step on the ci model (ours only: no peer). Wall seconds of
+    # bin/ttt over 4 held-out tasks (best of 3, startup included) / (tasks x ttt_steps).
+    PIPE=out/bench/pipe; P=$PIPE/ci
+    make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT=$PIPE phase-B >$B/pipe_ci.log 2>&1
+    rm -f $P/bench_train.jsonl $P/bench_heldout.jsonl
+    bin/gen-tasks --config configs/ci.yaml --seed 0 --n_train 1 --n_heldout 4 --out_train $P/bench_train.jsonl \
+        --out_heldout $P/bench_heldout.jsonl >/dev/null
+    ntask=$(wc -l <$P/bench_heldout.jsonl)
+    steps=$(python3 -c "import re; print(re.search(r'ttt_steps:\s*(\d+)', open('configs/ci.yaml').read()).group(1))")
+    for mode in ttt bestofn; do
+        best=
+        for rep in 1 2 3; do
+            rm -rf $P/bench_$mode   # a fresh run each time (--force would keep old ones in .trash/)
+            t0=$(now)
+            bin/ttt --config configs/ci.yaml --tasks $P/bench_heldout.jsonl --ckpt $P/runs/pretrain_base/ckpt_latest \
+                --tokenizer $P/data/tokenizer/bpe300.model --out_root $P/bench_$mode --seed 0 --mode $mode \
+                >$B/ttt_$mode.log 2>&1
+            t1=$(now); s=$(secs $t0 $t1)
+            best=$(python3 -c "print(min(x for x in ($s, ${best:-float('inf')})))")
+        done
+        per=$(python3 -c "print(f'{$best / ($ntask * $steps):.4f}')")
+        label="TTT step"; [ $mode = bestofn ] && label="best-of-N step"
+        row "$label, ci model (s)" "$per" "" "" "ours only, no peer: $best s / ($ntask tasks x $steps steps)"
+        json="$json, \"${mode}_step_ci_s\": {\"ours\": $per, \"total_s\": $best, \"tasks\": $ntask, \"steps\": $steps}"
+    done
 fi
 json="$json}"
 echo "$json" | python3 -m json.tool >$B/bench.json
