@@ -279,8 +279,16 @@ fail:
     return NULL;
 }
 
+/* Errors quote names from the file: keep the message on one line. */
+static void one_line(char* err) {
+    for (char* c = err; *c; c++)
+        if ((unsigned char)*c < 0x20) *c = '?';
+}
+
 SafeTensors* st_parse(const void* buf, size_t len, const char* name_for_errors, int verify_checksum, char err[ERR_LEN]) {
-    return parse(buf, len, name_for_errors ? name_for_errors : "<memory>", verify_checksum, err);
+    SafeTensors* s = parse(buf, len, name_for_errors ? name_for_errors : "<memory>", verify_checksum, err);
+    if (!s) one_line(err);
+    return s;
 }
 
 SafeTensors* st_open(const char* path, int verify_checksum, char err[ERR_LEN]) {
@@ -304,6 +312,7 @@ SafeTensors* st_open(const char* path, int verify_checksum, char err[ERR_LEN]) {
     }
     close(fd);
     SafeTensors* s = parse(map, size, path, verify_checksum, err);
+    if (!s) one_line(err);
     if (!s) {
         if (map) munmap(map, size);
         return NULL;

@@ -9,7 +9,7 @@ R=$T/out/ci/runs
 $M phase-B >"$T/b1" 2>&1 && pass make_phase_b || { fail make_phase_b "$(tail -5 "$T/b1")"; exit 1; }
 grep -q '"n": 4' "$R/pretrain_base/model_config.json" && grep -q '"n": 0' "$R/pretrain_nomhc/model_config.json" \
   && pass phase_b_runs_mhc_on_and_off || fail phase_b_runs_mhc_on_and_off "model configs"
-$M check >"$T/c" 2>&1 && grep -q " 0 missing" "$T/c" && pass make_check_phase_b || fail make_check_phase_b "$(tail -3 "$T/c")"
+$M check PHASES=AB >"$T/c" 2>&1 && grep -q " 0 missing" "$T/c" && pass make_check_phase_b || fail make_check_phase_b "$(tail -3 "$T/c")"
 $M phase-B >"$T/b2" 2>&1; grep -q "Nothing to be done" "$T/b2" && pass second_make_phase_b_does_nothing || fail second_make_phase_b_does_nothing "$(cat "$T/b2")"
 sleep 1.1; touch "$T/out/ci/data/packed/train.bin"
 $M phase-B >"$T/b3" 2>&1; ! grep -q "bin/pretrain" "$T/b3" && pass touch_does_not_retrain || fail touch_does_not_retrain "$(cat "$T/b3")"
