@@ -302,7 +302,61 @@ static int dump(const char* dir, int n) {
     return 0;
 }
 
+/* --dump-lora DIR: a perturbed mHC model with a LoRA adapter (B nonzero), one
+ * batch with ignored positions and per-token weights, and the adapter's gradients
+ * of sum_i w_i * CE_i, for tests/torch/ref_lora.py. */
+static int dump_lora(const char* dir) {
+    char err[ERR_LEN], p[4200];
+    if (mkdir_p(dir, err)) { fprintf(stderr, "%s\n", err); return 2; }
+    ModelConfig cfg = tiny_cfg(4);
+    Model m;
+    model_build(&m, &cfg, 7);
+    perturb(&m, 8);
+    int B = 2, T = 8, BT = B * T;
+    int in[16], tg[16];
+    batch(in, tg, BT, m.V, 9);
+    tg[0] = -1; tg[1] = -1; tg[8] = -1;
+    Lora* lo = lora_new(&m, 4, 8.0f, 3);
+    Rng r;
+    rng_seed(&r, 4);
+    for (size_t i = 0; i < lo->num_params; i++) lo->params[i] += (float)(0.05 * rng_normal(&r));
+    float w[16];
+    for (int i = 0; i < BT; i++) w[i] = (float)(rng_double(&r) - 0.4);
+    m.lora = lo;
+    m.train_base = 0;
+    json_t* c = model_config_to_json(&cfg);
+    path_join(p, sizeof p, dir, "config.json");
+    if (json_write_atomic(p, c, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    json_decref(c);
+    path_join(p, sizeof p, dir, "weights.safetensors");
+    if (write_params(p, &m, m.params)) return 1;
+    path_join(p, sizeof p, dir, "lora.safetensors");
+    if (lora_save(p, lo, &m, 0, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    StTensor bt[3];
+    put(&bt[0], "inputs", ST_I32, 2, B, T, 0, in, sizeof in);
+    put(&bt[1], "targets", ST_I32, 2, B, T, 0, tg, sizeof tg);
+    put(&bt[2], "weights", ST_F32, 2, B, T, 0, w, sizeof w);
+    path_join(p, sizeof p, dir, "batch.safetensors");
+    if (st_write(p, bt, 3, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    float loss = (float)wloss(&m, in, tg, B, T, w);
+    lora_zero_grad(lo);
+    model_backward_weighted(&m, w);
+    /* The gradients, under the adapter's own names. */
+    memcpy(lo->params, lo->grads, lo->num_params * sizeof(float));
+    path_join(p, sizeof p, dir, "lora_grads.safetensors");
+    if (lora_save(p, lo, &m, 0, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    StTensor ot[1];
+    put(&ot[0], "loss", ST_F32, 1, 1, 0, 0, &loss, sizeof loss);
+    path_join(p, sizeof p, dir, "outputs.safetensors");
+    if (st_write(p, ot, 1, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
+    m.lora = NULL;
+    lora_free(lo);
+    model_free(&m);
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc > 2 && !strcmp(argv[1], "--dump-lora")) return dump_lora(argv[2]);
     if (argc > 1 && !strcmp(argv[1], "--dump")) {
         if (argc < 3) { fprintf(stderr, "usage: test_model --dump DIR [--mhc N]\n"); return 2; }
         int n = argc > 4 && !strcmp(argv[3], "--mhc") ? atoi(argv[4]) : 4;

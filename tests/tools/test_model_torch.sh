@@ -9,3 +9,9 @@ for n in 4 0; do
     sed "s/^\(PASS\|FAIL\) ref_model\./\1 mhc${n}./" "$T/out$n"
     [ $rc -eq 0 ] || fail "torch_reference_mhc$n" "ref_model.py exited $rc"
 done
+# LoRA: the adapter's gradients of a per-token weighted loss against PyTorch autograd.
+"$ROOT/build/tests/test_model" --dump-lora "$T/lora" || fail dump_lora "test_model --dump-lora failed"
+/usr/bin/python3 "$ROOT/tests/torch/ref_lora.py" "$T/lora" >"$T/lora.out" 2>&1
+rc=$?
+cat "$T/lora.out"
+[ $rc -eq 0 ] || fail torch_reference_lora "ref_lora.py exited $rc"
