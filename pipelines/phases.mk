@@ -32,7 +32,13 @@ include pipelines/phase-d.mk
 include pipelines/phase-e.mk
 endif
 
-.PHONY: check clean
+.PHONY: check clean pause
+# Ask every live run of the config to pause (each checkpoints and exits 75).
+pause:
+	@n=0; for hb in $$(find $(OUT) -path '*/_run_tracker/heartbeat.json' 2>/dev/null); do \
+	  d=$${hb%/_run_tracker/heartbeat.json}; \
+	  if grep -q '"status": "running"' "$$hb"; then mkdir -p "$$d/control"; touch "$$d/control/pause.request"; \
+	    echo "pause requested: $$d"; n=$$((n+1)); fi; done; echo "$$n live run(s) asked to pause"
 check: bin/check-artifacts
 	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
 PHASES ?= ABCDE

@@ -18,3 +18,12 @@ if $M phase-B >"$T/b4" 2>&1; then fail changed_settings_reported "make succeeded
     grep -q "completed, but its settings changed since; redo it with FORCE=1" "$T/b4" && pass changed_settings_reported || fail changed_settings_reported "$(tail -3 "$T/b4")"; fi
 $M phase-B FORCE=1 >"$T/b5" 2>&1 && ls -d "$R"/.trash/*/pretrain_base >/dev/null 2>&1 && grep -q '"lr": 0.002' "$R/pretrain_base/pretrain_config.json" \
   && pass force_redoes_and_keeps_old || fail force_redoes_and_keeps_old "$(tail -3 "$T/b5")"
+
+# make pause asks every live run of the config to pause; the run checkpoints and exits 75.
+$BIN/pretrain --config "$T/cfg/ci.yaml" --train_bin "$T/out/ci/data/packed/train.bin" --val_bin "$T/out/ci/data/packed/val.bin" \
+    --model configs/model/tiny.yaml --out "$R/long" --steps 100000 --seq_len 32 >"$T/long.log" 2>&1 &
+pid=$!
+for i in $(seq 1 200); do grep -qs '"status": "running"' "$R/long/_run_tracker/heartbeat.json" && grep -qs '"step": [1-9]' "$R/long/_run_tracker/heartbeat.json" && break; sleep 0.05; done
+$M pause >"$T/pause" 2>&1
+wait $pid; rc=$?
+[ $rc -eq 75 ] && grep -q "pause requested: $R/long" "$T/pause" && [ -L "$R/long/ckpt_latest" ] && pass make_pause || fail make_pause "rc=$rc $(cat "$T/pause")"

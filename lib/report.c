@@ -1,0 +1,734 @@
+/* report: results tables, macros and registry (lib/report.h, docs/tables.md). */
+#include "report.h"
+#include "atomic.h"
+#include "json.h"
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD_LEN 2048
+
+/* ---------- text helpers ---------- */
+
+void report_tex_escape(const char* in, char* out, size_t cap) {
+    size_t o = 0;
+    if (cap == 0) return;
+    for (const char* p = in ? in : ""; *p; p++) {
+        const char* rep = NULL;
+        char one[3] = {0};
+        switch (*p) {
+        case '\\': rep = "\\textbackslash{}"; break;
+        case '~':  rep = "\\textasciitilde{}"; break;
+        case '^':  rep = "\\textasciicircum{}"; break;
+        case '_': case '&': case '%': case '$': case '#': case '{': case '}':
+            one[0] = '\\'; one[1] = *p; rep = one; break;
+        case '\n': case '\r': rep = " "; break;
+        default: one[0] = *p; rep = one;
+        }
+        size_t n = strlen(rep);
+        if (o + n >= cap) break;
+        memcpy(out + o, rep, n);
+        o += n;
+    }
+    out[o] = 0;
+}
+
+/* 4 significant digits, fixed notation; |v| >= 1000 or integral counts as a grouped integer
+ * ("{,}" separators in LaTeX, none in markdown). */
+static void fmt_num(double v, int integral, int tex, int sign, char* out, size_t cap) {
+    char body[64];
+    double a = fabs(v);
+    if (integral || a >= 1000) {
+        char digits[40];
+        snprintf(digits, sizeof digits, "%.0f", a);
+        size_t n = strlen(digits), o = 0;
+        for (size_t i = 0; i < n && o + 4 < sizeof body; i++) {
+            if (tex && i > 0 && (n - i) % 3 == 0) { memcpy(body + o, "{,}", 3); o += 3; }
+            body[o++] = digits[i];
+        }
+        body[o] = 0;
+    } else {
+        int dec = a > 0 ? 3 - (int)floor(log10(a)) : 3;
+        if (dec < 0) dec = 0;
+        if (dec > 8) dec = 8;
+        snprintf(body, sizeof body, "%.*f", dec, a);
+    }
+    int neg = v < 0 && strspn(body, "0.{,}") != strlen(body);
+    snprintf(out, cap, "%s%s", neg ? "-" : (sign && v != 0 ? "+" : ""), body);
+}
+
+static void shell_join(const json_t* argv, char* out, size_t cap) {
+    size_t o = 0;
+    out[0] = 0;
+    size_t i;
+    json_t* a;
+    json_array_foreach(argv, i, a) {
+        const char* s = json_is_string(a) ? json_string_value(a) : "?";
+        int plain = *s != 0;
+        for (const char* p = s; *p; p++)
+            if (!(isalnum((unsigned char)*p) || strchr("_./=:,+-@%", *p))) { plain = 0; break; }
+        char piece[1024];
+        if (plain) snprintf(piece, sizeof piece, "%s%s", i ? " " : "", s);
+        else {
+            size_t q = 0;
+            if (i) piece[q++] = ' ';
+            piece[q++] = '\'';
+            for (const char* p = s; *p && q + 6 < sizeof piece; p++) {
+                if (*p == '\'') { memcpy(piece + q, "'\\''", 4); q += 4; }
+                else piece[q++] = *p;
+            }
+            piece[q++] = '\'';
+            piece[q] = 0;
+        }
+        size_t n = strlen(piece);
+        if (o + n + 1 >= cap) break;
+        memcpy(out + o, piece, n + 1);
+        o += n;
+    }
+}
+
+/* ---------- the registry of numbers ---------- */
+
+typedef struct {
+    char name[64];        /* macro name, letters only */
+    char what[160];       /* human description */
+    int  present, integral, sign;
+    double v;
+    char source[1024];    /* file(s) the number came from */
+    char run[512];        /* run dir(s) */
+    char seed[32];
+    char cmd[CMD_LEN * 2];
+    char note[256];
+} Entry;
+
+typedef struct {
+    Entry* e;
+    int n, cap;
+    char notes[64][512];  /* registry notes: missing runs, choices made */
+    int nnotes;
+} Report;
+
+static Entry* add(Report* r, const char* name, const char* what) {
+    if (r->n == r->cap) { r->cap = r->cap ? 2 * r->cap : 64; r->e = realloc_check(r->e, (size_t)r->cap * sizeof(Entry)); }
+    Entry* e = &r->e[r->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->what, sizeof e->what, "%s", what);
+    snprintf(e->seed, sizeof e->seed, "-");
+    return e;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void note(Report* r, const char* fmt, ...) {
+    if (r->nnotes >= 64) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->notes[r->nnotes++], 512, fmt, ap);
+    va_end(ap);
+}
+
+static const Entry* find(const Report* r, const char* name) {
+    for (int i = 0; i < r->n; i++) if (!strcmp(r->e[i].name, name)) return &r->e[i];
+    return NULL;
+}
+
+/* The cell / macro text of an entry: "--" when missing. */
+static const char* cell(const Report* r, const char* name, char* buf, size_t cap) {
+    const Entry* e = find(r, name);
+    if (!e || !e->present) { snprintf(buf, cap, "--"); return buf; }
+    fmt_num(e->v, e->integral, 1, e->sign, buf, cap);
+    return buf;
+}
+
+/* ---------- reading inputs ---------- */
+
+/* Command of a run: argv of its run_record.json. 0, or -1 when the record is malformed. */
+static int read_cmd(const char* run_dir, char* out, size_t cap, char err[ERR_LEN]) {
+    char p[4200];
+    path_join(p, sizeof p, run_dir, "run_record.json");
+    if (!path_exists(p)) { snprintf(out, cap, "(no run_record.json)"); return 0; }
+    json_t* j = json_load_path(p, err);
+    if (!j) return -1;
+    if (!json_is_object(j)) { snprintf(err, ERR_LEN, "%s: not a JSON object", p); json_decref(j); return -1; }
+    json_t* a = json_object_get(j, "argv");
+    if (json_is_array(a)) shell_join(a, out, cap);
+    else snprintf(out, cap, "(run_record.json has no argv)");
+    json_decref(j);
+    return 0;
+}
+
+/* Lines of a JSONL file: fn per complete object line. A torn last line (no '\n') is skipped;
+ * any other line that is not a JSON object is an error naming path:line. */
+static int jsonl_strict(const char* path, int (*fn)(json_t*, void*, const char*, long, char*), void* ctx,
+                        long* nlines, char err[ERR_LEN]) {
+    size_t len;
+    char* buf = read_file(path, &len, err);
+    if (!buf) return -1;
+    long line = 0, n = 0;
+    char* p = buf;
+    int rc = 0;
+    while (*p) {
+        char* nl = strchr(p, '\n');
+        if (!nl) break;
+        *nl = 0;
+        line++;
+        char* s = p;
+        p = nl + 1;
+        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+        if (!*s) continue;
+        json_error_t je;
+        json_t* o = json_loads(s, 0, &je);
+        if (!o || !json_is_object(o)) {
+            snprintf(err, ERR_LEN, "%s:%ld: malformed line: %s", path, line, o ? "not a JSON object" : je.text);
+            json_decref(o);
+            rc = -1;
+            break;
+        }
+        int r = fn(o, ctx, path, line, err);
+        json_decref(o);
+        if (r) { rc = -1; break; }
+        n++;
+    }
+    free(buf);
+    if (nlines) *nlines = n;
+    return rc;
+}
+
+typedef struct {
+    int present, n;
+    double best, mean_reward, samples;   /* means over tasks */
+    char name[256], dir[4096], summary[4200], cmd[CMD_LEN];
+} Suite;
+
+static int suite_line(json_t* o, void* ctx, const char* path, long line, char* err) {
+    Suite* s = ctx;
+    json_t* b = json_object_get(o, "best_reward");
+    json_t* m = json_object_get(o, "mean_reward");
+    json_t* k = json_object_get(o, "samples");
+    if (!json_is_number(b) || !json_is_number(m) || !json_is_number(k)) {
+        snprintf(err, ERR_LEN, "%s:%ld: needs numbers best_reward, mean_reward, samples", path, line);
+        return -1;
+    }
+    double bv = json_number_value(b), mv = json_number_value(m);
+    if (!isfinite(bv) || !isfinite(mv)) { snprintf(err, ERR_LEN, "%s:%ld: non-finite reward", path, line); return -1; }
+    s->best += bv;
+    s->mean_reward += mv;
+    s->samples += json_number_value(k);
+    s->n++;
+    return 0;
+}
+
+static int load_suite(Report* r, const char* suite_dir, const char* name, Suite* s, char err[ERR_LEN]) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    path_join(s->dir, sizeof s->dir, suite_dir, name);
+    path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl");
+    if (!path_exists(s->summary)) { note(r, "missing run: %s (no %s)", name, s->summary); return 0; }
+    if (jsonl_strict(s->summary, suite_line, s, NULL, err)) return -1;
+    if (s->n == 0) { note(r, "missing run: %s (%s has no complete task line)", name, s->summary); return 0; }
+    s->best /= s->n; s->mean_reward /= s->n; s->samples /= s->n;
+    s->present = 1;
+    return read_cmd(s->dir, s->cmd, sizeof s->cmd, err);
+}
+
+static void set_from(Entry* e, const Suite* s, double v, const char* seed) {
+    e->present = s->present;
+    e->v = v;
+    snprintf(e->source, sizeof e->source, "%s", s->summary);
+    snprintf(e->run, sizeof e->run, "%s", s->dir);
+    snprintf(e->seed, sizeof e->seed, "%s", seed);
+    snprintf(e->cmd, sizeof e->cmd, "%s", s->present ? s->cmd : "");
+    if (!s->present) snprintf(e->note, sizeof e->note, "run missing");
+}
+
+/* Mean over the present seeds of a method. */
+static void set_mean(Entry* e, const Suite* s, int ns, int field) {
+    double sum = 0; int n = 0;
+    char seeds[32] = "", src[1024] = "", run[512] = "", cmd[CMD_LEN * 2] = "";
+    for (int i = 0; i < ns; i++) {
+        if (!s[i].present) continue;
+        double v = field == 0 ? s[i].best : field == 1 ? s[i].mean_reward : s[i].samples;
+        sum += v; n++;
+        size_t l = strlen(seeds);
+        snprintf(seeds + l, sizeof seeds - l, "%s%d", n > 1 ? "," : "", i);
+        l = strlen(src);
+        snprintf(src + l, sizeof src - l, "%s%s", n > 1 ? "; " : "", s[i].summary);
+        l = strlen(run);
+        snprintf(run + l, sizeof run - l, "%s%s", n > 1 ? "; " : "", s[i].dir);
+        l = strlen(cmd);
+        snprintf(cmd + l, sizeof cmd - l, "%s%s", n > 1 ? " ; " : "", s[i].cmd);
+    }
+    e->present = n > 0;
+    e->v = n ? sum / n : 0;
+    snprintf(e->seed, sizeof e->seed, "%s", n ? seeds : "-");
+    snprintf(e->source, sizeof e->source, "%s", src);
+    snprintf(e->run, sizeof e->run, "%s", run);
+    snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
+    if (n == 0) snprintf(e->note, sizeof e->note, "every seed missing");
+    else if (n < ns) snprintf(e->note, sizeof e->note, "mean over %d of %d seeds (others missing)", n, ns);
+    else snprintf(e->note, sizeof e->note, "mean over seeds");
+}
+
+/* Scandir-ordered subdirectories of dir holding file `marker`. Returns count (<= max). */
+static int dirs_with(const char* dir, const char* marker, char names[][256], int max) {
+    struct dirent** ents = NULL;
+    int m = scandir(dir, &ents, NULL, alphasort), n = 0;
+    for (int i = 0; i < m; i++) {
+        const char* d = ents[i]->d_name;
+        char p[4200], q[4500];
+        if (d[0] != '.' && n < max) {
+            path_join(p, sizeof p, dir, d);
+            path_join(q, sizeof q, p, marker);
+            if (is_dir(p) && path_exists(q)) snprintf(names[n++], 256, "%s", d);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return n;
+}
+
+static json_t* load_obj(const char* path, char err[ERR_LEN]) {
+    json_t* j = json_load_path(path, err);
+    if (j && !json_is_object(j)) { snprintf(err, ERR_LEN, "%s: not a JSON object", path); json_decref(j); return NULL; }
+    return j;
+}
+
+/* Number `key` of object j into entry e; absent/non-number leaves it missing with a note. */
+static void num_from(Entry* e, const json_t* j, const char* key, const char* path, const char* run,
+                     const char* cmd, int integral) {
+    json_t* v = j ? json_object_get(j, key) : NULL;
+    snprintf(e->source, sizeof e->source, "%s%s%s", path, j ? " key " : "", j ? key : "");
+    snprintf(e->run, sizeof e->run, "%s", run);
+    snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
+    e->integral = integral;
+    if (json_is_number(v) && isfinite(json_number_value(v))) { e->present = 1; e->v = json_number_value(v); }
+    else snprintf(e->note, sizeof e->note, j ? "key missing" : "file missing");
+}
+
+typedef struct { int have; double v; } LastVal;
+static int val_line(json_t* o, void* ctx, const char* path, long line, char* err) {
+    (void)path; (void)line; (void)err;
+    LastVal* l = ctx;
+    json_t* v = json_object_get(o, "val_loss");
+    if (json_is_number(v)) { l->have = 1; l->v = json_number_value(v); }
+    return 0;
+}
+
+/* ---------- gathering ---------- */
+
+static const char* SEEDWORD[2] = {"Zero", "One"};
+
+static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl[5], char sdft_prefix[256],
+                  char mhc_run[2][256], char err[ERR_LEN]) {
+    char suite_dir[4200];
+    path_join(suite_dir, sizeof suite_dir, runs_dir, "suite");
+
+    /* SDFT prefix from the dir names: sdft*_bestofn_seed* */
+    snprintf(sdft_prefix, 256, "sdft");
+    {
+        struct dirent** ents = NULL;
+        int m = scandir(suite_dir, &ents, NULL, alphasort), found = 0;
+        for (int i = 0; i < m; i++) {
+            const char* d = ents[i]->d_name;
+            const char* k = strstr(d, "_bestofn_seed");
+            if (!strncmp(d, "sdft", 4) && k) {
+                char pre[256];
+                snprintf(pre, sizeof pre, "%.*s", (int)(k - d), d);
+                if (!found) { snprintf(sdft_prefix, 256, "%s", pre); found = 1; }
+                else if (strcmp(pre, sdft_prefix)) note(r, "several SDFT best-of-N prefixes; using %s, ignoring %s", sdft_prefix, pre);
+            }
+            free(ents[i]);
+        }
+        free(ents);
+        if (!found) note(r, "no sdft*_bestofn_seed* run in %s", suite_dir);
+    }
+
+    /* main methods */
+    static const char* MM[3] = {"BaseBestofN", "TTTMain", "SDFTBestofN"};
+    static const char* MW[3] = {"base best-of-N", "TTT main", "SDFT best-of-N"};
+    for (int k = 0; k < 3; k++) {
+        for (int sd = 0; sd < 2; sd++) {
+            char name[256];
+            if (k == 0) snprintf(name, sizeof name, "base_bestofn_seed%d", sd);
+            else if (k == 1) snprintf(name, sizeof name, "ttt_main_seed%d", sd);
+            else snprintf(name, sizeof name, "%.200s_bestofn_seed%d", sdft_prefix, sd);
+            if (load_suite(r, suite_dir, name, &main_s[k][sd], err)) return -1;
+        }
+        char nm[64], what[160], seed[8];
+        for (int sd = 0; sd < 2; sd++) {
+            snprintf(seed, sizeof seed, "%d", sd);
+            snprintf(nm, sizeof nm, "%sSeed%s", MM[k], SEEDWORD[sd]);
+            snprintf(what, sizeof what, "%s: mean over tasks of best reward, seed %d", MW[k], sd);
+            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].best, seed);
+            snprintf(nm, sizeof nm, "%sMeanRewardSeed%s", MM[k], SEEDWORD[sd]);
+            snprintf(what, sizeof what, "%s: mean over tasks of mean reward, seed %d", MW[k], sd);
+            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].mean_reward, seed);
+            snprintf(nm, sizeof nm, "%sTasksSeed%s", MM[k], SEEDWORD[sd]);
+            snprintf(what, sizeof what, "%s: tasks in summary.jsonl, seed %d", MW[k], sd);
+            Entry* e = add(r, nm, what);
+            set_from(e, &main_s[k][sd], main_s[k][sd].n, seed);
+            e->integral = 1;
+        }
+        snprintf(nm, sizeof nm, "%sMean", MM[k]);
+        snprintf(what, sizeof what, "%s: mean best reward, mean over seeds", MW[k]);
+        set_mean(add(r, nm, what), main_s[k], 2, 0);
+        snprintf(nm, sizeof nm, "%sMeanReward", MM[k]);
+        snprintf(what, sizeof what, "%s: mean reward, mean over seeds", MW[k]);
+        set_mean(add(r, nm, what), main_s[k], 2, 1);
+        snprintf(nm, sizeof nm, "%sSamples", MM[k]);
+        snprintf(what, sizeof what, "%s: samples per task (compute budget), mean over seeds", MW[k]);
+        Entry* e = add(r, nm, what);
+        set_mean(e, main_s[k], 2, 2);
+        e->integral = e->present && fabs(e->v - round(e->v)) < 1e-9;
+    }
+
+    /* ablations, seed 0 */
+    static const char* AD[5] = {"ttt_main_seed0", "ttt_reuse0_seed0", "ttt_adapt0_seed0", "ttt_kl0_seed0", "ttt_expected_seed0"};
+    static const char* AM[5] = {"TTTMain", "TTTReuseOff", "TTTAdaptOff", "TTTKLOff", "TTTExpected"};
+    static const char* AW[5] = {"TTT main", "TTT reuse off", "TTT adaptive beta off", "TTT KL off", "TTT expected objective"};
+    abl[0] = main_s[1][0];
+    for (int k = 1; k < 5; k++) {
+        if (load_suite(r, suite_dir, AD[k], &abl[k], err)) return -1;
+        char nm[64], what[160];
+        snprintf(nm, sizeof nm, "%sSeedZero", AM[k]);
+        snprintf(what, sizeof what, "%s: mean best reward, seed 0", AW[k]);
+        set_from(add(r, nm, what), &abl[k], abl[k].best, "0");
+        snprintf(nm, sizeof nm, "%sMeanRewardSeedZero", AM[k]);
+        snprintf(what, sizeof what, "%s: mean reward, seed 0", AW[k]);
+        set_from(add(r, nm, what), &abl[k], abl[k].mean_reward, "0");
+        for (int f = 0; f < 2; f++) {
+            snprintf(nm, sizeof nm, "%sDelta%s", AM[k], f ? "MeanReward" : "Best");
+            snprintf(what, sizeof what, "%s minus TTT main: %s, seed 0", AW[k], f ? "mean reward" : "mean best reward");
+            Entry* e = add(r, nm, what);
+            set_from(e, &abl[k], f ? abl[k].mean_reward - abl[0].mean_reward : abl[k].best - abl[0].best, "0");
+            e->present = abl[k].present && abl[0].present;
+            e->sign = 1;
+            snprintf(e->source, sizeof e->source, "%s; %s", abl[k].summary, abl[0].summary);
+            snprintf(e->run, sizeof e->run, "%s; %s", abl[k].dir, abl[0].dir);
+            snprintf(e->cmd, sizeof e->cmd, "%s ; %s", abl[k].cmd, abl[0].cmd);
+            if (!e->present) snprintf(e->note, sizeof e->note, "%s missing", abl[k].present ? "ttt_main_seed0" : AD[k]);
+        }
+    }
+
+    /* retention */
+    {
+        char p[4400], rr[4400], cmd[CMD_LEN] = "(no run_record.json)";
+        path_join(p, sizeof p, suite_dir, "retention_ppl.json");
+        path_join(rr, sizeof rr, suite_dir, "_runs/retention_ppl.json");
+        json_t* j = NULL;
+        if (path_exists(p)) {
+            if (!(j = load_obj(p, err))) return -1;
+            if (is_dir(rr) && read_cmd(rr, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
+        } else note(r, "missing: %s (retention not run)", p);
+        static const char* K[5] = {"base_ppl", "updated_ppl", "abs_delta", "rel_delta", "tokens_evaluated"};
+        static const char* N[5] = {"RetentionBasePpl", "RetentionUpdatedPpl", "RetentionAbsDelta", "RetentionRelDelta", "RetentionTokens"};
+        static const char* W[5] = {"retention: base model val perplexity", "retention: SDFT model val perplexity",
+                                   "retention: perplexity delta (updated - base)", "retention: relative perplexity delta (fraction)",
+                                   "retention: tokens evaluated"};
+        for (int k = 0; k < 5; k++) {
+            Entry* e = add(r, N[k], W[k]);
+            num_from(e, j, K[k], p, is_dir(rr) ? rr : suite_dir, cmd, k == 4);
+            if (k == 2 || k == 3) e->sign = 1;
+        }
+        Entry* e = add(r, "RetentionRelDeltaPct", "retention: relative perplexity delta, percent");
+        num_from(e, j, "rel_delta", p, is_dir(rr) ? rr : suite_dir, cmd, 0);
+        e->v *= 100; e->sign = 1;
+        json_decref(j);
+    }
+
+    /* pretrain runs: mHC on (mhc.n > 1) vs off */
+    {
+        char names[64][256];
+        int n = dirs_with(runs_dir, "pretrain_config.json", names, 64);
+        mhc_run[0][0] = mhc_run[1][0] = 0;   /* [0] = on, [1] = off */
+        long streams[2] = {0, 0};
+        for (int i = 0; i < n; i++) {
+            char d[4200], mc[4500];
+            path_join(d, sizeof d, runs_dir, names[i]);
+            path_join(mc, sizeof mc, d, "model_config.json");
+            long mn = 1;
+            if (path_exists(mc)) {
+                json_t* j = load_obj(mc, err);
+                if (!j) return -1;
+                mn = jget_int(json_object_get(j, "mhc"), "n", 1);
+                json_decref(j);
+            } else note(r, "%s has no model_config.json; counted as mHC off", d);
+            int slot = mn > 1 ? 0 : 1;
+            if (!mhc_run[slot][0]) { snprintf(mhc_run[slot], 256, "%s", names[i]); streams[slot] = mn; }
+            else note(r, "several mHC-%s pretrain runs; using %s, ignoring %s", slot ? "off" : "on", mhc_run[slot], names[i]);
+        }
+        static const char* S[2] = {"MhcOn", "MhcOff"};
+        for (int k = 0; k < 2; k++) {
+            char d[4200] = "", rec[4500] = "", met[4500] = "", cmd[CMD_LEN] = "";
+            json_t* j = NULL;
+            LastVal lv = {0, 0};
+            if (mhc_run[k][0]) {
+                path_join(d, sizeof d, runs_dir, mhc_run[k]);
+                path_join(rec, sizeof rec, d, "run_record.json");
+                path_join(met, sizeof met, d, "metrics.jsonl");
+                if (read_cmd(d, cmd, sizeof cmd, err)) return -1;
+                if (path_exists(rec) && !(j = load_obj(rec, err))) return -1;
+                if (path_exists(met) && jsonl_strict(met, val_line, &lv, NULL, err)) { json_decref(j); return -1; }
+            } else note(r, "missing run: no pretrain run with mHC %s under %s", k ? "off" : "on", runs_dir);
+            char nm[64], what[160];
+            snprintf(nm, sizeof nm, "%sStreams", S[k]);
+            snprintf(what, sizeof what, "mHC %s: residual streams (model_config.json mhc.n)", k ? "off" : "on");
+            Entry* e = add(r, nm, what);
+            e->present = mhc_run[k][0] != 0; e->v = (double)streams[k]; e->integral = 1;
+            snprintf(e->source, sizeof e->source, "%s/model_config.json", d);
+            snprintf(e->run, sizeof e->run, "%s", d);
+            snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
+            snprintf(nm, sizeof nm, "%sParams", S[k]);
+            snprintf(what, sizeof what, "mHC %s: parameters", k ? "off" : "on");
+            num_from(add(r, nm, what), j, "params", mhc_run[k][0] ? rec : "(run missing)", d, cmd, 1);
+            snprintf(nm, sizeof nm, "%sTokensPerSec", S[k]);
+            snprintf(what, sizeof what, "mHC %s: training tokens/s (run_record.json)", k ? "off" : "on");
+            num_from(add(r, nm, what), j, "tokens_per_s", mhc_run[k][0] ? rec : "(run missing)", d, cmd, 0);
+            snprintf(nm, sizeof nm, "%sValLoss", S[k]);
+            snprintf(what, sizeof what, "mHC %s: final val loss (last val_loss in metrics.jsonl)", k ? "off" : "on");
+            e = add(r, nm, what);
+            e->present = lv.have; e->v = lv.v;
+            snprintf(e->source, sizeof e->source, "%s", mhc_run[k][0] ? met : "(run missing)");
+            snprintf(e->run, sizeof e->run, "%s", d);
+            snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
+            if (!lv.have) snprintf(e->note, sizeof e->note, "no val_loss");
+            json_decref(j);
+        }
+        const Entry* on = find(r, "MhcOnValLoss");
+        const Entry* off = find(r, "MhcOffValLoss");
+        Entry* e = add(r, "MhcValLossDelta", "final val loss, mHC on minus off");
+        e->present = on->present && off->present; e->v = on->v - off->v; e->sign = 1;
+        snprintf(e->source, sizeof e->source, "%s; %s", on->source, off->source);
+        snprintf(e->run, sizeof e->run, "%s; %s", on->run, off->run);
+        snprintf(e->cmd, sizeof e->cmd, "%s ; %s", on->cmd, off->cmd);
+    }
+
+    /* SDFT run: sdft_eval_report.json */
+    {
+        char names[16][256], d[4200] = "", p[4500] = "(run missing)", cmd[CMD_LEN] = "";
+        int n = dirs_with(runs_dir, "sdft_eval_report.json", names, 16);
+        json_t* j = NULL;
+        if (n > 0) {
+            path_join(d, sizeof d, runs_dir, names[0]);
+            path_join(p, sizeof p, d, "sdft_eval_report.json");
+            if (!(j = load_obj(p, err))) return -1;
+            if (read_cmd(d, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
+            for (int i = 1; i < n; i++) note(r, "several SDFT runs; using %s, ignoring %s", names[0], names[i]);
+        } else note(r, "missing run: no SDFT run dir (sdft_eval_report.json) under %s", runs_dir);
+        static const char* K[7] = {"base_val_ppl", "final_val_ppl", "val_ppl_rel_delta", "published_step", "demos_used",
+                                   "best_of_k_before", "best_of_k_after"};
+        static const char* N[7] = {"SdftBaseValPpl", "SdftFinalValPpl", "SdftValPplRelDelta", "SdftPublishedStep",
+                                   "SdftDemosUsed", "SdftBestOfKBefore", "SdftBestOfKAfter"};
+        static const char* W[7] = {"SDFT gate: base val perplexity", "SDFT gate: final val perplexity",
+                                   "SDFT gate: relative val perplexity delta (fraction)", "SDFT: published step",
+                                   "SDFT: demonstrations used", "SDFT: best-of-k on demo tasks before",
+                                   "SDFT: best-of-k on demo tasks after"};
+        for (int k = 0; k < 7; k++) {
+            Entry* e = add(r, N[k], W[k]);
+            num_from(e, j, K[k], p, d, cmd, k == 3 || k == 4);
+            if (k == 2) e->sign = 1;
+        }
+        json_decref(j);
+    }
+    return 0;
+}
+
+/* ---------- writing ---------- */
+
+typedef struct { char* buf; size_t len; FILE* f; } Mem;
+static void mem_open(Mem* m) { m->buf = NULL; m->len = 0; m->f = open_memstream(&m->buf, &m->len); }
+static int mem_commit(Mem* m, const char* path, char err[ERR_LEN]) {
+    fclose(m->f);
+    int rc = atomic_write(path, m->buf, m->len, err);
+    free(m->buf);
+    return rc;
+}
+
+static void esc_line(FILE* f, const char* s) {   /* LaTeX comment text: no newlines */
+    for (; *s; s++) fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+}
+
+static void table_main(FILE* f, const Report* r, const char* runs_dir, const char* sdft_prefix) {
+    static const char* MM[3] = {"BaseBestofN", "TTTMain", "SDFTBestofN"};
+    char lab[3][512], esc[512], b[6][64];
+    snprintf(lab[0], sizeof lab[0], "Base best-of-$N$ (\\texttt{base\\_bestofn})");
+    snprintf(lab[1], sizeof lab[1], "TTT main (\\texttt{ttt\\_main})");
+    char pre[300];
+    snprintf(pre, sizeof pre, "%s_bestofn", sdft_prefix);
+    report_tex_escape(pre, esc, sizeof esc);
+    snprintf(lab[2], sizeof lab[2], "SDFT best-of-$N$ (\\texttt{%.400s})", esc);
+    fprintf(f, "%% table_main_results.tex: generated by report_write (lib/report.c) from ");
+    esc_line(f, runs_dir);
+    fprintf(f, "\n%% Held-out suite: mean over tasks of the best reward per seed, mean over seeds,\n"
+               "%% samples per task (compute-matched budget) and mean reward (mean over seeds). \"--\" = run missing.\n");
+    fprintf(f, "\\begin{tabular}{lrrrrr}\n\\hline\n"
+               "Method & \\multicolumn{3}{c}{Mean best reward} & Samples & Mean \\\\\n"
+               " & seed 0 & seed 1 & mean & per task & reward \\\\\n\\hline\n");
+    for (int k = 0; k < 3; k++) {
+        char nm[6][64];
+        snprintf(nm[0], 64, "%sSeedZero", MM[k]);
+        snprintf(nm[1], 64, "%sSeedOne", MM[k]);
+        snprintf(nm[2], 64, "%sMean", MM[k]);
+        snprintf(nm[3], 64, "%sSamples", MM[k]);
+        snprintf(nm[4], 64, "%sMeanReward", MM[k]);
+        fprintf(f, "%s", lab[k]);
+        for (int c = 0; c < 5; c++) fprintf(f, " & %s", cell(r, nm[c], b[c], 64));
+        fprintf(f, " \\\\\n");
+    }
+    fprintf(f, "\\hline\n\\end{tabular}\n");
+}
+
+static void table_ablation(FILE* f, const Report* r, const char* runs_dir) {
+    static const char* AM[5] = {"TTTMain", "TTTReuseOff", "TTTAdaptOff", "TTTKLOff", "TTTExpected"};
+    static const char* AL[5] = {"TTT main (\\texttt{ttt\\_main\\_seed0})", "Reuse off (\\texttt{ttt\\_reuse0\\_seed0})",
+                                "Adaptive $\\beta$ off (\\texttt{ttt\\_adapt0\\_seed0})", "KL shaping off (\\texttt{ttt\\_kl0\\_seed0})",
+                                "Expected objective (\\texttt{ttt\\_expected\\_seed0})"};
+    char b[4][64], nm[4][64];
+    fprintf(f, "%% table_ablation_summary.tex: generated by report_write (lib/report.c) from ");
+    esc_line(f, runs_dir);
+    fprintf(f, "\n%% Seed 0 only: one seed per ablation, so deltas are not significance tests. \"--\" = run missing.\n");
+    fprintf(f, "\\begin{tabular}{lrrrr}\n\\hline\n"
+               "Variant & Mean best & $\\Delta$ vs & Mean & $\\Delta$ vs \\\\\n"
+               " & reward & main & reward & main \\\\\n\\hline\n");
+    for (int k = 0; k < 5; k++) {
+        snprintf(nm[0], 64, "%sSeedZero", AM[k]);
+        snprintf(nm[1], 64, "%sDeltaBest", AM[k]);
+        snprintf(nm[2], 64, "%sMeanRewardSeedZero", AM[k]);
+        snprintf(nm[3], 64, "%sDeltaMeanReward", AM[k]);
+        fprintf(f, "%s & %s & %s & %s & %s \\\\\n", AL[k], cell(r, nm[0], b[0], 64),
+                k ? cell(r, nm[1], b[1], 64) : "", cell(r, nm[2], b[2], 64), k ? cell(r, nm[3], b[3], 64) : "");
+        if (k == 0) fprintf(f, "\\hline\n");
+    }
+    fprintf(f, "\\hline\n\\end{tabular}\n");
+}
+
+static void table_mhc(FILE* f, const Report* r, const char* runs_dir, char mhc_run[2][256]) {
+    static const char* S[2] = {"MhcOn", "MhcOff"};
+    char b[4][64], nm[4][64], esc[600];
+    fprintf(f, "%% table_mhc.tex: generated by report_write (lib/report.c) from ");
+    esc_line(f, runs_dir);
+    fprintf(f, "\n%% mHC on vs off, one pretraining run each (same data, steps and shape otherwise). \"--\" = run missing.\n");
+    fprintf(f, "\\begin{tabular}{llrrrr}\n\\hline\n"
+               "Residual & Run & Streams & Params & Final val loss & Tokens/s \\\\\n\\hline\n");
+    for (int k = 0; k < 2; k++) {
+        snprintf(nm[0], 64, "%sStreams", S[k]);
+        snprintf(nm[1], 64, "%sParams", S[k]);
+        snprintf(nm[2], 64, "%sValLoss", S[k]);
+        snprintf(nm[3], 64, "%sTokensPerSec", S[k]);
+        report_tex_escape(mhc_run[k][0] ? mhc_run[k] : "--", esc, sizeof esc);
+        fprintf(f, "%s & %s%s%s & %s & %s & %s & %s \\\\\n", k ? "mHC off" : "mHC on",
+                mhc_run[k][0] ? "\\texttt{" : "", esc, mhc_run[k][0] ? "}" : "",
+                cell(r, nm[0], b[0], 64), cell(r, nm[1], b[1], 64), cell(r, nm[2], b[2], 64), cell(r, nm[3], b[3], 64));
+    }
+    fprintf(f, "\\hline\n\\end{tabular}\n");
+}
+
+static void md_cell(FILE* f, const char* s) {    /* markdown table cell: escape pipes, no newlines */
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", f);
+        else if (*s == '\n' || *s == '\r') fputc(' ', f);
+        else fputc(*s, f);
+    }
+}
+
+static void registry(FILE* f, const Report* r, const char* runs_dir, const char* paper_dir) {
+    char now[32];
+    iso_time(now, now_wall());
+    fprintf(f, "# Results registry\n\nGenerated by `report_write` (lib/report.c) at %s from `", now);
+    md_cell(f, runs_dir);
+    fprintf(f, "`. Every number in `");
+    md_cell(f, paper_dir);
+    fprintf(f, "/tables/*.tex` and `results_macros.tex` is listed here with the file it was read "
+               "from, its run dir, seed and the command that produced the run (`argv` of the run's "
+               "`run_record.json`). Rewards are means over the tasks of a run's `summary.jsonl`; "
+               "\"--\" marks a number whose run is missing. Cite a number in the paper as `\\Macro`.\n\n");
+    fprintf(f, "## Numbers\n\n| macro | value | what | seed | source file | run dir | command | note |\n"
+               "| --- | ---: | --- | --- | --- | --- | --- | --- |\n");
+    for (int i = 0; i < r->n; i++) {
+        const Entry* e = &r->e[i];
+        char v[64];
+        if (e->present) fmt_num(e->v, e->integral, 0, e->sign, v, sizeof v);
+        else snprintf(v, sizeof v, "--");
+        fprintf(f, "| `\\%s` | %s | ", e->name, v);
+        md_cell(f, e->what); fputs(" | ", f);
+        md_cell(f, e->seed); fputs(" | `", f);
+        md_cell(f, e->source); fputs("` | `", f);
+        md_cell(f, e->run); fputs("` | ", f);
+        if (e->cmd[0]) { fputc('`', f); md_cell(f, e->cmd); fputc('`', f); }
+        fputs(" | ", f);
+        md_cell(f, e->note);
+        fputs(" |\n", f);
+    }
+    fprintf(f, "\n## Missing runs and choices\n\n");
+    if (r->nnotes == 0) fprintf(f, "None: every expected run was found.\n");
+    for (int i = 0; i < r->nnotes; i++) { fputs("- ", f); md_cell(f, r->notes[i]); fputc('\n', f); }
+    fprintf(f, "\n## Claim-safety guardrails\n\n"
+               "From the runbook (`discover-distill-runbook.md`, \"Claim-Safety Guardrails\"). Do not claim:\n\n"
+               "- SOTA on real-world external benchmarks.\n"
+               "- mHC causal effect without dedicated on/off architecture evidence.\n"
+               "- zero forgetting guarantees.\n\n"
+               "Keep claims scoped to this verifiable synthetic suite and reported budgets.\n\n"
+               "Reading these numbers:\n\n"
+               "- Base, TTT and SDFT best-of-N are compute-matched by samples per task (the `Samples` column); "
+               "compare methods only at equal samples.\n"
+               "- Two seeds per main method and one per ablation: differences smaller than the spread between "
+               "the two seeds of one method are noise, not effects.\n"
+               "- The mHC table is one on/off pair of pretraining runs at one scale and one seed; it is evidence "
+               "about that pair only.\n"
+               "- Retention is a perplexity delta on one validation bin; a small delta is not a zero-forgetting "
+               "guarantee.\n");
+}
+
+static void macros(FILE* f, const Report* r, const char* runs_dir) {
+    fprintf(f, "%% results_macros.tex: generated by report_write (lib/report.c) from ");
+    esc_line(f, runs_dir);
+    fprintf(f, "\n%% One macro per reported number; sources in results_registry.md. \"--\" = run missing.\n");
+    char b[64];
+    for (int i = 0; i < r->n; i++)
+        fprintf(f, "\\newcommand{\\%s}{%s}\n", r->e[i].name, cell(r, r->e[i].name, b, sizeof b));
+}
+
+int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN]) {
+    if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
+    Report r = {0};
+    Suite main_s[3][2], abl[5];
+    char sdft_prefix[256], mhc_run[2][256];
+    int rc = gather(&r, runs_dir, main_s, abl, sdft_prefix, mhc_run, err);
+    for (int i = 0; rc == 0 && i < r.n; i++)
+        for (const char* p = r.e[i].name; *p; p++)
+            if (!isalpha((unsigned char)*p)) { snprintf(err, ERR_LEN, "internal: macro name %s", r.e[i].name); rc = -1; break; }
+    char tdir[4200], p[4400];
+    path_join(tdir, sizeof tdir, paper_dir, "tables");
+    if (rc == 0) rc = mkdir_p(tdir, err);
+    Mem m;
+    if (rc == 0) {
+        mem_open(&m); table_main(m.f, &r, runs_dir, sdft_prefix);
+        path_join(p, sizeof p, tdir, "table_main_results.tex");
+        rc = mem_commit(&m, p, err);
+    }
+    if (rc == 0) {
+        mem_open(&m); table_ablation(m.f, &r, runs_dir);
+        path_join(p, sizeof p, tdir, "table_ablation_summary.tex");
+        rc = mem_commit(&m, p, err);
+    }
+    if (rc == 0) {
+        mem_open(&m); table_mhc(m.f, &r, runs_dir, mhc_run);
+        path_join(p, sizeof p, tdir, "table_mhc.tex");
+        rc = mem_commit(&m, p, err);
+    }
+    if (rc == 0) {
+        mem_open(&m); macros(m.f, &r, runs_dir);
+        path_join(p, sizeof p, paper_dir, "results_macros.tex");
+        rc = mem_commit(&m, p, err);
+    }
+    if (rc == 0) {
+        mem_open(&m); registry(m.f, &r, runs_dir, paper_dir);
+        path_join(p, sizeof p, paper_dir, "results_registry.md");
+        rc = mem_commit(&m, p, err);
+    }
+    free(r.e);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* report: the results tables, citable macros and number registry of phase F (SPEC §2, plot row).
+ *
+ * Owns: reading the finished run outputs under runs_dir (= out/<config>/runs) and writing,
+ * atomically (lib/atomic.h), under paper_dir:
+ *   tables/table_main_results.tex    base best-of-N, TTT main, SDFT best-of-N (plain tabular, \hline)
+ *   tables/table_ablation_summary.tex TTT main vs reuse off, adaptive beta off, KL off, expected (seed 0)
+ *   tables/table_mhc.tex             mHC on vs off: params, final val loss, tokens/s
+ *   results_macros.tex               one \newcommand{\LettersOnly}{value} per reported number
+ *   results_registry.md              every number with source file, run dir, seed, command, and
+ *                                    the runbook's claim-safety guardrails
+ * Inputs and macro names: docs/tables.md. A missing run leaves "--" (cells and macros) and is
+ * noted in the registry; a malformed file is an error naming it, and nothing is written.
+ * Does not own: figures (tools/plot.c), running anything. */
+#ifndef DD_REPORT_H
+#define DD_REPORT_H
+#include "util.h"
+
+/* 0 on success (missing runs included), -1 with err naming the file otherwise. */
+int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN]);
+
+/* LaTeX-escape text (\ _ & % $ # { } ~ ^) into out (always NUL-terminated). */
+void report_tex_escape(const char* in, char* out, size_t cap);
+
+#endif
