@@ -30,9 +30,16 @@ include pipelines/phase-b.mk
 include pipelines/phase-c.mk
 include pipelines/phase-d.mk
 include pipelines/phase-e.mk
+include pipelines/phase-f.mk
 endif
 
-.PHONY: check clean pause
+.PHONY: check clean pause status report
+# Every run of the config: phase, status, progress, ETA, heartbeat age (crashed = stale, pid gone).
+status: bin/watch
+	@bin/watch --root $(OUT)
+# The same, plus time and cost estimate summed per tool.
+report: bin/watch
+	@bin/watch --root $(OUT) --costs 1
 # Ask every live run of the config to pause (each checkpoints and exits 75).
 pause:
 	@n=0; for hb in $$(find $(OUT) -path '*/_run_tracker/heartbeat.json' 2>/dev/null); do \

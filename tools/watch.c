@@ -13,6 +13,7 @@ typedef struct {
     const char* root;
     int    follow, stop_on_terminal;
     double interval, watch, stale_sec;
+    int costs;
 } Args;
 
 static const Opt OPTS[] = {
@@ -21,6 +22,7 @@ static const Opt OPTS[] = {
     {"stop_on_terminal", OPT_BOOL, offsetof(Args, stop_on_terminal), "0", OPT_RANGE_NONE, "with --follow: stop once the run is completed, failed, paused, gated or crashed"},
     {"interval", OPT_FLOAT, offsetof(Args, interval), "2", 0.05, 3600, "seconds between updates with --follow"},
     {"watch", OPT_FLOAT, offsetof(Args, watch), "0", 0, 3600, "with --root: redraw the table every N seconds (0 = once)"},
+    {"costs", OPT_BOOL, offsetof(Args, costs), "0", OPT_RANGE_NONE, "with --root: also sum time and cost estimate per tool (run_record.json)"},
     {"stale_sec", OPT_FLOAT, offsetof(Args, stale_sec), "60", 1, 1e6, "a running heartbeat older than this whose pid is gone is 'crashed'"},
     {0},
 };
@@ -28,7 +30,7 @@ static const Opt OPTS[] = {
 static const ToolSpec SPEC = {"watch", "watch",
     "Print a run's heartbeat as a progress line (phase, status, step/total, rate, ETA, heartbeat age):\n"
     "  watch --run_dir out/tiny/runs/pretrain_base --follow --stop_on_terminal\n"
-    "or a table of every run under a root:  watch --root out/tiny [--watch 15]\n"
+    "or a table of every run under a root:  watch --root out/tiny [--watch 15] [--costs 1]\n"
     "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", OPTS};
 
 static int terminal(const char* st) {
@@ -93,6 +95,36 @@ static int table(const Args* a) {
         runstat_free(&s);
     }
     if (n == 0) printf("(no runs under %s)\n", a->root);
+    if (!a->costs) return 0;
+    /* Time and cost per tool, from every run's record (durations summed over resumes). */
+    char tools[64][64];
+    double sec[64] = {0}, usd[64] = {0};
+    int runs[64] = {0}, nt = 0;
+    double all_s = 0, all_u = 0;
+    for (int i = 0; i < n; i++) {
+        char p[4200], err[ERR_LEN];
+        path_join(p, sizeof p, found[i], "run_record.json");
+        json_t* r = path_exists(p) ? json_load_path(p, err) : NULL;
+        if (!r) continue;
+        const char* tool = jget_str(r, "tool", "?");
+        int k = 0;
+        while (k < nt && strcmp(tools[k], tool)) k++;
+        if (k == nt && nt < 64) snprintf(tools[nt++], 64, "%s", tool);
+        if (k < 64) {
+            double d = jget_num(r, "duration_sec", 0), u = jget_num(json_object_get(r, "cost"), "estimate_usd", 0);
+            sec[k] += d; usd[k] += u; runs[k]++; all_s += d; all_u += u;
+        }
+        json_decref(r);
+    }
+    printf("\n%-20s %6s %12s %12s\n", "tool", "runs", "time", "cost ($)");
+    for (int k = 0; k < nt; k++) {
+        char t[32];
+        fmt_duration(t, sizeof t, sec[k]);
+        printf("%-20s %6d %12s %12.4f\n", tools[k], runs[k], t, usd[k]);
+    }
+    char t[32];
+    fmt_duration(t, sizeof t, all_s);
+    printf("%-20s %6d %12s %12.4f\n", "total", n, t, all_u);
     return 0;
 }
 
