@@ -316,7 +316,8 @@ static int lists_output(const char* prov_path, const char* base) {
 
 /* The run that produced `path`, by the layout convention: a file's run is
  * <dir>/_runs/<name>, or the <dir>/_runs/ run whose provenance lists it (one
- * run may write several files); a published checkpoint's run is its parent. */
+ * run may write several files); a checkpoint file's run is the dir holding the
+ * checkpoint dir (or the file's own dir). */
 static int upstream_run(const char* path, char* out, size_t cap) {
     char d[4096], rec[4200];
     track_default_dir(out, cap, path);
@@ -335,9 +336,16 @@ static int upstream_run(const char* path, char* out, size_t cap) {
             }
     globfree(&g);
     if (found) return 1;
-    snprintf(out, cap, "%s", d);
-    path_join(rec, sizeof rec, out, "run_record.json");
-    return path_exists(rec);
+    /* A checkpoint's files: <run>/<ckpt>/model.safetensors, the run two levels up. */
+    for (int up = 0; up < 2; up++) {
+        snprintf(out, cap, "%s", d);
+        path_join(rec, sizeof rec, out, "run_record.json");
+        if (path_exists(rec)) return 1;
+        char parent[4096];
+        path_dirname(parent, sizeof parent, d);
+        snprintf(d, sizeof d, "%s", parent);
+    }
+    return 0;
 }
 
 void track_input(Tracker* t, const char* path) {

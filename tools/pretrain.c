@@ -5,6 +5,7 @@
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
+#include "gate.h"
 #include "json.h"
 #include "model.h"
 #include "optim.h"
@@ -20,6 +21,7 @@ typedef struct {
     const char *train_bin, *val_bin, *out, *model, *init_from;
     long steps, seq_len, micro_bs, grad_accum, warmup, eval_interval, eval_batches, ckpt_interval, keep_state, seed;
     double lr, min_lr_frac, weight_decay, beta1, beta2, grad_clip;
+    json_t* gates;
 } Args;
 
 static const Opt OPTS[] = {
@@ -43,6 +45,8 @@ static const Opt OPTS[] = {
     {"ckpt_interval", OPT_INT, offsetof(Args, ckpt_interval), "1000", 1, 1e9, "steps between checkpoints (also at the end and on pause)"},
     {"keep_state", OPT_INT, offsetof(Args, keep_state), "2", 1, 1e6, "newest checkpoints that keep their resume state (older keep weights only)"},
     {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "initialisation seed"},
+    {"gates", OPT_JSON, offsetof(Args, gates), "null", OPT_RANGE_NONE,
+     "gates on val_loss or loss (SPEC §8), e.g. [{at: 100, metric: val_loss, green: \"<=3.1\", on_red: stop}]"},
     {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE, "warm start: weights of this checkpoint (fresh optimizer)"},
     {0},
 };
@@ -101,6 +105,9 @@ int main(int argc, char** argv) {
     cfg_cli(&SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200];
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    Gate* gates;
+    int ngates;
+    if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
     ModelConfig mc;
     if (model_config_load(&mc, a.model, err)) die(EXIT_BADINPUT, "%s", err);
     if (a.seq_len > mc.seq_len) cfg_refuse(&c, "seq_len", "%ld exceeds the model's seq_len %ld (%s)", a.seq_len, mc.seq_len, a.model);
@@ -116,6 +123,8 @@ int main(int argc, char** argv) {
     if (!c.resume) track_move_aside(a.out, &c, moved);
     char prev[16];
     track_prev_status(a.out, prev);
+    if (!strcmp(prev, "gated"))   /* a RED gate stopped this branch: it stays stopped until redone */
+        die(EXIT_GATED, "%s: stopped by a RED gate (see _run_tracker/events.jsonl); redo it with FORCE=1 (--no-resume --force)", a.out);
     long ck[4096];
     int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
     /* A checkpoint of another shape is an input error, not a reason to start over. */
@@ -226,8 +235,30 @@ int main(int argc, char** argv) {
             track_say(&t, "step %ld/%ld loss %.4f val_loss %.4f lr %.2e grad_norm %.3f %.0f tok/s", step, a.steps, loss,
                       last_val, lr, norm, tok_s);
         }
+        /* Gates on this step's metrics: AMBER warns; RED stops (exit 3, status gated). */
+        GateVerdict worst = GATE_GREEN;
+        for (int g = 0; g < ngates; g++) {
+            const char* mname = gates[g].metric;
+            json_t* mv = json_object_get(row, mname);
+            if (!json_is_number(mv) || !gate_applies(&gates[g], mname, step)) continue;
+            GateVerdict v = gate_eval(&gates[g], json_number_value(mv));
+            json_t* rec = gate_record(&gates[g], step, json_number_value(mv), v);
+            track_say(&t, "gate %s: %s = %.4f at step %ld", gate_verdict_name(v), mname, json_number_value(mv), step);
+            track_event(&t, "gate", rec);
+            if (v > worst) worst = v;
+        }
+        if (worst != GATE_GREEN) json_object_set_new(row, "gate", json_string(gate_verdict_name(worst)));
         if (json_append_line(metrics, row, err)) die(EXIT_FAIL, "%s", err);
         json_decref(row);
+        if (worst == GATE_RED) {
+            char d[4096];
+            json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)s.cursor, "train_bin", a.train_bin);
+            if (ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
+            json_decref(st);
+            track_progress(&t, step, "gated");
+            track_finish(&t, "gated", "gate RED");
+            return EXIT_GATED;
+        }
         int pause = control_pause_requested();
         if (step % a.ckpt_interval == 0 || step == a.steps || pause) {
             char d[4096];
