@@ -348,6 +348,26 @@ static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, const floa
     linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
 }
 
+/* After the last layer: streams summed (mHC), final LayerNorm, tied output
+ * projection into m->logits (BT, V). */
+static void head_forward(Model* m, int BT) {
+    int C = m->C, n = m->n;
+    const float* h = m->xs[2 * m->L];
+    if (n) {
+        #pragma omp parallel for
+        for (int bt = 0; bt < BT; bt++) {
+            float* o = m->hsum + (size_t)bt * C;
+            const float* xb = h + (size_t)bt * n * C;
+            for (int c = 0; c < C; c++) o[c] = xb[c];
+            for (int i = 1; i < n; i++)
+                for (int c = 0; c < C; c++) o[c] += xb[i * C + c];
+        }
+        h = m->hsum;
+    }
+    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, BT, C);
+    matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
+}
+
 float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
     if (T > m->Tmax) die(EXIT_FAIL, "internal: sequence of %d exceeds the model's %d positions", T, m->Tmax);
     model_alloc(m, B, T);
@@ -376,20 +396,7 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
             else residual_forward(xo, x, a->y, BT * C);
         }
     }
-    const float* h = m->xs[2 * m->L];
-    if (n) {
-        #pragma omp parallel for
-        for (int bt = 0; bt < BT; bt++) {
-            float* o = m->hsum + (size_t)bt * C;
-            const float* xb = h + (size_t)bt * n * C;
-            for (int c = 0; c < C; c++) o[c] = xb[c];
-            for (int i = 1; i < n; i++)
-                for (int c = 0; c < C; c++) o[c] += xb[i * C + c];
-        }
-        h = m->hsum;
-    }
-    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, BT, C);
-    matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
+    head_forward(m, BT);
     if (!targets) return 0.0f;
     memcpy(m->targets, targets, BT * sizeof(int));
     crossentropy_softmax_forward(m->losses, m->probs, m->logits, targets, BT, m->V);
@@ -670,17 +677,5 @@ void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) 
             else residual_forward(xo, x, a->y, N * C);
         }
     }
-    const float* h = m->xs[2 * m->L];
-    if (n) {
-        for (int i = 0; i < N; i++) {
-            float* o = m->hsum + (size_t)i * C;
-            const float* xb = h + (size_t)i * n * C;
-            for (int c = 0; c < C; c++) o[c] = xb[c];
-            for (int j = 1; j < n; j++)
-                for (int c = 0; c < C; c++) o[c] += xb[j * C + c];
-        }
-        h = m->hsum;
-    }
-    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, N, C);
-    matmul_forward(m->logits, m->lnf, m->wte, NULL, N, C, m->V);
+    head_forward(m, N);
 }

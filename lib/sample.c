@@ -88,3 +88,13 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
     free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);
     return evaluated;
 }
+
+uint8_t* sample_stop_flags(const Tokenizer* tok, int V) {
+    uint8_t* stop = calloc_check(V, 1);
+    for (int v = 0; v < V && v < tok_vocab_size(tok); v++) {
+        size_t n;
+        const char* b = tok_token_bytes(tok, (uint32_t)v, &n);
+        stop[v] = v == TOK_EOS || v == TOK_PAD || (b && memchr(b, '\n', n));
+    }
+    return stop;
+}

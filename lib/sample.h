@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "model.h"
 #include "rng.h"
+#include "tokenizer.h"
 
 typedef struct {
     double temperature;   /* > 0 */
@@ -20,6 +21,9 @@ typedef struct {
  * stop: (V) flags. Returns the number of model positions evaluated. */
 long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, int max_new, const SampleCfg* sc,
                   const Rng* base, const uint8_t* stop, int* out, int* lens);
+
+/* (V) flags, malloc'd: <eos>, <pad> and every token whose bytes hold a newline. */
+uint8_t* sample_stop_flags(const Tokenizer* tok, int V);
 
 /* Index drawn from logits (V) under the config, using r. */
 int  sample_token(const float* logits, int V, const SampleCfg* sc, Rng* r, float* scratch /* (V) */, int* idx /* (V) */);

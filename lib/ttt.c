@@ -137,13 +137,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     memset(res, 0, sizeof *res);
     res->best_reward = -1;
     res->curve = json_array();
-    Ctx x = {tok, tok_cache_new(tok), NULL, m->V, m->Tmax};
-    x.stop = calloc_check(m->V, 1);
-    for (int v = 0; v < m->V && v < tok_vocab_size(tok); v++) {
-        size_t n;
-        const char* b = tok_token_bytes(tok, (uint32_t)v, &n);
-        x.stop[v] = v == TOK_EOS || v == TOK_PAD || (b && memchr(b, '\n', n));
-    }
+    Ctx x = {tok, tok_cache_new(tok), sample_stop_flags(tok, m->V), m->V, m->Tmax};
     int N = (int)c->rollouts, G = c->reuse ? (int)c->groups_per_step : 1, per = N / G;
     int maxnew = (int)c->max_new_tokens, keep = m->Tmax - maxnew;
     Rng trng;

@@ -199,12 +199,7 @@ int main(int argc, char** argv) {
     path_join(p, sizeof p, a.out, "model_config.json");
     if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
     x.cache = tok_cache_new(x.tok);
-    x.stop = calloc_check(x.s.V, 1);
-    for (int v = 0; v < x.s.V && v < tok_vocab_size(x.tok); v++) {
-        size_t n;
-        const char* b = tok_token_bytes(x.tok, (uint32_t)v, &n);
-        x.stop[v] = v == TOK_EOS || v == TOK_PAD || (b && memchr(b, '\n', n));
-    }
+    x.stop = sample_stop_flags(x.tok, x.s.V);
     Model* S = &x.s;
     float* mo = calloc_check(S->num_params, sizeof(float));
     float* vo = calloc_check(S->num_params, sizeof(float));
