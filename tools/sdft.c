@@ -25,7 +25,7 @@
 #include <string.h>
 
 typedef struct {
-    const char *ckpt, *tokenizer, *data, *out, *gate_val_bin;
+    const char *ckpt, *tokenizer, *data, *out, *gate_val_bin, *init_from;
     long steps, gate_val_seq_len, gate_val_bs, gate_val_batches, gate_every, max_new_tokens, demos_per_step, best_of_k, seed;
     double lr, weight_decay, grad_clip, ema, temperature;
     json_t* gates;
@@ -54,6 +54,8 @@ static const Opt OPTS[] = {
     {"temperature", OPT_FLOAT, offsetof(Args, temperature), "1.0", 1e-4, 100, "student sampling temperature"},
     {"best_of_k", OPT_INT, offsetof(Args, best_of_k), "8", 1, 4096, "K of the best-of-K reward on the demo tasks, before and after"},
     {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "sampling seed"},
+    {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE,
+     "warm start: student and teacher start from this checkpoint (same shape); --ckpt stays the gate's base"},
     {0},
 };
 
@@ -166,7 +168,9 @@ int main(int argc, char** argv) {
     if (ckpt_read_config(a.ckpt, &mc, err)) die(EXIT_BADINPUT, "%s", err);
     model_build(&x.s, &mc, 0);
     model_build(&x.t, &mc, 0);
-    if (ckpt_load_weights(a.ckpt, &x.s, err) || ckpt_load_weights(a.ckpt, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
+    if (ckpt_load_weights(a.ckpt, &x.s, err)) die(EXIT_BADINPUT, "%s", err);
+    if (*a.init_from && ckpt_load_weights(a.init_from, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
+    if (!*a.init_from) memcpy(x.t.params, x.s.params, x.s.num_params * sizeof(float));
     if (tok_vocab_size(x.tok) > x.s.V)
         die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d (%s)", a.tokenizer, tok_vocab_size(x.tok), x.s.V, a.ckpt);
     if (a.gate_val_seq_len > x.s.Tmax) cfg_refuse(&c, "gate_val_seq_len", "%ld exceeds the model's seq_len %d", a.gate_val_seq_len, x.s.Tmax);
@@ -194,6 +198,11 @@ int main(int argc, char** argv) {
     track_input(&t, a.data);
     track_input(&t, wpath);
     track_input(&t, a.gate_val_bin);
+    if (*a.init_from) {
+        char ip[4200];
+        path_join(ip, sizeof ip, a.init_from, "model.safetensors");
+        track_input(&t, is_dir(a.init_from) ? ip : a.init_from);
+    }
     track_total(&t, a.steps);
     json_t* mcj = model_config_to_json(&mc);
     path_join(p, sizeof p, a.out, "model_config.json");
@@ -225,7 +234,8 @@ int main(int argc, char** argv) {
         track_say(&t, "sdft: resuming from %s (step %ld)", sd, step);
         track_resumed(&t, step);
     } else {
-        base_ppl = val_ppl(S, &val, &a);
+        base_ppl = val_ppl(S, &val, &a);                 /* the base model: --ckpt */
+        memcpy(S->params, x.t.params, S->num_params * sizeof(float));   /* start: --init_from or the base */
         bok_before = best_of_k(&x, S, tasks, nd, &a, (uint64_t)a.seed * 7919 + 1);
         /* Step 0 is the base model: what sdft_latest means if the first gate fails. */
         if (ckpt_save(a.out, "sdft", 0, S, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);

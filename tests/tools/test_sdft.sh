@@ -38,6 +38,11 @@ D --out "$T/p" >"$T/l3" 2>&1; rc=$?
 D --out "$T/p" >>"$T/l3" 2>&1
 [ $rc -eq 75 ] && [ "$(payload "$T/p/sdft_step_0000004/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
   && pass sdft_pause_resume_bit_identical || fail sdft_pause_resume_bit_identical "rc=$rc $(tail -3 "$T/l3")"
+# Warm start: --init_from sets the starting weights (published as step 0); --ckpt stays the gate's base.
+D --out "$T/warm" --init_from "$T/s1/sdft_latest" >"$T/l5" 2>&1
+[ "$(payload "$T/warm/sdft_step_0000000/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
+  && python3 -c "import json; a=json.load(open('$T/warm/sdft_eval_report.json')); b=json.load(open('$T/s1/sdft_eval_report.json')); assert a['base_val_ppl']==b['base_val_ppl']" \
+  && pass sdft_init_from_warm_start || fail sdft_init_from_warm_start "$(tail -2 "$T/l5")"
 # Bad input.
 : >"$T/empty.jsonl"
 expect_err sdft_empty_demos 2 "empty.jsonl: no demonstrations: no discovered solution reached build-sdft's" D --out "$T/x1" --data "$T/empty.jsonl"
