@@ -5,8 +5,8 @@
  * in Optuna's JournalStorage op-code format (R/journal.log, appended under
  * flock(2) on R/journal.lock, which the kernel drops when a holder dies), its
  * replay, and the decision of what a worker does next (resume a paused trial,
- * run an enqueued retry, propose a new trial, wait, or stop); the grid and random
- * samplers; trial claims (R/trials/trial_NNNN/sweep_claim.json) and the recovery
+ * run an enqueued retry, propose a new trial, wait, or stop); the grid, random
+ * and TPE samplers; trial claims (R/trials/trial_NNNN/sweep_claim.json) and the recovery
  * of trials whose worker died; the report (counts, best, importances, top-k YAML).
  * Does not own: running the tool or the worker processes (tools/sweep.c), the
  * run-dir contract of a trial (track), heartbeat reading (runstat). */
@@ -112,6 +112,11 @@ long sweep_grid_size(const SweepConfig* sc);        /* product of the grid axes;
 void sweep_grid_point(const SweepConfig* sc, long idx, double* internal);
 /* Random: a trial's draw depends only on (seed, number). */
 void sweep_random_point(const SweepConfig* sc, long number, double* internal);
+/* TPE, Optuna 3.1 TPESampler defaults, independent per param (docs/sweeps.md):
+ * random (sweep_random_point) until 10 COMPLETE trials, then per param 24
+ * candidates from the "below" Parzen estimator, keeping the best
+ * log l(x) - log g(x). Depends only on (seed, number, the study's trials). */
+void sweep_tpe_point(const SweepConfig* sc, const Study* s, long number, double* internal);
 /* The next proposal given the trials so far: 0 and internal filled, or -1 when
  * the sampler has nothing left (grid exhausted). */
 int  sweep_propose(const SweepConfig* sc, const Study* s, double* internal);
