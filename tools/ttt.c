@@ -5,6 +5,7 @@
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
+#include "gate.h"
 #include "json.h"
 #include "tasks.h"
 #include "tokenizer.h"
@@ -21,6 +22,7 @@ typedef struct {
     long seed, ttt_steps, rollouts, max_new_tokens, groups_per_step, lora_rank, top_k, archive_cap, adapter_every;
     int reuse, adaptive_beta;
     double kl_lambda, beta, lr, lora_alpha, temperature, top_p, puct_c;
+    json_t* gates;
 } Args;
 
 static const Opt OPTS[] = {
@@ -47,6 +49,8 @@ static const Opt OPTS[] = {
     {"top_p", OPT_FLOAT, offsetof(Args, top_p), "1.0", 1e-6, 1, "nucleus sampling mass (1 = off)"},
     {"archive_cap", OPT_INT, offsetof(Args, archive_cap), "1000", 2, 1e7, "PUCT archive size per task"},
     {"puct_c", OPT_FLOAT, offsetof(Args, puct_c), "1.0", 0, 1e6, "PUCT exploration constant"},
+    {"gates", OPT_JSON, offsetof(Args, gates), "null", OPT_RANGE_NONE,
+     "gates on the run's mean_best_reward or mean_reward, checked at the end (SPEC §8)"},
     {"adapter_every", OPT_INT, offsetof(Args, adapter_every), "10", 1, 1e9, "save adapter_step_N/lora.safetensors every N steps (and the last)"},
     {0},
 };
@@ -72,6 +76,9 @@ int main(int argc, char** argv) {
     cfg_cli(&SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200];
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    Gate* gates;
+    int ngates;
+    if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
     TttCfg tc = {0};
     if (!strcmp(a.mode, "ttt")) tc.ttt = 1;
     else if (strcmp(a.mode, "bestofn")) cfg_refuse(&c, "mode", "'%s': expected bestofn or ttt", a.mode);
@@ -180,6 +187,19 @@ int main(int argc, char** argv) {
     track_summary(&t, "mean_reward", json_real(mean_sum / nt));
     track_say(&t, "ttt: %ld tasks, mode %s: mean best reward %.4f, mean reward %.4f -> %s", nt, a.mode, best_sum / nt,
               mean_sum / nt, p);
+    /* Gates on the run's summary (the metrics exist once every task is done). */
+    json_t* final = json_pack("{s:f, s:f}", "mean_best_reward", best_sum / nt, "mean_reward", mean_sum / nt);
+    GateVerdict worst = GATE_GREEN;
+    for (int g = 0; g < ngates; g++) {
+        json_t* v = json_object_get(final, gates[g].metric);
+        if (!json_is_number(v) || !gate_applies(&gates[g], gates[g].metric, a.ttt_steps)) continue;
+        GateVerdict r = gate_eval(&gates[g], json_number_value(v));
+        track_say(&t, "gate %s: %s = %.4f", gate_verdict_name(r), gates[g].metric, json_number_value(v));
+        track_event(&t, "gate", gate_record(&gates[g], a.ttt_steps, json_number_value(v), r));
+        if (r > worst) worst = r;
+    }
+    json_decref(final);
+    if (worst == GATE_RED) { track_finish(&t, "gated", "gate RED"); return EXIT_GATED; }
     track_finish(&t, "completed", "");
     json_decref(results);
     free(tasks);

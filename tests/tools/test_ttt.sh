@@ -61,3 +61,9 @@ expect_err ttt_groups_must_divide 2 "groups_per_step: 3 does not divide rollouts
 expect_err ttt_bad_mode 2 "mode: 'sample': expected bestofn or ttt" S --out_root "$T/x5" --mode sample
 $BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/big/t" --vocab_size 600 >/dev/null
 expect_err ttt_tokenizer_model_mismatch 2 "vocab 600 exceeds the model's 300" S --out_root "$T/x6" --tokenizer "$T/big/t.model"
+
+# Gates on the run's summary: RED -> status gated, exit 3; a passing gate completes.
+S --out_root "$T/g1" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=2"}]' >/dev/null 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q '"status": "gated"' "$T/g1/run_record.json" && pass ttt_gate_red || fail ttt_gate_red "rc=$rc"
+S --out_root "$T/g2" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=0"}]' >/dev/null 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q '"event":"gate"' "$T/g2/_run_tracker/events.jsonl" && pass ttt_gate_green || fail ttt_gate_green "rc=$rc"
