@@ -294,8 +294,10 @@ void track_say(Tracker* t, const char* fmt, ...) {
     va_end(ap);
     size_t n = strlen(msg);
     while (n && msg[n - 1] == '\n') msg[--n] = 0;
-    printf("%s\n", msg);
-    fflush(stdout);
+    if (!t || !t->quiet) {
+        printf("%s\n", msg);
+        fflush(stdout);
+    }
     if (t) {
         tpath(t, p, sizeof p, "logs/stdout.log");
         append_record(p, msg, err);

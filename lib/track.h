@@ -26,6 +26,7 @@ typedef struct {
     long   hb_step;
     double bar_mono;
     int    tty;
+    int    quiet;            /* 1: track_say logs only (e.g. MPI ranks other than 0) */
     json_t* inputs;          /* [{path, sha256, upstream_run}] */
     json_t* outputs;         /* [{path, sha256, bytes}] */
     json_t* required;        /* artifact paths, relative to dir */

@@ -5,6 +5,7 @@
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
+#include "dist.h"
 #include "gate.h"
 #include "json.h"
 #include "model.h"
@@ -102,6 +103,11 @@ static double unigram_entropy(const Bin* train, const Bin* val, int V) {
 int main(int argc, char** argv) {
     Args a;
     Common c;
+    dist_init(&argc, &argv);
+    /* Data parallel (make MPI=1): rank r takes sequences [r B, (r+1) B) of every
+     * global micro-batch of size x B; gradients are summed across ranks and
+     * averaged; rank 0 (the lead) writes checkpoints, metrics and the heartbeat. */
+    int rank = dist_rank(), nrank = dist_size(), lead = rank == 0;
     cfg_cli(&SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200];
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
@@ -120,7 +126,7 @@ int main(int argc, char** argv) {
     if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
 
     char moved[4096] = "";
-    if (!c.resume) track_move_aside(a.out, &c, moved);
+    if (!c.resume && lead) track_move_aside(a.out, &c, moved);
     char prev[16];
     track_prev_status(a.out, prev);
     if (!strcmp(prev, "gated"))   /* a RED gate stopped this branch: it stays stopped until redone */
@@ -159,18 +165,24 @@ int main(int argc, char** argv) {
         return 0;
     }
     Tracker t;
-    track_open(&t, a.out, &SPEC, &a, &c, "pretrain");
-    control_install(a.out);
+    char own[4200];
+    snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
+    track_open(&t, lead ? a.out : own, &SPEC, &a, &c, "pretrain");
+    control_install(lead ? a.out : own);
+    t.quiet = !lead;
+    t.tty = t.tty && lead;
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
     track_input(&t, a.train_bin);
     track_input(&t, a.val_bin);
     track_total(&t, a.steps);
     json_t* mcj = model_config_to_json(&mc);
-    path_join(p, sizeof p, a.out, "model_config.json");
-    if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
     json_t* pc = cfg_to_json(OPTS, &a);
-    path_join(p, sizeof p, a.out, "pretrain_config.json");
-    if (json_write_atomic(p, pc, err)) die(EXIT_FAIL, "%s", err);
+    if (lead) {
+        path_join(p, sizeof p, a.out, "model_config.json");
+        if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
+        path_join(p, sizeof p, a.out, "pretrain_config.json");
+        if (json_write_atomic(p, pc, err)) die(EXIT_FAIL, "%s", err);
+    }
     json_decref(pc);
 
     float* mopt = calloc_check(m.num_params, sizeof(float));
@@ -200,7 +212,7 @@ int main(int argc, char** argv) {
     }
     char metrics[4200];
     path_join(metrics, sizeof metrics, a.out, "metrics.jsonl");
-    if (jsonl_truncate_steps(metrics, step, err)) die(EXIT_FAIL, "%s", err);
+    if (lead && jsonl_truncate_steps(metrics, step, err)) die(EXIT_FAIL, "%s", err);
     track_say(&t, "pretrain: %zu parameters (d_model %d, layers %d, heads %d, mhc n=%d), %d x %d tokens x %ld accum per step",
               m.num_params, m.C, m.L, m.NH, m.n, B, T, a.grad_accum);
 
@@ -208,24 +220,33 @@ int main(int argc, char** argv) {
     track_say(&t, "pretrain: unigram baseline (val cross-entropy of train token frequencies): %.4f", unigram);
     track_summary(&t, "unigram_val_loss", json_real(unigram));
     OptimCfg oc = {a.lr, a.min_lr_frac, a.beta1, a.beta2, 1e-8, a.weight_decay, a.grad_clip, a.warmup, a.steps};
-    int* in = malloc_check((size_t)B * T * sizeof(int));
-    int* tg = malloc_check((size_t)B * T * sizeof(int));
+    int* in = malloc_check((size_t)nrank * B * T * sizeof(int));
+    int* tg = malloc_check((size_t)nrank * B * T * sizeof(int));
+    if (nrank > 1) track_say(&t, "pretrain: %d ranks, global micro-batch %d x %d", nrank, nrank * B, T);
     long last_ckpt = step;
     double tok_s = 0, last_loss = 0, last_val = -1, train_sec = 0;
     while (step < a.steps) {
         double t0 = now_mono(), lr = lr_at(&oc, step), loss = 0;
         model_zero_grad(&m);
         for (long k = 0; k < a.grad_accum; k++) {
-            next_batch(&s, in, tg, B, T);
-            loss += model_forward(&m, in, tg, B, T);
+            next_batch(&s, in, tg, nrank * B, T);      /* the global micro-batch; this rank's slice: */
+            loss += model_forward(&m, in + (size_t)rank * B * T, tg + (size_t)rank * B * T, B, T);
             model_backward(&m, 1.0f / (float)a.grad_accum);
+        }
+        if (nrank > 1) {
+            dist_allreduce_sum(m.grads, m.num_params);
+            float inv = 1.0f / (float)nrank;
+            #pragma omp parallel for
+            for (size_t i = 0; i < m.num_params; i++) m.grads[i] *= inv;
+            dist_allreduce_sum_double(&loss, 1);
+            loss /= nrank;
         }
         loss /= a.grad_accum;
         double norm = optim_step(&oc, &m, mopt, vopt, step + 1, lr);
         step++;
         double dt = now_mono() - t0;
         train_sec += dt;
-        tok_s = (double)B * T * a.grad_accum / dt;
+        tok_s = (double)nrank * B * T * a.grad_accum / dt;
         last_loss = loss;
         json_t* row = json_pack("{s:I, s:f, s:f, s:f, s:f}", "step", (json_int_t)step, "loss", loss, "lr", lr,
                                 "grad_norm", norm, "tokens_per_s", tok_s);
@@ -248,19 +269,19 @@ int main(int argc, char** argv) {
             if (v > worst) worst = v;
         }
         if (worst != GATE_GREEN) json_object_set_new(row, "gate", json_string(gate_verdict_name(worst)));
-        if (json_append_line(metrics, row, err)) die(EXIT_FAIL, "%s", err);
+        if (lead && json_append_line(metrics, row, err)) die(EXIT_FAIL, "%s", err);
         json_decref(row);
         if (worst == GATE_RED) {
             char d[4096];
             json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)s.cursor, "train_bin", a.train_bin);
-            if (ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
+            if (lead && ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
             json_decref(st);
             track_progress(&t, step, "gated");
             track_finish(&t, "gated", "gate RED");
             return EXIT_GATED;
         }
-        int pause = control_pause_requested();
-        if (step % a.ckpt_interval == 0 || step == a.steps || pause) {
+        int pause = dist_any(control_pause_requested());   /* every rank stops at the same step */
+        if (lead && (step % a.ckpt_interval == 0 || step == a.steps || pause)) {
             char d[4096];
             json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)s.cursor,
                                    "train_bin", a.train_bin);
@@ -290,11 +311,12 @@ int main(int argc, char** argv) {
     path_join(p, sizeof p, a.out, req);
     char w[4400];
     path_join(w, sizeof w, p, "model.safetensors");
-    track_output(&t, w);
+    if (lead) track_output(&t, w);
     track_summary(&t, "params", json_integer((json_int_t)m.num_params));
     track_summary(&t, "final_loss", json_real(last_loss));
     track_summary(&t, "final_val_loss", json_real(last_val));
-    track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
+    track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)nrank * B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
+    track_summary(&t, "ranks", json_integer(nrank));
     track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f (unigram baseline %.4f) -> %s/ckpt_latest",
               a.steps, last_loss, last_val, unigram, a.out);
     track_finish(&t, "completed", "");
