@@ -1,6 +1,8 @@
 /* ttt (C2; runbook: run_discovery_suite): the discovery suite. For every task,
  * compute-matched best-of-N or test-time LoRA training (lib/ttt.c); results per
- * task, summary.jsonl per run. Resumes by skipping tasks whose result.json exists. */
+ * task, summary.jsonl per run. Resumes by skipping tasks whose result.json exists.
+ * --shard i/n runs every n-th task (a Slurm array, make -j); whichever shard finds
+ * every result.json present writes the summary, and --merge 1 rebuilds it alone. */
 #include "atomic.h"
 #include "ckpt.h"
 #include "config.h"
@@ -18,9 +20,9 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective;
+    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard;
     long seed, ttt_steps, rollouts, max_new_tokens, groups_per_step, lora_rank, top_k, archive_cap, adapter_every;
-    int reuse, adaptive_beta;
+    int reuse, adaptive_beta, merge;
     double kl_lambda, beta, lr, lora_alpha, temperature, top_p, puct_c;
     json_t* gates;
 } Args;
@@ -52,6 +54,9 @@ static const Opt OPTS[] = {
     {"gates", OPT_JSON, offsetof(Args, gates), "null", OPT_RANGE_NONE,
      "gates on the run's mean_best_reward or mean_reward, checked at the end (SPEC §8)"},
     {"adapter_every", OPT_INT, offsetof(Args, adapter_every), "10", 1, 1e9, "save adapter_step_N/lora.safetensors every N steps (and the last)"},
+    {"shard", OPT_STR, offsetof(Args, shard), "", OPT_RANGE_NONE,
+     "i/n: only tasks whose index in --tasks is i mod n; run dir <out_root>/_shards/<i>_of_<n> (\"\" = all tasks)"},
+    {"merge", OPT_BOOL, offsetof(Args, merge), "0", OPT_RANGE_NONE, "1: sample nothing, rebuild summary.jsonl from every task's result.json"},
     {0},
 };
 
@@ -59,7 +64,9 @@ static const ToolSpec SPEC = {"ttt", "ttt",
     "The discovery suite: per task, best-of-N from the frozen model (--mode bestofn, ttt_steps x rollouts\n"
     "samples) or test-time LoRA training (--mode ttt: entropic or expected objective, adaptive beta,\n"
     "KL shaping, PUCT reuse). Writes <out_root>/summary.jsonl and <task_id>/result.json (+ metrics.jsonl,\n"
-    "adapter_step_N/lora.safetensors in ttt mode). Rerunning skips finished tasks.", OPTS};
+    "adapter_step_N/lora.safetensors in ttt mode). Rerunning skips finished tasks. --shard i/n splits the\n"
+    "tasks across processes that share <out_root>; the shard that finds every result.json present writes\n"
+    "summary.jsonl (--merge 1 rebuilds it without sampling). See docs/scale.md.", OPTS};
 
 typedef struct { Tracker* t; long base; } StepCtx;
 
@@ -68,6 +75,60 @@ static int on_step(void* ctx, long step, json_t* row) {
     track_progress(s->t, s->base + step, NULL);
     json_decref(row);
     return control_pause_requested();
+}
+
+/* summary.jsonl from result rows (curve dropped), in task order, atomically. */
+static void write_summary(const char* path, json_t* results) {
+    char err[ERR_LEN];
+    AtomicFile af;
+    if (atomic_open(&af, path, err)) die(EXIT_FAIL, "%s", err);
+    size_t k;
+    json_t* r;
+    json_array_foreach(results, k, r) {
+        char* line = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        fprintf(af.f, "%s\n", line);
+        free(line);
+    }
+    if (atomic_commit(&af, err)) die(EXIT_FAIL, "%s", err);
+}
+
+/* Every task's result.json, in task order, into a new array (means summed).
+ * Returns the number missing; *first_missing names the first. */
+static long load_results(const char* out_root, const Task* tasks, long nt, json_t** results, double* best_sum,
+                         double* mean_sum, const char** first_missing) {
+    char p[4300], err[ERR_LEN];
+    long missing = 0;
+    *results = json_array();
+    *best_sum = *mean_sum = 0;
+    *first_missing = NULL;
+    for (long i = 0; i < nt; i++) {
+        snprintf(p, sizeof p, "%s/%s/result.json", out_root, tasks[i].id);
+        json_t* r = path_exists(p) ? json_load_path(p, err) : NULL;
+        if (!r) { if (!missing++) *first_missing = tasks[i].id; continue; }
+        *best_sum += jget_num(r, "best_reward", 0);
+        *mean_sum += jget_num(r, "mean_reward", 0);
+        json_object_del(r, "curve");
+        json_array_append_new(*results, r);
+    }
+    return missing;
+}
+
+/* Gates on the run's summary (the metrics exist once every task is done); t may be NULL (--merge). */
+static GateVerdict check_gates(Tracker* t, const Gate* gates, int ngates, long at_step, double best, double mean) {
+    json_t* final = json_pack("{s:f, s:f}", "mean_best_reward", best, "mean_reward", mean);
+    GateVerdict worst = GATE_GREEN;
+    for (int g = 0; g < ngates; g++) {
+        json_t* v = json_object_get(final, gates[g].metric);
+        if (!json_is_number(v) || !gate_applies(&gates[g], gates[g].metric, at_step)) continue;
+        GateVerdict r = gate_eval(&gates[g], json_number_value(v));
+        if (t) {
+            track_say(t, "gate %s: %s = %.4f", gate_verdict_name(r), gates[g].metric, json_number_value(v));
+            track_event(t, "gate", gate_record(&gates[g], at_step, json_number_value(v), r));
+        } else printf("gate %s: %s = %.4f\n", gate_verdict_name(r), gates[g].metric, json_number_value(v));
+        if (r > worst) worst = r;
+    }
+    json_decref(final);
+    return worst;
 }
 
 int main(int argc, char** argv) {
@@ -92,11 +153,36 @@ int main(int argc, char** argv) {
     tc.lora_alpha = a.lora_alpha > 0 ? a.lora_alpha : 2.0 * a.lora_rank; tc.temperature = a.temperature;
     tc.top_k = a.top_k; tc.top_p = a.top_p; tc.archive_cap = a.archive_cap; tc.puct_c = a.puct_c;
     tc.adapter_every = a.adapter_every;
+    long shard_i = 0, shard_n = 1;   /* 0/1 = every task, in out_root itself */
+    if (*a.shard) {
+        int used = 0;
+        if (sscanf(a.shard, "%ld/%ld%n", &shard_i, &shard_n, &used) != 2 || a.shard[used] || shard_n < 1 || shard_i < 0 ||
+            shard_i >= shard_n)
+            cfg_refuse(&c, "shard", "'%s': expected i/n with n >= 1 and 0 <= i < n (e.g. 0/4)", a.shard);
+        if (a.merge) cfg_refuse(&c, "merge", "--merge 1 reads every shard's results; drop --shard");
+        if (!c.resume) cfg_refuse(&c, "shard", "--no-resume would discard only this shard's run dir: move %s aside once, then start the shards", a.out_root);
+    }
 
     Task* tasks = NULL;
     long nt = tasks_load_jsonl(a.tasks, &tasks, err);
     if (nt < 0) die(EXIT_BADINPUT, "%s", err);
     if (nt == 0) die(EXIT_BADINPUT, "%s: no tasks", a.tasks);
+    if (a.merge) {
+        /* No model, no sampling, no tracker: only result.json -> summary.jsonl. */
+        json_t* results;
+        double best_sum, mean_sum;
+        const char* first;
+        long missing = load_results(a.out_root, tasks, nt, &results, &best_sum, &mean_sum, &first);
+        if (missing)
+            die(EXIT_BADINPUT, "%s/%s/result.json: missing (%ld of %ld tasks unfinished); run the shards that hold them",
+                a.out_root, first, missing, nt);
+        path_join(p, sizeof p, a.out_root, "summary.jsonl");
+        write_summary(p, results);
+        printf("ttt: merged %ld tasks: mean best reward %.4f, mean reward %.4f -> %s\n", nt, best_sum / nt, mean_sum / nt, p);
+        GateVerdict worst = check_gates(NULL, gates, ngates, a.ttt_steps, best_sum / nt, mean_sum / nt);
+        json_decref(results);
+        return worst == GATE_RED ? EXIT_GATED : 0;
+    }
     Tokenizer* tok = tok_load(a.tokenizer, err);
     if (!tok) die(EXIT_BADINPUT, "%s", err);
     ModelConfig mc;
@@ -109,42 +195,50 @@ int main(int argc, char** argv) {
             tok_vocab_size(tok), m.V, a.ckpt);
     if (a.max_new_tokens >= m.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in %d positions", a.max_new_tokens, m.Tmax);
 
-    char wpath[4200], moved[4096] = "", prev[16];
+    /* A shard's run dir (tracker, lock, logs, pause files) is its own, so shards run
+     * side by side; task dirs stay <out_root>/<task_id> whoever runs them. */
+    char run_dir[4200], wpath[4200], moved[4096] = "", prev[16];
+    if (*a.shard) snprintf(run_dir, sizeof run_dir, "%s/_shards/%ld_of_%ld", a.out_root, shard_i, shard_n);
+    else snprintf(run_dir, sizeof run_dir, "%s", a.out_root);
+    const char* req_prefix = *a.shard ? "../../" : "";   /* track_require paths are relative to run_dir */
+    long nmine = (nt - shard_i + shard_n - 1) / shard_n;
     path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
-    if (!c.resume) track_move_aside(a.out_root, &c, moved);
-    track_prev_status(a.out_root, prev);
+    if (!c.resume) track_move_aside(run_dir, &c, moved);
+    track_prev_status(run_dir, prev);
     if (!strcmp(prev, "completed")) {
         /* A completed suite run is redone only on request: report what changed. */
         const char* ins[] = {a.tasks, a.tokenizer, wpath};
         char changed[2048];
-        if (track_changed_inputs(a.out_root, ins, 3, changed, sizeof changed))
-            die(EXIT_BADINPUT, "%s: completed, but %s changed since; redo it with FORCE=1 (--no-resume --force)", a.out_root, changed);
-        printf("ttt: %s is complete; nothing to do (--no-resume --force to redo)\n", a.out_root);
+        if (track_changed_inputs(run_dir, ins, 3, changed, sizeof changed))
+            die(EXIT_BADINPUT, "%s: completed, but %s changed since; redo it with FORCE=1 (--no-resume --force)", run_dir, changed);
+        printf("ttt: %s is complete; nothing to do (--no-resume --force to redo)\n", run_dir);
         return 0;
     }
     Tracker t;
-    track_open(&t, a.out_root, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
+    track_open(&t, run_dir, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
-    control_install(a.out_root);
+    control_install(run_dir);
     track_input(&t, a.tasks);
     track_input(&t, a.tokenizer);
     track_input(&t, wpath);
-    track_total(&t, nt * a.ttt_steps);
-    track_require(&t, "summary.jsonl");
+    track_total(&t, nmine * a.ttt_steps);
+    if (!*a.shard) track_require(&t, "summary.jsonl");
     json_t* results = json_array();
     double best_sum = 0, mean_sum = 0;
+    long done = 0;
     for (long i = 0; i < nt; i++) {
+        if (i % shard_n != shard_i) continue;
         const Task* task = &tasks[i];
         char dir[4200], res_path[4300];
         path_join(dir, sizeof dir, a.out_root, task->id);
         path_join(res_path, sizeof res_path, dir, "result.json");
-        snprintf(p, sizeof p, "%s/result.json", task->id);
+        snprintf(p, sizeof p, "%s%s/result.json", req_prefix, task->id);
         track_require(&t, p);
         json_t* r = path_exists(res_path) ? json_load_path(res_path, err) : NULL;
         if (!r) {
             /* Unfinished: continues from its state/ (or starts over), bit-identically. */
             if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
-            StepCtx sc = {&t, i * a.ttt_steps};
+            StepCtx sc = {&t, done * a.ttt_steps};
             TaskResult tr;
             int rc = ttt_run_task(&m, tok, task, &tc, (uint64_t)a.seed, dir, on_step, &sc, &tr, err);
             if (rc < 0) die(EXIT_FAIL, "%s: %s", task->id, err);
@@ -167,38 +261,35 @@ int main(int argc, char** argv) {
         mean_sum += jget_num(r, "mean_reward", 0);
         json_object_del(r, "curve");
         json_array_append_new(results, r);
-        track_progress(&t, (i + 1) * a.ttt_steps, task->id);
+        track_progress(&t, ++done * a.ttt_steps, task->id);
+    }
+    if (*a.shard) {
+        /* This shard's tasks are done; the summary needs every shard's. The last shard
+         * to finish sees them all (each writes its results before looking). */
+        track_summary(&t, "shard", json_string(a.shard));
+        track_summary(&t, "shard_tasks", json_integer(nmine));
+        track_summary(&t, "shard_mean_best_reward", json_real(nmine ? best_sum / nmine : 0));
+        json_decref(results);
+        const char* first;
+        long missing = load_results(a.out_root, tasks, nt, &results, &best_sum, &mean_sum, &first);
+        if (missing) {
+            track_summary(&t, "tasks_remaining", json_integer(missing));
+            track_say(&t, "ttt: shard %s done (%ld tasks); %ld of %ld suite tasks remain (first: %s) for other shards, "
+                      "then summary.jsonl (or --merge 1)", a.shard, nmine, missing, nt, first);
+            track_finish(&t, "completed", "");
+            return 0;
+        }
     }
     /* summary.jsonl is rebuilt from every result.json, so a resumed run gives the same file. */
-    AtomicFile af;
     path_join(p, sizeof p, a.out_root, "summary.jsonl");
-    if (atomic_open(&af, p, err)) die(EXIT_FAIL, "%s", err);
-    size_t k;
-    json_t* r;
-    json_array_foreach(results, k, r) {
-        char* line = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        fprintf(af.f, "%s\n", line);
-        free(line);
-    }
-    if (atomic_commit(&af, err)) die(EXIT_FAIL, "%s", err);
+    write_summary(p, results);
     track_output(&t, p);
     track_summary(&t, "tasks", json_integer(nt));
     track_summary(&t, "mean_best_reward", json_real(best_sum / nt));
     track_summary(&t, "mean_reward", json_real(mean_sum / nt));
     track_say(&t, "ttt: %ld tasks, mode %s: mean best reward %.4f, mean reward %.4f -> %s", nt, a.mode, best_sum / nt,
               mean_sum / nt, p);
-    /* Gates on the run's summary (the metrics exist once every task is done). */
-    json_t* final = json_pack("{s:f, s:f}", "mean_best_reward", best_sum / nt, "mean_reward", mean_sum / nt);
-    GateVerdict worst = GATE_GREEN;
-    for (int g = 0; g < ngates; g++) {
-        json_t* v = json_object_get(final, gates[g].metric);
-        if (!json_is_number(v) || !gate_applies(&gates[g], gates[g].metric, a.ttt_steps)) continue;
-        GateVerdict r = gate_eval(&gates[g], json_number_value(v));
-        track_say(&t, "gate %s: %s = %.4f", gate_verdict_name(r), gates[g].metric, json_number_value(v));
-        track_event(&t, "gate", gate_record(&gates[g], a.ttt_steps, json_number_value(v), r));
-        if (r > worst) worst = r;
-    }
-    json_decref(final);
+    GateVerdict worst = check_gates(&t, gates, ngates, a.ttt_steps, best_sum / nt, mean_sum / nt);
     if (worst == GATE_RED) { track_finish(&t, "gated", "gate RED"); return EXIT_GATED; }
     track_finish(&t, "completed", "");
     json_decref(results);
