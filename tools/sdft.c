@@ -171,8 +171,9 @@ int main(int argc, char** argv) {
     if (ckpt_load_weights(a.ckpt, &x.s, err)) die(EXIT_BADINPUT, "%s", err);
     if (*a.init_from && ckpt_load_weights(a.init_from, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
     if (!*a.init_from) memcpy(x.t.params, x.s.params, x.s.num_params * sizeof(float));
-    if (tok_vocab_size(x.tok) > x.s.V)
-        die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d (%s)", a.tokenizer, tok_vocab_size(x.tok), x.s.V, a.ckpt);
+    if (tok_vocab_size(x.tok) != x.s.V)
+        die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
+            tok_vocab_size(x.tok), x.s.V, a.ckpt);
     if (a.gate_val_seq_len > x.s.Tmax) cfg_refuse(&c, "gate_val_seq_len", "%ld exceeds the model's seq_len %d", a.gate_val_seq_len, x.s.Tmax);
     if (a.max_new_tokens >= x.s.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt", a.max_new_tokens);
     Bin val;

@@ -190,8 +190,8 @@ int main(int argc, char** argv) {
     Model m;
     model_build(&m, &mc, 0);
     if (ckpt_load_weights(a.ckpt, &m, err)) die(EXIT_BADINPUT, "%s", err);
-    if (tok_vocab_size(tok) > m.V)
-        die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
+    if (tok_vocab_size(tok) != m.V)
+        die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(tok), m.V, a.ckpt);
     if (a.max_new_tokens >= m.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in %d positions", a.max_new_tokens, m.Tmax);
 

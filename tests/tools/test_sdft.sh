@@ -49,3 +49,5 @@ expect_err sdft_empty_demos 2 "empty.jsonl: no demonstrations: no discovered sol
 printf '{"task_id": 3}\n' >"$T/bad.jsonl"
 expect_err sdft_malformed_demos 2 "bad.jsonl:1:" D --out "$T/x2" --data "$T/bad.jsonl"
 expect_err sdft_bad_gates 2 "gates\[0\].green" D --out "$T/x3" --gates '[{"metric": "val_ppl_rel_delta", "green": "small"}]'
+$BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/big/t" --vocab_size 600 >/dev/null
+expect_err sdft_tokenizer_model_mismatch 2 "vocab 600 differs from the model's 300" D --out "$T/x4" --tokenizer "$T/big/t.model"

@@ -60,7 +60,7 @@ expect_err ttt_rollouts_too_few 2 "rollouts: 1 is out of range" S --out_root "$T
 expect_err ttt_groups_must_divide 2 "groups_per_step: 3 does not divide rollouts 4" S --out_root "$T/x4" --groups_per_step 3
 expect_err ttt_bad_mode 2 "mode: 'sample': expected bestofn or ttt" S --out_root "$T/x5" --mode sample
 $BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/big/t" --vocab_size 600 >/dev/null
-expect_err ttt_tokenizer_model_mismatch 2 "vocab 600 exceeds the model's 300" S --out_root "$T/x6" --tokenizer "$T/big/t.model"
+expect_err ttt_tokenizer_model_mismatch 2 "vocab 600 differs from the model's 300" S --out_root "$T/x6" --tokenizer "$T/big/t.model"
 
 # Gates on the run's summary: RED -> status gated, exit 3; a passing gate completes.
 S --out_root "$T/g1" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=2"}]' >/dev/null 2>&1; rc=$?
