@@ -348,6 +348,30 @@ static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, const floa
     linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
 }
 
+static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const float* u, KVCache* kv, const int* pos, int N);
+
+/* Every layer, from the embedded streams in m->xs[0]. With kv (decoding, T = 1),
+ * attention reads and extends each sequence's cache at pos. */
+static void layers_forward(Model* m, int B, int T, KVCache* kv, const int* pos) {
+    int BT = B * T, C = m->C, n = m->n;
+    for (int l = 0; l < m->L; l++) {
+        const LayerW* w = &m->layers[l];
+        for (int s = 0; s < 2; s++) {
+            int k = 2 * l + s;
+            SubActs* a = &m->sub[k];
+            const float* x = m->xs[k];
+            float* xo = m->xs[k + 1];
+            const float* u = x;
+            if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
+            if (s == 1) mlp_forward(m, l, w, a, u, BT);
+            else if (kv) attn_decode(m, l, w, a, u, kv, pos, BT);
+            else attn_forward(m, l, w, a, u, B, T);
+            if (n) mhc_post_forward(m, a, xo, x, BT);
+            else residual_forward(xo, x, a->y, BT * C);
+        }
+    }
+}
+
 /* After the last layer: streams summed (mHC), final LayerNorm, tied output
  * projection into m->logits (BT, V). */
 static void head_forward(Model* m, int BT) {
@@ -381,21 +405,7 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
         for (int bt = 0; bt < BT; bt++)
             for (int i = 0; i < n; i++) memcpy(x0 + ((size_t)bt * n + i) * C, e + (size_t)bt * C, C * sizeof(float));
     } else encoder_forward(x0, inputs, m->wte, m->wpe, B, T, C);
-    for (int l = 0; l < m->L; l++) {
-        const LayerW* w = &m->layers[l];
-        for (int s = 0; s < 2; s++) {
-            int k = 2 * l + s;
-            SubActs* a = &m->sub[k];
-            const float* x = m->xs[k];
-            float* xo = m->xs[k + 1];
-            const float* u = x;
-            if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
-            if (s == 0) attn_forward(m, l, w, a, u, B, T);
-            else mlp_forward(m, l, w, a, u, BT);
-            if (n) mhc_post_forward(m, a, xo, x, BT);
-            else residual_forward(xo, x, a->y, BT * C);
-        }
-    }
+    layers_forward(m, B, T, NULL, NULL);
     head_forward(m, BT);
     if (!targets) return 0.0f;
     memcpy(m->targets, targets, BT * sizeof(int));
@@ -652,7 +662,7 @@ static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const floa
 void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) {
     if (N > kv->N) die(EXIT_FAIL, "internal: decode of %d sequences into a cache of %d", N, kv->N);
     model_alloc(m, N, 1);
-    int C = m->C, n = m->n;
+    int C = m->C;
     for (int i = 0; i < N; i++)
         if (pos[i] >= kv->T || pos[i] >= m->Tmax) die(EXIT_FAIL, "internal: position %d beyond the cache", pos[i]);
     float* e = m->hsum;
@@ -662,20 +672,6 @@ void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) 
     float* x0 = m->xs[0];
     for (int i = 0; i < N; i++)
         for (int s = 0; s < m->S; s++) memcpy(x0 + ((size_t)i * m->S + s) * C, e + (size_t)i * C, C * sizeof(float));
-    for (int l = 0; l < m->L; l++) {
-        const LayerW* w = &m->layers[l];
-        for (int s = 0; s < 2; s++) {
-            int k = 2 * l + s;
-            SubActs* a = &m->sub[k];
-            const float* x = m->xs[k];
-            float* xo = m->xs[k + 1];
-            const float* u = x;
-            if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], N); u = a->u; }
-            if (s == 0) attn_decode(m, l, w, a, u, kv, pos, N);
-            else mlp_forward(m, l, w, a, u, N);
-            if (n) mhc_post_forward(m, a, xo, x, N);
-            else residual_forward(xo, x, a->y, N * C);
-        }
-    }
+    layers_forward(m, N, 1, kv, pos);
     head_forward(m, N);
 }
