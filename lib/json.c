@@ -88,3 +88,26 @@ int jsonl_truncate_steps(const char* path, long step, char err[ERR_LEN]) {
     free(buf);
     return rc;
 }
+
+long jsonl_strict_each(const char* path, int (*fn)(json_t*, long, void*, char[ERR_LEN]), void* ctx, char err[ERR_LEN]) {
+    size_t len;
+    char* buf = read_file(path, &len, err);
+    if (!buf) return -1;
+    long line = 0;
+    char why[ERR_LEN];
+    for (size_t pos = 0; pos < len;) {
+        char* e = memchr(buf + pos, '\n', len - pos);
+        size_t k = e ? (size_t)(e - (buf + pos)) : len - pos;
+        line++;
+        if (k == 0) { snprintf(err, ERR_LEN, "%s:%ld: empty line", path, line); free(buf); return -1; }
+        json_error_t je;
+        json_t* o = json_loadb(buf + pos, k, JSON_REJECT_DUPLICATES, &je);
+        if (!o) { snprintf(err, ERR_LEN, "%s:%ld: invalid JSON: %s", path, line, je.text); free(buf); return -1; }
+        int rc = fn(o, line, ctx, why);
+        json_decref(o);
+        if (rc) { snprintf(err, ERR_LEN, "%s:%ld: %s", path, line, why); free(buf); return -1; }
+        pos += k + 1;
+    }
+    free(buf);
+    return line;
+}

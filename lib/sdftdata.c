@@ -1,6 +1,7 @@
 /* sdftdata: the SDFT demonstration file; see sdftdata.h for the format. */
 #include "sdftdata.h"
 #include "atomic.h"
+#include "json.h"
 #include "tasks.h"
 #include <jansson.h>
 #include <stdlib.h>
@@ -52,50 +53,38 @@ fail:
     return -1;
 }
 
-long sdft_demos_load(const char* path, Demo** out, char err[ERR_LEN]) {
-    size_t len;
-    *out = NULL;
-    char* buf = read_file(path, &len, err);
-    if (!buf) return -1;
-    long n = 0, cap = 0, line = 0;
-    Demo* d = NULL;
-    long* lines = NULL;   /* line of each demo, for duplicate reports */
-    char why[ERR_LEN];
-    for (size_t pos = 0; pos < len;) {
-        char* e = memchr(buf + pos, '\n', len - pos);
-        size_t k = e ? (size_t)(e - (buf + pos)) : len - pos;
-        line++;
-        if (k == 0) { snprintf(err, ERR_LEN, "%s:%ld: empty line", path, line); goto fail; }
-        json_error_t je;
-        json_t* o = json_loadb(buf + pos, k, JSON_REJECT_DUPLICATES, &je);
-        if (!o) { snprintf(err, ERR_LEN, "%s:%ld: invalid JSON: %s", path, line, je.text); goto fail; }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            d = realloc_check(d, sizeof(Demo) * (size_t)cap);
-            lines = realloc_check(lines, sizeof(long) * (size_t)cap);
-        }
-        int rc = demo_from_json(o, &d[n], why);
-        json_decref(o);
-        if (rc) { snprintf(err, ERR_LEN, "%s:%ld: %s", path, line, why); goto fail; }
-        /* Demo files are small (one line per task): a quadratic duplicate check is fine. */
-        for (long i = 0; i < n; i++)
-            if (!strcmp(d[i].task_id, d[n].task_id)) {
-                snprintf(err, ERR_LEN, "%s:%ld: duplicate task_id '%s' (first on line %ld)", path, line, d[n].task_id, lines[i]);
-                n++;
-                goto fail;
-            }
-        lines[n++] = line;
-        pos += k + 1;
+typedef struct { Demo* d; long* lines; long n, cap; } DemoLoad;
+
+static int demo_line(json_t* o, long line, void* ctx, char why[ERR_LEN]) {
+    DemoLoad* L = ctx;
+    if (L->n == L->cap) {
+        L->cap = L->cap ? L->cap * 2 : 64;
+        L->d = realloc_check(L->d, sizeof(Demo) * (size_t)L->cap);
+        L->lines = realloc_check(L->lines, sizeof(long) * (size_t)L->cap);   /* line of each demo */
     }
-    free(lines);
-    free(buf);
-    *out = d;
-    return n;
-fail:
-    sdft_demos_free(d, n);
-    free(lines);
-    free(buf);
-    return -1;
+    if (demo_from_json(o, &L->d[L->n], why)) return -1;
+    /* Demo files are small (one line per task): a quadratic duplicate check is fine. */
+    for (long i = 0; i < L->n; i++)
+        if (!strcmp(L->d[i].task_id, L->d[L->n].task_id)) {
+            snprintf(why, ERR_LEN, "duplicate task_id '%s' (first on line %ld)", L->d[L->n].task_id, L->lines[i]);
+            L->n++;
+            return -1;
+        }
+    L->lines[L->n++] = line;
+    return 0;
+}
+
+long sdft_demos_load(const char* path, Demo** out, char err[ERR_LEN]) {
+    *out = NULL;
+    DemoLoad L = {0};
+    if (jsonl_strict_each(path, demo_line, &L, err) < 0) {
+        sdft_demos_free(L.d, L.n);
+        free(L.lines);
+        return -1;
+    }
+    free(L.lines);
+    *out = L.d;
+    return L.n;
 }
 
 int sdft_demos_write(const char* path, const Demo* demos, long n, char err[ERR_LEN]) {

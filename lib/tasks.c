@@ -6,6 +6,7 @@
  * the arguments of one call, so a seed gives the same tasks on every compiler. */
 #include "tasks.h"
 #include "atomic.h"
+#include "json.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -783,49 +784,37 @@ static int cmp_idat(const void* a, const void* b) {
     return c ? c : (((const IdAt*)a)->line > ((const IdAt*)b)->line) - (((const IdAt*)a)->line < ((const IdAt*)b)->line);
 }
 
-long tasks_load_jsonl(const char* path, Task** out, char err[ERR_LEN]) {
-    size_t len;
-    *out = NULL;
-    char* buf = read_file(path, &len, err);
-    if (!buf) return -1;
-    long n = 0, cap = 0, line = 0;
-    Task* t = NULL;
-    IdAt* ids = NULL;
-    char why[ERR_LEN];
-    for (size_t pos = 0; pos < len;) {
-        char* e = memchr(buf + pos, '\n', len - pos);
-        size_t k = e ? (size_t)(e - (buf + pos)) : len - pos;
-        line++;
-        if (k == 0) { snprintf(err, ERR_LEN, "%s:%ld: empty line", path, line); goto fail; }
-        json_error_t je;
-        json_t* o = json_loadb(buf + pos, k, JSON_REJECT_DUPLICATES, &je);
-        if (!o) { snprintf(err, ERR_LEN, "%s:%ld: invalid JSON: %s", path, line, je.text); goto fail; }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            t = realloc_check(t, sizeof(Task) * (size_t)cap);
-            ids = realloc_check(ids, sizeof(IdAt) * (size_t)cap);
-        }
-        int rc = task_from_json(o, &t[n], why);
-        json_decref(o);
-        if (rc) { snprintf(err, ERR_LEN, "%s:%ld: %s", path, line, why); goto fail; }
-        ids[n].line = line;
-        n++;
-        pos += k + 1;
+typedef struct { Task* t; IdAt* ids; long n, cap; } TaskLoad;
+
+static int task_line(json_t* o, long line, void* ctx, char why[ERR_LEN]) {
+    TaskLoad* L = ctx;
+    if (L->n == L->cap) {
+        L->cap = L->cap ? L->cap * 2 : 64;
+        L->t = realloc_check(L->t, sizeof(Task) * (size_t)L->cap);
+        L->ids = realloc_check(L->ids, sizeof(IdAt) * (size_t)L->cap);
     }
-    for (long i = 0; i < n; i++) ids[i].id = t[i].id;
-    if (n > 1) qsort(ids, (size_t)n, sizeof *ids, cmp_idat);
-    for (long i = 1; i < n; i++)
-        if (strcmp(ids[i].id, ids[i - 1].id) == 0) {
-            snprintf(err, ERR_LEN, "%s:%ld: duplicate id '%s' (first on line %ld)", path, ids[i].line, ids[i].id, ids[i - 1].line);
+    if (task_from_json(o, &L->t[L->n], why)) return -1;
+    L->ids[L->n++].line = line;
+    return 0;
+}
+
+long tasks_load_jsonl(const char* path, Task** out, char err[ERR_LEN]) {
+    *out = NULL;
+    TaskLoad L = {0};
+    if (jsonl_strict_each(path, task_line, &L, err) < 0) goto fail;
+    for (long i = 0; i < L.n; i++) L.ids[i].id = L.t[i].id;
+    if (L.n > 1) qsort(L.ids, (size_t)L.n, sizeof *L.ids, cmp_idat);
+    for (long i = 1; i < L.n; i++)
+        if (strcmp(L.ids[i].id, L.ids[i - 1].id) == 0) {
+            snprintf(err, ERR_LEN, "%s:%ld: duplicate id '%s' (first on line %ld)", path, L.ids[i].line, L.ids[i].id,
+                     L.ids[i - 1].line);
             goto fail;
         }
-    free(ids);
-    free(buf);
-    *out = t;
-    return n;
+    free(L.ids);
+    *out = L.t;
+    return L.n;
 fail:
-    free(t);
-    free(ids);
-    free(buf);
+    free(L.t);
+    free(L.ids);
     return -1;
 }
