@@ -98,3 +98,12 @@ uint8_t* sample_stop_flags(const Tokenizer* tok, int V) {
     }
     return stop;
 }
+
+int sample_encode_prompt(const Tokenizer* tok, TokCache* cache, const char* text, int* ids, int keep) {
+    size_t len = strlen(text);
+    uint32_t* u = malloc_check((len + 1) * sizeof(uint32_t));
+    int n = (int)tok_encode(tok, cache, text, len, u), off = n > keep ? n - keep : 0;
+    for (int i = off; i < n; i++) ids[i - off] = (int)u[i];
+    free(u);
+    return n - off;
+}

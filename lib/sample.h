@@ -22,6 +22,10 @@ typedef struct {
 long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, int max_new, const SampleCfg* sc,
                   const Rng* base, const uint8_t* stop, int* out, int* lens);
 
+/* A prompt's ids (int, as the model takes them), keeping the last `keep` when the
+ * text encodes to more. Returns the count. */
+int sample_encode_prompt(const Tokenizer* tok, TokCache* cache, const char* text, int* ids, int keep);
+
 /* (V) flags, malloc'd: <eos>, <pad> and every token whose bytes hold a newline. */
 uint8_t* sample_stop_flags(const Tokenizer* tok, int V);
 

@@ -19,17 +19,6 @@ typedef struct {
     int       V, Tmax;
 } Ctx;
 
-/* Prompt text -> ids; keeps the last `keep` ids when too long. */
-static int encode_prompt(Ctx* x, const char* text, int* ids, int keep) {
-    size_t len = strlen(text);
-    uint32_t* tmp = malloc_check((len + 1) * sizeof(uint32_t));
-    int n = (int)tok_encode(x->tok, x->cache, text, len, tmp);
-    int off = n > keep ? n - keep : 0;
-    for (int i = off; i < n; i++) ids[i - off] = (int)tmp[i];
-    free(tmp);
-    return n - off;
-}
-
 static void decode_text(Ctx* x, const int* ids, int n, char* out, size_t cap) {
     uint32_t* u = malloc_check((n + 1) * sizeof(uint32_t));
     for (int i = 0; i < n; i++) u[i] = (uint32_t)ids[i];
@@ -177,7 +166,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
             const char* prev = ar ? rl_archive_text(ar, start[g]) : NULL;
             if (start[g] == 0 || !prev) snprintf(text, 4096, "%s", t->prompt);
             else if (task_refine_prompt(t, prev, rl_archive_reward(ar, start[g]), text, 4096) < 0) snprintf(text, 4096, "%s", t->prompt);
-            int n = encode_prompt(&x, text, prompts[g * per], keep);
+            int n = sample_encode_prompt(x.tok, x.cache, text, prompts[g * per], keep);
             for (int i = g * per; i < (g + 1) * per; i++) {
                 if (i != g * per) memcpy(prompts[i], prompts[g * per], n * sizeof(int));
                 plens[i] = n;

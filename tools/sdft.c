@@ -66,15 +66,6 @@ static const ToolSpec SPEC = {"sdft", "sdft",
 
 typedef struct { Model s, t; const Tokenizer* tok; TokCache* cache; uint8_t* stop; } Ctx;
 
-static int encode(Ctx* x, const char* text, int* ids, int cap) {
-    size_t len = strlen(text);
-    uint32_t* u = malloc_check((len + 1) * sizeof(uint32_t));
-    int n = (int)tok_encode(x->tok, x->cache, text, len, u), off = n > cap ? n - cap : 0;
-    for (int i = off; i < n; i++) ids[i - off] = (int)u[i];
-    free(u);
-    return n - off;
-}
-
 static double val_ppl(Model* m, const Bin* val, const Args* a) {
     int B = (int)a->gate_val_bs, T = (int)a->gate_val_seq_len;
     int* in = malloc_check((size_t)B * T * sizeof(int));
@@ -105,7 +96,7 @@ static double best_of_k(Ctx* x, Model* m, const Task* tasks, long n, const Args*
     SampleCfg sc = {1.0, 0, 1.0};
     for (long i = 0; i < n; i++) {
         pr[0] = malloc_check((size_t)m->Tmax * sizeof(int));
-        pl[0] = encode(x, tasks[i].prompt, pr[0], m->Tmax - maxnew);
+        pl[0] = sample_encode_prompt(x->tok, x->cache, tasks[i].prompt, pr[0], m->Tmax - maxnew);
         for (int k = 1; k < K; k++) { pr[k] = pr[0]; pl[k] = pl[0]; }
         Rng r;
         rng_seed(&r, seed + (uint64_t)i);
@@ -261,10 +252,10 @@ int main(int argc, char** argv) {
         for (int j = 0; j < N; j++) {
             long k = (step * N + j) % nd;
             int room = S->Tmax - maxnew;
-            spl[j] = encode(&x, demos[k].prompt, sp[j], room);
+            spl[j] = sample_encode_prompt(x.tok, x.cache, demos[k].prompt, sp[j], room);
             if (task_demo_prompt(&tasks[k], demos[k].demonstration, demos[k].reward, text, sizeof text) < 0)
                 snprintf(text, sizeof text, "%s", demos[k].prompt);
-            tpl[j] = encode(&x, text, tp[j], room);
+            tpl[j] = sample_encode_prompt(x.tok, x.cache, text, tp[j], room);
         }
         Rng r;
         rng_seed(&r, (uint64_t)a.seed * 1000003 + (uint64_t)step);
