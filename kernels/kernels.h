@@ -18,10 +18,17 @@
  *    columns or heads, never the sum), so runs are bitwise reproducible.
  *  - Pointer arguments that may alias are said to; otherwise they must not.
  *
- * Implementations: kernels/cpu/ (OpenBLAS sgemm + OpenMP). A CUDA backend
- * implements the same functions. */
+ * Implementations: kernels/cpu/ (OpenBLAS sgemm + OpenMP) defines the
+ * functions below under these names, for the CPU; kernels/cuda/ (cuBLASLt +
+ * CUDA C, built by `make CUDA=1`) implements the same set on the GPU. The
+ * model reaches either through a KernelOps table (end of this file), so one
+ * binary runs on both; with the CUDA table every pointer is device memory. */
 #ifndef DD_KERNELS_H
 #define DD_KERNELS_H
+#include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ---- encoder: out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:] ---------------- */
 void encoder_forward(float* out,        // (B, T, C)
@@ -154,4 +161,139 @@ void sinkhorn_backward(float* dlogits,      // (N, n, n) +=
                        const float* saved,  // (N, SINKHORN_SAVED_FLOATS(n, iters))
                        int N, int n, int iters);
 
+/* ---- decoding with a KV cache (one new position per sequence) ------------
+ * out[i,:] = wte[tok[i],:] + wpe[pos[i],:] */
+void encoder_decode_forward(float* out,        // (N, C)
+                            const int* tok,    // (N)
+                            const int* pos,    // (N)
+                            const float* wte,  // (V, C)
+                            const float* wpe,  // (T_max, C)
+                            int N, int C);
+/* Stores k, v of qkv row i at position pos[i] of sequence i's cache, then
+ * attends (causally, scale 1/sqrt(hs)) over that sequence's positions
+ * 0..pos[i]. kc/vc are one layer's cache: (N, Tc, C), sequence-major. */
+void attention_decode_forward(float* out,       // (N, C)
+                              float* kc,        // (N, Tc, C) written at pos
+                              float* vc,        // (N, Tc, C) written at pos
+                              const float* qkv, // (N, 3C)
+                              const int* pos,   // (N), each < Tc
+                              int N, int Tc, int C, int NH);
+
+/* ---- mHC streams (SPEC §12, docs/model.md) --------------------------------
+ * Streams x are (BT, n, C); per token the coefficient row H (M = 2n + n*n) is
+ * [H_pre (n) | H_post (n) | H_res (n*n, row-major)]. These OVERWRITE their
+ * outputs unless marked += (they are splits of one step, not layers). */
+void stream_broadcast(float* out,       // (BT, n, C): out[bt,i,:] = inp[bt,:]
+                      const float* inp, // (BT, C)
+                      int BT, int n, int C);
+void stream_sum(float* out,             // (BT, C): out[bt,:] = sum_i inp[bt,i,:]
+                const float* inp,       // (BT, n, C)
+                int BT, int n, int C);
+/* H_pre = sigmoid(a0 p + b), H_post = 2 sigmoid(a1 p + b) into H; the
+ * Sinkhorn logits a2 p + b of the res block into hres. */
+void mhc_coeffs_forward(float* H,           // (BT, M) pre and post blocks
+                        float* hres,        // (BT, n*n)
+                        const float* p,     // (BT, M) phi-projections
+                        const float* alpha, // (3)
+                        const float* bias,  // (M)
+                        int BT, int n);
+/* Copies the projected Hres into H's res block; u = sum_i H_pre[i] x_i. */
+void mhc_pre_forward(float* u,          // (BT, C)
+                     float* H,          // (BT, M) res block written
+                     const float* Hres, // (BT, n*n)
+                     const float* x,    // (BT, n, C)
+                     int BT, int n, int C);
+/* xout_i = sum_j H_res[i,j] x_j + H_post[i] y */
+void mhc_post_forward(float* xout,     // (BT, n, C)
+                      const float* H,  // (BT, M)
+                      const float* x,  // (BT, n, C)
+                      const float* y,  // (BT, C)
+                      int BT, int n, int C);
+/* From dxo = dL/dxout: dy = sum_i H_post[i] dxo_i, dx_j = sum_i H_res[i,j] dxo_i,
+ * dHpost[i] = <dxo_i, y>, dHres[i,j] = <dxo_i, x_j>. All overwritten. */
+void mhc_post_backward(float* dy,         // (BT, C)
+                       float* dx,         // (BT, n, C)
+                       float* dHpost,     // (BT, n)
+                       float* dHres,      // (BT, n*n)
+                       const float* dxo,  // (BT, n, C)
+                       const float* H,    // (BT, M)
+                       const float* x,    // (BT, n, C)
+                       const float* y,    // (BT, C)
+                       int BT, int n, int C);
+/* From du = dL/du: dx_i += H_pre[i] du; dHpre[i] = <du, x_i> (overwritten). */
+void mhc_pre_backward(float* dx,        // (BT, n, C) +=
+                      float* dHpre,     // (BT, n)
+                      const float* du,  // (BT, C)
+                      const float* H,   // (BT, M)
+                      const float* x,   // (BT, n, C)
+                      int BT, int n, int C);
+/* Through the gates to the projections: dq = dL/d(pre-activation) from
+ * dHpre, dHpost (sigmoid and 2 sigmoid derivatives) and dres (the Sinkhorn
+ * logits' gradient); dbias += sum_bt dq, dalpha[s] += sum_bt sum_{k in s} dq p;
+ * dp = alpha[s] * dq (overwritten) feeds the phi matmul's backward. */
+void mhc_coeffs_backward(float* dp,           // (BT, M)
+                         float* dalpha,       // (3) +=
+                         float* dbias,        // (M) +=
+                         const float* dHpre,  // (BT, n)
+                         const float* dHpost, // (BT, n)
+                         const float* dres,   // (BT, n*n)
+                         const float* H,      // (BT, M)
+                         const float* p,      // (BT, M)
+                         const float* alpha,  // (3)
+                         int BT, int n);
+
+/* ---- vector helpers ------------------------------------------------------ */
+void   axpy(float* y, float a, const float* x, long N);  /* y += a x */
+void   scale(float* y, float a, long N);                 /* y *= a */
+/* phi = decay * phi + (1 - decay) * theta (the SDFT teacher's EMA) */
+void   ema_update(float* phi, const float* theta, long N, float decay);
+/* sum x^2 in double, in a fixed order (deterministic); the value is on the host. */
+double sumsq(const float* x, long N);
+
+/* ---- the backend table ----------------------------------------------------
+ * One entry per function above plus memory management; lib/model.c and the
+ * tools call kernels only through a table, so `--device cuda` swaps all of it.
+ * With kernels_cpu the "device" is host memory (alloc = calloc, upload =
+ * memcpy). alloc returns zeroed memory and never fails (dies with a message). */
+typedef struct KernelOps {
+    const char* name;        /* "cpu" or "cuda" */
+    const char* precision;   /* "fp32", or "bf16" (CUDA matrix products in bf16, fp32 accumulate) */
+    void* (*alloc)(size_t bytes);
+    void  (*release)(void* p);
+    void  (*upload)(void* dst, const void* host_src, size_t bytes);
+    void  (*download)(void* host_dst, const void* src, size_t bytes);
+    void  (*copy)(void* dst, const void* src, size_t bytes);
+    void  (*zero)(void* dst, size_t bytes);
+    void  (*synchronize)(void);   /* wait for queued work (timing) */
+#define KOP(name) __typeof__(name)* name
+    KOP(encoder_forward); KOP(encoder_backward);
+    KOP(matmul_forward); KOP(matmul_backward);
+    KOP(layernorm_forward); KOP(layernorm_backward);
+    KOP(rmsnorm_forward); KOP(rmsnorm_backward);
+    KOP(gelu_forward); KOP(gelu_backward);
+    KOP(attention_forward); KOP(attention_backward);
+    KOP(residual_forward); KOP(residual_backward);
+    KOP(crossentropy_softmax_forward); KOP(crossentropy_softmax_backward);
+    KOP(adamw_update);
+    KOP(sinkhorn_forward); KOP(sinkhorn_backward);
+    KOP(encoder_decode_forward); KOP(attention_decode_forward);
+    KOP(stream_broadcast); KOP(stream_sum);
+    KOP(mhc_coeffs_forward); KOP(mhc_pre_forward); KOP(mhc_post_forward);
+    KOP(mhc_post_backward); KOP(mhc_pre_backward); KOP(mhc_coeffs_backward);
+    KOP(axpy); KOP(scale); KOP(ema_update); KOP(sumsq);
+#undef KOP
+} KernelOps;
+
+extern const KernelOps kernels_cpu;
+/* The table for a --device/--precision pair: "cpu" (precision "auto" or
+ * "fp32"), "cuda" ("auto" = "bf16", or "fp32" for parity). NULL and a one-line
+ * reason in err when it cannot be had (no CUDA build, no GPU, bad name). */
+const KernelOps* kernels_get(const char* device, const char* precision, char* err, size_t errlen);
+/* kernels/cuda (only in a `make CUDA=1` build): picks GPU 0, creates the
+ * cuBLASLt handle; NULL and err when there is no usable GPU. */
+const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -111,19 +111,8 @@ const ParamInfo* model_param(const Model* m, const char* name) {
 
 static float* at(Model* m, int* k) { return m->params + m->info[(*k)++].offset; }
 
-void model_build(Model* m, const ModelConfig* cfg, uint64_t seed) {
-    memset(m, 0, sizeof *m);
-    m->cfg = *cfg;
-    m->C = (int)cfg->d_model; m->L = (int)cfg->n_layers; m->NH = (int)cfg->n_heads;
-    m->V = (int)cfg->vocab_size; m->Tmax = (int)cfg->seq_len; m->n = cfg->mhc_n;
-    m->M = m->n ? 2 * m->n + m->n * m->n : 0;
-    m->S = m->n ? m->n : 1;
-    m->train_base = 1;
-    m->info = calloc_check(4 + 18 * (size_t)m->L, sizeof *m->info);
-    layout(m);
-    m->params = calloc_check(m->num_params, sizeof(float));
-    m->grads = calloc_check(m->num_params, sizeof(float));
-    m->layers = calloc_check(m->L, sizeof *m->layers);
+/* LayerW and the named pointers into m->params (wherever it lives). */
+static void point_params(Model* m) {
     int k = 0;
     m->wte = at(m, &k);
     m->wpe = at(m, &k);
@@ -136,6 +125,24 @@ void model_build(Model* m, const ModelConfig* cfg, uint64_t seed) {
     }
     m->lnfw = at(m, &k);
     m->lnfb = at(m, &k);
+}
+
+void model_build(Model* m, const ModelConfig* cfg, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->k = &kernels_cpu;
+    m->C = (int)cfg->d_model; m->L = (int)cfg->n_layers; m->NH = (int)cfg->n_heads;
+    m->V = (int)cfg->vocab_size; m->Tmax = (int)cfg->seq_len; m->n = cfg->mhc_n;
+    m->M = m->n ? 2 * m->n + m->n * m->n : 0;
+    m->S = m->n ? m->n : 1;
+    m->train_base = 1;
+    m->info = calloc_check(4 + 18 * (size_t)m->L, sizeof *m->info);
+    layout(m);
+    m->params = calloc_check(m->num_params, sizeof(float));
+    m->grads = calloc_check(m->num_params, sizeof(float));
+    m->hparams = m->params;
+    m->layers = calloc_check(m->L, sizeof *m->layers);
+    point_params(m);
     /* Init (docs/model.md): one rng stream, tensors in table order. */
     Rng r;
     rng_seed(&r, seed);
@@ -179,11 +186,24 @@ struct SubActs {
 static void lora_reserve(Model* m, size_t rows) {
     Lora* lo = m->lora;
     if (!lo || rows <= lo->cap_rows) return;
-    free(lo->tmp); free(lo->scr); free(lo->dt);
+    const KernelOps* k = m->k;
+    k->release(lo->tmp); k->release(lo->scr); k->release(lo->dt);
     lo->cap_rows = rows;
-    lo->tmp = calloc_check((size_t)lo->L * LORA_PROJ * rows * lo->rank, sizeof(float));
-    lo->scr = calloc_check(rows * 4 * (size_t)m->C, sizeof(float));
-    lo->dt = calloc_check(rows * (size_t)lo->rank, sizeof(float));
+    lo->tmp = k->alloc((size_t)lo->L * LORA_PROJ * rows * lo->rank * sizeof(float));
+    lo->scr = k->alloc(rows * 4 * (size_t)m->C * sizeof(float));
+    lo->dt = k->alloc(rows * (size_t)lo->rank * sizeof(float));
+}
+
+static int on_host(const Model* m) { return m->k == &kernels_cpu; }
+
+static void free_acts(Model* m) {
+    const KernelOps* k = m->k;
+    k->release(m->act_mem); k->release(m->inputs); k->release(m->targets); k->release(m->pos);
+    if (!on_host(m)) { free(m->hlogits); free(m->hlosses); }
+    free(m->sub); free(m->xs);
+    m->act_mem = NULL; m->inputs = m->targets = m->pos = NULL; m->hlogits = m->hlosses = NULL;
+    m->sub = NULL; m->xs = NULL;
+    m->cap_B = m->cap_T = 0;
 }
 
 void model_alloc(Model* m, int B, int T) {
@@ -192,11 +212,7 @@ void model_alloc(Model* m, int B, int T) {
      * no larger attention matrices (B*T*T). */
     size_t cap_bt = (size_t)m->cap_B * m->cap_T, cap_att = cap_bt * m->cap_T;
     if (m->act_mem && (size_t)B * T <= cap_bt && (size_t)B * T * T <= cap_att) { m->B = B; m->T = T; return; }
-    free(m->act_mem);
-    free(m->sub);
-    free(m->xs);
-    free(m->inputs);
-    free(m->targets);
+    free_acts(m);
     m->B = m->cap_B = B;
     m->T = m->cap_T = T;
     size_t BT = (size_t)B * T, C = m->C, S = m->S, n = m->n, M = m->M, NH = m->NH, V = m->V;
@@ -210,7 +226,7 @@ void model_alloc(Model* m, int B, int T) {
                    /* backward scratch */
                    2 * BT * S * C + 4 * BT * C + 2 * BT * 4 * C + BT * C + BT * 3 * C + 2 * att + 2 * BT * M + BT * n * C + 2 * BT * C + 2 * BT * n * n;
     m->act_floats = total;
-    m->act_mem = calloc_check(total, sizeof(float));
+    m->act_mem = m->k->alloc(total * sizeof(float));
     float* p = m->act_mem;
 #define TAKE(ptr, count) (ptr = p, p += (count))
     m->xs = calloc_check(2 * m->L + 1, sizeof *m->xs);
@@ -233,126 +249,151 @@ void model_alloc(Model* m, int B, int T) {
     TAKE(m->sk_g, BT * n * n); TAKE(m->sk_d, BT * n * n);
 #undef TAKE
     if ((size_t)(p - m->act_mem) > total) die(EXIT_FAIL, "internal: activation layout overflow");
-    m->inputs = calloc_check(BT, sizeof(int));
-    m->targets = calloc_check(BT, sizeof(int));
+    m->inputs = m->k->alloc(BT * sizeof(int));
+    m->targets = m->k->alloc(BT * sizeof(int));
+    m->pos = m->k->alloc(BT * sizeof(int));
+    /* Host views of the logits and losses: the buffers themselves on the CPU. */
+    m->hlogits = on_host(m) ? m->logits : malloc_check(BT * V * sizeof(float));
+    m->hlosses = on_host(m) ? m->losses : malloc_check(BT * sizeof(float));
 }
 
 void model_free(Model* m) {
-    free(m->act_mem); free(m->sub); free(m->xs); free(m->inputs); free(m->targets);
-    free(m->params); free(m->grads); free(m->layers); free(m->info);
+    free_acts(m);
+    m->k->release(m->params); m->k->release(m->grads);
+    if (!on_host(m)) free(m->hparams);
+    free(m->hgrads); free(m->layers); free(m->info);
     json_decref(m->cfg.mhc);
     memset(m, 0, sizeof *m);
 }
 
-/* ---- forward ------------------------------------------------------------------ */
+/* ---- device placement ------------------------------------------------------------ */
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* mHC coefficients and the sublayer input u from streams x (BT, n, C). */
-static void mhc_pre_forward(Model* m, SubActs* a, const float* x, const float* phi, const float* alpha,
-                            const float* bias, int BT) {
-    int n = m->n, C = m->C, M = m->M, nn = n * n;
-    rmsnorm_forward(a->r, a->rms_inv, x, BT, n * C, 1e-6f);
-    matmul_forward(a->p, a->r, phi, NULL, BT, n * C, M);
-    float* hres = m->dp;   /* scratch (BT, M) until backward */
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) {
-        const float* p = a->p + (size_t)bt * M;
-        float* H = a->H + (size_t)bt * M;
-        for (int i = 0; i < n; i++) H[i] = sigmoidf(alpha[0] * p[i] + bias[i]);
-        for (int i = n; i < 2 * n; i++) H[i] = 2.0f * sigmoidf(alpha[1] * p[i] + bias[i]);
-        for (int i = 0; i < nn; i++) hres[(size_t)bt * nn + i] = alpha[2] * p[2 * n + i] + bias[2 * n + i];
-    }
-    float* Hres = m->dH;   /* scratch (BT, n*n) */
-    sinkhorn_forward(Hres, a->sk, hres, BT, n, (int)m->cfg.sinkhorn_iters);
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) {
-        float* H = a->H + (size_t)bt * M;
-        memcpy(H + 2 * n, Hres + (size_t)bt * nn, nn * sizeof(float));
-        float* u = a->u + (size_t)bt * C;
-        const float* xb = x + (size_t)bt * n * C;
-        for (int c = 0; c < C; c++) u[c] = 0;
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < C; c++) u[c] += H[i] * xb[i * C + c];
-    }
+void model_to_device(Model* m, const KernelOps* k) {
+    if (k == m->k) return;
+    if (!on_host(m)) die(EXIT_FAIL, "internal: a model moves from the CPU only");
+    if (m->lora) die(EXIT_FAIL, "internal: move the model before attaching LoRA");
+    free_acts(m);
+    size_t bytes = m->num_params * sizeof(float);
+    float* d = k->alloc(bytes);
+    k->upload(d, m->params, bytes);
+    m->hparams = m->params;   /* the host buffer stays, as the host copy */
+    free(m->grads);
+    m->params = d;
+    m->grads = k->alloc(bytes);
+    m->k = k;
+    point_params(m);
 }
 
-/* x'_i = sum_j H_res[i,j] x_j + H_post[i] y */
-static void mhc_post_forward(Model* m, const SubActs* a, float* xout, const float* x, int BT) {
+float* model_params_host(Model* m) {
+    if (!on_host(m)) m->k->download(m->hparams, m->params, m->num_params * sizeof(float));
+    return m->hparams;
+}
+
+void model_params_changed(Model* m) {
+    if (!on_host(m)) m->k->upload(m->params, m->hparams, m->num_params * sizeof(float));
+}
+
+float* model_grads_host(Model* m) {
+    if (on_host(m)) return m->grads;
+    if (!m->hgrads) m->hgrads = malloc_check(m->num_params * sizeof(float));
+    m->k->download(m->hgrads, m->grads, m->num_params * sizeof(float));
+    return m->hgrads;
+}
+
+void model_grads_changed(Model* m) {
+    if (!on_host(m)) m->k->upload(m->grads, m->hgrads, m->num_params * sizeof(float));
+}
+
+const float* model_logits(Model* m) {
+    m->k->download(m->hlogits, m->logits, (size_t)m->B * m->T * m->V * sizeof(float));
+    return m->hlogits;
+}
+
+const float* model_losses(Model* m) {
+    m->k->download(m->hlosses, m->losses, (size_t)m->B * m->T * sizeof(float));
+    return m->hlosses;
+}
+
+/* ---- forward ------------------------------------------------------------------ */
+
+/* mHC coefficients and the sublayer input u from streams x (BT, n, C). */
+static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, const float* alpha,
+                    const float* bias, int BT) {
+    const KernelOps* k = m->k;
     int n = m->n, C = m->C, M = m->M;
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) {
-        const float* H = a->H + (size_t)bt * M;
-        const float* Hres = H + 2 * n;
-        const float* xb = x + (size_t)bt * n * C;
-        const float* y = a->y + (size_t)bt * C;
-        float* o = xout + (size_t)bt * n * C;
-        for (int i = 0; i < n; i++) {
-            float hp = H[n + i];
-            for (int c = 0; c < C; c++) o[i * C + c] = hp * y[c];
-            for (int j = 0; j < n; j++) {
-                float h = Hres[i * n + j];
-                for (int c = 0; c < C; c++) o[i * C + c] += h * xb[j * C + c];
-            }
-        }
-    }
+    k->rmsnorm_forward(a->r, a->rms_inv, x, BT, n * C, 1e-6f);
+    k->matmul_forward(a->p, a->r, phi, NULL, BT, n * C, M);
+    float* hres = m->dp;   /* scratch (BT, n*n) until backward */
+    float* Hres = m->dH;   /* scratch (BT, n*n) */
+    k->mhc_coeffs_forward(a->H, hres, a->p, alpha, bias, BT, n);
+    k->sinkhorn_forward(Hres, a->sk, hres, BT, n, (int)m->cfg.sinkhorn_iters);
+    k->mhc_pre_forward(a->u, a->H, Hres, x, BT, n, C);
 }
 
 /* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
  * the adapter's scale * (inp A^T) B^T when one is on. */
 static void linear_forward(Model* m, int l, int j, float* out, const float* inp, const float* W, const float* b,
                            int BT, int IN, int OUT) {
-    matmul_forward(out, inp, W, b, BT, IN, OUT);
+    const KernelOps* k = m->k;
+    k->matmul_forward(out, inp, W, b, BT, IN, OUT);
     Lora* lo = m->lora;
     if (!lo || !lo->enabled) return;
     if ((size_t)BT > lo->cap_rows) die(EXIT_FAIL, "internal: LoRA buffers hold %zu rows, not %d", lo->cap_rows, BT);
-    int k = l * LORA_PROJ + j, r = lo->rank;
-    float* t = lo->tmp + (size_t)k * lo->cap_rows * r;
-    matmul_forward(t, inp, lo->A[k], NULL, BT, IN, r);
-    matmul_forward(lo->scr, t, lo->B[k], NULL, BT, r, OUT);
-    float sc = lo->scale;
-    #pragma omp parallel for
-    for (long i = 0; i < (long)BT * OUT; i++) out[i] += sc * lo->scr[i];
+    int q = l * LORA_PROJ + j, r = lo->rank;
+    float* t = lo->tmp + (size_t)q * lo->cap_rows * r;
+    k->matmul_forward(t, inp, lo->A[q], NULL, BT, IN, r);
+    k->matmul_forward(lo->scr, t, lo->B[q], NULL, BT, r, OUT);
+    k->axpy(out, lo->scale, lo->scr, (long)BT * OUT);
 }
 
 static void linear_backward(Model* m, int l, int j, float* dinp, float* dW, float* db, const float* dout,
                             const float* inp, const float* W, int BT, int IN, int OUT) {
-    matmul_backward(dinp, m->train_base ? dW : NULL, m->train_base ? db : NULL, dout, inp, W, BT, IN, OUT);
+    const KernelOps* k = m->k;
+    k->matmul_backward(dinp, m->train_base ? dW : NULL, m->train_base ? db : NULL, dout, inp, W, BT, IN, OUT);
     Lora* lo = m->lora;
     if (!lo || !lo->enabled) return;
-    int k = l * LORA_PROJ + j, r = lo->rank;
-    const float* t = lo->tmp + (size_t)k * lo->cap_rows * r;
-    float sc = lo->scale;
-    #pragma omp parallel for
-    for (long i = 0; i < (long)BT * OUT; i++) lo->scr[i] = sc * dout[i];
-    memset(lo->dt, 0, (size_t)BT * r * sizeof(float));
-    float* dA = lo->grads + (lo->A[k] - lo->params);
-    float* dB = lo->grads + (lo->B[k] - lo->params);
-    matmul_backward(lo->dt, dB, NULL, lo->scr, t, lo->B[k], BT, r, OUT);
-    matmul_backward(dinp, dA, NULL, lo->dt, inp, lo->A[k], BT, IN, r);
+    int q = l * LORA_PROJ + j, r = lo->rank;
+    const float* t = lo->tmp + (size_t)q * lo->cap_rows * r;
+    k->zero(lo->scr, (size_t)BT * OUT * sizeof(float));
+    k->axpy(lo->scr, lo->scale, dout, (long)BT * OUT);   /* scr = scale * dout */
+    k->zero(lo->dt, (size_t)BT * r * sizeof(float));
+    float* dA = lo->grads + (lo->A[q] - lo->params);
+    float* dB = lo->grads + (lo->B[q] - lo->params);
+    k->matmul_backward(lo->dt, dB, NULL, lo->scr, t, lo->B[q], BT, r, OUT);
+    k->matmul_backward(dinp, dA, NULL, lo->dt, inp, lo->A[q], BT, IN, r);
 }
 
 static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int B, int T) {
     int BT = B * T, C = m->C;
-    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, BT, C);
+    m->k->layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, BT, C);
     linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
-    attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
+    m->k->attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
     linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, BT, C, C);
 }
 
 static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int BT) {
     int C = m->C;
-    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln2w, w->ln2b, BT, C);
+    m->k->layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln2w, w->ln2b, BT, C);
     linear_forward(m, l, 2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
-    gelu_forward(a->big2, a->big, BT * 4 * C);
+    m->k->gelu_forward(a->big2, a->big, BT * 4 * C);
     linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
 }
 
-static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const float* u, KVCache* kv, const int* pos, int N);
+/* One new position per sequence: attention reads and extends the sequence's
+ * cached keys and values (positions in m->pos); everything else is the
+ * training forward on N rows of length 1. */
+static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const float* u, KVCache* kv, int N) {
+    int C = m->C;
+    m->k->layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, N, C);
+    linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, N, C, 3 * C);
+    size_t layer = (size_t)l * kv->N * kv->T * C;
+    m->k->attention_decode_forward(a->big2, kv->k + layer, kv->v + layer, a->big, m->pos, N, kv->T, C, m->NH);
+    linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, N, C, C);
+}
 
 /* Every layer, from the embedded streams in m->xs[0]. With kv (decoding, T = 1),
- * attention reads and extends each sequence's cache at pos. */
-static void layers_forward(Model* m, int B, int T, KVCache* kv, const int* pos) {
+ * attention reads and extends each sequence's cache at m->pos. */
+static void layers_forward(Model* m, int B, int T, KVCache* kv) {
     int BT = B * T, C = m->C, n = m->n;
     for (int l = 0; l < m->L; l++) {
         const LayerW* w = &m->layers[l];
@@ -362,12 +403,12 @@ static void layers_forward(Model* m, int B, int T, KVCache* kv, const int* pos) 
             const float* x = m->xs[k];
             float* xo = m->xs[k + 1];
             const float* u = x;
-            if (n) { mhc_pre_forward(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
+            if (n) { mhc_pre(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
             if (s == 1) mlp_forward(m, l, w, a, u, BT);
-            else if (kv) attn_decode(m, l, w, a, u, kv, pos, BT);
+            else if (kv) attn_decode(m, l, w, a, u, kv, BT);
             else attn_forward(m, l, w, a, u, B, T);
-            if (n) mhc_post_forward(m, a, xo, x, BT);
-            else residual_forward(xo, x, a->y, BT * C);
+            if (n) m->k->mhc_post_forward(xo, a->H, x, a->y, BT, n, C);
+            else m->k->residual_forward(xo, x, a->y, BT * C);
         }
     }
 }
@@ -378,40 +419,32 @@ static void head_forward(Model* m, int BT) {
     int C = m->C, n = m->n;
     const float* h = m->xs[2 * m->L];
     if (n) {
-        #pragma omp parallel for
-        for (int bt = 0; bt < BT; bt++) {
-            float* o = m->hsum + (size_t)bt * C;
-            const float* xb = h + (size_t)bt * n * C;
-            for (int c = 0; c < C; c++) o[c] = xb[c];
-            for (int i = 1; i < n; i++)
-                for (int c = 0; c < C; c++) o[c] += xb[i * C + c];
-        }
+        m->k->stream_sum(m->hsum, h, BT, n, C);
         h = m->hsum;
     }
-    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, BT, C);
-    matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
+    m->k->layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, BT, C);
+    m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
 }
 
 float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
     if (T > m->Tmax) die(EXIT_FAIL, "internal: sequence of %d exceeds the model's %d positions", T, m->Tmax);
     model_alloc(m, B, T);
+    const KernelOps* k = m->k;
     int BT = B * T, C = m->C, n = m->n;
-    memcpy(m->inputs, inputs, BT * sizeof(int));
-    float* x0 = m->xs[0];
+    k->upload(m->inputs, inputs, BT * sizeof(int));
     if (n) {
         float* e = m->hsum;   /* scratch for the embedding */
-        encoder_forward(e, inputs, m->wte, m->wpe, B, T, C);
-        #pragma omp parallel for
-        for (int bt = 0; bt < BT; bt++)
-            for (int i = 0; i < n; i++) memcpy(x0 + ((size_t)bt * n + i) * C, e + (size_t)bt * C, C * sizeof(float));
-    } else encoder_forward(x0, inputs, m->wte, m->wpe, B, T, C);
-    layers_forward(m, B, T, NULL, NULL);
+        k->encoder_forward(e, m->inputs, m->wte, m->wpe, B, T, C);
+        k->stream_broadcast(m->xs[0], e, BT, n, C);
+    } else k->encoder_forward(m->xs[0], m->inputs, m->wte, m->wpe, B, T, C);
+    layers_forward(m, B, T, NULL);
     head_forward(m, BT);
     if (!targets) return 0.0f;
-    memcpy(m->targets, targets, BT * sizeof(int));
-    crossentropy_softmax_forward(m->losses, m->probs, m->logits, targets, BT, m->V);
+    k->upload(m->targets, targets, BT * sizeof(int));
+    k->crossentropy_softmax_forward(m->losses, m->probs, m->logits, m->targets, BT, m->V);
+    const float* losses = model_losses(m);
     double sum = 0;
-    for (int i = 0; i < BT; i++) sum += m->losses[i];
+    for (int i = 0; i < BT; i++) sum += losses[i];
     return (float)(sum / BT);
 }
 
@@ -421,126 +454,57 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
 
 /* From dy, accumulate du (+=) and the sublayer's parameter gradients. */
 static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int B, int T) {
+    const KernelOps* k = m->k;
     int BT = B * T, C = m->C;
-    memset(m->datty, 0, (size_t)BT * C * sizeof(float));
+    k->zero(m->datty, (size_t)BT * C * sizeof(float));
     linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
-    memset(m->dqkv, 0, (size_t)BT * 3 * C * sizeof(float));
-    attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->att, B, T, C, m->NH);
-    memset(m->dln, 0, (size_t)BT * C * sizeof(float));
+    k->zero(m->dqkv, (size_t)BT * 3 * C * sizeof(float));
+    k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->att, B, T, C, m->NH);
+    k->zero(m->dln, (size_t)BT * C * sizeof(float));
     linear_backward(m, l, 0, m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
-    layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
+    k->layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
 }
 
 static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
+    const KernelOps* k = m->k;
     int C = m->C;
-    memset(m->dbig2, 0, (size_t)BT * 4 * C * sizeof(float));
+    k->zero(m->dbig2, (size_t)BT * 4 * C * sizeof(float));
     linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
-    memset(m->dbig, 0, (size_t)BT * 4 * C * sizeof(float));
-    gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
-    memset(m->dln, 0, (size_t)BT * C * sizeof(float));
+    k->zero(m->dbig, (size_t)BT * 4 * C * sizeof(float));
+    k->gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
+    k->zero(m->dln, (size_t)BT * C * sizeof(float));
     linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
-    layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
+    k->layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
 }
 
-/* mHC: given dxo (BT,n,C), write dx (BT,n,C); needs F's backward in between. */
+/* mHC: given dxo (BT,n,C), write dx (BT,n,C); F's backward runs in between. */
 static void mhc_backward(Model* m, int l, int s, SubActs* a, const float* x, const float* dxo, float* dx, int B, int T) {
-    int BT = B * T, n = m->n, C = m->C, M = m->M, nn = n * n;
+    const KernelOps* k = m->k;
+    int BT = B * T, n = m->n, C = m->C, nn = n * n;
     const LayerW* w = &m->layers[l];
-    float* dH = m->dH;   /* (BT, M): [dH_pre | dH_post | dH_res] */
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) {
-        const float* H = a->H + (size_t)bt * M;
-        const float* xb = x + (size_t)bt * n * C;
-        const float* g = dxo + (size_t)bt * n * C;
-        const float* y = a->y + (size_t)bt * C;
-        float* dyb = m->dy + (size_t)bt * C;
-        float* dxb = dx + (size_t)bt * n * C;
-        float* dHb = dH + (size_t)bt * M;
-        for (int c = 0; c < C; c++) dyb[c] = 0;
-        for (int i = 0; i < n; i++) {
-            float hp = H[n + i], dot = 0;
-            for (int c = 0; c < C; c++) { dyb[c] += hp * g[i * C + c]; dot += g[i * C + c] * y[c]; }
-            dHb[n + i] = dot;
-            for (int j = 0; j < n; j++) {
-                float d = 0;
-                for (int c = 0; c < C; c++) d += g[i * C + c] * xb[j * C + c];
-                dHb[2 * n + i * n + j] = d;
-            }
-        }
-        for (int j = 0; j < n; j++)
-            for (int c = 0; c < C; c++) {
-                float acc = 0;
-                for (int i = 0; i < n; i++) acc += H[2 * n + i * n + j] * g[i * C + c];
-                dxb[j * C + c] = acc;
-            }
-    }
-    memset(m->du, 0, (size_t)BT * C * sizeof(float));
+    float* dHpre = m->dH;                    /* (BT, n) */
+    float* dHpost = m->dH + (size_t)BT * n;  /* (BT, n) */
+    float* gres = m->sk_g;                   /* (BT, n*n) dL/dH_res */
+    float* dres = m->sk_d;                   /* (BT, n*n) dL/d(Sinkhorn logits) */
+    k->mhc_post_backward(m->dy, dx, dHpost, gres, dxo, a->H, x, a->y, BT, n, C);
+    k->zero(m->du, (size_t)BT * C * sizeof(float));
     if (s == 0) attn_backward(m, l, w, a, a->u, m->du, B, T);
     else mlp_backward(m, l, w, a, a->u, m->du, BT);
-    float* dpre = m->dp;   /* (BT, M): gradient w.r.t. the pre-activation h~ */
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) {
-        const float* H = a->H + (size_t)bt * M;
-        const float* xb = x + (size_t)bt * n * C;
-        const float* dub = m->du + (size_t)bt * C;
-        float* dxb = dx + (size_t)bt * n * C;
-        float* dHb = dH + (size_t)bt * M;
-        float* dq = dpre + (size_t)bt * M;
-        for (int i = 0; i < n; i++) {
-            float d = 0;
-            for (int c = 0; c < C; c++) { d += dub[c] * xb[i * C + c]; dxb[i * C + c] += H[i] * dub[c]; }
-            dHb[i] = d;
-            dq[i] = d * H[i] * (1.0f - H[i]);                         /* sigma' */
-            dq[n + i] = dHb[n + i] * H[n + i] * (1.0f - 0.5f * H[n + i]); /* (2 sigma)' */
-        }
-        for (int i = 0; i < nn; i++) dq[2 * n + i] = 0;
-    }
-    /* Sinkhorn backward writes into the res part of dpre through a packed buffer. */
-    float* dres = m->sk_d;   /* (BT, n*n) packed */
-    float* gres = m->sk_g;   /* (BT, n*n) packed dH_res */
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) {
-        memcpy(gres + (size_t)bt * nn, dH + (size_t)bt * M + 2 * n, nn * sizeof(float));
-        memset(dres + (size_t)bt * nn, 0, nn * sizeof(float));
-    }
-    sinkhorn_backward(dres, gres, a->sk, BT, n, (int)m->cfg.sinkhorn_iters);
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++) memcpy(dpre + (size_t)bt * M + 2 * n, dres + (size_t)bt * nn, nn * sizeof(float));
-    /* Bias and alpha gradients: fixed-order sums over positions (deterministic). */
-    float* dbias = GRAD(w->mbias[s]);
-    float* dalpha = GRAD(w->alpha[s]);
-    const float* alpha = w->alpha[s];
-    #pragma omp parallel for
-    for (int k = 0; k < M; k++) {
-        double sb = 0;
-        for (int bt = 0; bt < BT; bt++) sb += dpre[(size_t)bt * M + k];
-        dbias[k] += (float)sb;
-    }
-    for (int seg = 0; seg < 3; seg++) {
-        int lo = seg == 0 ? 0 : seg == 1 ? n : 2 * n, hi = seg == 0 ? n : seg == 1 ? 2 * n : M;
-        double sa = 0;
-        for (int bt = 0; bt < BT; bt++)
-            for (int k = lo; k < hi; k++) sa += (double)dpre[(size_t)bt * M + k] * a->p[(size_t)bt * M + k];
-        dalpha[seg] += (float)sa;
-    }
-    #pragma omp parallel for
-    for (int bt = 0; bt < BT; bt++)
-        for (int k = 0; k < M; k++) {
-            int seg = k < n ? 0 : k < 2 * n ? 1 : 2;
-            dpre[(size_t)bt * M + k] *= alpha[seg];
-        }
-    memset(m->dr, 0, (size_t)BT * n * C * sizeof(float));
-    matmul_backward(m->dr, GRAD(w->phi[s]), NULL, dpre, a->r, w->phi[s], BT, n * C, M);
-    rmsnorm_backward(dx, m->dr, x, a->rms_inv, BT, n * C);
+    k->mhc_pre_backward(dx, dHpre, m->du, a->H, x, BT, n, C);
+    k->zero(dres, (size_t)BT * nn * sizeof(float));
+    k->sinkhorn_backward(dres, gres, a->sk, BT, n, (int)m->cfg.sinkhorn_iters);
+    k->mhc_coeffs_backward(m->dp, GRAD(w->alpha[s]), GRAD(w->mbias[s]), dHpre, dHpost, dres, a->H, a->p,
+                           w->alpha[s], BT, n);
+    k->zero(m->dr, (size_t)BT * n * C * sizeof(float));
+    k->matmul_backward(m->dr, GRAD(w->phi[s]), NULL, m->dp, a->r, w->phi[s], BT, n * C, m->M);
+    k->rmsnorm_backward(dx, m->dr, x, a->rms_inv, BT, n * C);
 }
 
-void model_zero_grad(Model* m) { memset(m->grads, 0, m->num_params * sizeof(float)); }
-
-const float* model_losses(const Model* m) { return m->losses; }
+void model_zero_grad(Model* m) { m->k->zero(m->grads, m->num_params * sizeof(float)); }
 
 void model_backward(Model* m, float scale) {
     int BT = m->B * m->T;
-    float* dlosses = m->losses;   /* the losses are not needed any more */
+    float* dlosses = m->hlosses;   /* the losses are not needed any more */
     for (int i = 0; i < BT; i++) dlosses[i] = scale / BT;
     model_backward_weighted(m, dlosses);
 }
@@ -549,129 +513,87 @@ static void backward_from_dlogits(Model* m);
 
 void model_backward_weighted(Model* m, const float* dlosses) {
     int BT = m->B * m->T;
-    memset(m->logits, 0, (size_t)BT * m->V * sizeof(float));
-    crossentropy_softmax_backward(m->logits, dlosses, m->probs, m->targets, BT, m->V);
+    m->k->upload(m->losses, dlosses, BT * sizeof(float));
+    m->k->zero(m->logits, (size_t)BT * m->V * sizeof(float));
+    m->k->crossentropy_softmax_backward(m->logits, m->losses, m->probs, m->targets, BT, m->V);
     backward_from_dlogits(m);
 }
 
 void model_backward_logits(Model* m, const float* dlogits) {
-    if (dlogits != m->logits) memcpy(m->logits, dlogits, (size_t)m->B * m->T * m->V * sizeof(float));
+    m->k->upload(m->logits, dlogits, (size_t)m->B * m->T * m->V * sizeof(float));
     backward_from_dlogits(m);
 }
 
 /* m->logits holds d(loss)/d(logits) (B*T, V). */
 static void backward_from_dlogits(Model* m) {
-    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n, S = m->S;
+    const KernelOps* k = m->k;
+    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
     float* dlogits = m->logits;
-    memset(m->dlnf, 0, (size_t)BT * C * sizeof(float));
-    matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
+    k->zero(m->dlnf, (size_t)BT * C * sizeof(float));
+    k->matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
     float* dx = m->dx_a;
     const float* h = n ? m->hsum : m->xs[2 * m->L];
     if (n) {
-        memset(m->dh, 0, (size_t)BT * C * sizeof(float));
-        layernorm_backward(m->dh, GRAD(m->lnfw), GRAD(m->lnfb), m->dlnf, h, m->lnfw, m->lnf_mean, m->lnf_rstd, BT, C);
-        #pragma omp parallel for
-        for (int bt = 0; bt < BT; bt++)
-            for (int i = 0; i < n; i++) memcpy(dx + ((size_t)bt * n + i) * C, m->dh + (size_t)bt * C, C * sizeof(float));
+        k->zero(m->dh, (size_t)BT * C * sizeof(float));
+        k->layernorm_backward(m->dh, GRAD(m->lnfw), GRAD(m->lnfb), m->dlnf, h, m->lnfw, m->lnf_mean, m->lnf_rstd, BT, C);
+        k->stream_broadcast(dx, m->dh, BT, n, C);
     } else {
-        memset(dx, 0, (size_t)BT * C * sizeof(float));
-        layernorm_backward(dx, GRAD(m->lnfw), GRAD(m->lnfb), m->dlnf, h, m->lnfw, m->lnf_mean, m->lnf_rstd, BT, C);
+        k->zero(dx, (size_t)BT * C * sizeof(float));
+        k->layernorm_backward(dx, GRAD(m->lnfw), GRAD(m->lnfb), m->dlnf, h, m->lnfw, m->lnf_mean, m->lnf_rstd, BT, C);
     }
     for (int l = m->L - 1; l >= 0; l--) {
         const LayerW* w = &m->layers[l];
         for (int s = 1; s >= 0; s--) {
-            int k = 2 * l + s;
-            SubActs* a = &m->sub[k];
-            const float* x = m->xs[k];
+            int q = 2 * l + s;
+            SubActs* a = &m->sub[q];
+            const float* x = m->xs[q];
             if (n) {
                 float* dnext = dx == m->dx_a ? m->dx_b : m->dx_a;
                 mhc_backward(m, l, s, a, x, dx, dnext, B, T);
                 dx = dnext;
             } else {
                 /* x' = x + F(x): dx flows through unchanged, plus F's contribution. */
-                memcpy(m->dy, dx, (size_t)BT * C * sizeof(float));
+                k->copy(m->dy, dx, (size_t)BT * C * sizeof(float));
                 if (s == 0) attn_backward(m, l, w, a, x, dx, B, T);
                 else mlp_backward(m, l, w, a, x, dx, BT);
             }
         }
     }
     if (n) {
-        memset(m->dh, 0, (size_t)BT * C * sizeof(float));
-        #pragma omp parallel for
-        for (int bt = 0; bt < BT; bt++)
-            for (int i = 0; i < n; i++)
-                for (int c = 0; c < C; c++) m->dh[(size_t)bt * C + c] += dx[((size_t)bt * n + i) * C + c];
+        k->stream_sum(m->dh, dx, BT, n, C);
         dx = m->dh;
     }
-    (void)S;
-    encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
+    k->encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
 }
 
 /* ---- decoding with a KV cache --------------------------------------------------- */
 
 void kv_init(KVCache* kv, const Model* m, int N, int T) {
     kv->N = N; kv->T = T; kv->C = m->C; kv->L = m->L;
+    kv->ops = m->k;
     size_t n = (size_t)m->L * N * T * m->C;
-    kv->k = calloc_check(n, sizeof(float));
-    kv->v = calloc_check(n, sizeof(float));
+    kv->k = m->k->alloc(n * sizeof(float));
+    kv->v = m->k->alloc(n * sizeof(float));
 }
 
-void kv_free(KVCache* kv) { free(kv->k); free(kv->v); memset(kv, 0, sizeof *kv); }
-
-/* One new position per sequence: attention reads the sequence's cached keys
- * and values; everything else is the training forward on N rows of length 1. */
-static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const float* u, KVCache* kv, const int* pos, int N) {
-    int C = m->C, NH = m->NH, hs = C / NH, T = kv->T;
-    layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, N, C);
-    linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, N, C, 3 * C);
-    float scale = 1.0f / sqrtf((float)hs);
-    #pragma omp parallel for
-    for (int i = 0; i < N; i++) {
-        const float* qkv = a->big + (size_t)i * 3 * C;
-        float* kc = kv->k + (((size_t)l * kv->N + i) * T) * C;
-        float* vc = kv->v + (((size_t)l * kv->N + i) * T) * C;
-        memcpy(kc + (size_t)pos[i] * C, qkv + C, C * sizeof(float));
-        memcpy(vc + (size_t)pos[i] * C, qkv + 2 * C, C * sizeof(float));
-        float* o = a->big2 + (size_t)i * C;
-        float* sc = malloc_check((size_t)(pos[i] + 1) * sizeof(float));
-        for (int h = 0; h < NH; h++) {
-            const float* q = qkv + h * hs;
-            float mx = -INFINITY;
-            for (int t = 0; t <= pos[i]; t++) {
-                const float* k = kc + (size_t)t * C + h * hs;
-                float d = 0;
-                for (int e = 0; e < hs; e++) d += q[e] * k[e];
-                sc[t] = d * scale;
-                if (sc[t] > mx) mx = sc[t];
-            }
-            float sum = 0;
-            for (int t = 0; t <= pos[i]; t++) { sc[t] = expf(sc[t] - mx); sum += sc[t]; }
-            float* oh = o + h * hs;
-            for (int e = 0; e < hs; e++) oh[e] = 0;
-            for (int t = 0; t <= pos[i]; t++) {
-                const float* v = vc + (size_t)t * C + h * hs;
-                float p = sc[t] / sum;
-                for (int e = 0; e < hs; e++) oh[e] += p * v[e];
-            }
-        }
-        free(sc);
-    }
-    linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, N, C, C);
+void kv_free(KVCache* kv) {
+    if (kv->ops) { kv->ops->release(kv->k); kv->ops->release(kv->v); }
+    memset(kv, 0, sizeof *kv);
 }
 
 void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) {
     if (N > kv->N) die(EXIT_FAIL, "internal: decode of %d sequences into a cache of %d", N, kv->N);
+    if (kv->ops != m->k) die(EXIT_FAIL, "internal: the KV cache is on another device than the model");
     model_alloc(m, N, 1);
-    int C = m->C;
     for (int i = 0; i < N; i++)
         if (pos[i] >= kv->T || pos[i] >= m->Tmax) die(EXIT_FAIL, "internal: position %d beyond the cache", pos[i]);
+    const KernelOps* k = m->k;
+    int C = m->C;
+    k->upload(m->inputs, tok, N * sizeof(int));
+    k->upload(m->pos, pos, N * sizeof(int));
     float* e = m->hsum;
-    #pragma omp parallel for
-    for (int i = 0; i < N; i++)
-        for (int c = 0; c < C; c++) e[(size_t)i * C + c] = m->wte[(size_t)tok[i] * C + c] + m->wpe[(size_t)pos[i] * C + c];
-    float* x0 = m->xs[0];
-    for (int i = 0; i < N; i++)
-        for (int s = 0; s < m->S; s++) memcpy(x0 + ((size_t)i * m->S + s) * C, e + (size_t)i * C, C * sizeof(float));
-    layers_forward(m, N, 1, kv, pos);
+    k->encoder_decode_forward(e, m->inputs, m->pos, m->wte, m->wpe, N, C);
+    k->stream_broadcast(m->xs[0], e, N, m->S, C);
+    layers_forward(m, N, 1, kv);
     head_forward(m, N);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "config.h"
+#include "kernels.h"
 
 typedef struct {
     long   d_model, n_layers, n_heads, seq_len, vocab_size, sinkhorn_iters;
@@ -48,6 +49,7 @@ typedef struct SubActs SubActs;   /* per-sublayer saved activations (model.c) */
  * W x + scale * B (A x), A (rank, in), B (out, rank), scale = alpha / rank. */
 #define LORA_PROJ 4
 typedef struct {
+    const KernelOps* k;             /* where params, grads and the buffers below live (the model's) */
     int     rank;
     float   alpha, scale;
     int     L;
@@ -69,17 +71,21 @@ typedef struct {
 /* Per-sequence key/value cache for decoding, (L, N, T, C) each. */
 typedef struct {
     int    N, T, C, L;
-    float *k, *v;
+    float *k, *v;                   /* on ops's device */
+    const KernelOps* ops;
 } KVCache;
 
 typedef struct {
     ModelConfig cfg;
+    const KernelOps* k;                 /* the backend; every buffer below lives in its memory */
     int        C, L, NH, V, Tmax, n, M, S;   /* S = streams held (n, or 1 when plain) */
     ParamInfo* info;
     int        ntensors;
     size_t     num_params;
     float*     params;                  /* (num_params) */
     float*     grads;                   /* (num_params), same layout */
+    float*     hparams;                 /* host copy of params (params itself on the CPU) */
+    float*     hgrads;                  /* host copy of grads (model_grads_host), or NULL */
     float     *wte, *wpe, *lnfw, *lnfb; /* (V,C) (Tmax,C) (C) (C) */
     LayerW*    layers;                  /* (L) */
     Lora*      lora;                    /* NULL, or adapters applied in forward/backward */
@@ -91,14 +97,29 @@ typedef struct {
     float**    xs;                      /* (2L+1) stream states, each (B*T, S, C) */
     SubActs*   sub;                     /* (2L) */
     float     *hsum, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *losses;
-    int       *inputs, *targets;        /* (B*T) copies */
+    int       *inputs, *targets, *pos;  /* (B*T) copies on the device; pos for decoding */
+    float     *hlogits, *hlosses;       /* host copies (model_logits, model_losses) */
     /* backward scratch */
     float     *dx_a, *dx_b, *du, *dy, *dln, *dbig, *dbig2, *datty, *dqkv, *dpreatt, *datt, *dH, *dp, *dr, *dlnf, *dh;
     float     *sk_g, *sk_d;               /* (B*T, n*n) Sinkhorn gradient in/out */
 } Model;
 
-/* Builds the parameter table and buffer from a validated config; init from seed. */
+/* Builds the parameter table and buffer from a validated config; init from
+ * seed. The model starts on the CPU (m->k = &kernels_cpu). */
 void   model_build(Model* m, const ModelConfig* cfg, uint64_t seed);
+/* Moves weights and gradients to backend k's memory (before any forward and
+ * before LoRA is attached); activations follow. From then on host code reads
+ * and writes the weights through the host copy below, never m->params. */
+void   model_to_device(Model* m, const KernelOps* k);
+/* The weights on the host: downloaded into m->hparams (no copy on the CPU). */
+float* model_params_host(Model* m);
+/* After writing m->hparams on the host: upload them (no-op on the CPU). */
+void   model_params_changed(Model* m);
+/* The same for the gradients (data-parallel all-reduce). */
+float* model_grads_host(Model* m);
+void   model_grads_changed(Model* m);
+/* Host copy of the last forward's logits (B*T, V) — N rows after model_decode. */
+const float* model_logits(Model* m);
 void   model_alloc(Model* m, int B, int T);   /* activations for up to B x T */
 void   model_free(Model* m);
 const ParamInfo* model_param(const Model* m, const char* name);
@@ -113,10 +134,11 @@ void   model_backward(Model* m, float scale);
  * e.g. policy-gradient advantages); positions with target < 0 contribute nothing. */
 void   model_backward_weighted(Model* m, const float* dlosses);
 /* The same from a given gradient of the logits (B*T, V) of the last forward
- * (which may be without targets); dlogits may be m->logits itself. */
+ * (which may be without targets). dlogits and dlosses are host memory
+ * (dlogits may be the buffer model_logits returned). */
 void   model_backward_logits(Model* m, const float* dlogits);
 /* Per-position losses of the last forward with targets: -log p(target), (B*T). */
-const float* model_losses(const Model* m);
+const float* model_losses(Model* m);
 
 /* Decoding with a KV cache: feed token tok[i] at position pos[i] of sequence i
  * (positions fed in order, from 0); leaves the next-token logits in m->logits (N, V). */

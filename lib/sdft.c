@@ -23,8 +23,3 @@ double sdft_kl(const float* zs, const float* zt, int V, float* dz, float scale) 
         }
     return kl;
 }
-
-void ema_update(float* phi, const float* theta, size_t n, float decay) {
-    #pragma omp parallel for
-    for (size_t i = 0; i < n; i++) phi[i] = decay * phi[i] + (1.0f - decay) * theta[i];
-}

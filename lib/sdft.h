@@ -1,8 +1,8 @@
 /* sdft: the self-distillation math of SPEC §12 (Shenfeld et al. 2026).
  * Owns: the per-token reverse KL(student || teacher) over the full vocabulary
  * and its analytic gradient with respect to the student's logits (teacher
- * stop-gradient), and the teacher's EMA update. Does not own: sampling, the
- * loop, gates (tools/sdft.c). */
+ * stop-gradient). Does not own: sampling, the loop, gates (tools/sdft.c), the
+ * teacher's EMA update (ema_update in kernels/kernels.h, so it runs on the device). */
 #ifndef DD_SDFT_H
 #define DD_SDFT_H
 #include <stddef.h>
@@ -11,7 +11,5 @@
  * With dz: dz[v] += scale * p(v) (log p(v) - log q(v) - KL), the gradient of
  * scale * KL with respect to zs. Returns KL. */
 double sdft_kl(const float* zs, const float* zt, int V, float* dz, float scale);
-/* phi <- decay * phi + (1 - decay) * theta */
-void   ema_update(float* phi, const float* theta, size_t n, float decay);
 
 #endif

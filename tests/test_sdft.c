@@ -2,6 +2,7 @@
  * zero for equal distributions, the EMA update; with --dump DIR writes logits,
  * KL and gradient for tests/torch/ref_sdft.py (PyTorch autograd). */
 #include "check.h"
+#include "kernels.h"
 #include "rng.h"
 #include "sdft.h"
 #include "util.h"

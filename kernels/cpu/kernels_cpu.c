@@ -504,3 +504,264 @@ void sinkhorn_backward(float* dlogits, const float* dout, const float* saved, in
         free(g);
     }
 }
+
+/* ------------------------------------------------------------------------ */
+/* decoding with a KV cache */
+
+void encoder_decode_forward(float* out, const int* tok, const int* pos, const float* wte,
+                            const float* wpe, int N, int C) {
+    #pragma omp parallel for if ((long)N * C > PAR_MIN)
+    for (int i = 0; i < N; i++) {
+        const float* e = wte + (long)tok[i] * C;
+        const float* p = wpe + (long)pos[i] * C;
+        float* o = out + (long)i * C;
+        for (int c = 0; c < C; c++) o[c] = e[c] + p[c];
+    }
+}
+
+void attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos,
+                              int N, int Tc, int C, int NH) {
+    int hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    #pragma omp parallel
+    {
+        float* sc = malloc_check((size_t)Tc * sizeof(float));
+        #pragma omp for
+        for (int i = 0; i < N; i++) {
+            const float* q = qkv + (long)i * 3 * C;
+            float* ks = kc + (long)i * Tc * C;
+            float* vs = vc + (long)i * Tc * C;
+            memcpy(ks + (long)pos[i] * C, q + C, C * sizeof(float));
+            memcpy(vs + (long)pos[i] * C, q + 2 * C, C * sizeof(float));
+            for (int h = 0; h < NH; h++) {
+                const float* qh = q + h * hs;
+                float mx = -INFINITY;
+                for (int t = 0; t <= pos[i]; t++) {
+                    const float* k = ks + (long)t * C + h * hs;
+                    float d = 0;
+                    for (int e = 0; e < hs; e++) d += qh[e] * k[e];
+                    sc[t] = d * scale;
+                    if (sc[t] > mx) mx = sc[t];
+                }
+                float sum = 0;
+                for (int t = 0; t <= pos[i]; t++) { sc[t] = expf(sc[t] - mx); sum += sc[t]; }
+                float* oh = out + (long)i * C + h * hs;
+                for (int e = 0; e < hs; e++) oh[e] = 0;
+                for (int t = 0; t <= pos[i]; t++) {
+                    const float* v = vs + (long)t * C + h * hs;
+                    float p = sc[t] / sum;
+                    for (int e = 0; e < hs; e++) oh[e] += p * v[e];
+                }
+            }
+        }
+        free(sc);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* mHC streams */
+
+void stream_broadcast(float* out, const float* inp, int BT, int n, int C) {
+    #pragma omp parallel for if ((long)BT * n * C > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++)
+        for (int i = 0; i < n; i++) memcpy(out + ((long)bt * n + i) * C, inp + (long)bt * C, C * sizeof(float));
+}
+
+void stream_sum(float* out, const float* inp, int BT, int n, int C) {
+    #pragma omp parallel for if ((long)BT * n * C > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        float* o = out + (long)bt * C;
+        const float* x = inp + (long)bt * n * C;
+        for (int c = 0; c < C; c++) o[c] = x[c];
+        for (int i = 1; i < n; i++)
+            for (int c = 0; c < C; c++) o[c] += x[i * C + c];
+    }
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void mhc_coeffs_forward(float* H, float* hres, const float* p, const float* alpha, const float* bias,
+                        int BT, int n) {
+    int M = 2 * n + n * n, nn = n * n;
+    #pragma omp parallel for if ((long)BT * M > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        const float* pb = p + (long)bt * M;
+        float* Hb = H + (long)bt * M;
+        for (int i = 0; i < n; i++) Hb[i] = sigmoidf(alpha[0] * pb[i] + bias[i]);
+        for (int i = n; i < 2 * n; i++) Hb[i] = 2.0f * sigmoidf(alpha[1] * pb[i] + bias[i]);
+        for (int i = 0; i < nn; i++) hres[(long)bt * nn + i] = alpha[2] * pb[2 * n + i] + bias[2 * n + i];
+    }
+}
+
+void mhc_pre_forward(float* u, float* H, const float* Hres, const float* x, int BT, int n, int C) {
+    int M = 2 * n + n * n, nn = n * n;
+    #pragma omp parallel for if ((long)BT * n * C > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        float* Hb = H + (long)bt * M;
+        memcpy(Hb + 2 * n, Hres + (long)bt * nn, nn * sizeof(float));
+        float* ub = u + (long)bt * C;
+        const float* xb = x + (long)bt * n * C;
+        for (int c = 0; c < C; c++) ub[c] = 0;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) ub[c] += Hb[i] * xb[i * C + c];
+    }
+}
+
+void mhc_post_forward(float* xout, const float* H, const float* x, const float* y, int BT, int n, int C) {
+    int M = 2 * n + n * n;
+    #pragma omp parallel for if ((long)BT * n * n * C > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        const float* Hb = H + (long)bt * M;
+        const float* Hres = Hb + 2 * n;
+        const float* xb = x + (long)bt * n * C;
+        const float* yb = y + (long)bt * C;
+        float* o = xout + (long)bt * n * C;
+        for (int i = 0; i < n; i++) {
+            float hp = Hb[n + i];
+            for (int c = 0; c < C; c++) o[i * C + c] = hp * yb[c];
+            for (int j = 0; j < n; j++) {
+                float h = Hres[i * n + j];
+                for (int c = 0; c < C; c++) o[i * C + c] += h * xb[j * C + c];
+            }
+        }
+    }
+}
+
+void mhc_post_backward(float* dy, float* dx, float* dHpost, float* dHres, const float* dxo, const float* H,
+                       const float* x, const float* y, int BT, int n, int C) {
+    int M = 2 * n + n * n, nn = n * n;
+    #pragma omp parallel for if ((long)BT * n * n * C > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        const float* Hb = H + (long)bt * M;
+        const float* xb = x + (long)bt * n * C;
+        const float* g = dxo + (long)bt * n * C;
+        const float* yb = y + (long)bt * C;
+        float* dyb = dy + (long)bt * C;
+        float* dxb = dx + (long)bt * n * C;
+        for (int c = 0; c < C; c++) dyb[c] = 0;
+        for (int i = 0; i < n; i++) {
+            float hp = Hb[n + i], dot = 0;
+            for (int c = 0; c < C; c++) { dyb[c] += hp * g[i * C + c]; dot += g[i * C + c] * yb[c]; }
+            dHpost[(long)bt * n + i] = dot;
+            for (int j = 0; j < n; j++) {
+                float d = 0;
+                for (int c = 0; c < C; c++) d += g[i * C + c] * xb[j * C + c];
+                dHres[(long)bt * nn + i * n + j] = d;
+            }
+        }
+        for (int j = 0; j < n; j++)
+            for (int c = 0; c < C; c++) {
+                float acc = 0;
+                for (int i = 0; i < n; i++) acc += Hb[2 * n + i * n + j] * g[i * C + c];
+                dxb[j * C + c] = acc;
+            }
+    }
+}
+
+void mhc_pre_backward(float* dx, float* dHpre, const float* du, const float* H, const float* x,
+                      int BT, int n, int C) {
+    int M = 2 * n + n * n;
+    #pragma omp parallel for if ((long)BT * n * C > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        const float* Hb = H + (long)bt * M;
+        const float* xb = x + (long)bt * n * C;
+        const float* dub = du + (long)bt * C;
+        float* dxb = dx + (long)bt * n * C;
+        for (int i = 0; i < n; i++) {
+            float d = 0;
+            for (int c = 0; c < C; c++) { d += dub[c] * xb[i * C + c]; dxb[i * C + c] += Hb[i] * dub[c]; }
+            dHpre[(long)bt * n + i] = d;
+        }
+    }
+}
+
+void mhc_coeffs_backward(float* dp, float* dalpha, float* dbias, const float* dHpre, const float* dHpost,
+                         const float* dres, const float* H, const float* p, const float* alpha, int BT, int n) {
+    int M = 2 * n + n * n, nn = n * n;
+    #pragma omp parallel for if ((long)BT * M > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++) {
+        const float* Hb = H + (long)bt * M;
+        float* dq = dp + (long)bt * M;
+        for (int i = 0; i < n; i++) {
+            dq[i] = dHpre[(long)bt * n + i] * Hb[i] * (1.0f - Hb[i]);                  /* sigma' */
+            dq[n + i] = dHpost[(long)bt * n + i] * Hb[n + i] * (1.0f - 0.5f * Hb[n + i]); /* (2 sigma)' */
+        }
+        for (int k = 0; k < nn; k++) dq[2 * n + k] = dres[(long)bt * nn + k];
+    }
+    /* Fixed-order sums over positions (deterministic), then scale by alpha. */
+    #pragma omp parallel for if ((long)BT * M > PAR_MIN)
+    for (int k = 0; k < M; k++) {
+        double sb = 0;
+        for (int bt = 0; bt < BT; bt++) sb += dp[(long)bt * M + k];
+        dbias[k] += (float)sb;
+    }
+    for (int seg = 0; seg < 3; seg++) {
+        int lo = seg == 0 ? 0 : seg == 1 ? n : 2 * n, hi = seg == 0 ? n : seg == 1 ? 2 * n : M;
+        double sa = 0;
+        for (int bt = 0; bt < BT; bt++)
+            for (int k = lo; k < hi; k++) sa += (double)dp[(long)bt * M + k] * p[(long)bt * M + k];
+        dalpha[seg] += (float)sa;
+    }
+    #pragma omp parallel for if ((long)BT * M > PAR_MIN)
+    for (int bt = 0; bt < BT; bt++)
+        for (int k = 0; k < M; k++) dp[(long)bt * M + k] *= alpha[k < n ? 0 : k < 2 * n ? 1 : 2];
+}
+
+/* ------------------------------------------------------------------------ */
+/* vector helpers */
+
+void axpy(float* y, float a, const float* x, long N) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (long i = 0; i < N; i++) y[i] += a * x[i];
+}
+
+void scale(float* y, float a, long N) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (long i = 0; i < N; i++) y[i] *= a;
+}
+
+void ema_update(float* phi, const float* theta, long N, float decay) {
+    #pragma omp parallel for if (N > PAR_MIN)
+    for (long i = 0; i < N; i++) phi[i] = decay * phi[i] + (1.0f - decay) * theta[i];
+}
+
+double sumsq(const float* x, long N) {
+    /* Fixed 64 chunks summed in order: deterministic whatever the threads. */
+    enum { K = 64 };
+    double part[K] = {0};
+    #pragma omp parallel for
+    for (int k = 0; k < K; k++) {
+        long lo = N * k / K, hi = N * (k + 1) / K;
+        double s = 0;
+        for (long i = lo; i < hi; i++) s += (double)x[i] * x[i];
+        part[k] = s;
+    }
+    double s = 0;
+    for (int k = 0; k < K; k++) s += part[k];
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the backend table: host memory is the device */
+
+static void* cpu_alloc(size_t bytes) { return calloc_check(bytes ? bytes : 1, 1); }
+static void cpu_release(void* p) { free(p); }
+static void cpu_copy(void* dst, const void* src, size_t bytes) { if (dst != src && bytes) memmove(dst, src, bytes); }
+static void cpu_zero(void* dst, size_t bytes) { if (bytes) memset(dst, 0, bytes); }
+static void cpu_synchronize(void) {}
+
+const KernelOps kernels_cpu = {
+    .name = "cpu", .precision = "fp32",
+    .alloc = cpu_alloc, .release = cpu_release, .upload = cpu_copy, .download = cpu_copy,
+    .copy = cpu_copy, .zero = cpu_zero, .synchronize = cpu_synchronize,
+#define K(f) .f = f
+    K(encoder_forward), K(encoder_backward), K(matmul_forward), K(matmul_backward),
+    K(layernorm_forward), K(layernorm_backward), K(rmsnorm_forward), K(rmsnorm_backward),
+    K(gelu_forward), K(gelu_backward), K(attention_forward), K(attention_backward),
+    K(residual_forward), K(residual_backward), K(crossentropy_softmax_forward),
+    K(crossentropy_softmax_backward), K(adamw_update), K(sinkhorn_forward), K(sinkhorn_backward),
+    K(encoder_decode_forward), K(attention_decode_forward), K(stream_broadcast), K(stream_sum),
+    K(mhc_coeffs_forward), K(mhc_pre_forward), K(mhc_post_forward), K(mhc_post_backward),
+    K(mhc_pre_backward), K(mhc_coeffs_backward), K(axpy), K(scale), K(ema_update), K(sumsq),
+#undef K
+};
