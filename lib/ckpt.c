@@ -13,7 +13,8 @@ void ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefi
     snprintf(out, cap, "%s/%s_step_%07ld", run_dir, prefix, step);
 }
 
-static int write_weights(const char* path, const Model* m, long step, char err[ERR_LEN]) {
+static int write_weights(const char* path, Model* m, long step, char err[ERR_LEN]) {
+    const float* host = model_params_host(m);
     StTensor* t = calloc_check(m->ntensors, sizeof *t);
     for (int i = 0; i < m->ntensors; i++) {
         const ParamInfo* p = &m->info[i];
@@ -22,7 +23,7 @@ static int write_weights(const char* path, const Model* m, long step, char err[E
         t[i].ndim = p->ndim;
         t[i].shape[0] = p->shape[0];
         t[i].shape[1] = p->shape[1];
-        t[i].data = m->params + p->offset;
+        t[i].data = host + p->offset;
         t[i].nbytes = p->numel * sizeof(float);
     }
     json_t* cfg = model_config_to_json(&m->cfg);
@@ -38,7 +39,7 @@ static int write_weights(const char* path, const Model* m, long step, char err[E
     return rc;
 }
 
-int ckpt_save(const char* run_dir, const char* prefix, long step, const Model* m, const float* mopt,
+int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, const float* mopt,
               const float* vopt, const json_t* state, char out_dir[4096], char err[ERR_LEN]) {
     char final[4096], tmp[4200], p[4400], link[4200], rel[512];
     ckpt_dir_name(final, sizeof final, run_dir, prefix, step);
@@ -51,7 +52,11 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, const Model* m
     if (mopt && vopt) {
         StTensor t[2];
         memset(t, 0, sizeof t);
-        const float* src[2] = {mopt, vopt};
+        size_t bytes = m->num_params * sizeof(float);
+        float* host = malloc_check(2 * bytes);   /* the AdamW state may live on the GPU */
+        m->k->download(host, mopt, bytes);
+        m->k->download(host + m->num_params, vopt, bytes);
+        const float* src[2] = {host, host + m->num_params};
         for (int i = 0; i < 2; i++) {
             snprintf(t[i].name, sizeof t[i].name, "%s", i ? "adamw.v" : "adamw.m");
             t[i].dtype = ST_F32;
@@ -61,7 +66,9 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, const Model* m
             t[i].nbytes = m->num_params * sizeof(float);
         }
         path_join(p, sizeof p, tmp, "optim.safetensors");
-        if (st_write(p, t, 2, NULL, err)) return -1;
+        int rc = st_write(p, t, 2, NULL, err);
+        free(host);
+        if (rc) return -1;
     }
     if (state) {
         path_join(p, sizeof p, tmp, "train_state.json");
@@ -129,12 +136,13 @@ int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]) {
             snprintf(err, ERR_LEN, "%s: tensor %s has shape %s but the model needs %s", p, pi->name, have, want);
             goto done;
         }
-        memcpy(m->params + pi->offset, t->data, pi->numel * sizeof(float));
+        memcpy(m->hparams + pi->offset, t->data, pi->numel * sizeof(float));
     }
     if (st_count(s) != m->ntensors) {
         snprintf(err, ERR_LEN, "%s: %d tensors but the model has %d (a checkpoint of another model?)", p, st_count(s), m->ntensors);
         goto done;
     }
+    model_params_changed(m);
     rc = 0;
 done:
     st_close(s);
@@ -154,8 +162,8 @@ int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t*
         st_close(s);
         return -1;
     }
-    memcpy(mopt, tm->data, tm->nbytes);
-    memcpy(vopt, tv->data, tv->nbytes);
+    m->k->upload(mopt, tm->data, tm->nbytes);
+    m->k->upload(vopt, tv->data, tv->nbytes);
     st_close(s);
     path_join(p, sizeof p, dir, "train_state.json");
     *state = json_load_path(p, err);

@@ -15,15 +15,16 @@
 #include <jansson.h>
 #include "model.h"
 
-/* Publish a checkpoint. mopt/vopt may be NULL (weights only). state is copied. */
-int ckpt_save(const char* run_dir, const char* prefix, long step, const Model* m, const float* mopt,
+/* Publish a checkpoint. mopt/vopt (on the model's device, like the weights)
+ * may be NULL (weights only). state is copied. */
+int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, const float* mopt,
               const float* vopt, const json_t* state, char out_dir[4096], char err[ERR_LEN]);
 
 /* The model config recorded in a checkpoint (dir or its model.safetensors). */
 int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]);
 /* Weights into a built model: every tensor present with the model's shape, checksum verified. */
 int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]);
-/* Full resume state; *state is a new reference. */
+/* Full resume state into the model and mopt/vopt (on its device); *state is a new reference. */
 int ckpt_load_state(const char* ckpt_dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]);
 
 /* Steps of the complete <prefix>_step_* dirs in run_dir, newest first; returns the count. */

@@ -28,35 +28,48 @@ Lora* lora_new(const Model* m, int rank, float alpha, uint64_t seed) {
     size_t n = 0;
     for (int k = 0; k < L * LORA_PROJ; k++) n += (size_t)rank * (in[k % LORA_PROJ] + out[k % LORA_PROJ]);
     lo->num_params = n;
-    lo->params = calloc_check(n, sizeof(float));
-    lo->grads = calloc_check(n, sizeof(float));
+    lo->k = m->k;
+    lo->hparams = calloc_check(n, sizeof(float));
+    lo->params = lo->k == &kernels_cpu ? lo->hparams : lo->k->alloc(n * sizeof(float));
+    lo->grads = lo->k->alloc(n * sizeof(float));
     Rng r;
     rng_seed(&r, seed);
-    float* p = lo->params;
+    float* p = lo->hparams;
     for (int k = 0; k < L * LORA_PROJ; k++) {
         int j = k % LORA_PROJ;
         lo->in_dim[k] = in[j];
         lo->out_dim[k] = out[j];
-        lo->A[k] = p;
+        lo->A[k] = lo->params + (p - lo->hparams);
         float bound = 1.0f / sqrtf((float)in[j]);
         for (size_t i = 0; i < (size_t)rank * in[j]; i++) p[i] = (2.0f * rng_float(&r) - 1.0f) * bound;
         p += (size_t)rank * in[j];
-        lo->B[k] = p;                       /* zero: the adapter starts as the identity */
+        lo->B[k] = lo->params + (p - lo->hparams);   /* zero: the adapter starts as the identity */
         p += (size_t)rank * out[j];
     }
+    lora_params_changed(lo);
     return lo;
 }
 
 void lora_free(Lora* lo) {
     if (!lo) return;
-    free(lo->params); free(lo->grads); free(lo->A); free(lo->B); free(lo->in_dim); free(lo->out_dim);
-    free(lo->tmp); free(lo->scr); free(lo->dt);
+    const KernelOps* k = lo->k;
+    if (lo->params != lo->hparams) k->release(lo->params);
+    k->release(lo->grads); k->release(lo->tmp); k->release(lo->scr); k->release(lo->dt);
+    free(lo->hparams); free(lo->A); free(lo->B); free(lo->in_dim); free(lo->out_dim);
     free(lo);
 }
 
-void lora_zero_grad(Lora* lo) { memset(lo->grads, 0, lo->num_params * sizeof(float)); }
+void lora_zero_grad(Lora* lo) { lo->k->zero(lo->grads, lo->num_params * sizeof(float)); }
 
-int lora_save(const char* path, const Lora* lo, const Model* m, long step, char err[ERR_LEN]) {
+float* lora_params_host(Lora* lo) {
+    lo->k->download(lo->hparams, lo->params, lo->num_params * sizeof(float));
+    return lo->hparams;
+}
+
+void lora_params_changed(Lora* lo) { lo->k->upload(lo->params, lo->hparams, lo->num_params * sizeof(float)); }
+
+int lora_save(const char* path, Lora* lo, const Model* m, long step, char err[ERR_LEN]) {
+    const float* h = lora_params_host(lo);
     int nt = 2 * lo->L * LORA_PROJ;
     StTensor* t = calloc_check(nt, sizeof *t);
     for (int k = 0; k < lo->L * LORA_PROJ; k++)
@@ -67,7 +80,7 @@ int lora_save(const char* path, const Lora* lo, const Model* m, long step, char 
             x->ndim = 2;
             x->shape[0] = b ? lo->out_dim[k] : lo->rank;
             x->shape[1] = b ? lo->rank : lo->in_dim[k];
-            x->data = b ? lo->B[k] : lo->A[k];
+            x->data = h + ((b ? lo->B[k] : lo->A[k]) - lo->params);
             x->nbytes = (size_t)lo->rank * (b ? lo->out_dim[k] : lo->in_dim[k]) * sizeof(float);
         }
     char r[32], a[32], st[32];
@@ -101,8 +114,9 @@ int lora_load(const char* path, Lora* lo, const Model* m, char err[ERR_LEN]) {
                 snprintf(err, ERR_LEN, "%s: tensor %s %s", path, name, x ? "has the wrong shape or dtype" : "is missing");
                 goto done;
             }
-            memcpy(b ? lo->B[k] : lo->A[k], x->data, want);
+            memcpy(lo->hparams + ((b ? lo->B[k] : lo->A[k]) - lo->params), x->data, want);
         }
+    lora_params_changed(lo);
     rc = 0;
 done:
     st_close(s);

@@ -12,7 +12,10 @@
 Lora* lora_new(const Model* m, int rank, float alpha, uint64_t seed);
 void  lora_free(Lora* lo);
 void  lora_zero_grad(Lora* lo);
-int   lora_save(const char* path, const Lora* lo, const Model* m, long step, char err[ERR_LEN]);
+/* Host copy of the adapter weights (lo->hparams), and its upload after host writes. */
+float* lora_params_host(Lora* lo);
+void  lora_params_changed(Lora* lo);
+int   lora_save(const char* path, Lora* lo, const Model* m, long step, char err[ERR_LEN]);
 int   lora_load(const char* path, Lora* lo, const Model* m, char err[ERR_LEN]);
 void  lora_name(char* out, size_t cap, int l, int j, int is_b);
 

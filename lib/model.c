@@ -284,6 +284,23 @@ void model_to_device(Model* m, const KernelOps* k) {
     point_params(m);
 }
 
+void model_use_device(Model* m, const char* device, const char* precision) {
+    char err[ERR_LEN];
+    const KernelOps* k = kernels_get(device, precision, err, sizeof err);
+    if (!k) die(EXIT_BADINPUT, "%s", err);
+    model_to_device(m, k);
+}
+
+void model_reinit(Model* m, uint64_t seed) {
+    Model fresh;
+    ModelConfig c = m->cfg;
+    c.mhc = json_deep_copy(m->cfg.mhc);   /* model_free releases its own copy */
+    model_build(&fresh, &c, seed);
+    memcpy(m->hparams, fresh.params, m->num_params * sizeof(float));
+    model_free(&fresh);
+    model_params_changed(m);
+}
+
 float* model_params_host(Model* m) {
     if (!on_host(m)) m->k->download(m->hparams, m->params, m->num_params * sizeof(float));
     return m->hparams;

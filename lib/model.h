@@ -54,7 +54,8 @@ typedef struct {
     float   alpha, scale;
     int     L;
     size_t  num_params;
-    float*  params;                 /* (num_params): per layer, per projection: A then B */
+    float*  params;                 /* (num_params): per layer, per projection: A then B (on k) */
+    float*  hparams;                /* host copy (params itself on the CPU) */
     float*  grads;                  /* same layout */
     float** A;                      /* (L*4) pointers into params */
     float** B;
@@ -111,6 +112,16 @@ void   model_build(Model* m, const ModelConfig* cfg, uint64_t seed);
  * before LoRA is attached); activations follow. From then on host code reads
  * and writes the weights through the host copy below, never m->params. */
 void   model_to_device(Model* m, const KernelOps* k);
+/* The --device / --precision options every compute tool takes (kernels_get),
+ * and applying them: model_to_device, or exit 2 with a one-line reason. */
+#define MODEL_DEVICE_OPTS(Args)                                                                         \
+    {"device", OPT_STR, offsetof(Args, device), "cpu", OPT_RANGE_NONE,                                  \
+     "compute backend: cpu, or cuda (a `make CUDA=1` build on a machine with an NVIDIA GPU)"},           \
+    {"precision", OPT_STR, offsetof(Args, precision), "auto", OPT_RANGE_NONE,                           \
+     "auto (cpu: fp32; cuda: bf16 tensor-core matrix products, fp32 weights and AdamW state), fp32, bf16"}
+void   model_use_device(Model* m, const char* device, const char* precision);
+/* Fresh weights from seed (model_build's init) into a model wherever it lives. */
+void   model_reinit(Model* m, uint64_t seed);
 /* The weights on the host: downloaded into m->hparams (no copy on the CPU). */
 float* model_params_host(Model* m);
 /* After writing m->hparams on the host: upload them (no-op on the CPU). */

@@ -13,7 +13,6 @@ typedef struct {
 } OptimCfg;
 
 double lr_at(const OptimCfg* o, long step);              /* step counts from 0 */
-double grad_norm(const float* g, size_t n);              /* global L2 norm */
 /* Clip to grad_clip (if > 0), then one AdamW step t (from 1) at learning rate lr. */
 double optim_step(const OptimCfg* o, Model* m, float* mopt, float* vopt, long t, double lr);
 

@@ -75,10 +75,11 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
         if (!live) break;
         model_decode(m, &kv, tok, pos, N);
         evaluated += N;
+        const float* logits = model_logits(m);   /* (N, V) on the host */
         for (int i = 0; i < N; i++) {
             if (done[i] || s < plens[i] - 1) continue;
             if (lens[i] >= max_new || s + 1 >= T) { done[i] = 1; continue; }
-            int t = sample_token(m->logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
+            int t = sample_token(logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
             if (stop[t]) { done[i] = 1; continue; }
             out[(size_t)i * max_new + lens[i]++] = t;
             last[i] = t;

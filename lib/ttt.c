@@ -38,7 +38,7 @@ static uint64_t task_seed(uint64_t seed, const char* id) {
  * under state.tmp.<pid>/ and renamed over, so it is always whole. With it a
  * resumed task continues bit-identically (sampling at step s draws from
  * rng_split(task rng, s), which depends on nothing else). */
-static int state_save(const char* task_dir, long step, const TaskResult* res, double reward_sum, const Lora* lo,
+static int state_save(const char* task_dir, long step, const TaskResult* res, double reward_sum, Lora* lo,
                       const float* mo, const float* vo, const RlArchive* ar, const Model* m, char err[ERR_LEN]) {
     char tmp[4300], fin[4300], p[4400], cmd[9000];
     snprintf(fin, sizeof fin, "%s/state", task_dir);
@@ -61,13 +61,19 @@ static int state_save(const char* task_dir, long step, const TaskResult* res, do
         if (lora_save(p, lo, m, step, err)) return -1;
         StTensor t[2];
         memset(t, 0, sizeof t);
+        size_t bytes = lo->num_params * sizeof(float);
+        float* host = malloc_check(2 * bytes);   /* the Adam state may live on the GPU */
+        lo->k->download(host, mo, bytes);
+        lo->k->download(host + lo->num_params, vo, bytes);
         for (int i = 0; i < 2; i++) {
             snprintf(t[i].name, sizeof t[i].name, "%s", i ? "adam.v" : "adam.m");
             t[i].dtype = ST_F32; t[i].ndim = 1; t[i].shape[0] = (int64_t)lo->num_params;
-            t[i].data = i ? vo : mo; t[i].nbytes = lo->num_params * sizeof(float);
+            t[i].data = host + i * lo->num_params; t[i].nbytes = bytes;
         }
         path_join(p, sizeof p, tmp, "adam.safetensors");
-        if (st_write(p, t, 2, NULL, err)) return -1;
+        int wrc = st_write(p, t, 2, NULL, err);
+        free(host);
+        if (wrc) return -1;
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fin);
     if (path_exists(fin) && system(cmd)) { snprintf(err, ERR_LEN, "%s: cannot replace", fin); return -1; }
@@ -113,8 +119,8 @@ static long state_load(const char* task_dir, TaskResult* res, double* reward_sum
             st_close(s);
             return -1;
         }
-        memcpy(mo, tm->data, tm->nbytes);
-        memcpy(vo, tv->data, tv->nbytes);
+        lo->k->upload(mo, tm->data, tm->nbytes);
+        lo->k->upload(vo, tv->data, tv->nbytes);
         st_close(s);
     }
     return step;
@@ -135,8 +141,8 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     float *mo = NULL, *vo = NULL;
     if (c->ttt) {
         lo = lora_new(m, (int)c->lora_rank, (float)c->lora_alpha, rng_u64(&trng));
-        mo = calloc_check(lo->num_params, sizeof(float));
-        vo = calloc_check(lo->num_params, sizeof(float));
+        mo = lo->k->alloc(lo->num_params * sizeof(float));
+        vo = lo->k->alloc(lo->num_params * sizeof(float));
         m->lora = lo;
         m->train_base = 0;
     }
@@ -253,7 +259,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
                 }
                 lora_zero_grad(lo);
                 model_backward_weighted(m, dl);
-                adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f, (int)step);
+                lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f, (int)step);
                 kl = dmean;
                 free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
             }
@@ -284,6 +290,6 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     free(x.stop);
     tok_cache_free(x.cache);
     rl_archive_free(ar);
-    if (lo) { m->lora = NULL; m->train_base = 1; lora_free(lo); free(mo); free(vo); }
+    if (lo) { m->lora = NULL; m->train_base = 1; lo->k->release(mo); lo->k->release(vo); lora_free(lo); }
     return rc;
 }

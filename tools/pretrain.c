@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *train_bin, *val_bin, *out, *model, *init_from;
+    const char *train_bin, *val_bin, *out, *model, *init_from, *device, *precision;
     long steps, seq_len, micro_bs, grad_accum, warmup, eval_interval, eval_batches, ckpt_interval, keep_state, seed;
     double lr, min_lr_frac, weight_decay, beta1, beta2, grad_clip;
     json_t* gates;
@@ -49,6 +49,7 @@ static const Opt OPTS[] = {
     {"gates", OPT_JSON, offsetof(Args, gates), "null", OPT_RANGE_NONE,
      "gates on val_loss or loss (SPEC §8), e.g. [{at: 100, metric: val_loss, green: \"<=3.1\", on_red: stop}]"},
     {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE, "warm start: weights of this checkpoint (fresh optimizer)"},
+    MODEL_DEVICE_OPTS(Args),
     {0},
 };
 
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
     open_bin(&train, a.train_bin, &m, (long)B * T + 1);
     open_bin(&val, a.val_bin, &m, (long)B * T + 1);
     if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
+    model_use_device(&m, a.device, a.precision);
 
     char moved[4096] = "";
     if (!c.resume && lead) track_move_aside(a.out, &c, moved);
@@ -185,8 +187,8 @@ int main(int argc, char** argv) {
     }
     json_decref(pc);
 
-    float* mopt = calloc_check(m.num_params, sizeof(float));
-    float* vopt = calloc_check(m.num_params, sizeof(float));
+    float* mopt = m.k->alloc(m.num_params * sizeof(float));   /* AdamW state, on the model's device */
+    float* vopt = m.k->alloc(m.num_params * sizeof(float));
     Stream s = {&train, 0};
     long step = 0;
     for (int i = 0; i < nck; i++) {
@@ -204,10 +206,10 @@ int main(int argc, char** argv) {
         track_say(&t, "pretrain: checkpoint %s is unusable (%s); trying the previous one", d, err);
         track_event(&t, "checkpoint_invalid", json_pack("{s:s, s:s}", "dir", d, "error", err));
         if (i == nck - 1) {
-            model_build(&m, &mc, (uint64_t)a.seed);   /* nothing valid: from the start */
+            model_reinit(&m, (uint64_t)a.seed);   /* nothing valid: from the start */
             if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
-            memset(mopt, 0, m.num_params * sizeof(float));
-            memset(vopt, 0, m.num_params * sizeof(float));
+            m.k->zero(mopt, m.num_params * sizeof(float));
+            m.k->zero(vopt, m.num_params * sizeof(float));
         }
     }
     char metrics[4200];
@@ -234,15 +236,18 @@ int main(int argc, char** argv) {
             model_backward(&m, 1.0f / (float)a.grad_accum);
         }
         if (nrank > 1) {
-            dist_allreduce_sum(m.grads, m.num_params);
+            float* g = model_grads_host(&m);
+            dist_allreduce_sum(g, m.num_params);
             float inv = 1.0f / (float)nrank;
             #pragma omp parallel for
-            for (size_t i = 0; i < m.num_params; i++) m.grads[i] *= inv;
+            for (size_t i = 0; i < m.num_params; i++) g[i] *= inv;
+            model_grads_changed(&m);
             dist_allreduce_sum_double(&loss, 1);
             loss /= nrank;
         }
         loss /= a.grad_accum;
         double norm = optim_step(&oc, &m, mopt, vopt, step + 1, lr);
+        m.k->synchronize();
         step++;
         double dt = now_mono() - t0;
         train_sec += dt;
@@ -317,11 +322,12 @@ int main(int argc, char** argv) {
     track_summary(&t, "final_val_loss", json_real(last_val));
     track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)nrank * B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
     track_summary(&t, "ranks", json_integer(nrank));
+    track_summary(&t, "device", json_pack("{s:s, s:s}", "backend", m.k->name, "precision", m.k->precision));
     track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f (unigram baseline %.4f) -> %s/ckpt_latest",
               a.steps, last_loss, last_val, unigram, a.out);
     track_finish(&t, "completed", "");
     json_decref(mcj);
-    free(in); free(tg); free(mopt); free(vopt);
+    free(in); free(tg); m.k->release(mopt); m.k->release(vopt);
     bin_close(&train); bin_close(&val);
     model_free(&m);
     return 0;

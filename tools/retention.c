@@ -15,7 +15,7 @@
 #include <string.h>
 
 typedef struct {
-    const char *base_ckpt, *base_cfg, *updated_ckpt, *updated_cfg, *val_bin, *device, *out;
+    const char *base_ckpt, *base_cfg, *updated_ckpt, *updated_cfg, *val_bin, *device, *precision, *out;
     long seq_len, batch_size, max_batches;
 } Args;
 
@@ -28,7 +28,7 @@ static const Opt OPTS[] = {
     {"seq_len", OPT_INT, offsetof(Args, seq_len), "256", 1, 1e6, "tokens per sequence (at most the models' seq_len)"},
     {"batch_size", OPT_INT, offsetof(Args, batch_size), "4", 1, 1e6, "sequences per batch"},
     {"max_batches", OPT_INT, offsetof(Args, max_batches), "50", 1, 1e9, "batches at most (fewer when the bin runs out)"},
-    {"device", OPT_STR, offsetof(Args, device), "cpu", OPT_RANGE_NONE, "cpu | cuda"},
+    MODEL_DEVICE_OPTS(Args),
     {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "retention JSON to write (runs/suite/retention_ppl.json)"},
     {0},
 };
@@ -58,11 +58,13 @@ static void read_config(const char* ckpt, const char* cfg_path, ModelConfig* mc)
 }
 
 /* Mean cross-entropy of one checkpoint over `batches` batches; progress from step0. */
-static double eval_ckpt(Tracker* t, const char* ckpt, const ModelConfig* mc, const Bin* val, int B, int T, long batches, long step0) {
+static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const ModelConfig* mc, const Bin* val, int B, int T,
+                        long batches, long step0) {
     char err[ERR_LEN];
     Model m;
     model_build(&m, mc, 0);
     if (ckpt_load_weights(ckpt, &m, err)) die(EXIT_BADINPUT, "%s", err);
+    model_to_device(&m, k);
     int* in = malloc_check(sizeof(int) * (size_t)B * T);   /* (B,T) */
     int* tg = malloc_check(sizeof(int) * (size_t)B * T);   /* (B,T) */
     double sum = 0;
@@ -88,8 +90,8 @@ int main(int argc, char** argv) {
     Common c;
     cfg_cli(&SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096], d[4096], p[4200];
-    if (!strcmp(a.device, "cuda")) die(EXIT_BADINPUT, "--device cuda: not built with CUDA; use --device cpu");
-    if (strcmp(a.device, "cpu")) cfg_refuse(&c, "device", "'%s': expected cpu or cuda", a.device);
+    const KernelOps* kops = kernels_get(a.device, a.precision, err, sizeof err);
+    if (!kops) die(EXIT_BADINPUT, "%s", err);
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
 
     /* All checks before any work or any file. */
@@ -129,8 +131,8 @@ int main(int argc, char** argv) {
     if (batches < a.max_batches) track_say(&t, "retention: %s holds %ld batches of %d x %d, fewer than max_batches %ld", a.val_bin,
                                            batches, B, T, a.max_batches);
 
-    double base_loss = eval_ckpt(&t, a.base_ckpt, &bc, &val, B, T, batches, 0);
-    double upd_loss = eval_ckpt(&t, a.updated_ckpt, &uc, &val, B, T, batches, batches);
+    double base_loss = eval_ckpt(&t, kops, a.base_ckpt, &bc, &val, B, T, batches, 0);
+    double upd_loss = eval_ckpt(&t, kops, a.updated_ckpt, &uc, &val, B, T, batches, batches);
     double base_ppl = exp(base_loss), upd_ppl = exp(upd_loss);
     json_t* r = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "base_ppl", base_ppl, "updated_ppl",
                           upd_ppl, "abs_delta", upd_ppl - base_ppl, "rel_delta", upd_ppl / base_ppl - 1, "base_loss", base_loss,

@@ -25,7 +25,7 @@
 #include <string.h>
 
 typedef struct {
-    const char *ckpt, *tokenizer, *data, *out, *gate_val_bin, *init_from;
+    const char *ckpt, *tokenizer, *data, *out, *gate_val_bin, *init_from, *device, *precision;
     long steps, gate_val_seq_len, gate_val_bs, gate_val_batches, gate_every, max_new_tokens, demos_per_step, best_of_k, seed;
     double lr, weight_decay, grad_clip, ema, temperature;
     json_t* gates;
@@ -56,6 +56,7 @@ static const Opt OPTS[] = {
     {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "sampling seed"},
     {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE,
      "warm start: student and teacher start from this checkpoint (same shape); --ckpt stays the gate's base"},
+    MODEL_DEVICE_OPTS(Args),
     {0},
 };
 
@@ -162,6 +163,8 @@ int main(int argc, char** argv) {
     if (ckpt_load_weights(a.ckpt, &x.s, err)) die(EXIT_BADINPUT, "%s", err);
     if (*a.init_from && ckpt_load_weights(a.init_from, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
     if (!*a.init_from) memcpy(x.t.params, x.s.params, x.s.num_params * sizeof(float));
+    model_use_device(&x.s, a.device, a.precision);
+    model_use_device(&x.t, a.device, a.precision);
     if (tok_vocab_size(x.tok) != x.s.V)
         die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(x.tok), x.s.V, a.ckpt);
@@ -202,8 +205,8 @@ int main(int argc, char** argv) {
     x.cache = tok_cache_new(x.tok);
     x.stop = sample_stop_flags(x.tok, x.s.V);
     Model* S = &x.s;
-    float* mo = calloc_check(S->num_params, sizeof(float));
-    float* vo = calloc_check(S->num_params, sizeof(float));
+    float* mo = S->k->alloc(S->num_params * sizeof(float));   /* AdamW state, on the device */
+    float* vo = S->k->alloc(S->num_params * sizeof(float));
     char resume_dir[4200];
     path_join(resume_dir, sizeof resume_dir, a.out, "_resume");
     long step = 0, last_pass = 0, red_step = -1;
@@ -227,7 +230,7 @@ int main(int argc, char** argv) {
         track_resumed(&t, step);
     } else {
         base_ppl = val_ppl(S, &val, &a);                 /* the base model: --ckpt */
-        memcpy(S->params, x.t.params, S->num_params * sizeof(float));   /* start: --init_from or the base */
+        S->k->copy(S->params, x.t.params, S->num_params * sizeof(float));   /* start: --init_from or the base */
         bok_before = best_of_k(&x, S, tasks, nd, &a, (uint64_t)a.seed * 7919 + 1);
         /* Step 0 is the base model: what sdft_latest means if the first gate fails. */
         if (ckpt_save(a.out, "sdft", 0, S, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);
@@ -277,18 +280,20 @@ int main(int argc, char** argv) {
             model_forward(&x.t, ti, NULL, N, Tt);             /* teacher, stop-gradient */
             model_forward(S, si, NULL, N, Ts);
             float* dl = calloc_check((size_t)N * Ts * S->V, sizeof(float));
+            const float* zs_all = model_logits(S);
+            const float* zt_all = model_logits(&x.t);
             for (int j = 0; j < N; j++)
                 for (int i = 0; i < lens[j]; i++) {
                     /* the logits that predict completion token i */
-                    const float* zs = S->logits + ((size_t)j * Ts + spl[j] - 1 + i) * S->V;
-                    const float* zt = x.t.logits + ((size_t)j * Tt + tpl[j] - 1 + i) * S->V;
+                    const float* zs = zs_all + ((size_t)j * Ts + spl[j] - 1 + i) * S->V;
+                    const float* zt = zt_all + ((size_t)j * Tt + tpl[j] - 1 + i) * S->V;
                     kl += sdft_kl(zs, zt, S->V, dl + ((size_t)j * Ts + spl[j] - 1 + i) * S->V, 1.0f / ntok);
                 }
             kl /= ntok;
             model_zero_grad(S);
             model_backward_logits(S, dl);
             optim_step(&oc, S, mo, vo, step + 1, a.lr);
-            ema_update(x.t.params, S->params, S->num_params, (float)a.ema);
+            S->k->ema_update(x.t.params, S->params, (long)S->num_params, (float)a.ema);
             free(dl); free(si); free(ti);
         }
         step++;

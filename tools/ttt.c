@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard;
+    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard, *device, *precision;
     long seed, ttt_steps, rollouts, max_new_tokens, groups_per_step, lora_rank, top_k, archive_cap, adapter_every;
     int reuse, adaptive_beta, merge;
     double kl_lambda, beta, lr, lora_alpha, temperature, top_p, puct_c;
@@ -57,6 +57,7 @@ static const Opt OPTS[] = {
     {"shard", OPT_STR, offsetof(Args, shard), "", OPT_RANGE_NONE,
      "i/n: only tasks whose index in --tasks is i mod n; run dir <out_root>/_shards/<i>_of_<n> (\"\" = all tasks)"},
     {"merge", OPT_BOOL, offsetof(Args, merge), "0", OPT_RANGE_NONE, "1: sample nothing, rebuild summary.jsonl from every task's result.json"},
+    MODEL_DEVICE_OPTS(Args),
     {0},
 };
 
@@ -190,6 +191,7 @@ int main(int argc, char** argv) {
     Model m;
     model_build(&m, &mc, 0);
     if (ckpt_load_weights(a.ckpt, &m, err)) die(EXIT_BADINPUT, "%s", err);
+    model_use_device(&m, a.device, a.precision);
     if (tok_vocab_size(tok) != m.V)
         die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(tok), m.V, a.ckpt);

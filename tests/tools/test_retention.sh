@@ -66,7 +66,9 @@ echo '{"d_model": 32' >"$T/broken.json"
 expect_err retention_malformed_cfg 2 "broken.json" U --updated_cfg "$T/broken.json"
 expect_err retention_missing_ckpt 2 "nockpt" U --base_ckpt "$T/nockpt"
 expect_err retention_seq_len_beyond_model 2 "seq_len: $((SEQ + 1)) exceeds the models' seq_len $SEQ" U --seq_len $((SEQ + 1))
-expect_err retention_cuda_not_built 2 "not built with CUDA" U --device cuda
+expect_err retention_cuda_unavailable 2 "no CUDA backend|GPU" U --device cuda
+expect_err retention_bf16_on_cpu 2 "bf16 needs --device cuda" U --precision bf16
+expect_err retention_bad_precision 2 "precision: .fp8. is not one of" U --precision fp8
 expect_err retention_bad_device 2 "device: 'tpu'" U --device tpu
 # A different vocab: a 1-step pretrain of the same shape at vocab 512 on the same bins.
 sed 's/^vocab_size:.*/vocab_size: 512/' configs/model/tiny.yaml >"$T/v512.yaml"

@@ -1,0 +1,1467 @@
+/* kernels_cuda: the CUDA backend of kernels.h (built by `make CUDA=1`).
+ *
+ * Owns: a GPU implementation of every function in kernels.h, with the same
+ * semantics as kernels/cpu/kernels_cpu.c (same outputs written, same "+="
+ * rules, same handling of targets < 0, zeros above the attention diagonal,
+ * eps values, GELU tanh approximation, AdamW formula, Sinkhorn `saved`
+ * layout), plus the memory operations of the KernelOps table, and
+ * kernels_cuda_init() which hands that table out. Does not own: any model
+ * layout or policy (lib/), nor which backend is chosen (kernels_get).
+ *
+ * Every pointer passed in is device memory. One stream (the legacy default
+ * stream), so calls are ordered exactly as the host issues them; upload and
+ * download are synchronous. Every CUDA / cuBLAS call is checked: on error the
+ * process prints "kernels_cuda.cu:LINE: <call>: <error>" and exits 1.
+ *
+ * Matrix products: matmul_* go to cuBLASLt (row-major llm.c convention, computed
+ * as the transposed column-major product), attention's batched products to
+ * cublasGemmStridedBatchedEx. Storage is always fp32. Precision "fp32" uses
+ * CUBLAS_COMPUTE_32F (true fp32 multiply, for parity with the CPU backend);
+ * "bf16" uses CUBLAS_COMPUTE_32F_FAST_16BF (inputs rounded to bf16 inside the
+ * tensor cores, fp32 accumulation). Everything else is fp32 CUDA C; exp, tanh,
+ * sqrt and divisions are the accurate (non fast-math) versions.
+ *
+ * Determinism: the same inputs give bitwise the same outputs, run to run.
+ * There is no floating-point atomicAdd anywhere. Reductions over rows (dbias,
+ * the norms' dweight/dbias, mHC's dbias/dalpha, sumsq) are split into row
+ * chunks whose layout depends only on the shapes, each chunk summed in row
+ * order into a scratch buffer, then the chunks summed in order by a second
+ * kernel. Row-wise reductions (softmax, norms, dot products) use fixed warp /
+ * block trees. encoder_backward downloads the tokens, groups positions by
+ * token on the host (stable, so in (b, t) order) and adds them in that order,
+ * exactly as the CPU does. cuBLAS(Lt) is deterministic for a fixed GPU model,
+ * library version, shape and pointer alignment (the algorithm is picked by
+ * the heuristic from those alone).
+ *
+ * Results are not bitwise equal to the CPU backend (different summation
+ * orders, FMA contraction, exact expf/tanhf where the CPU uses polynomials);
+ * they agree to fp32 rounding in fp32 mode. */
+#include "kernels.h"
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* error checking */
+
+static void cuda_check(cudaError_t e, const char* call, int line) {
+    if (e != cudaSuccess) {
+        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s\n", line, call, cudaGetErrorString(e));
+        exit(1);
+    }
+}
+static void cublas_check(cublasStatus_t s, const char* call, int line) {
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s\n", line, call, cublasGetStatusString(s));
+        exit(1);
+    }
+}
+static void fail(int line, const char* what) {
+    fprintf(stderr, "kernels_cuda.cu:%d: %s\n", line, what);
+    exit(1);
+}
+#define CUDA_CHECK(call) cuda_check((call), #call, __LINE__)
+#define CUBLAS_CHECK(call) cublas_check((call), #call, __LINE__)
+/* After every kernel launch: catches bad launch configurations at once. */
+#define LAUNCH_CHECK() cuda_check(cudaGetLastError(), "kernel launch", __LINE__)
+
+/* ------------------------------------------------------------------------ */
+/* backend state */
+
+static int g_bf16 = 0;                        /* 1: CUBLAS_COMPUTE_32F_FAST_16BF */
+static cublasLtHandle_t g_lt = NULL;
+static cublasHandle_t g_cublas = NULL;
+static void* g_lt_ws = NULL;                  /* cuBLASLt workspace */
+static const size_t LT_WS_BYTES = 32u << 20;  /* 32 MiB */
+
+static cublasComputeType_t compute_type(void) {
+    return g_bf16 ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+}
+
+/* Backend-internal scratch, grown on demand and kept. Growing waits for the
+ * device first so no queued kernel still reads the old buffer. */
+typedef struct { void* p; size_t bytes; } Scratch;
+static Scratch g_att_scratch;   /* attention: permuted q, k, v, ... */
+static Scratch g_red_scratch;   /* partial sums of the row reductions */
+static Scratch g_int_scratch;   /* encoder_backward's token groups */
+
+static void* scratch_get(Scratch* s, size_t bytes) {
+    if (bytes > s->bytes) {
+        CUDA_CHECK(cudaDeviceSynchronize());
+        CUDA_CHECK(cudaFree(s->p));
+        s->p = NULL;
+        CUDA_CHECK(cudaMalloc(&s->p, bytes));
+        s->bytes = bytes;
+    }
+    return s->p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* launch helpers */
+
+#define BLOCK 256
+/* Elementwise kernels use grid-stride loops; the grid is capped so that the
+ * index arithmetic stays in range for any N (results do not depend on it). */
+static unsigned blocks_for(long n, int block) {
+    long b = (n + block - 1) / block;
+    if (b < 1) b = 1;
+    if (b > (1L << 20)) b = 1L << 20;
+    return (unsigned)b;
+}
+#define GRID_STRIDE(i, n) \
+    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)(n); i += (long)gridDim.x * blockDim.x)
+
+/* Row chunks for the deterministic column reductions: at most 128 chunks of
+ * at least 32 rows; the layout depends only on `rows`. */
+#define MAX_CHUNKS 128
+static int row_chunks(int rows, int* rows_per_chunk) {
+    if (rows <= 0) { *rows_per_chunk = 1; return 0; }
+    int nchunks = (rows + 31) / 32;
+    if (nchunks > MAX_CHUNKS) nchunks = MAX_CHUNKS;
+    int rpc = (rows + nchunks - 1) / nchunks;
+    *rows_per_chunk = rpc;
+    return (rows + rpc - 1) / rpc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* warp / block reductions (fixed trees: deterministic) */
+
+template <typename T> __device__ __forceinline__ T warp_sum(T v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+/* Whole-block sum / max, returned to every thread. blockDim.x must be a
+ * multiple of 32. Safe to call repeatedly (the leading barrier protects the
+ * shared slots from the previous call's readers). */
+template <typename T> __device__ T block_sum(T v) {
+    __shared__ T sh[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) sh[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh[lane] : (T)0;
+    return warp_sum(v);
+}
+__device__ float block_max(float v) {
+    __shared__ float sh[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) sh[w] = v;
+    __syncthreads();
+    v = lane < nw ? sh[lane] : -INFINITY;
+    return warp_max(v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* deterministic column sums: out[c] += sum_r src[r, c] */
+
+/* partial[chunk, c] = sum over the chunk's rows (in order) of src[r, c] */
+__global__ void colsum_partial_kernel(float* partial, const float* src, int rows, int cols, int rpc) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    int r0 = blockIdx.y * rpc, r1 = min(r0 + rpc, rows);
+    float acc = 0.0f;
+    for (int r = r0; r < r1; r++) acc += src[(size_t)r * cols + c];
+    partial[(size_t)blockIdx.y * cols + c] = acc;
+}
+
+/* out[c] += sum over chunks (in order) of partial[chunk, c] */
+__global__ void colsum_finalize_kernel(float* out, const float* partial, int nchunks, int cols) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    float acc = 0.0f;
+    for (int k = 0; k < nchunks; k++) acc += partial[(size_t)k * cols + c];
+    out[c] += acc;
+}
+
+static void column_sum_accumulate(float* out, const float* src, int rows, int cols) {
+    int rpc, nchunks = row_chunks(rows, &rpc);
+    if (nchunks == 0 || cols <= 0) return;
+    float* partial = (float*)scratch_get(&g_red_scratch, (size_t)nchunks * cols * sizeof(float));
+    dim3 grid((cols + BLOCK - 1) / BLOCK, nchunks);
+    colsum_partial_kernel<<<grid, BLOCK>>>(partial, src, rows, cols, rpc);
+    LAUNCH_CHECK();
+    colsum_finalize_kernel<<<(cols + BLOCK - 1) / BLOCK, BLOCK>>>(out, partial, nchunks, cols);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* memory */
+
+static void* cu_alloc(size_t bytes) {
+    void* p = NULL;
+    if (bytes == 0) bytes = 1;   /* a valid, distinct pointer even for 0 bytes */
+    CUDA_CHECK(cudaMalloc(&p, bytes));
+    CUDA_CHECK(cudaMemset(p, 0, bytes));
+    return p;
+}
+static void cu_release(void* p) {
+    if (p) CUDA_CHECK(cudaFree(p));
+}
+static void cu_upload(void* dst, const void* host_src, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+}
+static void cu_download(void* host_dst, const void* src, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+static void cu_copy(void* dst, const void* src, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
+}
+static void cu_zero(void* dst, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, 0));
+}
+static void cu_synchronize(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
+
+/* ------------------------------------------------------------------------ */
+/* encoder */
+
+__global__ void encoder_forward_kernel(float* out, const int* tokens, const float* wte, const float* wpe,
+                                       int BT, int T, int C) {
+    GRID_STRIDE(idx, (long)BT * C) {
+        long bt = idx / C;
+        int c = (int)(idx % C), t = (int)(bt % T);
+        out[idx] = wte[(size_t)tokens[bt] * C + c] + wpe[(size_t)t * C + c];
+    }
+}
+
+static void cu_encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe,
+                               int B, int T, int C) {
+    long n = (long)B * T * C;
+    if (n <= 0) return;
+    encoder_forward_kernel<<<blocks_for(n, BLOCK), BLOCK>>>(out, tokens, wte, wpe, B * T, T, C);
+    LAUNCH_CHECK();
+}
+
+/* dwpe[t, c] += dout[b, t, c] for b = 0, 1, ... in order (as the CPU). */
+__global__ void encoder_backward_wpe_kernel(float* dwpe, const float* dout, int B, int T, int C) {
+    GRID_STRIDE(idx, (long)T * C) {
+        float acc = dwpe[idx];
+        for (int b = 0; b < B; b++) acc += dout[(size_t)b * T * C + idx];
+        dwpe[idx] = acc;
+    }
+}
+
+/* One block row per distinct token g: dwte[tok, c] += dout[pos, c] for the
+ * token's positions in (b, t) order, the CPU's exact sequence of additions. */
+__global__ void encoder_backward_wte_kernel(float* dwte, const float* dout, const int* pos_sorted,
+                                            const int* group_start, const int* group_tok, int C) {
+    int g = blockIdx.x;
+    int c = blockIdx.y * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float* dw = dwte + (size_t)group_tok[g] * C + c;
+    float acc = *dw;
+    for (int j = group_start[g]; j < group_start[g + 1]; j++) acc += dout[(size_t)pos_sorted[j] * C + c];
+    *dw = acc;
+}
+
+static int cmp_ll(const void* a, const void* b) {
+    long long x = *(const long long*)a, y = *(const long long*)b;
+    return x < y ? -1 : x > y;
+}
+
+static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, const int* tokens,
+                                int B, int T, int C) {
+    int BT = B * T;
+    if (BT <= 0 || C <= 0) return;
+    if (dwpe) {
+        encoder_backward_wpe_kernel<<<blocks_for((long)T * C, BLOCK), BLOCK>>>(dwpe, dout, B, T, C);
+        LAUNCH_CHECK();
+    }
+    /* Group positions by token on the host. The sort keys (token, position)
+     * are distinct, so the order is fully determined: positions of one token
+     * stay in (b, t) order. */
+    static int* host = NULL;
+    static long long* keys = NULL;
+    static int host_cap = 0;
+    if (BT > host_cap) {
+        free(host);
+        free(keys);
+        host = (int*)malloc((3 * (size_t)BT + 1) * sizeof(int));
+        keys = (long long*)malloc((size_t)BT * sizeof(long long));
+        if (!host || !keys) fail(__LINE__, "encoder_backward: out of host memory");
+        host_cap = BT;
+    }
+    int* tok = host;   /* downloaded tokens, later overwritten by the groups */
+    CUDA_CHECK(cudaMemcpy(tok, tokens, (size_t)BT * sizeof(int), cudaMemcpyDeviceToHost));
+    for (int i = 0; i < BT; i++) keys[i] = ((long long)tok[i] << 32) | (long long)i;
+    qsort(keys, BT, sizeof(long long), cmp_ll);
+    /* host = [pos_sorted (BT) | group_start (G+1) | group_tok (G)], G <= BT */
+    int* pos_sorted = host;
+    int* starts = host + BT;
+    int G = 0;
+    for (int j = 0; j < BT; j++) {
+        int t = (int)(keys[j] >> 32);
+        pos_sorted[j] = (int)(keys[j] & 0xffffffffLL);
+        if (j == 0 || t != (int)(keys[j - 1] >> 32)) starts[G++] = j;
+    }
+    starts[G] = BT;
+    int* gtok = starts + G + 1;
+    for (int g = 0; g < G; g++) gtok[g] = (int)(keys[starts[g]] >> 32);
+    size_t nints = (size_t)BT + 2 * (size_t)G + 1;
+    int* d = (int*)scratch_get(&g_int_scratch, nints * sizeof(int));
+    CUDA_CHECK(cudaMemcpy(d, host, nints * sizeof(int), cudaMemcpyHostToDevice));
+    dim3 grid(G, (C + BLOCK - 1) / BLOCK);
+    encoder_backward_wte_kernel<<<grid, BLOCK>>>(dwte, dout, d, d + BT, d + BT + G + 1, C);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* matmul (cuBLASLt) */
+
+/* A cuBLASLt product in column-major terms:
+ *   D (m x n, ld m) = op(A) op(B) + beta D  [+ bias (m) broadcast over columns]
+ * with A stored (ta ? k x m : m x k) and B stored (tb ? n x k : k x n),
+ * column-major with the leading dimension = stored rows. The descriptors and
+ * the heuristic's first algorithm are cached per (shape, transposes,
+ * epilogue, pointer alignments, precision). */
+typedef struct {
+    int m, n, k, ta, tb, epi, bf16;
+    uint32_t al_a, al_b, al_d;
+    int ok;   /* 0: no algorithm for this bias epilogue (cached refusal) */
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t la, lb, ld;
+    cublasLtMatmulAlgo_t algo;
+} LtPlan;
+#define LT_PLANS 128
+static LtPlan g_plans[LT_PLANS];
+static int g_nplans = 0, g_plan_next = 0;
+
+/* Largest power of two (<= 256) dividing the address: what the heuristic may assume. */
+static uint32_t ptr_alignment(const void* p) {
+    uintptr_t a = (uintptr_t)p;
+    uint32_t al = 256;
+    while (al > 4 && (a % al) != 0) al >>= 1;
+    return al;
+}
+
+static void plan_destroy(LtPlan* p) {
+    CUBLAS_CHECK(cublasLtMatrixLayoutDestroy(p->la));
+    CUBLAS_CHECK(cublasLtMatrixLayoutDestroy(p->lb));
+    CUBLAS_CHECK(cublasLtMatrixLayoutDestroy(p->ld));
+    CUBLAS_CHECK(cublasLtMatmulDescDestroy(p->desc));
+}
+
+static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t al_a, uint32_t al_b, uint32_t al_d) {
+    for (int i = 0; i < g_nplans; i++) {
+        LtPlan* p = &g_plans[i];
+        if (p->m == m && p->n == n && p->k == k && p->ta == ta && p->tb == tb && p->epi == epi &&
+            p->bf16 == g_bf16 && p->al_a == al_a && p->al_b == al_b && p->al_d == al_d)
+            return p;
+    }
+    LtPlan* p;
+    if (g_nplans < LT_PLANS) p = &g_plans[g_nplans++];
+    else { p = &g_plans[g_plan_next]; g_plan_next = (g_plan_next + 1) % LT_PLANS; plan_destroy(p); }
+    memset(p, 0, sizeof *p);
+    p->m = m; p->n = n; p->k = k; p->ta = ta; p->tb = tb; p->epi = epi; p->bf16 = g_bf16;
+    p->al_a = al_a; p->al_b = al_b; p->al_d = al_d;
+
+    CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute_type(), CUDA_R_32F));
+    cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb));
+    cublasLtEpilogue_t epilogue = epi ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
+    if (epi) {
+        int32_t bias_type = CUDA_R_32F;
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                                    sizeof bias_type));
+    }
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_32F, ta ? k : m, ta ? m : k, ta ? k : m));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_32F, tb ? n : k, tb ? k : n, tb ? n : k));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->ld, CUDA_R_32F, m, n, m));
+
+    cublasLtMatmulPreference_t pref;
+    CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    size_t ws = LT_WS_BYTES;
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a));
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_d, sizeof al_d));
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
+    cublasLtMatmulHeuristicResult_t result;
+    int returned = 0;
+    cublasStatus_t st =
+        cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->la, p->lb, p->ld, p->ld, pref, 1, &result, &returned);
+    CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
+    if (st != CUBLAS_STATUS_SUCCESS || returned == 0) {
+        if (epi) return p;   /* p->ok = 0: the caller adds the bias itself */
+        char msg[200];
+        snprintf(msg, sizeof msg, "cublasLtMatmulAlgoGetHeuristic: no algorithm for m=%d n=%d k=%d ta=%d tb=%d (%s)", m,
+                 n, k, ta, tb, cublasGetStatusString(st));
+        fail(__LINE__, msg);
+    }
+    p->algo = result.algo;
+    p->ok = 1;
+    return p;
+}
+
+__global__ void add_bias_kernel(float* out, const float* bias, int rows, int cols) {
+    GRID_STRIDE(idx, (long)rows * cols) out[idx] += bias[idx % cols];
+}
+
+static void lt_matmul(float* D, const float* A, const float* Bm, const float* bias, int m, int n, int k, int ta,
+                      int tb, float beta) {
+    if (m <= 0 || n <= 0) return;
+    /* The bias epilogue wants an aligned vector; otherwise add it separately. */
+    int epi = bias != NULL && ptr_alignment(bias) >= 16;
+    if (k <= 0) {   /* empty product: D = beta D (+ bias) */
+        if (beta == 0.0f) CUDA_CHECK(cudaMemsetAsync(D, 0, (size_t)m * n * sizeof(float), 0));
+    } else {
+        uint32_t al_a = ptr_alignment(A), al_b = ptr_alignment(Bm), al_d = ptr_alignment(D);
+        LtPlan* p = plan_get(m, n, k, ta, tb, epi, al_a, al_b, al_d);
+        if (!p->ok) {   /* no algorithm with the bias epilogue: plain product, bias below */
+            epi = 0;
+            p = plan_get(m, n, k, ta, tb, 0, al_a, al_b, al_d);
+        }
+        if (epi)
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+        const float alpha = 1.0f;
+        CUBLAS_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, D, p->ld, D, p->ld, &p->algo,
+                                    g_lt_ws, LT_WS_BYTES, 0));
+        if (epi) return;
+    }
+    if (bias) {
+        /* D is (n rows of m) in row-major terms: the bias runs along m. */
+        add_bias_kernel<<<blocks_for((long)m * n, BLOCK), BLOCK>>>(D, bias, n, m);
+        LAUNCH_CHECK();
+    }
+}
+
+static void cu_matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
+                              int BT, int C, int OC) {
+    /* out^T (OC x BT) = weight (C x OC stored)^T @ inp^T (C x BT stored) */
+    lt_matmul(out, weight, inp, bias, OC, BT, C, 1, 0, 0.0f);
+}
+
+static void cu_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                               const float* weight, int BT, int C, int OC) {
+    /* dinp (BT,C) += dout @ weight:  dinp^T (C x BT) = weight^T-stored (C x OC) @ dout^T (OC x BT) */
+    if (dinp) lt_matmul(dinp, weight, dout, NULL, C, BT, OC, 0, 0, 1.0f);
+    /* dweight (OC,C) += dout^T @ inp:  dweight^T (C x OC) = inp^T (C x BT) @ (dout^T (OC x BT))^T */
+    if (dweight) lt_matmul(dweight, inp, dout, NULL, C, OC, BT, 0, 1, 1.0f);
+    if (dbias) column_sum_accumulate(dbias, dout, BT, OC);
+}
+
+/* ------------------------------------------------------------------------ */
+/* layernorm (one warp per row) */
+
+__global__ void layernorm_forward_kernel(float* out, float* mean, float* rstd, const float* inp,
+                                         const float* weight, const float* bias, int BT, int C) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BT) return;
+    const float* x = inp + (size_t)row * C;
+    float s = 0.0f;
+    for (int c = lane; c < C; c += 32) s += x[c];
+    float m = warp_sum(s) / C;
+    float v = 0.0f;
+    for (int c = lane; c < C; c += 32) { float d = x[c] - m; v += d * d; }
+    v = warp_sum(v) / C;
+    float r = 1.0f / sqrtf(v + 1e-5f);
+    float* o = out + (size_t)row * C;
+    for (int c = lane; c < C; c += 32) o[c] = (x[c] - m) * r * weight[c] + bias[c];
+    if (lane == 0) { mean[row] = m; rstd[row] = r; }
+}
+
+static void cu_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                                 const float* bias, int BT, int C) {
+    if (BT <= 0) return;
+    layernorm_forward_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(out, mean, rstd, inp, weight, bias, BT, C);
+    LAUNCH_CHECK();
+}
+
+__global__ void layernorm_backward_dinp_kernel(float* dinp, const float* dout, const float* inp,
+                                               const float* weight, const float* mean, const float* rstd,
+                                               int BT, int C) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BT) return;
+    const float* x = inp + (size_t)row * C;
+    const float* d = dout + (size_t)row * C;
+    float m = mean[row], s = rstd[row];
+    float dm = 0.0f, dnm = 0.0f;
+    for (int c = lane; c < C; c += 32) {
+        float norm = (x[c] - m) * s;
+        float dnorm = weight[c] * d[c];
+        dm += dnorm;
+        dnm += dnorm * norm;
+    }
+    dm = warp_sum(dm) / C;
+    dnm = warp_sum(dnm) / C;
+    float* di = dinp + (size_t)row * C;
+    for (int c = lane; c < C; c += 32) {
+        float norm = (x[c] - m) * s;
+        float dnorm = weight[c] * d[c];
+        di[c] += (dnorm - dm - norm * dnm) * s;
+    }
+}
+
+/* Per row chunk: pw[chunk, c] = sum (x - mean) rstd dout, pb[chunk, c] = sum dout. */
+__global__ void layernorm_param_partial_kernel(float* pw, float* pb, const float* dout, const float* inp,
+                                               const float* mean, const float* rstd, int BT, int C, int rpc) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    int r0 = blockIdx.y * rpc, r1 = min(r0 + rpc, BT);
+    float aw = 0.0f, ab = 0.0f;
+    for (int r = r0; r < r1; r++) {
+        float d = dout[(size_t)r * C + c];
+        aw += (inp[(size_t)r * C + c] - mean[r]) * rstd[r] * d;
+        ab += d;
+    }
+    pw[(size_t)blockIdx.y * C + c] = aw;
+    pb[(size_t)blockIdx.y * C + c] = ab;
+}
+
+static void cu_layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                  const float* weight, const float* mean, const float* rstd, int BT, int C) {
+    if (BT <= 0 || C <= 0) return;
+    layernorm_backward_dinp_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(dinp, dout, inp, weight, mean, rstd,
+                                                                             BT, C);
+    LAUNCH_CHECK();
+    int rpc, nchunks = row_chunks(BT, &rpc);
+    float* pw = (float*)scratch_get(&g_red_scratch, 2 * (size_t)nchunks * C * sizeof(float));
+    float* pb = pw + (size_t)nchunks * C;
+    dim3 grid((C + BLOCK - 1) / BLOCK, nchunks);
+    layernorm_param_partial_kernel<<<grid, BLOCK>>>(pw, pb, dout, inp, mean, rstd, BT, C, rpc);
+    LAUNCH_CHECK();
+    colsum_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK>>>(dweight, pw, nchunks, C);
+    LAUNCH_CHECK();
+    colsum_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK>>>(dbias, pb, nchunks, C);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* rmsnorm without gain (one warp per row) */
+
+__global__ void rmsnorm_forward_kernel(float* out, float* rms_inv, const float* inp, int BT, int C, float eps) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BT) return;
+    const float* x = inp + (size_t)row * C;
+    float ss = 0.0f;
+    for (int c = lane; c < C; c += 32) ss += x[c] * x[c];
+    ss = warp_sum(ss);
+    float r = 1.0f / sqrtf(ss / C + eps);
+    float* o = out + (size_t)row * C;
+    for (int c = lane; c < C; c += 32) o[c] = x[c] * r;
+    if (lane == 0) rms_inv[row] = r;
+}
+
+static void cu_rmsnorm_forward(float* out, float* rms_inv, const float* inp, int BT, int C, float eps) {
+    if (BT <= 0) return;
+    rmsnorm_forward_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(out, rms_inv, inp, BT, C, eps);
+    LAUNCH_CHECK();
+}
+
+/* y = x r, r = (mean(x^2)+eps)^-1/2  =>  dx = r dy - x r^3 <dy,x> / C */
+__global__ void rmsnorm_backward_kernel(float* dinp, const float* dout, const float* inp, const float* rms_inv,
+                                        int BT, int C) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BT) return;
+    const float* x = inp + (size_t)row * C;
+    const float* d = dout + (size_t)row * C;
+    float r = rms_inv[row];
+    float dot = 0.0f;
+    for (int c = lane; c < C; c += 32) dot += d[c] * x[c];
+    dot = warp_sum(dot);
+    float k = r * r * r * dot / C;
+    float* di = dinp + (size_t)row * C;
+    for (int c = lane; c < C; c += 32) di[c] += r * d[c] - k * x[c];
+}
+
+static void cu_rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* rms_inv, int BT,
+                                int C) {
+    if (BT <= 0) return;
+    rmsnorm_backward_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(dinp, dout, inp, rms_inv, BT, C);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* GELU (tanh approximation) */
+
+#define GELU_SCALING_FACTOR 0.7978845608028654f /* sqrt(2/pi) */
+
+__global__ void gelu_forward_kernel(float* out, const float* inp, int N) {
+    GRID_STRIDE(i, N) {
+        float x = inp[i];
+        float cube = 0.044715f * x * x * x;
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALING_FACTOR * (x + cube)));
+    }
+}
+
+__global__ void gelu_backward_kernel(float* dinp, const float* inp, const float* dout, int N) {
+    GRID_STRIDE(i, N) {
+        float x = inp[i];
+        float cube = 0.044715f * x * x * x;
+        float th = tanhf(GELU_SCALING_FACTOR * (x + cube));
+        float sech2 = 1.0f - th * th;
+        float local = 0.5f * (1.0f + th) +
+                      0.5f * x * sech2 * GELU_SCALING_FACTOR * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += local * dout[i];
+    }
+}
+
+static void cu_gelu_forward(float* out, const float* inp, int N) {
+    if (N <= 0) return;
+    gelu_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, inp, N);
+    LAUNCH_CHECK();
+}
+
+static void cu_gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
+    if (N <= 0) return;
+    gelu_backward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(dinp, inp, dout, N);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* causal self-attention */
+
+/* dst[b, h, t, e] = src[(b*T + t) * stride + offset + h*hs + e] */
+__global__ void permute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset) {
+    GRID_STRIDE(idx, (long)B * NH * T * hs) {
+        int e = (int)(idx % hs);
+        long r = idx / hs;
+        int t = (int)(r % T);
+        r /= T;
+        int h = (int)(r % NH);
+        long b = r / NH;
+        dst[idx] = src[(b * T + t) * stride + offset + h * hs + e];
+    }
+}
+
+/* dst[(b*T + t) * stride + offset + h*hs + e] (= or +=) src[b, h, t, e] */
+__global__ void unpermute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset,
+                                 int accumulate) {
+    GRID_STRIDE(idx, (long)B * NH * T * hs) {
+        int e = (int)(idx % hs);
+        long r = idx / hs;
+        int t = (int)(r % T);
+        r /= T;
+        int h = (int)(r % NH);
+        long b = r / NH;
+        float* d = dst + (b * T + t) * stride + offset + h * hs + e;
+        *d = accumulate ? *d + src[idx] : src[idx];
+    }
+}
+
+/* One warp per row (b, h, t) of the scores: causal softmax over t2 <= t;
+ * above the diagonal att and preatt are written as 0 (as the CPU does). */
+__global__ void attention_softmax_kernel(float* att, float* preatt, int rows, int T) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    int t = row % T;
+    float* p = preatt + (size_t)row * T;
+    float* a = att + (size_t)row * T;
+    float mx = -INFINITY;
+    for (int t2 = lane; t2 <= t; t2 += 32) mx = fmaxf(mx, p[t2]);
+    mx = warp_max(mx);
+    float sum = 0.0f;
+    for (int t2 = lane; t2 <= t; t2 += 32) {
+        float e = expf(p[t2] - mx);
+        a[t2] = e;
+        sum += e;
+    }
+    sum = warp_sum(sum);
+    float inv = 1.0f / sum;
+    for (int t2 = lane; t2 < T; t2 += 32) {
+        if (t2 <= t) a[t2] *= inv;
+        else { a[t2] = 0.0f; p[t2] = 0.0f; }
+    }
+}
+
+/* dpreatt = att * (datt - <att, datt>_row) on t2 <= t; 0 above (datt too). */
+__global__ void attention_softmax_backward_kernel(float* dpreatt, float* datt, const float* att, int rows, int T) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    int t = row % T;
+    const float* a = att + (size_t)row * T;
+    float* da = datt + (size_t)row * T;
+    float* dp = dpreatt + (size_t)row * T;
+    float s = 0.0f;
+    for (int t2 = lane; t2 <= t; t2 += 32) s += a[t2] * da[t2];
+    s = warp_sum(s);
+    for (int t2 = lane; t2 < T; t2 += 32) {
+        if (t2 <= t) dp[t2] = a[t2] * (da[t2] - s);
+        else { da[t2] = 0.0f; dp[t2] = 0.0f; }
+    }
+}
+
+/* Column-major strided-batched product (cuBLAS convention), fp32 storage. */
+static void gemm_batched(int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda, long long sA,
+                         const float* Bm, int ldb, long long sB, float beta, float* Cm, int ldc, long long sC,
+                         int batch) {
+    CUBLAS_CHECK(cublasGemmStridedBatchedEx(g_cublas, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                            m, n, k, &alpha, A, CUDA_R_32F, lda, sA, Bm, CUDA_R_32F, ldb, sB, &beta,
+                                            Cm, CUDA_R_32F, ldc, sC, batch, compute_type(), CUBLAS_GEMM_DEFAULT));
+}
+
+static void cu_attention_forward(float* out, float* preatt, float* att, const float* qkv, int B, int T, int C,
+                                 int NH) {
+    if (B <= 0 || T <= 0) return;
+    int hs = C / NH, C3 = 3 * C, BNH = B * NH;
+    size_t n = (size_t)B * T * C;
+    float* buf = (float*)scratch_get(&g_att_scratch, 4 * n * sizeof(float));
+    float *q = buf, *k = buf + n, *v = buf + 2 * n, *y = buf + 3 * n;
+    unsigned g = blocks_for((long)n, BLOCK);
+    permute_kernel<<<g, BLOCK>>>(q, qkv, B, T, NH, hs, C3, 0);
+    LAUNCH_CHECK();
+    permute_kernel<<<g, BLOCK>>>(k, qkv, B, T, NH, hs, C3, C);
+    LAUNCH_CHECK();
+    permute_kernel<<<g, BLOCK>>>(v, qkv, B, T, NH, hs, C3, 2 * C);
+    LAUNCH_CHECK();
+    float scale = 1.0f / sqrtf((float)hs);
+    long long sTh = (long long)T * hs, sTT = (long long)T * T;
+    /* preatt[t][t2] = scale q[t].k[t2]  (column-major: preatt^T = k^T-op @ q) */
+    gemm_batched(1, 0, T, T, hs, scale, k, hs, sTh, q, hs, sTh, 0.0f, preatt, T, sTT, BNH);
+    int rows = BNH * T;
+    attention_softmax_kernel<<<(int)(((long)rows * 32 + BLOCK - 1) / BLOCK), BLOCK>>>(att, preatt, rows, T);
+    LAUNCH_CHECK();
+    /* y (T, hs) = att @ v  (column-major: y^T = v^T @ att^T) */
+    gemm_batched(0, 0, hs, T, T, 1.0f, v, hs, sTh, att, T, sTT, 0.0f, y, hs, sTh, BNH);
+    unpermute_kernel<<<g, BLOCK>>>(out, y, B, T, NH, hs, C, 0, 0);
+    LAUNCH_CHECK();
+}
+
+static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout, const float* qkv,
+                                  const float* att, int B, int T, int C, int NH) {
+    if (B <= 0 || T <= 0) return;
+    int hs = C / NH, C3 = 3 * C, BNH = B * NH;
+    size_t n = (size_t)B * T * C;
+    float* buf = (float*)scratch_get(&g_att_scratch, 7 * n * sizeof(float));
+    float *q = buf, *k = buf + n, *v = buf + 2 * n, *dop = buf + 3 * n;
+    float *dq = buf + 4 * n, *dk = buf + 5 * n, *dv = buf + 6 * n;
+    unsigned g = blocks_for((long)n, BLOCK);
+    permute_kernel<<<g, BLOCK>>>(q, qkv, B, T, NH, hs, C3, 0);
+    LAUNCH_CHECK();
+    permute_kernel<<<g, BLOCK>>>(k, qkv, B, T, NH, hs, C3, C);
+    LAUNCH_CHECK();
+    permute_kernel<<<g, BLOCK>>>(v, qkv, B, T, NH, hs, C3, 2 * C);
+    LAUNCH_CHECK();
+    permute_kernel<<<g, BLOCK>>>(dop, dout, B, T, NH, hs, C, 0);
+    LAUNCH_CHECK();
+    float scale = 1.0f / sqrtf((float)hs);
+    long long sTh = (long long)T * hs, sTT = (long long)T * T;
+    /* datt (T,T) = dout @ v^T */
+    gemm_batched(1, 0, T, T, hs, 1.0f, v, hs, sTh, dop, hs, sTh, 0.0f, datt, T, sTT, BNH);
+    /* dv (T,hs) = att^T @ dout */
+    gemm_batched(0, 1, hs, T, T, 1.0f, dop, hs, sTh, att, T, sTT, 0.0f, dv, hs, sTh, BNH);
+    int rows = BNH * T;
+    attention_softmax_backward_kernel<<<(int)(((long)rows * 32 + BLOCK - 1) / BLOCK), BLOCK>>>(dpreatt, datt, att,
+                                                                                              rows, T);
+    LAUNCH_CHECK();
+    /* dq (T,hs) = scale dpreatt @ k;  dk (T,hs) = scale dpreatt^T @ q */
+    gemm_batched(0, 0, hs, T, T, scale, k, hs, sTh, dpreatt, T, sTT, 0.0f, dq, hs, sTh, BNH);
+    gemm_batched(0, 1, hs, T, T, scale, q, hs, sTh, dpreatt, T, sTT, 0.0f, dk, hs, sTh, BNH);
+    unpermute_kernel<<<g, BLOCK>>>(dqkv, dq, B, T, NH, hs, C3, 0, 1);
+    LAUNCH_CHECK();
+    unpermute_kernel<<<g, BLOCK>>>(dqkv, dk, B, T, NH, hs, C3, C, 1);
+    LAUNCH_CHECK();
+    unpermute_kernel<<<g, BLOCK>>>(dqkv, dv, B, T, NH, hs, C3, 2 * C, 1);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* residual */
+
+__global__ void residual_forward_kernel(float* out, const float* a, const float* b, int N) {
+    GRID_STRIDE(i, N) out[i] = a[i] + b[i];
+}
+__global__ void residual_backward_kernel(float* da, float* db, const float* dout, int N) {
+    GRID_STRIDE(i, N) {
+        float d = dout[i];
+        da[i] += d;
+        db[i] += d;
+    }
+}
+
+static void cu_residual_forward(float* out, const float* a, const float* b, int N) {
+    if (N <= 0) return;
+    residual_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, a, b, N);
+    LAUNCH_CHECK();
+}
+static void cu_residual_backward(float* da, float* db, const float* dout, int N) {
+    if (N <= 0) return;
+    residual_backward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(da, db, dout, N);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* fused softmax + cross-entropy (one block per row) */
+
+#define CE_BLOCK 512
+
+__global__ void crossentropy_softmax_forward_kernel(float* losses, float* probs, const float* logits,
+                                                    const int* targets, int V) {
+    size_t i = blockIdx.x;
+    const float* x = logits + i * V;
+    float* p = probs + i * V;
+    float mx = -INFINITY;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) mx = fmaxf(mx, x[v]);
+    mx = block_max(mx);
+    float sum = 0.0f;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) {
+        float e = expf(x[v] - mx);
+        p[v] = e;
+        sum += e;
+    }
+    sum = block_sum(sum);
+    float inv = 1.0f / sum;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) p[v] *= inv;
+    if (threadIdx.x == 0) {
+        int tg = targets[i];
+        /* log-sum-exp form: exact even where probs[target] underflows */
+        losses[i] = tg >= 0 ? logf(sum) - (x[tg] - mx) : 0.0f;
+    }
+}
+
+__global__ void crossentropy_softmax_backward_kernel(float* dlogits, const float* dlosses, const float* probs,
+                                                     const int* targets, int V) {
+    size_t i = blockIdx.x;
+    int tg = targets[i];
+    if (tg < 0) return;
+    const float* p = probs + i * V;
+    float* dl = dlogits + i * V;
+    float d = dlosses[i];
+    for (int v = threadIdx.x; v < V; v += blockDim.x) dl[v] += (p[v] - (v == tg ? 1.0f : 0.0f)) * d;
+}
+
+static void cu_crossentropy_softmax_forward(float* losses, float* probs, const float* logits, const int* targets,
+                                            int BT, int V) {
+    if (BT <= 0) return;
+    crossentropy_softmax_forward_kernel<<<BT, CE_BLOCK>>>(losses, probs, logits, targets, V);
+    LAUNCH_CHECK();
+}
+
+static void cu_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs,
+                                             const int* targets, int BT, int V) {
+    if (BT <= 0) return;
+    crossentropy_softmax_backward_kernel<<<BT, CE_BLOCK>>>(dlogits, dlosses, probs, targets, V);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* AdamW */
+
+__global__ void adamw_kernel(float* params, const float* grads, float* m, float* v, long N, float beta1,
+                             float beta2, float eps, float step_size, float bc2_sqrt, float decay) {
+    GRID_STRIDE(i, N) {
+        float g = grads[i];
+        float mi = m[i] * beta1 + g * (1.0f - beta1);
+        float vi = v[i] * beta2 + g * g * (1.0f - beta2);
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        params[i] = params[i] * decay - step_size * mi / denom;
+    }
+}
+
+static void cu_adamw_update(float* params, const float* grads, float* m, float* v, long N, float lr, float beta1,
+                            float beta2, float eps, float weight_decay, int t) {
+    if (N <= 0) return;
+    /* Scalars in double, as torch computes them in Python (and as the CPU backend). */
+    double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
+    float step_size = (float)(lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float decay = 1.0f - lr * weight_decay;
+    adamw_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(params, grads, m, v, N, beta1, beta2, eps, step_size, bc2_sqrt,
+                                                  decay);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sinkhorn-Knopp (one thread per matrix; `saved` lives in global memory) */
+
+/* saved layout per matrix: S[0] = exp(H - max); S[2k+1] after the k-th column
+ * normalisation, S[2k+2] after the k-th row normalisation. */
+__global__ void sinkhorn_forward_kernel(float* out, float* saved, const float* logits, int N, int n, int iters) {
+    int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= N) return;
+    long nn = (long)n * n, SZ = (long)(2 * iters + 1) * nn;
+    const float* H = logits + idx * nn;
+    float* S = saved + idx * SZ;
+    float maxval = -INFINITY;
+    for (long e = 0; e < nn; e++) if (H[e] > maxval) maxval = H[e];
+    for (long e = 0; e < nn; e++) S[e] = expf(H[e] - maxval);
+    for (int it = 0; it < iters; it++) {
+        const float* X = S + (2 * it) * nn;
+        float* Y = S + (2 * it + 1) * nn;
+        for (int j = 0; j < n; j++) {   /* columns */
+            float s = 0.0f;
+            for (int i = 0; i < n; i++) s += X[i * n + j];
+            float inv = 1.0f / s;
+            for (int i = 0; i < n; i++) Y[i * n + j] = X[i * n + j] * inv;
+        }
+        X = Y;
+        Y = S + (2 * it + 2) * nn;
+        for (int i = 0; i < n; i++) {   /* rows */
+            float s = 0.0f;
+            for (int j = 0; j < n; j++) s += X[i * n + j];
+            float inv = 1.0f / s;
+            for (int j = 0; j < n; j++) Y[i * n + j] = X[i * n + j] * inv;
+        }
+    }
+    const float* R = S + 2 * iters * nn;
+    for (long e = 0; e < nn; e++) out[idx * nn + e] = R[e];
+}
+
+#define SINKHORN_MAX_NN 256   /* n <= 16 */
+
+__global__ void sinkhorn_backward_kernel(float* dlogits, const float* dout, const float* saved, int N, int n,
+                                         int iters) {
+    int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= N) return;
+    long nn = (long)n * n, SZ = (long)(2 * iters + 1) * nn;
+    const float* S = saved + idx * SZ;
+    float g[SINKHORN_MAX_NN];
+    for (long e = 0; e < nn; e++) g[e] = dout[idx * nn + e];
+    /* Y = X / s, s the row (or column) sum of X:
+     * dX = (dY - <dY, Y>_row) / s  (the same along columns). */
+    for (int it = iters - 1; it >= 0; it--) {
+        const float* X = S + (2 * it + 1) * nn;
+        const float* Y = S + (2 * it + 2) * nn;
+        for (int i = 0; i < n; i++) {   /* undo rows */
+            float s = 0.0f, dot = 0.0f;
+            for (int j = 0; j < n; j++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
+            float inv = 1.0f / s;
+            for (int j = 0; j < n; j++) g[i * n + j] = (g[i * n + j] - dot) * inv;
+        }
+        Y = X;
+        X = S + (2 * it) * nn;
+        for (int j = 0; j < n; j++) {   /* undo columns */
+            float s = 0.0f, dot = 0.0f;
+            for (int i = 0; i < n; i++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
+            float inv = 1.0f / s;
+            for (int i = 0; i < n; i++) g[i * n + j] = (g[i * n + j] - dot) * inv;
+        }
+    }
+    /* M0 = exp(H - max): the max shift carries no gradient. */
+    float* dH = dlogits + idx * nn;
+    for (long e = 0; e < nn; e++) dH[e] += g[e] * S[e];
+}
+
+static void cu_sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
+    if (N <= 0) return;
+    sinkhorn_forward_kernel<<<(N + 127) / 128, 128>>>(out, saved, logits, N, n, iters);
+    LAUNCH_CHECK();
+}
+
+static void cu_sinkhorn_backward(float* dlogits, const float* dout, const float* saved, int N, int n, int iters) {
+    if (N <= 0) return;
+    if (n * n > SINKHORN_MAX_NN) fail(__LINE__, "sinkhorn_backward: n > 16 is not supported");
+    sinkhorn_backward_kernel<<<(N + 127) / 128, 128>>>(dlogits, dout, saved, N, n, iters);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* decoding with a KV cache */
+
+__global__ void encoder_decode_forward_kernel(float* out, const int* tok, const int* pos, const float* wte,
+                                              const float* wpe, int N, int C) {
+    GRID_STRIDE(idx, (long)N * C) {
+        long i = idx / C;
+        int c = (int)(idx % C);
+        out[idx] = wte[(size_t)tok[i] * C + c] + wpe[(size_t)pos[i] * C + c];
+    }
+}
+
+static void cu_encoder_decode_forward(float* out, const int* tok, const int* pos, const float* wte,
+                                      const float* wpe, int N, int C) {
+    if (N <= 0) return;
+    encoder_decode_forward_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK>>>(out, tok, pos, wte, wpe, N, C);
+    LAUNCH_CHECK();
+}
+
+/* kc[i, pos[i], :] = k of qkv row i; vc likewise. */
+__global__ void kv_store_kernel(float* kc, float* vc, const float* qkv, const int* pos, int N, int Tc, int C) {
+    GRID_STRIDE(idx, (long)N * C) {
+        long i = idx / C;
+        int c = (int)(idx % C);
+        size_t dst = ((size_t)i * Tc + pos[i]) * C + c;
+        kc[dst] = qkv[(size_t)i * 3 * C + C + c];
+        vc[dst] = qkv[(size_t)i * 3 * C + 2 * C + c];
+    }
+}
+
+/* One block per (sequence i, head h); the scores over t <= pos[i] live in
+ * dynamic shared memory (Tc floats). A warp per key for the dot products. */
+#define DECODE_BLOCK 128
+__global__ void attention_decode_kernel(float* out, const float* kc, const float* vc, const float* qkv,
+                                        const int* pos, int Tc, int C, int NH) {
+    extern __shared__ float sc[];
+    int i = blockIdx.x / NH, h = blockIdx.x % NH, hs = C / NH;
+    int P = pos[i];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    float scale = 1.0f / sqrtf((float)hs);
+    const float* q = qkv + (size_t)i * 3 * C + h * hs;
+    const float* kb = kc + (size_t)i * Tc * C + h * hs;
+    const float* vb = vc + (size_t)i * Tc * C + h * hs;
+    for (int t = warp; t <= P; t += nwarps) {
+        const float* k = kb + (size_t)t * C;
+        float d = 0.0f;
+        for (int e = lane; e < hs; e += 32) d += q[e] * k[e];
+        d = warp_sum(d);
+        if (lane == 0) sc[t] = d * scale;
+    }
+    __syncthreads();
+    float mx = -INFINITY;
+    for (int t = threadIdx.x; t <= P; t += blockDim.x) mx = fmaxf(mx, sc[t]);
+    mx = block_max(mx);
+    float sum = 0.0f;
+    for (int t = threadIdx.x; t <= P; t += blockDim.x) {
+        float e = expf(sc[t] - mx);
+        sc[t] = e;
+        sum += e;
+    }
+    sum = block_sum(sum);   /* its barriers also publish the sc[] writes */
+    float* o = out + (size_t)i * C + h * hs;
+    for (int e = threadIdx.x; e < hs; e += blockDim.x) {
+        float acc = 0.0f;
+        for (int t = 0; t <= P; t++) acc += (sc[t] / sum) * vb[(size_t)t * C + e];
+        o[e] = acc;
+    }
+}
+
+static void cu_attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos, int N,
+                                        int Tc, int C, int NH) {
+    if (N <= 0) return;
+    kv_store_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK>>>(kc, vc, qkv, pos, N, Tc, C);
+    LAUNCH_CHECK();
+    size_t smem = (size_t)Tc * sizeof(float);
+    static size_t smem_set = 48 * 1024;   /* the default limit without opting in */
+    if (smem > smem_set) {
+        int dev, optin = 0;
+        CUDA_CHECK(cudaGetDevice(&dev));
+        CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+        if (smem > (size_t)optin - 1024) fail(__LINE__, "attention_decode_forward: cache too long for shared memory");
+        CUDA_CHECK(cudaFuncSetAttribute(attention_decode_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        (int)smem));
+        smem_set = smem;
+    }
+    attention_decode_kernel<<<N * NH, DECODE_BLOCK, smem>>>(out, kc, vc, qkv, pos, Tc, C, NH);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* mHC streams */
+
+__global__ void stream_broadcast_kernel(float* out, const float* inp, int BT, int n, int C) {
+    GRID_STRIDE(idx, (long)BT * n * C) {
+        long bt = idx / ((long)n * C);
+        int c = (int)(idx % C);
+        out[idx] = inp[bt * C + c];
+    }
+}
+
+__global__ void stream_sum_kernel(float* out, const float* inp, int BT, int n, int C) {
+    GRID_STRIDE(idx, (long)BT * C) {
+        long bt = idx / C;
+        int c = (int)(idx % C);
+        const float* x = inp + bt * n * C + c;
+        float acc = x[0];
+        for (int i = 1; i < n; i++) acc += x[(size_t)i * C];
+        out[idx] = acc;
+    }
+}
+
+static void cu_stream_broadcast(float* out, const float* inp, int BT, int n, int C) {
+    long N = (long)BT * n * C;
+    if (N <= 0) return;
+    stream_broadcast_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, inp, BT, n, C);
+    LAUNCH_CHECK();
+}
+
+static void cu_stream_sum(float* out, const float* inp, int BT, int n, int C) {
+    long N = (long)BT * C;
+    if (N <= 0 || n <= 0) return;
+    stream_sum_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, inp, BT, n, C);
+    LAUNCH_CHECK();
+}
+
+__device__ __forceinline__ float sigmoid_f(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* Per (bt, k): H_pre / H_post gates into H, the res block's logits into hres. */
+__global__ void mhc_coeffs_forward_kernel(float* H, float* hres, const float* p, const float* alpha,
+                                          const float* bias, int BT, int n) {
+    int M = 2 * n + n * n, nn = n * n;
+    GRID_STRIDE(idx, (long)BT * M) {
+        long bt = idx / M;
+        int k = (int)(idx % M);
+        float pk = p[idx];
+        if (k < n) H[idx] = sigmoid_f(alpha[0] * pk + bias[k]);
+        else if (k < 2 * n) H[idx] = 2.0f * sigmoid_f(alpha[1] * pk + bias[k]);
+        else hres[bt * nn + (k - 2 * n)] = alpha[2] * pk + bias[k];
+    }
+}
+
+static void cu_mhc_coeffs_forward(float* H, float* hres, const float* p, const float* alpha, const float* bias,
+                                  int BT, int n) {
+    long N = (long)BT * (2 * n + n * n);
+    if (N <= 0) return;
+    mhc_coeffs_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(H, hres, p, alpha, bias, BT, n);
+    LAUNCH_CHECK();
+}
+
+__global__ void mhc_copy_res_kernel(float* H, const float* Hres, int BT, int n) {
+    int M = 2 * n + n * n, nn = n * n;
+    GRID_STRIDE(idx, (long)BT * nn) {
+        long bt = idx / nn;
+        int k = (int)(idx % nn);
+        H[bt * M + 2 * n + k] = Hres[idx];
+    }
+}
+
+/* u[bt, c] = sum_i H_pre[i] x[bt, i, c], i in order */
+__global__ void mhc_pre_forward_kernel(float* u, const float* H, const float* x, int BT, int n, int C) {
+    int M = 2 * n + n * n;
+    GRID_STRIDE(idx, (long)BT * C) {
+        long bt = idx / C;
+        int c = (int)(idx % C);
+        const float* h = H + bt * M;
+        const float* xb = x + bt * n * C + c;
+        float acc = 0.0f;
+        for (int i = 0; i < n; i++) acc += h[i] * xb[(size_t)i * C];
+        u[idx] = acc;
+    }
+}
+
+static void cu_mhc_pre_forward(float* u, float* H, const float* Hres, const float* x, int BT, int n, int C) {
+    if (BT <= 0) return;
+    mhc_copy_res_kernel<<<blocks_for((long)BT * n * n, BLOCK), BLOCK>>>(H, Hres, BT, n);
+    LAUNCH_CHECK();
+    /* after the copy: same stream, so the res block is in place (not read here anyway) */
+    mhc_pre_forward_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK>>>(u, H, x, BT, n, C);
+    LAUNCH_CHECK();
+}
+
+/* xout[bt, i, c] = H_post[i] y[bt, c] + sum_j H_res[i, j] x[bt, j, c], j in order */
+__global__ void mhc_post_forward_kernel(float* xout, const float* H, const float* x, const float* y, int BT, int n,
+                                        int C) {
+    int M = 2 * n + n * n;
+    GRID_STRIDE(idx, (long)BT * n * C) {
+        int c = (int)(idx % C);
+        long r = idx / C;
+        int i = (int)(r % n);
+        long bt = r / n;
+        const float* h = H + bt * M;
+        const float* hr = h + 2 * n + i * n;
+        const float* xb = x + bt * n * C + c;
+        float acc = h[n + i] * y[bt * C + c];
+        for (int j = 0; j < n; j++) acc += hr[j] * xb[(size_t)j * C];
+        xout[idx] = acc;
+    }
+}
+
+static void cu_mhc_post_forward(float* xout, const float* H, const float* x, const float* y, int BT, int n, int C) {
+    long N = (long)BT * n * C;
+    if (N <= 0) return;
+    mhc_post_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(xout, H, x, y, BT, n, C);
+    LAUNCH_CHECK();
+}
+
+#define MHC_MAX_N 16
+
+/* Per (bt, c): dy = sum_i H_post[i] dxo_i;  dx_j = sum_i H_res[i, j] dxo_i. */
+__global__ void mhc_post_backward_elem_kernel(float* dy, float* dx, const float* dxo, const float* H, int BT, int n,
+                                              int C) {
+    int M = 2 * n + n * n;
+    GRID_STRIDE(idx, (long)BT * C) {
+        long bt = idx / C;
+        int c = (int)(idx % C);
+        const float* h = H + bt * M;
+        const float* g = dxo + bt * n * C + c;
+        float gi[MHC_MAX_N];
+        float acc = 0.0f;
+        for (int i = 0; i < n; i++) {
+            gi[i] = g[(size_t)i * C];
+            acc += h[n + i] * gi[i];
+        }
+        dy[idx] = acc;
+        float* d = dx + bt * n * C + c;
+        for (int j = 0; j < n; j++) {
+            float a = 0.0f;
+            for (int i = 0; i < n; i++) a += h[2 * n + i * n + j] * gi[i];
+            d[(size_t)j * C] = a;
+        }
+    }
+}
+
+/* One block per bt, a warp per dot product:
+ * dHpost[i] = <dxo_i, y>  (i < n),  dHres[i, j] = <dxo_i, x_j>. */
+__global__ void mhc_post_backward_dots_kernel(float* dHpost, float* dHres, const float* dxo, const float* x,
+                                              const float* y, int n, int C) {
+    long bt = blockIdx.x;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    int nn = n * n;
+    const float* g = dxo + bt * n * C;
+    const float* xb = x + bt * n * C;
+    const float* yb = y + bt * C;
+    for (int d = warp; d < n + nn; d += nwarps) {
+        const float* a;
+        const float* b;
+        if (d < n) { a = g + (size_t)d * C; b = yb; }
+        else { int i = (d - n) / n, j = (d - n) % n; a = g + (size_t)i * C; b = xb + (size_t)j * C; }
+        float s = 0.0f;
+        for (int c = lane; c < C; c += 32) s += a[c] * b[c];
+        s = warp_sum(s);
+        if (lane == 0) {
+            if (d < n) dHpost[bt * n + d] = s;
+            else dHres[bt * nn + (d - n)] = s;
+        }
+    }
+}
+
+static void cu_mhc_post_backward(float* dy, float* dx, float* dHpost, float* dHres, const float* dxo, const float* H,
+                                 const float* x, const float* y, int BT, int n, int C) {
+    if (BT <= 0) return;
+    if (n > MHC_MAX_N) fail(__LINE__, "mhc_post_backward: n > 16 is not supported");
+    mhc_post_backward_elem_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK>>>(dy, dx, dxo, H, BT, n, C);
+    LAUNCH_CHECK();
+    mhc_post_backward_dots_kernel<<<BT, BLOCK>>>(dHpost, dHres, dxo, x, y, n, C);
+    LAUNCH_CHECK();
+}
+
+/* dx[bt, i, c] += H_pre[i] du[bt, c] */
+__global__ void mhc_pre_backward_elem_kernel(float* dx, const float* du, const float* H, int BT, int n, int C) {
+    int M = 2 * n + n * n;
+    GRID_STRIDE(idx, (long)BT * n * C) {
+        int c = (int)(idx % C);
+        long r = idx / C;
+        int i = (int)(r % n);
+        long bt = r / n;
+        dx[idx] += H[bt * M + i] * du[bt * C + c];
+    }
+}
+
+/* One block per bt, a warp per i: dHpre[bt, i] = <du, x_i>. */
+__global__ void mhc_pre_backward_dots_kernel(float* dHpre, const float* du, const float* x, int n, int C) {
+    long bt = blockIdx.x;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const float* ub = du + bt * C;
+    for (int i = warp; i < n; i += nwarps) {
+        const float* xb = x + (bt * n + i) * C;
+        float s = 0.0f;
+        for (int c = lane; c < C; c += 32) s += ub[c] * xb[c];
+        s = warp_sum(s);
+        if (lane == 0) dHpre[bt * n + i] = s;
+    }
+}
+
+static void cu_mhc_pre_backward(float* dx, float* dHpre, const float* du, const float* H, const float* x, int BT,
+                                int n, int C) {
+    if (BT <= 0) return;
+    mhc_pre_backward_elem_kernel<<<blocks_for((long)BT * n * C, BLOCK), BLOCK>>>(dx, du, H, BT, n, C);
+    LAUNCH_CHECK();
+    mhc_pre_backward_dots_kernel<<<BT, BLOCK>>>(dHpre, du, x, n, C);
+    LAUNCH_CHECK();
+}
+
+/* dq = dL/d(pre-activation) of coefficient k of token bt:
+ * sigma' for the pre block, (2 sigma)' for the post block, dres for the res block. */
+__device__ __forceinline__ float mhc_dq(long bt, int k, int n, const float* dHpre, const float* dHpost,
+                                        const float* dres, const float* H) {
+    int M = 2 * n + n * n;
+    if (k < n) { float h = H[bt * M + k]; return dHpre[bt * n + k] * h * (1.0f - h); }
+    if (k < 2 * n) { float h = H[bt * M + k]; return dHpost[bt * n + (k - n)] * h * (1.0f - 0.5f * h); }
+    return dres[bt * n * n + (k - 2 * n)];
+}
+__device__ __forceinline__ int mhc_seg(int k, int n) { return k < n ? 0 : k < 2 * n ? 1 : 2; }
+
+__global__ void mhc_coeffs_backward_dp_kernel(float* dp, const float* dHpre, const float* dHpost, const float* dres,
+                                              const float* H, const float* alpha, int BT, int n) {
+    int M = 2 * n + n * n;
+    GRID_STRIDE(idx, (long)BT * M) {
+        long bt = idx / M;
+        int k = (int)(idx % M);
+        dp[idx] = alpha[mhc_seg(k, n)] * mhc_dq(bt, k, n, dHpre, dHpost, dres, H);
+    }
+}
+
+/* Per row chunk and column k, in double: pb = sum dq, pa = sum dq p. */
+__global__ void mhc_coeffs_backward_partial_kernel(double* pb, double* pa, const float* dHpre, const float* dHpost,
+                                                   const float* dres, const float* H, const float* p, int BT, int n,
+                                                   int rpc) {
+    int M = 2 * n + n * n;
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= M) return;
+    int r0 = blockIdx.y * rpc, r1 = min(r0 + rpc, BT);
+    double sb = 0.0, sa = 0.0;
+    for (int bt = r0; bt < r1; bt++) {
+        float dq = mhc_dq(bt, k, n, dHpre, dHpost, dres, H);
+        sb += (double)dq;
+        sa += (double)dq * (double)p[(size_t)bt * M + k];
+    }
+    pb[(size_t)blockIdx.y * M + k] = sb;
+    pa[(size_t)blockIdx.y * M + k] = sa;
+}
+
+/* One block: dbias[k] += sum over chunks; dalpha[s] += sum over k in s (in
+ * order) of the per-column sums of dq p. */
+#define MHC_MAX_M (2 * MHC_MAX_N + MHC_MAX_N * MHC_MAX_N)
+__global__ void mhc_coeffs_backward_finalize_kernel(float* dalpha, float* dbias, const double* pb, const double* pa,
+                                                    int nchunks, int n) {
+    __shared__ double colsa[MHC_MAX_M];
+    int M = 2 * n + n * n;
+    for (int k = threadIdx.x; k < M; k += blockDim.x) {
+        double sb = 0.0, sa = 0.0;
+        for (int ch = 0; ch < nchunks; ch++) {
+            sb += pb[(size_t)ch * M + k];
+            sa += pa[(size_t)ch * M + k];
+        }
+        dbias[k] += (float)sb;
+        colsa[k] = sa;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < 3; s++) {
+            int lo = s == 0 ? 0 : s == 1 ? n : 2 * n, hi = s == 0 ? n : s == 1 ? 2 * n : M;
+            double acc = 0.0;
+            for (int k = lo; k < hi; k++) acc += colsa[k];
+            dalpha[s] += (float)acc;
+        }
+    }
+}
+
+static void cu_mhc_coeffs_backward(float* dp, float* dalpha, float* dbias, const float* dHpre, const float* dHpost,
+                                   const float* dres, const float* H, const float* p, const float* alpha, int BT,
+                                   int n) {
+    if (BT <= 0) return;
+    if (n > MHC_MAX_N) fail(__LINE__, "mhc_coeffs_backward: n > 16 is not supported");
+    int M = 2 * n + n * n;
+    mhc_coeffs_backward_dp_kernel<<<blocks_for((long)BT * M, BLOCK), BLOCK>>>(dp, dHpre, dHpost, dres, H, alpha, BT,
+                                                                             n);
+    LAUNCH_CHECK();
+    int rpc, nchunks = row_chunks(BT, &rpc);
+    double* pb = (double*)scratch_get(&g_red_scratch, 2 * (size_t)nchunks * M * sizeof(double));
+    double* pa = pb + (size_t)nchunks * M;
+    dim3 grid((M + 127) / 128, nchunks);
+    mhc_coeffs_backward_partial_kernel<<<grid, 128>>>(pb, pa, dHpre, dHpost, dres, H, p, BT, n, rpc);
+    LAUNCH_CHECK();
+    mhc_coeffs_backward_finalize_kernel<<<1, BLOCK>>>(dalpha, dbias, pb, pa, nchunks, n);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* vector helpers */
+
+__global__ void axpy_kernel(float* y, float a, const float* x, long N) { GRID_STRIDE(i, N) y[i] += a * x[i]; }
+__global__ void scale_kernel(float* y, float a, long N) { GRID_STRIDE(i, N) y[i] *= a; }
+__global__ void ema_kernel(float* phi, const float* theta, long N, float decay) {
+    GRID_STRIDE(i, N) phi[i] = decay * phi[i] + (1.0f - decay) * theta[i];
+}
+
+static void cu_axpy(float* y, float a, const float* x, long N) {
+    if (N <= 0) return;
+    axpy_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(y, a, x, N);
+    LAUNCH_CHECK();
+}
+static void cu_scale(float* y, float a, long N) {
+    if (N <= 0) return;
+    scale_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(y, a, N);
+    LAUNCH_CHECK();
+}
+static void cu_ema_update(float* phi, const float* theta, long N, float decay) {
+    if (N <= 0) return;
+    ema_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(phi, theta, N, decay);
+    LAUNCH_CHECK();
+}
+
+/* A fixed grid of SUMSQ_BLOCKS partial sums in double (each thread its own
+ * grid-stride slice, then a fixed block tree); the host adds them in order. */
+#define SUMSQ_BLOCKS 256
+__global__ void sumsq_kernel(double* partial, const float* x, long N) {
+    double acc = 0.0;
+    GRID_STRIDE(i, N) { double v = x[i]; acc += v * v; }
+    acc = block_sum(acc);
+    if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+
+static double cu_sumsq(const float* x, long N) {
+    if (N <= 0) return 0.0;
+    double* partial = (double*)scratch_get(&g_red_scratch, SUMSQ_BLOCKS * sizeof(double));
+    sumsq_kernel<<<SUMSQ_BLOCKS, BLOCK>>>(partial, x, N);
+    LAUNCH_CHECK();
+    double host[SUMSQ_BLOCKS];
+    CUDA_CHECK(cudaMemcpy(host, partial, sizeof host, cudaMemcpyDeviceToHost));
+    double s = 0.0;
+    for (int i = 0; i < SUMSQ_BLOCKS; i++) s += host[i];
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the table */
+
+static KernelOps g_ops;
+
+extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen) {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "cuda: %s", e != cudaSuccess ? cudaGetErrorString(e) : "no CUDA device found");
+        (void)cudaGetLastError();   /* clear the error so later runtime calls do not report it */
+        return NULL;
+    }
+    if (!g_lt) {
+        CUDA_CHECK(cudaSetDevice(0));
+        CUBLAS_CHECK(cublasLtCreate(&g_lt));
+        CUBLAS_CHECK(cublasCreate(&g_cublas));
+        CUBLAS_CHECK(cublasSetStream(g_cublas, 0));
+        CUDA_CHECK(cudaMalloc(&g_lt_ws, LT_WS_BYTES));
+    }
+    g_bf16 = bf16 ? 1 : 0;
+
+    KernelOps* o = &g_ops;
+    o->name = "cuda";
+    o->precision = g_bf16 ? "bf16" : "fp32";
+    o->alloc = cu_alloc;
+    o->release = cu_release;
+    o->upload = cu_upload;
+    o->download = cu_download;
+    o->copy = cu_copy;
+    o->zero = cu_zero;
+    o->synchronize = cu_synchronize;
+    o->encoder_forward = cu_encoder_forward;
+    o->encoder_backward = cu_encoder_backward;
+    o->matmul_forward = cu_matmul_forward;
+    o->matmul_backward = cu_matmul_backward;
+    o->layernorm_forward = cu_layernorm_forward;
+    o->layernorm_backward = cu_layernorm_backward;
+    o->rmsnorm_forward = cu_rmsnorm_forward;
+    o->rmsnorm_backward = cu_rmsnorm_backward;
+    o->gelu_forward = cu_gelu_forward;
+    o->gelu_backward = cu_gelu_backward;
+    o->attention_forward = cu_attention_forward;
+    o->attention_backward = cu_attention_backward;
+    o->residual_forward = cu_residual_forward;
+    o->residual_backward = cu_residual_backward;
+    o->crossentropy_softmax_forward = cu_crossentropy_softmax_forward;
+    o->crossentropy_softmax_backward = cu_crossentropy_softmax_backward;
+    o->adamw_update = cu_adamw_update;
+    o->sinkhorn_forward = cu_sinkhorn_forward;
+    o->sinkhorn_backward = cu_sinkhorn_backward;
+    o->encoder_decode_forward = cu_encoder_decode_forward;
+    o->attention_decode_forward = cu_attention_decode_forward;
+    o->stream_broadcast = cu_stream_broadcast;
+    o->stream_sum = cu_stream_sum;
+    o->mhc_coeffs_forward = cu_mhc_coeffs_forward;
+    o->mhc_pre_forward = cu_mhc_pre_forward;
+    o->mhc_post_forward = cu_mhc_post_forward;
+    o->mhc_post_backward = cu_mhc_post_backward;
+    o->mhc_pre_backward = cu_mhc_pre_backward;
+    o->mhc_coeffs_backward = cu_mhc_coeffs_backward;
+    o->axpy = cu_axpy;
+    o->scale = cu_scale;
+    o->ema_update = cu_ema_update;
+    o->sumsq = cu_sumsq;
+    return o;
+}
