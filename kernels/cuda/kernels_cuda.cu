@@ -1407,7 +1407,7 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
         if (err && errlen)
-            snprintf(err, errlen, "cuda: %s", e != cudaSuccess ? cudaGetErrorString(e) : "no CUDA device found");
+            snprintf(err, errlen, "--device cuda: no usable GPU (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "no CUDA device found");
         (void)cudaGetLastError();   /* clear the error so later runtime calls do not report it */
         return NULL;
     }
