@@ -12,13 +12,13 @@ B_DEPS := $(D)/packed/train.bin.sha256 $(D)/packed/val.bin.sha256 $(CFG_STAMP) |
 # B1
 $(B_BASE)/.complete: $(B_DEPS) $(PIPE_MODEL)
 	bin/pretrain --config $(CONFIG) --train_bin $(D)/packed/train.bin --val_bin $(D)/packed/val.bin \
-	  --out $(B_BASE) --model $(PIPE_MODEL) $(FORCE_FLAGS)
+	  --out $(B_BASE) --model $(PIPE_MODEL) $(DEVICE_FLAGS) $(FORCE_FLAGS)
 	@touch $@
 
 # B1, mHC off
 $(B_NOMHC)/.complete: $(B_DEPS) $(PIPE_MODEL_NOMHC)
 	bin/pretrain --config $(CONFIG) --train_bin $(D)/packed/train.bin --val_bin $(D)/packed/val.bin \
-	  --out $(B_NOMHC) --model $(PIPE_MODEL_NOMHC) $(FORCE_FLAGS)
+	  --out $(B_NOMHC) --model $(PIPE_MODEL_NOMHC) $(DEVICE_FLAGS) $(FORCE_FLAGS)
 	@touch $@
 
 .PRECIOUS: $(B_BASE)/.complete $(B_NOMHC)/.complete

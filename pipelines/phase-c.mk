@@ -14,7 +14,7 @@ C_DEPS = $(2).sha256 $(A_TOK).sha256 $(3) $(CFG_STAMP) | bin/ttt
 define suite_run
 $(SUITE)/$(1)/.complete: $(C_DEPS)
 	bin/ttt --config $(CONFIG) --tasks $(2) --ckpt $(if $(6),$(6),$(dir $(3))ckpt_latest) --tokenizer $(A_TOK) \
-	  --out_root $(SUITE)/$(1) --seed $(4) $(5) $(FORCE_FLAGS)
+	  --out_root $(SUITE)/$(1) --seed $(4) $(5) $(DEVICE_FLAGS) $(FORCE_FLAGS)
 	@touch $$@
 endef
 TTT_MAIN := --mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.1

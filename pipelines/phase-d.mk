@@ -11,7 +11,7 @@ $(D_DEMOS): $(SUITE)/ttt_train_seed0/.complete $(C_TRAIN).sha256 $(CFG_STAMP) bi
 # D3
 $(D_SDFT)/.complete: $(D_DEMOS).sha256 $(B_BASE)/.complete $(A_TOK).sha256 $(D)/packed/val.bin.sha256 $(CFG_STAMP) | bin/sdft
 	bin/sdft --config $(CONFIG) --ckpt $(B_BASE)/ckpt_latest --tokenizer $(A_TOK) --data $(D_DEMOS) \
-	  --out $(D_SDFT) --gate_val_bin $(D)/packed/val.bin $(FORCE_FLAGS)
+	  --out $(D_SDFT) --gate_val_bin $(D)/packed/val.bin $(DEVICE_FLAGS) $(FORCE_FLAGS)
 	@touch $@
 
 .PRECIOUS: $(D_DEMOS) $(D_SDFT)/.complete

@@ -12,7 +12,7 @@ E_RUNS := $(PIPE_SDFT_BESTOFN_RUN)_seed0 $(PIPE_SDFT_BESTOFN_RUN)_seed1
 $(E_RET): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(CFG_STAMP) bin/retention
 	bin/retention --config $(CONFIG) --base_ckpt $(B_BASE)/ckpt_latest --base_cfg $(B_BASE)/model_config.json \
 	  --updated_ckpt $(D_SDFT)/sdft_latest --updated_cfg $(D_SDFT)/model_config.json \
-	  --val_bin $(D)/packed/val.bin --device cpu --out $@
+	  --val_bin $(D)/packed/val.bin $(DEVICE_FLAGS) --out $@
 
 .PRECIOUS: $(E_RET) $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete)
 .PHONY: phase-E

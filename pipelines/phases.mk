@@ -1,12 +1,14 @@
 # The A-F pipeline for one config. Targets are artifacts; tools are invoked with
 # the runbook's flags. Included by GNUmakefile.
 #   CONFIG=configs/tiny.yaml (default)  ->  outputs under $(OUT_ROOT)/tiny/
+#   DEVICE=cpu|cuda overrides the config's device for pretrain, ttt, sdft, retention
 CONFIG   ?= configs/tiny.yaml
 OUT_ROOT ?= out
 NAME     := $(basename $(notdir $(CONFIG)))
 OUT      := $(OUT_ROOT)/$(NAME)
 D        := $(OUT)/data
 RUNS     := $(OUT)/runs
+DEVICE_FLAGS := $(if $(DEVICE),--device $(DEVICE))
 
 # Content stamps: X.sha256 changes only when X's bytes change, so touching a
 # file (mtime only) reruns nothing downstream; a real change propagates.
