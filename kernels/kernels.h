@@ -258,6 +258,7 @@ double sumsq(const float* x, long N);
 typedef struct KernelOps {
     const char* name;        /* "cpu" or "cuda" */
     const char* precision;   /* "fp32", or "bf16" (CUDA matrix products in bf16, fp32 accumulate) */
+    const char* device_name; /* the GPU's name (cudaDeviceProp.name); NULL on the CPU */
     void* (*alloc)(size_t bytes);
     void  (*release)(void* p);
     void  (*upload)(void* dst, const void* host_src, size_t bytes);

@@ -291,6 +291,11 @@ void model_use_device(Model* m, const char* device, const char* precision) {
     model_to_device(m, k);
 }
 
+json_t* kernels_json(const KernelOps* k) {
+    return json_pack("{s:s, s:s, s:s}", "backend", k->name, "precision", k->precision, "gpu",
+                     k->device_name ? k->device_name : "");
+}
+
 void model_reinit(Model* m, uint64_t seed) {
     Model fresh;
     ModelConfig c = m->cfg;

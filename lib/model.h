@@ -120,6 +120,8 @@ void   model_to_device(Model* m, const KernelOps* k);
     {"precision", OPT_STR, offsetof(Args, precision), "auto", OPT_RANGE_NONE,                           \
      "auto (cpu: fp32; cuda: bf16 tensor-core matrix products, fp32 weights and AdamW state), fp32, bf16"}
 void   model_use_device(Model* m, const char* device, const char* precision);
+/* {"backend": "cuda", "precision": "bf16", "gpu": "..."} for run records. */
+json_t* kernels_json(const KernelOps* k);
 /* Fresh weights from seed (model_build's init) into a model wherever it lives. */
 void   model_reinit(Model* m, uint64_t seed);
 /* The weights on the host: downloaded into m->hparams (no copy on the CPU). */

@@ -170,6 +170,7 @@ int main(int argc, char** argv) {
     char own[4200];
     snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
     track_open(&t, lead ? a.out : own, &SPEC, &a, &c, "pretrain");
+    track_summary(&t, "device", kernels_json(m.k));
     control_install(lead ? a.out : own);
     t.quiet = !lead;
     t.tty = t.tty && lead;
@@ -322,7 +323,6 @@ int main(int argc, char** argv) {
     track_summary(&t, "final_val_loss", json_real(last_val));
     track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)nrank * B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
     track_summary(&t, "ranks", json_integer(nrank));
-    track_summary(&t, "device", json_pack("{s:s, s:s}", "backend", m.k->name, "precision", m.k->precision));
     track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f (unigram baseline %.4f) -> %s/ckpt_latest",
               a.steps, last_loss, last_val, unigram, a.out);
     track_finish(&t, "completed", "");

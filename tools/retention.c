@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
     else track_default_dir(run, sizeof run, a.out);
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "retention");
+    track_summary(&t, "device", kernels_json(kops));
     control_install(run);
     const char* ins[] = {a.base_cfg, a.updated_cfg, a.val_bin};
     for (int i = 0; i < 3; i++) track_input(&t, ins[i]);

@@ -218,6 +218,7 @@ int main(int argc, char** argv) {
     }
     Tracker t;
     track_open(&t, run_dir, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
+    track_summary(&t, "device", kernels_json(m.k));
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
     control_install(run_dir);
     track_input(&t, a.tasks);

@@ -115,6 +115,8 @@ static unsigned blocks_for(long n, int block) {
     if (b > (1L << 20)) b = 1L << 20;
     return (unsigned)b;
 }
+/* One warp per row: blocks of BLOCK threads for `rows` rows (long: no int overflow). */
+static unsigned warp_row_blocks(long rows) { return (unsigned)((rows * 32 + BLOCK - 1) / BLOCK); }
 #define GRID_STRIDE(i, n) \
     for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < (long)(n); i += (long)gridDim.x * blockDim.x)
 
@@ -217,8 +219,19 @@ static void cu_upload(void* dst, const void* host_src, size_t bytes) {
 static void cu_download(void* host_dst, const void* src, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
 }
+/* As the CPU's memmove: dst == src is a no-op, overlapping ranges are allowed
+ * (cudaMemcpy's result is undefined for them, so they go through a scratch). */
+static Scratch g_copy_scratch;
 static void cu_copy(void* dst, const void* src, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
+    if (!bytes || dst == src) return;
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+    if (d < s + bytes && s < d + bytes) {
+        void* tmp = scratch_get(&g_copy_scratch, bytes);
+        CUDA_CHECK(cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, 0));
+        CUDA_CHECK(cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, 0));
+        return;
+    }
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
 }
 static void cu_zero(void* dst, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, 0));
@@ -368,17 +381,6 @@ static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t a
     p->m = m; p->n = n; p->k = k; p->ta = ta; p->tb = tb; p->epi = epi; p->bf16 = g_bf16;
     p->al_a = al_a; p->al_b = al_b; p->al_d = al_d;
 
-    CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute_type(), CUDA_R_32F));
-    cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb));
-    cublasLtEpilogue_t epilogue = epi ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
-    if (epi) {
-        int32_t bias_type = CUDA_R_32F;
-        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
-                                                    sizeof bias_type));
-    }
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_32F, ta ? k : m, ta ? m : k, ta ? k : m));
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_32F, tb ? n : k, tb ? k : n, tb ? n : k));
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->ld, CUDA_R_32F, m, n, m));
@@ -391,13 +393,35 @@ static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t a
     CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
     CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_d, sizeof al_d));
     CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
+
+    /* The precision's compute type first; in bf16 mode, should no bf16 algorithm
+     * take these alignments, true fp32 (slower, never wrong) before giving up.
+     * The choice depends only on the key, so it is as deterministic as the rest. */
+    cublasComputeType_t cts[2] = {compute_type(), CUBLAS_COMPUTE_32F};
+    int ncts = g_bf16 ? 2 : 1;
     cublasLtMatmulHeuristicResult_t result;
     int returned = 0;
-    cublasStatus_t st =
-        cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->la, p->lb, p->ld, p->ld, pref, 1, &result, &returned);
+    cublasStatus_t st = CUBLAS_STATUS_NOT_SUPPORTED;
+    for (int c = 0; c < ncts; c++) {
+        if (c > 0) CUBLAS_CHECK(cublasLtMatmulDescDestroy(p->desc));
+        CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, cts[c], CUDA_R_32F));
+        cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa));
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb));
+        cublasLtEpilogue_t epilogue = epi ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
+        if (epi) {
+            int32_t bias_type = CUDA_R_32F;
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                                        sizeof bias_type));
+        }
+        returned = 0;
+        st = cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->la, p->lb, p->ld, p->ld, pref, 1, &result, &returned);
+        if (st == CUBLAS_STATUS_SUCCESS && returned > 0) break;
+    }
     CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
     if (st != CUBLAS_STATUS_SUCCESS || returned == 0) {
-        if (epi) return p;   /* p->ok = 0: the caller adds the bias itself */
+        if (epi) return p;   /* p->ok = 0 (desc and layouts exist): the caller adds the bias itself */
         char msg[200];
         snprintf(msg, sizeof msg, "cublasLtMatmulAlgoGetHeuristic: no algorithm for m=%d n=%d k=%d ta=%d tb=%d (%s)", m,
                  n, k, ta, tb, cublasGetStatusString(st));
@@ -478,7 +502,7 @@ __global__ void layernorm_forward_kernel(float* out, float* mean, float* rstd, c
 static void cu_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                                  const float* bias, int BT, int C) {
     if (BT <= 0) return;
-    layernorm_forward_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(out, mean, rstd, inp, weight, bias, BT, C);
+    layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(out, mean, rstd, inp, weight, bias, BT, C);
     LAUNCH_CHECK();
 }
 
@@ -526,7 +550,7 @@ __global__ void layernorm_param_partial_kernel(float* pw, float* pb, const float
 static void cu_layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                                   const float* weight, const float* mean, const float* rstd, int BT, int C) {
     if (BT <= 0 || C <= 0) return;
-    layernorm_backward_dinp_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(dinp, dout, inp, weight, mean, rstd,
+    layernorm_backward_dinp_kernel<<<warp_row_blocks(BT), BLOCK>>>(dinp, dout, inp, weight, mean, rstd,
                                                                              BT, C);
     LAUNCH_CHECK();
     int rpc, nchunks = row_chunks(BT, &rpc);
@@ -559,7 +583,7 @@ __global__ void rmsnorm_forward_kernel(float* out, float* rms_inv, const float* 
 
 static void cu_rmsnorm_forward(float* out, float* rms_inv, const float* inp, int BT, int C, float eps) {
     if (BT <= 0) return;
-    rmsnorm_forward_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(out, rms_inv, inp, BT, C, eps);
+    rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(out, rms_inv, inp, BT, C, eps);
     LAUNCH_CHECK();
 }
 
@@ -582,7 +606,7 @@ __global__ void rmsnorm_backward_kernel(float* dinp, const float* dout, const fl
 static void cu_rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* rms_inv, int BT,
                                 int C) {
     if (BT <= 0) return;
-    rmsnorm_backward_kernel<<<(BT * 32 + BLOCK - 1) / BLOCK, BLOCK>>>(dinp, dout, inp, rms_inv, BT, C);
+    rmsnorm_backward_kernel<<<warp_row_blocks(BT), BLOCK>>>(dinp, dout, inp, rms_inv, BT, C);
     LAUNCH_CHECK();
 }
 
@@ -724,7 +748,7 @@ static void cu_attention_forward(float* out, float* preatt, float* att, const fl
     /* preatt[t][t2] = scale q[t].k[t2]  (column-major: preatt^T = k^T-op @ q) */
     gemm_batched(1, 0, T, T, hs, scale, k, hs, sTh, q, hs, sTh, 0.0f, preatt, T, sTT, BNH);
     int rows = BNH * T;
-    attention_softmax_kernel<<<(int)(((long)rows * 32 + BLOCK - 1) / BLOCK), BLOCK>>>(att, preatt, rows, T);
+    attention_softmax_kernel<<<warp_row_blocks(rows), BLOCK>>>(att, preatt, rows, T);
     LAUNCH_CHECK();
     /* y (T, hs) = att @ v  (column-major: y^T = v^T @ att^T) */
     gemm_batched(0, 0, hs, T, T, 1.0f, v, hs, sTh, att, T, sTT, 0.0f, y, hs, sTh, BNH);
@@ -756,7 +780,7 @@ static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, cons
     /* dv (T,hs) = att^T @ dout */
     gemm_batched(0, 1, hs, T, T, 1.0f, dop, hs, sTh, att, T, sTT, 0.0f, dv, hs, sTh, BNH);
     int rows = BNH * T;
-    attention_softmax_backward_kernel<<<(int)(((long)rows * 32 + BLOCK - 1) / BLOCK), BLOCK>>>(dpreatt, datt, att,
+    attention_softmax_backward_kernel<<<warp_row_blocks(rows), BLOCK>>>(dpreatt, datt, att,
                                                                                               rows, T);
     LAUNCH_CHECK();
     /* dq (T,hs) = scale dpreatt @ k;  dk (T,hs) = scale dpreatt^T @ q */
@@ -1037,12 +1061,19 @@ static void cu_attention_decode_forward(float* out, float* kc, float* vc, const 
     kv_store_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK>>>(kc, vc, qkv, pos, N, Tc, C);
     LAUNCH_CHECK();
     size_t smem = (size_t)Tc * sizeof(float);
-    static size_t smem_set = 48 * 1024;   /* the default limit without opting in */
-    if (smem > smem_set) {
+    /* Without opting in, static + dynamic shared memory must fit in 48 KiB; the
+     * kernel's static part (block_max / block_sum slots) counts too. */
+    static size_t smem_set = 0, static_bytes = (size_t)-1;
+    if (static_bytes == (size_t)-1) {
+        cudaFuncAttributes fa;
+        CUDA_CHECK(cudaFuncGetAttributes(&fa, attention_decode_kernel));
+        static_bytes = fa.sharedSizeBytes;
+    }
+    if (smem + static_bytes > 48 * 1024 && smem > smem_set) {
         int dev, optin = 0;
         CUDA_CHECK(cudaGetDevice(&dev));
         CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-        if (smem > (size_t)optin - 1024) fail(__LINE__, "attention_decode_forward: cache too long for shared memory");
+        if (smem + static_bytes > (size_t)optin) fail(__LINE__, "attention_decode_forward: cache too long for shared memory");
         CUDA_CHECK(cudaFuncSetAttribute(attention_decode_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)smem));
         smem_set = smem;
@@ -1420,8 +1451,14 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     }
     g_bf16 = bf16 ? 1 : 0;
 
+    static char device_name[256];
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    snprintf(device_name, sizeof device_name, "%s", prop.name);
+
     KernelOps* o = &g_ops;
     o->name = "cuda";
+    o->device_name = device_name;
     o->precision = g_bf16 ? "bf16" : "fp32";
     o->alloc = cu_alloc;
     o->release = cu_release;

@@ -7,7 +7,7 @@
 #            torch.compile on the same GPU, at the paper batch (4 x 256) and a
 #            batch that fills the GPU (FILL_B x 256)
 #   phases   throughput of each paper-scale phase with the real tools
-#            (phase A whole; B, C, E for a few steps each, for extrapolation;
+#            (phase A whole; B, C, D, E for a few steps each, for extrapolation;
 #            PHASE_STEPS pretrain steps, TTT_STEPS suite steps; RUN_DEVICE=cpu
 #            runs the same stage on the CPU to check the script)
 # Results go to $OUT (the device tool's) or /tmp/gpu-out.
@@ -71,6 +71,16 @@ phases)
         --out_root $W/ttt --seed 0 --ttt_steps $TS $DEV
     t bestofn_4_tasks "$B/ttt" --config $P --tasks $W/ho.jsonl --ckpt $W/pre/ckpt_latest --tokenizer $W/spm32k.model \
         --out_root $W/bon --seed 0 --ttt_steps $TS --mode bestofn $DEV
+    # SDFT throughput: demonstrations from the tasks' own answers (an untrained model finds none)
+    python3 -c 'import json, sys
+with open(sys.argv[2], "w") as o:
+    for l in open(sys.argv[1]):
+        t = json.loads(l)
+        o.write(json.dumps({"task_id": t["id"], "family": t["family"], "prompt": t["prompt"], "reward": 1.0,
+                            "demonstration": " %s ; score 1.00" % t["params"]["answer"], "source_run": "run.sh"}) + "\n")' \
+        $W/tr.jsonl $W/demos.jsonl
+    t sdft_steps "$B/sdft" --config $P --ckpt $W/pre/ckpt_latest --tokenizer $W/spm32k.model --data $W/demos.jsonl \
+        --out $W/sdft --gate_val_bin $W/val.bin --steps $TS --gate_every $TS --best_of_k 2 $DEV
     t retention "$B/retention" --config $P --base_ckpt $W/pre/ckpt_latest --base_cfg $W/pre/model_config.json \
         --updated_ckpt $W/pre0/ckpt_latest --updated_cfg $W/pre0/model_config.json --val_bin $W/val.bin --out $W/ret.json $DEV
     } 2>"$O/phases.err" | tee "$O/phases.jsonl" ;;
