@@ -13,6 +13,10 @@ const KernelOps* kernels_get(const char* device, const char* precision, char* er
         if (bf16) { snprintf(err, errlen, "--precision bf16 needs --device cuda (the CPU backend is fp32)"); return NULL; }
         return &kernels_cpu;
     }
+    if (!strcmp(device, "cpu-guarded")) {
+        if (bf16) { snprintf(err, errlen, "--precision bf16 needs --device cuda (cpu-guarded is fp32)"); return NULL; }
+        return &kernels_guarded;
+    }
     if (!strcmp(device, "cuda")) {
 #ifdef DD_CUDA
         return kernels_cuda_init(!fp32, err, errlen);
@@ -21,6 +25,6 @@ const KernelOps* kernels_get(const char* device, const char* precision, char* er
         return NULL;
 #endif
     }
-    snprintf(err, errlen, "--device: '%s' is not one of cpu, cuda", device);
+    snprintf(err, errlen, "--device: '%s' is not one of cpu, cuda, cpu-guarded", device);
     return NULL;
 }

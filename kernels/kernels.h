@@ -286,9 +286,13 @@ typedef struct KernelOps {
 } KernelOps;
 
 extern const KernelOps kernels_cpu;
+/* The CPU kernels with a GPU's memory discipline enforced (kernels/cpu/kernels_guarded.c):
+ * "device" buffers are inaccessible to host code outside the backend's calls. */
+extern const KernelOps kernels_guarded;
 /* The table for a --device/--precision pair: "cpu" (precision "auto" or
  * "fp32"), "cuda" ("auto" = "bf16", or "fp32" for parity). NULL and a one-line
- * reason in err when it cannot be had (no CUDA build, no GPU, bad name). */
+ * reason in err when it cannot be had (no CUDA build, no GPU, bad name).
+ * "cpu-guarded" (fp32) is kernels_guarded, for testing the device path. */
 const KernelOps* kernels_get(const char* device, const char* precision, char* err, size_t errlen);
 /* kernels/cuda (only in a `make CUDA=1` build): picks GPU 0, creates the
  * cuBLASLt handle; NULL and err when there is no usable GPU. */

@@ -116,7 +116,8 @@ void   model_to_device(Model* m, const KernelOps* k);
  * and applying them: model_to_device, or exit 2 with a one-line reason. */
 #define MODEL_DEVICE_OPTS(Args)                                                                         \
     {"device", OPT_STR, offsetof(Args, device), "cpu", OPT_RANGE_NONE,                                  \
-     "compute backend: cpu, or cuda (a `make CUDA=1` build on a machine with an NVIDIA GPU)"},           \
+     "compute backend: cpu, cuda (a `make CUDA=1` build on a machine with an NVIDIA GPU), or cpu-guarded "  \
+     "(CPU kernels with a GPU's memory discipline, for testing)"},           \
     {"precision", OPT_STR, offsetof(Args, precision), "auto", OPT_RANGE_NONE,                           \
      "auto (cpu: fp32; cuda: bf16 tensor-core matrix products, fp32 weights and AdamW state), fp32, bf16"}
 void   model_use_device(Model* m, const char* device, const char* precision);
