@@ -11,7 +11,11 @@
 #   sample:    sampling tokens/s (sample_batch vs tests/torch/ref_sample.py's KV-cache
 #              loop) at the tiny shape, N=8 and N=32; TTT and best-of-N seconds per
 #              step of bin/ttt on the ci model (ours only, no peer)
-# BENCH_LINES overrides the corpus size; BENCH_SKIP=tok|pretrain|120m|sample skips parts.
+#   gpu:       (a `make CUDA=1` build on a machine with an NVIDIA GPU) tokens/s and MFU of
+#              the 120M shape, ours (bf16) vs PyTorch 2.x eager and torch.compile
+#              (tests/cuda/torch_gpu_peer.py, the pinned peer's model on the GPU), at the
+#              paper batch 4 x 256 and a filling batch 64 x 256 (docs/performance.md)
+# BENCH_LINES overrides the corpus size; BENCH_SKIP=tok|pretrain|120m|sample|gpu skips parts.
 # Results also go to out/bench/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -115,6 +119,23 @@ if ! skip sample; then
         row "$label, ci model (s)" "$per" "" "" "ours only, no peer: $best s / ($ntask tasks x $steps steps)"
         json="$json, \"${mode}_step_ci_s\": {\"ours\": $per, \"total_s\": $best, \"tasks\": $ntask, \"steps\": $steps}"
     done
+fi
+if ! skip gpu; then
+    if nvidia-smi -L >/dev/null 2>&1 && build/bench/bench_train --d 64 --L 1 --H 1 --V 300 --T 8 --B 1 --steps 1 --warmup 0 \
+            --device cuda >/dev/null 2>&1; then
+        M120="--d 768 --L 12 --H 12 --V 32000 --T 256"
+        for b in 4 64; do
+            ours=$(build/bench/bench_train $M120 --B $b --steps 20 --warmup 5 --threads 1 --device cuda)
+            eager=$(python3 tests/cuda/torch_gpu_peer.py $M120 --B $b --mode eager)
+            comp=$(python3 tests/cuda/torch_gpu_peer.py $M120 --B $b --mode compile)
+            o=$(echo "$ours" | field tok_per_s); e=$(echo "$eager" | field tok_per_s); c=$(echo "$comp" | field tok_per_s)
+            row "GPU 120M B=$b x 256 (tok/s)" "$o" "$e" "$(ratio $o $e)x" "vs PyTorch eager bf16 autocast; MFU $(echo "$ours" | field mfu) vs $(echo "$eager" | field mfu)"
+            row "  vs torch.compile (tok/s)" "$o" "$c" "$(ratio $o $c)x" "MFU $(echo "$comp" | field mfu)"
+            json="$json, \"gpu_120m_B$b\": {\"ours\": $ours, \"torch_eager\": $eager, \"torch_compile\": $comp}"
+        done
+    else
+        echo "gpu: skipped (no NVIDIA GPU, or not a \`make CUDA=1\` build)"
+    fi
 fi
 json="$json}"
 echo "$json" | python3 -m json.tool >$B/bench.json
