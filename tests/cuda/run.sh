@@ -3,6 +3,8 @@
 # NVIDIA GPU, from .gpu/ (tests/cuda/pack.sh). Stages (default: all):
 #   parity   tests/cuda/parity.c: every kernel, the model, decoding, determinism,
 #            a 100-step loss curve, CUDA fp32 and bf16 against the CPU backend
+#   tools    the compute tools on the GPU vs the CPU (tests/cuda/tools_check.sh): a
+#            100-step pretrain loss curve (fp32 and bf16), ttt, sdft, retention
 #   speed    tokens/s and MFU of the 120M model, ours against PyTorch eager and
 #            torch.compile on the same GPU, at the paper batch (4 x 256) and a
 #            batch that fills the GPU (FILL_B x 256)
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/../.."
 G=$PWD/.gpu
 O=${OUT:-/tmp/gpu-out}
 mkdir -p "$O"
-stages=${*:-parity speed phases}
+stages=${*:-parity tools speed phases}
 [ -d "$G/bin" ] || { echo "run.sh: no $G/bin: run tests/cuda/pack.sh first (and carry .gpu)"; exit 2; }
 L=/tmp/gpu-libs
 mkdir -p "$L"
@@ -34,6 +36,8 @@ for s in $stages; do case $s in
 parity)
     echo "== parity"; "$B/parity" 2>&1 | tee "$O/parity.txt"
     echo "parity: $(grep -c '^PASS' "$O/parity.txt") passed, $(grep -c '^FAIL' "$O/parity.txt") failed" | tee -a "$O/parity.txt" ;;
+tools)
+    echo "== tools"; bash tests/cuda/tools_check.sh "$B" /tmp/gpu-tools 2>&1 | tee "$O/tools.txt" ;;
 speed)
     echo "== speed (120M, same GPU, one run)"
     {
@@ -84,5 +88,5 @@ with open(sys.argv[2], "w") as o:
     t retention "$B/retention" --config $P --base_ckpt $W/pre/ckpt_latest --base_cfg $W/pre/model_config.json \
         --updated_ckpt $W/pre0/ckpt_latest --updated_cfg $W/pre0/model_config.json --val_bin $W/val.bin --out $W/ret.json $DEV
     } 2>"$O/phases.err" | tee "$O/phases.jsonl" ;;
-*) echo "run.sh: unknown stage $s (parity, speed, phases)"; exit 2 ;;
+*) echo "run.sh: unknown stage $s (parity, tools, speed, phases)"; exit 2 ;;
 esac; done
