@@ -8,10 +8,12 @@
  * ...) crashes at once, exactly where it would read garbage on a real GPU.
  * The arithmetic is the CPU backend's, so results are bitwise those of
  * `--device cpu`: a run on each must give identical files (tests/tools/test_device_guarded.sh).
- * Every pointer a kernel is given must also be device memory. Not for speed: every call mprotects every live buffer twice. */
+ * Every pointer a kernel is given must also be device memory. Not for speed:
+ * every call mprotects every live buffer twice. */
 #include "kernels.h"
 #include "util.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -28,9 +30,16 @@ static void protect_all(int prot) {
  * argument must lie in a buffer this backend allocated (NULL = "skip"). */
 static void on_device(const char* kernel, const void* ptr) {
     if (!ptr) return;
+    const char* c = ptr;
     for (int i = 0; i < nregions; i++)
-        if ((const char*)ptr >= (const char*)regions[i].p && (const char*)ptr < (const char*)regions[i].p + regions[i].len) return;
+        if (c >= (const char*)regions[i].p && c < (const char*)regions[i].p + regions[i].len) return;
     die(EXIT_FAIL, "cpu-guarded: %s was given host memory (%p), not a device buffer", kernel, ptr);
+}
+static void on_device_all(const char* kernel, int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) on_device(kernel, va_arg(ap, const void*));
+    va_end(ap);
 }
 static void device_on(void) { protect_all(PROT_READ | PROT_WRITE); }
 static void device_off(void) { protect_all(PROT_NONE); }
@@ -62,145 +71,286 @@ static void transfer(void* dst, const void* src, size_t bytes) {
     device_off();
 }
 static void g_upload(void* dst, const void* src, size_t bytes) { on_device("upload", dst); transfer(dst, src, bytes); }
-static void g_download(void* dst, const void* src, size_t bytes) { on_device("download", src); transfer(dst, src, bytes); }
+static void g_download(void* dst, const void* src, size_t bytes) {
+    on_device("download", src);
+    transfer(dst, src, bytes);
+}
 static void g_copy(void* dst, const void* src, size_t bytes) {
     on_device("copy", dst); on_device("copy", src);
     transfer(dst, src, bytes);
 }
-static void g_zero(void* dst, size_t bytes) { on_device("zero", dst); device_on(); if (bytes) memset(dst, 0, bytes); device_off(); }
+static void g_zero(void* dst, size_t bytes) {
+    on_device("zero", dst);
+    device_on();
+    if (bytes) memset(dst, 0, bytes);
+    device_off();
+}
 static void g_synchronize(void) {}
 
-static void g_encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe, int B, int T, int C) {
-    on_device("encoder_forward", out); on_device("encoder_forward", tokens); on_device("encoder_forward", wte); on_device("encoder_forward", wpe);
-    device_on(); encoder_forward(out, tokens, wte, wpe, B, T, C); device_off();
+static void g_encoder_forward(float* out, const int* tokens, const float* wte, const float* wpe, int B, int T,
+                              int C) {
+    on_device_all("encoder_forward", 4, (const void*)out, (const void*)tokens, (const void*)wte, (const void*)wpe);
+    device_on();
+    encoder_forward(out, tokens, wte, wpe, B, T, C);
+    device_off();
 }
+
 static void g_encoder_backward(float* dwte, float* dwpe, const float* dout, const int* tokens, int B, int T, int C) {
-    on_device("encoder_backward", dwte); on_device("encoder_backward", dwpe); on_device("encoder_backward", dout); on_device("encoder_backward", tokens);
-    device_on(); encoder_backward(dwte, dwpe, dout, tokens, B, T, C); device_off();
+    on_device_all("encoder_backward", 4, (const void*)dwte, (const void*)dwpe, (const void*)dout,
+                                         (const void*)tokens);
+    device_on();
+    encoder_backward(dwte, dwpe, dout, tokens, B, T, C);
+    device_off();
 }
-static void g_matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int BT, int C, int OC) {
-    on_device("matmul_forward", out); on_device("matmul_forward", inp); on_device("matmul_forward", weight); on_device("matmul_forward", bias);
-    device_on(); matmul_forward(out, inp, weight, bias, BT, C, OC); device_off();
+
+static void g_matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int BT, int C,
+                             int OC) {
+    on_device_all("matmul_forward", 4, (const void*)out, (const void*)inp, (const void*)weight, (const void*)bias);
+    device_on();
+    matmul_forward(out, inp, weight, bias, BT, C, OC);
+    device_off();
 }
-static void g_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight, int BT, int C, int OC) {
-    on_device("matmul_backward", dinp); on_device("matmul_backward", dweight); on_device("matmul_backward", dbias); on_device("matmul_backward", dout); on_device("matmul_backward", inp); on_device("matmul_backward", weight);
-    device_on(); matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, C, OC); device_off();
+
+static void g_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                              const float* weight, int BT, int C, int OC) {
+    on_device_all("matmul_backward", 6, (const void*)dinp, (const void*)dweight, (const void*)dbias,
+                                        (const void*)dout, (const void*)inp, (const void*)weight);
+    device_on();
+    matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, C, OC);
+    device_off();
 }
-static void g_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias, int BT, int C) {
-    on_device("layernorm_forward", out); on_device("layernorm_forward", mean); on_device("layernorm_forward", rstd); on_device("layernorm_forward", inp); on_device("layernorm_forward", weight); on_device("layernorm_forward", bias);
-    device_on(); layernorm_forward(out, mean, rstd, inp, weight, bias, BT, C); device_off();
+
+static void g_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                                const float* bias, int BT, int C) {
+    on_device_all("layernorm_forward", 6, (const void*)out, (const void*)mean, (const void*)rstd, (const void*)inp,
+                                          (const void*)weight, (const void*)bias);
+    device_on();
+    layernorm_forward(out, mean, rstd, inp, weight, bias, BT, C);
+    device_off();
 }
-static void g_layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight, const float* mean, const float* rstd, int BT, int C) {
-    on_device("layernorm_backward", dinp); on_device("layernorm_backward", dweight); on_device("layernorm_backward", dbias); on_device("layernorm_backward", dout); on_device("layernorm_backward", inp); on_device("layernorm_backward", weight); on_device("layernorm_backward", mean); on_device("layernorm_backward", rstd);
-    device_on(); layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, BT, C); device_off();
+
+static void g_layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                 const float* weight, const float* mean, const float* rstd, int BT, int C) {
+    on_device_all("layernorm_backward", 8, (const void*)dinp, (const void*)dweight, (const void*)dbias,
+                                           (const void*)dout, (const void*)inp, (const void*)weight,
+                                           (const void*)mean, (const void*)rstd);
+    device_on();
+    layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, BT, C);
+    device_off();
 }
+
 static void g_rmsnorm_forward(float* out, float* rms_inv, const float* inp, int BT, int C, float eps) {
-    on_device("rmsnorm_forward", out); on_device("rmsnorm_forward", rms_inv); on_device("rmsnorm_forward", inp);
-    device_on(); rmsnorm_forward(out, rms_inv, inp, BT, C, eps); device_off();
+    on_device_all("rmsnorm_forward", 3, (const void*)out, (const void*)rms_inv, (const void*)inp);
+    device_on();
+    rmsnorm_forward(out, rms_inv, inp, BT, C, eps);
+    device_off();
 }
-static void g_rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* rms_inv, int BT, int C) {
-    on_device("rmsnorm_backward", dinp); on_device("rmsnorm_backward", dout); on_device("rmsnorm_backward", inp); on_device("rmsnorm_backward", rms_inv);
-    device_on(); rmsnorm_backward(dinp, dout, inp, rms_inv, BT, C); device_off();
+
+static void g_rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* rms_inv, int BT,
+                               int C) {
+    on_device_all("rmsnorm_backward", 4, (const void*)dinp, (const void*)dout, (const void*)inp,
+                                         (const void*)rms_inv);
+    device_on();
+    rmsnorm_backward(dinp, dout, inp, rms_inv, BT, C);
+    device_off();
 }
+
 static void g_gelu_forward(float* out, const float* inp, int N) {
-    on_device("gelu_forward", out); on_device("gelu_forward", inp);
-    device_on(); gelu_forward(out, inp, N); device_off();
+    on_device_all("gelu_forward", 2, (const void*)out, (const void*)inp);
+    device_on();
+    gelu_forward(out, inp, N);
+    device_off();
 }
+
 static void g_gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
-    on_device("gelu_backward", dinp); on_device("gelu_backward", inp); on_device("gelu_backward", dout);
-    device_on(); gelu_backward(dinp, inp, dout, N); device_off();
+    on_device_all("gelu_backward", 3, (const void*)dinp, (const void*)inp, (const void*)dout);
+    device_on();
+    gelu_backward(dinp, inp, dout, N);
+    device_off();
 }
-static void g_attention_forward(float* out, float* preatt, float* att, const float* qkv, int B, int T, int C, int NH) {
-    on_device("attention_forward", out); on_device("attention_forward", preatt); on_device("attention_forward", att); on_device("attention_forward", qkv);
-    device_on(); attention_forward(out, preatt, att, qkv, B, T, C, NH); device_off();
+
+static void g_attention_forward(float* out, float* preatt, float* att, const float* qkv, int B, int T, int C,
+                                int NH) {
+    on_device_all("attention_forward", 4, (const void*)out, (const void*)preatt, (const void*)att, (const void*)qkv);
+    device_on();
+    attention_forward(out, preatt, att, qkv, B, T, C, NH);
+    device_off();
 }
-static void g_attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout, const float* qkv, const float* att, int B, int T, int C, int NH) {
-    on_device("attention_backward", dqkv); on_device("attention_backward", dpreatt); on_device("attention_backward", datt); on_device("attention_backward", dout); on_device("attention_backward", qkv); on_device("attention_backward", att);
-    device_on(); attention_backward(dqkv, dpreatt, datt, dout, qkv, att, B, T, C, NH); device_off();
+
+static void g_attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout, const float* qkv,
+                                 const float* att, int B, int T, int C, int NH) {
+    on_device_all("attention_backward", 6, (const void*)dqkv, (const void*)dpreatt, (const void*)datt,
+                                           (const void*)dout, (const void*)qkv, (const void*)att);
+    device_on();
+    attention_backward(dqkv, dpreatt, datt, dout, qkv, att, B, T, C, NH);
+    device_off();
 }
+
 static void g_residual_forward(float* out, const float* a, const float* b, int N) {
-    on_device("residual_forward", out); on_device("residual_forward", a); on_device("residual_forward", b);
-    device_on(); residual_forward(out, a, b, N); device_off();
+    on_device_all("residual_forward", 3, (const void*)out, (const void*)a, (const void*)b);
+    device_on();
+    residual_forward(out, a, b, N);
+    device_off();
 }
+
 static void g_residual_backward(float* da, float* db, const float* dout, int N) {
-    on_device("residual_backward", da); on_device("residual_backward", db); on_device("residual_backward", dout);
-    device_on(); residual_backward(da, db, dout, N); device_off();
+    on_device_all("residual_backward", 3, (const void*)da, (const void*)db, (const void*)dout);
+    device_on();
+    residual_backward(da, db, dout, N);
+    device_off();
 }
-static void g_crossentropy_softmax_forward(float* losses, float* probs, const float* logits, const int* targets, int BT, int V) {
-    on_device("crossentropy_softmax_forward", losses); on_device("crossentropy_softmax_forward", probs); on_device("crossentropy_softmax_forward", logits); on_device("crossentropy_softmax_forward", targets);
-    device_on(); crossentropy_softmax_forward(losses, probs, logits, targets, BT, V); device_off();
+
+static void g_crossentropy_softmax_forward(float* losses, float* probs, const float* logits, const int* targets,
+                                           int BT, int V) {
+    on_device_all("crossentropy_softmax_forward", 4, (const void*)losses, (const void*)probs, (const void*)logits,
+                                                     (const void*)targets);
+    device_on();
+    crossentropy_softmax_forward(losses, probs, logits, targets, BT, V);
+    device_off();
 }
-static void g_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs, const int* targets, int BT, int V) {
-    on_device("crossentropy_softmax_backward", dlogits); on_device("crossentropy_softmax_backward", dlosses); on_device("crossentropy_softmax_backward", probs); on_device("crossentropy_softmax_backward", targets);
-    device_on(); crossentropy_softmax_backward(dlogits, dlosses, probs, targets, BT, V); device_off();
+
+static void g_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs,
+                                            const int* targets, int BT, int V) {
+    on_device_all("crossentropy_softmax_backward", 4, (const void*)dlogits, (const void*)dlosses, (const void*)probs,
+                                                      (const void*)targets);
+    device_on();
+    crossentropy_softmax_backward(dlogits, dlosses, probs, targets, BT, V);
+    device_off();
 }
-static void g_adamw_update(float* params, const float* grads, float* m, float* v, long N, float lr, float beta1, float beta2, float eps, float weight_decay, int t) {
-    on_device("adamw_update", params); on_device("adamw_update", grads); on_device("adamw_update", m); on_device("adamw_update", v);
-    device_on(); adamw_update(params, grads, m, v, N, lr, beta1, beta2, eps, weight_decay, t); device_off();
+
+static void g_adamw_update(float* params, const float* grads, float* m, float* v, long N, float lr, float beta1,
+                           float beta2, float eps, float weight_decay, int t) {
+    on_device_all("adamw_update", 4, (const void*)params, (const void*)grads, (const void*)m, (const void*)v);
+    device_on();
+    adamw_update(params, grads, m, v, N, lr, beta1, beta2, eps, weight_decay, t);
+    device_off();
 }
+
 static void g_sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
-    on_device("sinkhorn_forward", out); on_device("sinkhorn_forward", saved); on_device("sinkhorn_forward", logits);
-    device_on(); sinkhorn_forward(out, saved, logits, N, n, iters); device_off();
+    on_device_all("sinkhorn_forward", 3, (const void*)out, (const void*)saved, (const void*)logits);
+    device_on();
+    sinkhorn_forward(out, saved, logits, N, n, iters);
+    device_off();
 }
+
 static void g_sinkhorn_backward(float* dlogits, const float* dout, const float* saved, int N, int n, int iters) {
-    on_device("sinkhorn_backward", dlogits); on_device("sinkhorn_backward", dout); on_device("sinkhorn_backward", saved);
-    device_on(); sinkhorn_backward(dlogits, dout, saved, N, n, iters); device_off();
+    on_device_all("sinkhorn_backward", 3, (const void*)dlogits, (const void*)dout, (const void*)saved);
+    device_on();
+    sinkhorn_backward(dlogits, dout, saved, N, n, iters);
+    device_off();
 }
-static void g_encoder_decode_forward(float* out, const int* tok, const int* pos, const float* wte, const float* wpe, int N, int C) {
-    on_device("encoder_decode_forward", out); on_device("encoder_decode_forward", tok); on_device("encoder_decode_forward", pos); on_device("encoder_decode_forward", wte); on_device("encoder_decode_forward", wpe);
-    device_on(); encoder_decode_forward(out, tok, pos, wte, wpe, N, C); device_off();
+
+static void g_encoder_decode_forward(float* out, const int* tok, const int* pos, const float* wte, const float* wpe,
+                                     int N, int C) {
+    on_device_all("encoder_decode_forward", 5, (const void*)out, (const void*)tok, (const void*)pos,
+                                               (const void*)wte, (const void*)wpe);
+    device_on();
+    encoder_decode_forward(out, tok, pos, wte, wpe, N, C);
+    device_off();
 }
-static void g_attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos, int N, int Tc, int C, int NH) {
-    on_device("attention_decode_forward", out); on_device("attention_decode_forward", kc); on_device("attention_decode_forward", vc); on_device("attention_decode_forward", qkv); on_device("attention_decode_forward", pos);
-    device_on(); attention_decode_forward(out, kc, vc, qkv, pos, N, Tc, C, NH); device_off();
+
+static void g_attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos, int N,
+                                       int Tc, int C, int NH) {
+    on_device_all("attention_decode_forward", 5, (const void*)out, (const void*)kc, (const void*)vc,
+                                                 (const void*)qkv, (const void*)pos);
+    device_on();
+    attention_decode_forward(out, kc, vc, qkv, pos, N, Tc, C, NH);
+    device_off();
 }
+
 static void g_stream_broadcast(float* out, const float* inp, int BT, int n, int C) {
-    on_device("stream_broadcast", out); on_device("stream_broadcast", inp);
-    device_on(); stream_broadcast(out, inp, BT, n, C); device_off();
+    on_device_all("stream_broadcast", 2, (const void*)out, (const void*)inp);
+    device_on();
+    stream_broadcast(out, inp, BT, n, C);
+    device_off();
 }
+
 static void g_stream_sum(float* out, const float* inp, int BT, int n, int C) {
-    on_device("stream_sum", out); on_device("stream_sum", inp);
-    device_on(); stream_sum(out, inp, BT, n, C); device_off();
+    on_device_all("stream_sum", 2, (const void*)out, (const void*)inp);
+    device_on();
+    stream_sum(out, inp, BT, n, C);
+    device_off();
 }
-static void g_mhc_coeffs_forward(float* H, float* hres, const float* p, const float* alpha, const float* bias, int BT, int n) {
-    on_device("mhc_coeffs_forward", H); on_device("mhc_coeffs_forward", hres); on_device("mhc_coeffs_forward", p); on_device("mhc_coeffs_forward", alpha); on_device("mhc_coeffs_forward", bias);
-    device_on(); mhc_coeffs_forward(H, hres, p, alpha, bias, BT, n); device_off();
+
+static void g_mhc_coeffs_forward(float* H, float* hres, const float* p, const float* alpha, const float* bias,
+                                 int BT, int n) {
+    on_device_all("mhc_coeffs_forward", 5, (const void*)H, (const void*)hres, (const void*)p, (const void*)alpha,
+                                           (const void*)bias);
+    device_on();
+    mhc_coeffs_forward(H, hres, p, alpha, bias, BT, n);
+    device_off();
 }
+
 static void g_mhc_pre_forward(float* u, float* H, const float* Hres, const float* x, int BT, int n, int C) {
-    on_device("mhc_pre_forward", u); on_device("mhc_pre_forward", H); on_device("mhc_pre_forward", Hres); on_device("mhc_pre_forward", x);
-    device_on(); mhc_pre_forward(u, H, Hres, x, BT, n, C); device_off();
+    on_device_all("mhc_pre_forward", 4, (const void*)u, (const void*)H, (const void*)Hres, (const void*)x);
+    device_on();
+    mhc_pre_forward(u, H, Hres, x, BT, n, C);
+    device_off();
 }
+
 static void g_mhc_post_forward(float* xout, const float* H, const float* x, const float* y, int BT, int n, int C) {
-    on_device("mhc_post_forward", xout); on_device("mhc_post_forward", H); on_device("mhc_post_forward", x); on_device("mhc_post_forward", y);
-    device_on(); mhc_post_forward(xout, H, x, y, BT, n, C); device_off();
+    on_device_all("mhc_post_forward", 4, (const void*)xout, (const void*)H, (const void*)x, (const void*)y);
+    device_on();
+    mhc_post_forward(xout, H, x, y, BT, n, C);
+    device_off();
 }
-static void g_mhc_post_backward(float* dy, float* dx, float* dHpost, float* dHres, const float* dxo, const float* H, const float* x, const float* y, int BT, int n, int C) {
-    on_device("mhc_post_backward", dy); on_device("mhc_post_backward", dx); on_device("mhc_post_backward", dHpost); on_device("mhc_post_backward", dHres); on_device("mhc_post_backward", dxo); on_device("mhc_post_backward", H); on_device("mhc_post_backward", x); on_device("mhc_post_backward", y);
-    device_on(); mhc_post_backward(dy, dx, dHpost, dHres, dxo, H, x, y, BT, n, C); device_off();
+
+static void g_mhc_post_backward(float* dy, float* dx, float* dHpost, float* dHres, const float* dxo, const float* H,
+                                const float* x, const float* y, int BT, int n, int C) {
+    on_device_all("mhc_post_backward", 8, (const void*)dy, (const void*)dx, (const void*)dHpost, (const void*)dHres,
+                                          (const void*)dxo, (const void*)H, (const void*)x, (const void*)y);
+    device_on();
+    mhc_post_backward(dy, dx, dHpost, dHres, dxo, H, x, y, BT, n, C);
+    device_off();
 }
-static void g_mhc_pre_backward(float* dx, float* dHpre, const float* du, const float* H, const float* x, int BT, int n, int C) {
-    on_device("mhc_pre_backward", dx); on_device("mhc_pre_backward", dHpre); on_device("mhc_pre_backward", du); on_device("mhc_pre_backward", H); on_device("mhc_pre_backward", x);
-    device_on(); mhc_pre_backward(dx, dHpre, du, H, x, BT, n, C); device_off();
+
+static void g_mhc_pre_backward(float* dx, float* dHpre, const float* du, const float* H, const float* x, int BT,
+                               int n, int C) {
+    on_device_all("mhc_pre_backward", 5, (const void*)dx, (const void*)dHpre, (const void*)du, (const void*)H,
+                                         (const void*)x);
+    device_on();
+    mhc_pre_backward(dx, dHpre, du, H, x, BT, n, C);
+    device_off();
 }
-static void g_mhc_coeffs_backward(float* dp, float* dalpha, float* dbias, const float* dHpre, const float* dHpost, const float* dres, const float* H, const float* p, const float* alpha, int BT, int n) {
-    on_device("mhc_coeffs_backward", dp); on_device("mhc_coeffs_backward", dalpha); on_device("mhc_coeffs_backward", dbias); on_device("mhc_coeffs_backward", dHpre); on_device("mhc_coeffs_backward", dHpost); on_device("mhc_coeffs_backward", dres); on_device("mhc_coeffs_backward", H); on_device("mhc_coeffs_backward", p); on_device("mhc_coeffs_backward", alpha);
-    device_on(); mhc_coeffs_backward(dp, dalpha, dbias, dHpre, dHpost, dres, H, p, alpha, BT, n); device_off();
+
+static void g_mhc_coeffs_backward(float* dp, float* dalpha, float* dbias, const float* dHpre, const float* dHpost,
+                                  const float* dres, const float* H, const float* p, const float* alpha, int BT,
+                                  int n) {
+    on_device_all("mhc_coeffs_backward", 9, (const void*)dp, (const void*)dalpha, (const void*)dbias,
+                                            (const void*)dHpre, (const void*)dHpost, (const void*)dres,
+                                            (const void*)H, (const void*)p, (const void*)alpha);
+    device_on();
+    mhc_coeffs_backward(dp, dalpha, dbias, dHpre, dHpost, dres, H, p, alpha, BT, n);
+    device_off();
 }
+
 static void g_axpy(float* y, float a, const float* x, long N) {
-    on_device("axpy", y); on_device("axpy", x);
-    device_on(); axpy(y, a, x, N); device_off();
+    on_device_all("axpy", 2, (const void*)y, (const void*)x);
+    device_on();
+    axpy(y, a, x, N);
+    device_off();
 }
+
 static void g_scale(float* y, float a, long N) {
-    on_device("scale", y);
-    device_on(); scale(y, a, N); device_off();
+    on_device_all("scale", 1, (const void*)y);
+    device_on();
+    scale(y, a, N);
+    device_off();
 }
+
 static void g_ema_update(float* phi, const float* theta, long N, float decay) {
-    on_device("ema_update", phi); on_device("ema_update", theta);
-    device_on(); ema_update(phi, theta, N, decay); device_off();
+    on_device_all("ema_update", 2, (const void*)phi, (const void*)theta);
+    device_on();
+    ema_update(phi, theta, N, decay);
+    device_off();
 }
+
 static double g_sumsq(const float* x, long N) {
-    on_device("sumsq", x);
-    device_on(); double r = sumsq(x, N); device_off(); return r;
+    on_device_all("sumsq", 1, (const void*)x);
+    device_on();
+    double r = sumsq(x, N);
+    device_off();
+    return r;
 }
 
 const KernelOps kernels_guarded = {
