@@ -23,10 +23,20 @@ stages=${*:-parity tools speed phases}
 L=/tmp/gpu-libs
 mkdir -p "$L"
 for f in "$G"/debs/*.deb; do dpkg -x "$f" "$L"; done
-export LD_LIBRARY_PATH="$L/usr/lib/x86_64-linux-gnu/openblas-openmp:$L/usr/lib/x86_64-linux-gnu:$L/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Our libraries first for our tools; PyTorch keeps the machine's own (python3 below).
+ORIG_LD=${LD_LIBRARY_PATH:-}
+export LD_LIBRARY_PATH="$L/usr/lib/x86_64-linux-gnu/openblas-openmp:$L/usr/lib/x86_64-linux-gnu:$L/lib/x86_64-linux-gnu${ORIG_LD:+:$ORIG_LD}"
+python3() { LD_LIBRARY_PATH="$ORIG_LD" command python3 "$@"; }
 export PYTHONUNBUFFERED=1
 B=$G/bin
 { nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; } | tee "$O/gpu.txt"
+# cuBLAS(Lt) and the CUDA runtime: /usr/local/cuda/lib64 (the binaries' rpath), else wherever they are.
+if ldd "$B/pretrain" | grep -q 'libcu.*not found'; then
+    for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13; do
+        d=$(find / -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -1)
+        [ -n "$d" ] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$d")"
+    done
+fi
 missing=$(ldd "$B/pretrain" | grep 'not found' || true)
 [ -z "$missing" ] || { echo "run.sh: missing libraries: $missing"; exit 2; }
 M120="--d 768 --L 12 --H 12 --V 32000 --T 256"
@@ -37,7 +47,7 @@ parity)
     echo "== parity"; "$B/parity" 2>&1 | tee "$O/parity.txt"
     echo "parity: $(grep -c '^PASS' "$O/parity.txt") passed, $(grep -c '^FAIL' "$O/parity.txt") failed" | tee -a "$O/parity.txt" ;;
 tools)
-    echo "== tools"; bash tests/cuda/tools_check.sh "$B" /tmp/gpu-tools 2>&1 | tee "$O/tools.txt" ;;
+    echo "== tools"; PY_LD="$ORIG_LD" bash tests/cuda/tools_check.sh "$B" /tmp/gpu-tools 2>&1 | tee "$O/tools.txt" ;;
 speed)
     echo "== speed (120M, same GPU, one run)"
     {

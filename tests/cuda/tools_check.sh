@@ -8,6 +8,7 @@
 set -u
 B=$1; W=$2; C=configs/ci.yaml
 rm -rf "$W"; mkdir -p "$W"
+python3() { LD_LIBRARY_PATH="${PY_LD-$LD_LIBRARY_PATH}" command python3 "$@"; }   # the machine's own libraries
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 q() { "$@" >>"$W/log" 2>&1; }
