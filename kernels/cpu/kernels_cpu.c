@@ -7,6 +7,7 @@
  * fixed serial order inside, so results do not depend on the thread count.
  * Semantics and shapes are documented in kernels.h. */
 #include "kernels.h"
+#include "sinkhorn_impl.h"
 #include "util.h"
 
 #include <cblas.h>
@@ -433,73 +434,22 @@ void adamw_update(float* params, const float* grads, float* m, float* v, long N,
 /* ------------------------------------------------------------------------ */
 /* Sinkhorn-Knopp */
 
-/* saved layout per matrix: S[0] = exp(H - max); S[2k+1] after the k-th column
- * normalisation, S[2k+2] after the k-th row normalisation. */
+/* The per-matrix math is kernels/sinkhorn_impl.h, shared with the CUDA kernels. */
 void sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
     long nn = (long)n * n, SZ = SINKHORN_SAVED_FLOATS(n, iters);
     #pragma omp parallel for if (N * SZ > PAR_MIN)
-    for (int idx = 0; idx < N; idx++) {
-        const float* H = logits + idx * nn;
-        float* S = saved + idx * SZ;
-        float maxval = -INFINITY;
-        for (long e = 0; e < nn; e++) if (H[e] > maxval) maxval = H[e];
-        for (long e = 0; e < nn; e++) S[e] = expf(H[e] - maxval);
-        for (int it = 0; it < iters; it++) {
-            const float* X = S + (2 * it) * nn;
-            float* Y = S + (2 * it + 1) * nn;
-            for (int j = 0; j < n; j++) {          /* columns */
-                float s = 0.0f;
-                for (int i = 0; i < n; i++) s += X[i * n + j];
-                float inv = 1.0f / s;
-                for (int i = 0; i < n; i++) Y[i * n + j] = X[i * n + j] * inv;
-            }
-            X = Y;
-            Y = S + (2 * it + 2) * nn;
-            for (int i = 0; i < n; i++) {          /* rows */
-                float s = 0.0f;
-                for (int j = 0; j < n; j++) s += X[i * n + j];
-                float inv = 1.0f / s;
-                for (int j = 0; j < n; j++) Y[i * n + j] = X[i * n + j] * inv;
-            }
-        }
-        memcpy(out + idx * nn, S + 2 * iters * nn, nn * sizeof(float));
-    }
+    for (int idx = 0; idx < N; idx++) sinkhorn_one_forward(out + idx * nn, saved + idx * SZ, logits + idx * nn, n, iters);
 }
 
-void sinkhorn_backward(float* dlogits, const float* dout, const float* saved, int N, int n,
-                       int iters) {
+void sinkhorn_backward(float* dlogits, const float* dout, const float* saved, int N, int n, int iters) {
     long nn = (long)n * n, SZ = SINKHORN_SAVED_FLOATS(n, iters);
     #pragma omp parallel if (N * SZ > PAR_MIN)
     {
         float* g = malloc_check(nn * sizeof(float));   /* per-thread gradient */
         #pragma omp for
         for (int idx = 0; idx < N; idx++) {
-            const float* S = saved + idx * SZ;
             memcpy(g, dout + idx * nn, nn * sizeof(float));
-            /* Y = X / s, s the row (or column) sum of X:
-             * dX = (dY - <dY, Y>_row) / s  (the same along columns). */
-            for (int it = iters - 1; it >= 0; it--) {
-                const float* X = S + (2 * it + 1) * nn;
-                const float* Y = S + (2 * it + 2) * nn;
-                for (int i = 0; i < n; i++) {      /* undo rows */
-                    float s = 0.0f, dot = 0.0f;
-                    for (int j = 0; j < n; j++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
-                    float inv = 1.0f / s;
-                    for (int j = 0; j < n; j++) g[i * n + j] = (g[i * n + j] - dot) * inv;
-                }
-                Y = X;
-                X = S + (2 * it) * nn;
-                for (int j = 0; j < n; j++) {      /* undo columns */
-                    float s = 0.0f, dot = 0.0f;
-                    for (int i = 0; i < n; i++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
-                    float inv = 1.0f / s;
-                    for (int i = 0; i < n; i++) g[i * n + j] = (g[i * n + j] - dot) * inv;
-                }
-            }
-            /* M0 = exp(H - max): the max shift is a constant factor that the
-             * first normalisation removes, so it carries no gradient. */
-            float* dH = dlogits + idx * nn;
-            for (long e = 0; e < nn; e++) dH[e] += g[e] * S[e];
+            sinkhorn_one_backward(dlogits + idx * nn, g, saved + idx * SZ, n, iters);
         }
         free(g);
     }

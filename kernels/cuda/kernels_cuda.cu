@@ -37,6 +37,7 @@
  * orders, FMA contraction, exact expf/tanhf where the CPU uses polynomials);
  * they agree to fp32 rounding in fp32 mode. */
 #include "kernels.h"
+#include "sinkhorn_impl.h"
 
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -905,37 +906,13 @@ static void cu_adamw_update(float* params, const float* grads, float* m, float* 
 /* ------------------------------------------------------------------------ */
 /* Sinkhorn-Knopp (one thread per matrix; `saved` lives in global memory) */
 
-/* saved layout per matrix: S[0] = exp(H - max); S[2k+1] after the k-th column
- * normalisation, S[2k+2] after the k-th row normalisation. */
+/* The per-matrix math is kernels/sinkhorn_impl.h, shared with the CPU backend
+ * (so its PyTorch-checked arithmetic is this kernel's). */
 __global__ void sinkhorn_forward_kernel(float* out, float* saved, const float* logits, int N, int n, int iters) {
     int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= N) return;
     long nn = (long)n * n, SZ = (long)(2 * iters + 1) * nn;
-    const float* H = logits + idx * nn;
-    float* S = saved + idx * SZ;
-    float maxval = -INFINITY;
-    for (long e = 0; e < nn; e++) if (H[e] > maxval) maxval = H[e];
-    for (long e = 0; e < nn; e++) S[e] = expf(H[e] - maxval);
-    for (int it = 0; it < iters; it++) {
-        const float* X = S + (2 * it) * nn;
-        float* Y = S + (2 * it + 1) * nn;
-        for (int j = 0; j < n; j++) {   /* columns */
-            float s = 0.0f;
-            for (int i = 0; i < n; i++) s += X[i * n + j];
-            float inv = 1.0f / s;
-            for (int i = 0; i < n; i++) Y[i * n + j] = X[i * n + j] * inv;
-        }
-        X = Y;
-        Y = S + (2 * it + 2) * nn;
-        for (int i = 0; i < n; i++) {   /* rows */
-            float s = 0.0f;
-            for (int j = 0; j < n; j++) s += X[i * n + j];
-            float inv = 1.0f / s;
-            for (int j = 0; j < n; j++) Y[i * n + j] = X[i * n + j] * inv;
-        }
-    }
-    const float* R = S + 2 * iters * nn;
-    for (long e = 0; e < nn; e++) out[idx * nn + e] = R[e];
+    sinkhorn_one_forward(out + idx * nn, saved + idx * SZ, logits + idx * nn, n, iters);
 }
 
 #define SINKHORN_MAX_NN 256   /* n <= 16 */
@@ -945,32 +922,9 @@ __global__ void sinkhorn_backward_kernel(float* dlogits, const float* dout, cons
     int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= N) return;
     long nn = (long)n * n, SZ = (long)(2 * iters + 1) * nn;
-    const float* S = saved + idx * SZ;
     float g[SINKHORN_MAX_NN];
     for (long e = 0; e < nn; e++) g[e] = dout[idx * nn + e];
-    /* Y = X / s, s the row (or column) sum of X:
-     * dX = (dY - <dY, Y>_row) / s  (the same along columns). */
-    for (int it = iters - 1; it >= 0; it--) {
-        const float* X = S + (2 * it + 1) * nn;
-        const float* Y = S + (2 * it + 2) * nn;
-        for (int i = 0; i < n; i++) {   /* undo rows */
-            float s = 0.0f, dot = 0.0f;
-            for (int j = 0; j < n; j++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
-            float inv = 1.0f / s;
-            for (int j = 0; j < n; j++) g[i * n + j] = (g[i * n + j] - dot) * inv;
-        }
-        Y = X;
-        X = S + (2 * it) * nn;
-        for (int j = 0; j < n; j++) {   /* undo columns */
-            float s = 0.0f, dot = 0.0f;
-            for (int i = 0; i < n; i++) { s += X[i * n + j]; dot += g[i * n + j] * Y[i * n + j]; }
-            float inv = 1.0f / s;
-            for (int i = 0; i < n; i++) g[i * n + j] = (g[i * n + j] - dot) * inv;
-        }
-    }
-    /* M0 = exp(H - max): the max shift carries no gradient. */
-    float* dH = dlogits + idx * nn;
-    for (long e = 0; e < nn; e++) dH[e] += g[e] * S[e];
+    sinkhorn_one_backward(dlogits + idx * nn, g, saved + idx * SZ, n, iters);
 }
 
 static void cu_sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
