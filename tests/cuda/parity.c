@@ -7,7 +7,10 @@
  *     gradient, decoding with the KV cache; bitwise run-to-run determinism;
  *  3. a 100-step AdamW loss curve that must track the CPU's.
  * Then the bf16 precision against the CPU within looser, stated tolerances.
- *   parity [--precision fp32|bf16|both]      prints PASS/FAIL lines, exit 1 on any FAIL */
+ *   parity [--precision fp32|bf16|both] [--device cuda|cpu-guarded] [--curve_steps 100]
+ * prints PASS/FAIL lines, exit 1 on any FAIL. --device cpu-guarded runs the
+ * program against the CPU kernels behind the guarded device, on any machine:
+ * a self-check of the harness (tests/tools/test_parity_harness.sh). */
 #include "../check.h"
 #include "kernels.h"
 #include "lora.h"
@@ -52,7 +55,8 @@ static double rel_err(const float* cpu, const float* gpu, size_t n) {
     return md / (mr > 1e-12 ? mr : 1e-12);
 }
 
-static double TOL = 2e-5;   /* fp32 kernels: a few ulps of accumulated rounding */
+static double TOL = 2e-5;
+static long CURVE_STEPS = 100;   /* fp32 kernels: a few ulps of accumulated rounding */
 
 static void same(const char* name, const Buf* b) {
     float* g = malloc_check(b->n * sizeof(float) + 4);
@@ -256,8 +260,10 @@ static void model_parity(int mhc, double tol, double curve_tol, int bf16) {
     ModelConfig c;
     make_cfg(&c, mhc);
     Model mc, mg;
+    ModelConfig c2 = c;
+    c2.mhc = json_deep_copy(c.mhc);   /* each model owns (and frees) its config's JSON */
     model_build(&mc, &c, 7);
-    model_build(&mg, &c, 7);
+    model_build(&mg, &c2, 7);
     model_to_device(&mg, G);
     int B = 3, T = 40, BT = B * T;
     int *x = malloc_check(BT * sizeof(int)), *y = malloc_check(BT * sizeof(int));
@@ -316,15 +322,15 @@ static void model_parity(int mhc, double tol, double curve_tol, int bf16) {
     free(lgg);
     mc.lora = mg.lora = NULL; mc.train_base = mg.train_base = 1;
     lora_free(lc_); lora_free(lg_);
-    /* 100 AdamW steps over 4 fixed batches: the loss curves must agree. */
+    /* CURVE_STEPS (100) AdamW steps over 4 fixed batches: the loss curves must agree. */
     model_reinit(&mc, 11); model_reinit(&mg, 11);
     float *moc = K->alloc(mc.num_params * 4), *voc = K->alloc(mc.num_params * 4);
     float *mog = G->alloc(mg.num_params * 4), *vog = G->alloc(mg.num_params * 4);
-    OptimCfg oc = {3e-3, 0.1, 0.9, 0.95, 1e-8, 0.1, 1.0, 10, 100};
+    OptimCfg oc = {3e-3, 0.1, 0.9, 0.95, 1e-8, 0.1, 1.0, 10, CURVE_STEPS};
     int* data = malloc_check(4 * BT * 2 * sizeof(int));
     for (int i = 0; i < 4 * BT * 2; i++) data[i] = (int)rng_below(&R, 64);   /* a small alphabet: learnable */
     double worst = 0, first = 0, last = 0;
-    for (long step = 0; step < 100; step++) {
+    for (long step = 0; step < CURVE_STEPS; step++) {
         const int* bx = data + (step % 4) * 2 * BT;
         model_zero_grad(&mc); model_zero_grad(&mg);
         float a = model_forward(&mc, bx, bx + BT, B, T), b = model_forward(&mg, bx, bx + BT, B, T);
@@ -337,20 +343,29 @@ static void model_parity(int mhc, double tol, double curve_tol, int bf16) {
         if (step == 0) first = a;
         last = a;
     }
-    snprintf(nm, sizeof nm, "%s.loss_curve_100_steps", tag);
+    snprintf(nm, sizeof nm, "%s.loss_curve_%ld_steps", tag, CURVE_STEPS);
     CHECK(nm, worst <= curve_tol && last < first, "worst rel diff %.3g (tol %.3g), loss %.4f -> %.4f", worst, curve_tol, first, last);
-    printf("INFO %s: 100-step curve worst rel diff %.3g, cpu loss %.4f -> %.4f\n", tag, worst, first, last);
+    printf("INFO %s: %ld-step curve worst rel diff %.3g, cpu loss %.4f -> %.4f\n", tag, CURVE_STEPS, worst, first, last);
     K->release(moc); K->release(voc); G->release(mog); G->release(vog);
     free(x); free(y); free(data);
     model_free(&mc); model_free(&mg);
 }
 
 int main(int argc, char** argv) {
-    const char* which = argc > 2 && !strcmp(argv[1], "--precision") ? argv[2] : "both";
+    const char *which = "both", *device = "cuda";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--precision")) which = argv[i + 1];
+        else if (!strcmp(argv[i], "--device")) device = argv[i + 1];
+        else if (!strcmp(argv[i], "--curve_steps")) CURVE_STEPS = atol(argv[i + 1]);
+        else { fprintf(stderr, "parity: unknown flag %s\n", argv[i]); return 2; }
+    }
+    /* --device cpu-guarded checks this program itself on any machine: the same
+     * kernels on both sides, so every comparison must pass (fp32 only). */
+    if (strcmp(device, "cuda")) which = "fp32";
     char err[256];
     rng_seed(&R, 2024);
     if (!strcmp(which, "fp32") || !strcmp(which, "both")) {
-        G = kernels_get("cuda", "fp32", err, sizeof err);
+        G = kernels_get(device, "fp32", err, sizeof err);
         if (!G) { printf("FAIL cuda_available: %s\n", err); return 1; }
         kernel_parity();
         model_parity(0, 1e-4, 1e-3, 0);
@@ -358,7 +373,7 @@ int main(int argc, char** argv) {
     }
     if (!strcmp(which, "bf16") || !strcmp(which, "both")) {
         /* bf16 products: inputs rounded to 8 mantissa bits, so ~0.4% per product. */
-        G = kernels_get("cuda", "bf16", err, sizeof err);
+        G = kernels_get(device, "bf16", err, sizeof err);
         if (!G) { printf("FAIL cuda_available: %s\n", err); return 1; }
         model_parity(0, 2e-2, 5e-2, 1);
         model_parity(4, 2e-2, 5e-2, 1);

@@ -16,9 +16,11 @@ for k, v in dict(d=768, L=12, H=12, V=32000, T=256, B=4, steps=20, warmup=5, gra
 p.add_argument("--mode", default="eager", choices=["eager", "compile"])
 p.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
 p.add_argument("--peak_tflops", type=float, default=989.0)
+p.add_argument("--device", default="cuda", help="cuda; cpu only to check this script without a GPU")
 a = p.parse_args()
 torch.manual_seed(0)
-dev = "cuda"
+dev = a.device
+sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
@@ -63,18 +65,18 @@ x = torch.randint(0, a.V, (a.B, a.T), device=dev)
 y = torch.randint(0, a.V, (a.B, a.T), device=dev)
 for i in range(a.warmup + a.steps):
     if i == a.warmup:
-        torch.cuda.synchronize()
+        sync()
         t0 = time.perf_counter()
     opt.zero_grad(set_to_none=True)
     for _ in range(a.grad_accum):
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=a.precision == "bf16"):
             loss = fwd(x, y) / a.grad_accum
         loss.backward()
     opt.step()
-torch.cuda.synchronize()
+sync()
 dt = (time.perf_counter() - t0) / a.steps
 tok_s = a.B * a.T * a.grad_accum / dt
-print(json.dumps({"peer": "pytorch-" + a.mode, "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0),
+print(json.dumps({"peer": "pytorch-" + a.mode, "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0) if dev == "cuda" else "none",
                   "precision": a.precision, "params": n_params, "B": a.B, "T": a.T,
                   "tok_per_s": round(tok_s, 1), "ms_per_step": round(1000 * dt, 2),
                   "mfu": round(tok_s * (6 * n_params + 6 * a.L * a.d * a.T) / (a.peak_tflops * 1e12), 4),
