@@ -67,11 +67,11 @@ else fail sweep_top_k_runs "$(tail -3 "$T/top1.log"; grep lr "$R/top/top_1.yaml"
 
 # A worker killed with -9 mid-trial: --resume fails that trial and retries it.
 R2=$T/sw_kill
-export SWEEP_STEPS=60   # long enough to kill mid-run; the resume keeps it (same config)
+export SWEEP_STEPS=60   # the resume keeps it (same config)
 "$BIN/sweep" --sweep_config $S --out_root "$R2" --workers 1 >"$T/kill.log" 2>&1 &
 wpid=$!
-for _ in $(seq 1 100); do [ -f "$R2/trials/trial_0000/_run_tracker/heartbeat.json" ] && break; sleep 0.1; done
-sleep 0.3
+# Kill once the first trial has logged a step: mid-run, whatever the machine's speed.
+for _ in $(seq 1 300); do [ -s "$R2/trials/trial_0000/metrics.jsonl" ] && break; sleep 0.05; done
 kill -9 $wpid; wait $wpid 2>/dev/null
 grep -q '"state": 1' "$R2/journal.log" && fail sweep_kill_mid_trial "trial finished before the kill" || pass sweep_kill_mid_trial
 "$BIN/sweep" --sweep_config $S --out_root "$R2" --workers 2 --resume >"$T/resume.log" 2>&1
