@@ -96,7 +96,7 @@ pgrep -f "$R2/trials" >/dev/null && fail sweep_kill_no_orphan_tool "a tool proce
 R3=$T/sw_stop
 "$BIN/sweep" --sweep_config $S --out_root "$R3" --workers 1 >"$T/stop.log" 2>&1 &
 wpid=$!
-for _ in $(seq 1 100); do [ -f "$R3/trials/trial_0000/_run_tracker/heartbeat.json" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$R3/trials/trial_0000/metrics.jsonl" ] && break; sleep 0.05; done
 touch "$R3/control/stop.request"
 wait $wpid; rc=$?
 n=$(grep -c '"op_code": 4' "$R3/journal.log"); c=$(grep -c '"state": 1,' "$R3/journal.log")
@@ -106,7 +106,7 @@ n=$(grep -c '"op_code": 4' "$R3/journal.log"); c=$(grep -c '"state": 1,' "$R3/jo
 R4=$T/sw_pause
 "$BIN/sweep" --sweep_config $S --out_root "$R4" --workers 1 >"$T/pause.log" 2>&1 &
 wpid=$!
-for _ in $(seq 1 100); do [ -f "$R4/trials/trial_0000/_run_tracker/heartbeat.json" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$R4/trials/trial_0000/metrics.jsonl" ] && break; sleep 0.05; done
 touch "$R4/control/pause.request"
 wait $wpid; rc=$?
 st=$($PY -c "import json;print(json.load(open('$R4/trials/trial_0000/_run_tracker/heartbeat.json'))['status'])")
