@@ -179,6 +179,16 @@ void attention_decode_forward(float* out,       // (N, C)
                               const int* pos,   // (N), each < Tc
                               int N, int Tc, int C, int NH);
 
+/* ---- sampling: one token per row from softmax(logits * inv_temperature) ----
+ * By inverse CDF with the caller's uniform draw u[i] in [0, 1): the first v
+ * whose running sum of p passes u[i] * sum(p) (V - 1 if none). Rows with
+ * u[i] < 0 are skipped (tok[i] = -1). p = exp((logit - max) * inv_temperature)
+ * in float, sums in double. Only tok (N ints) need go back to the host. */
+void sample_rows(int* tok,             // (N)
+                 const float* logits,  // (N, V)
+                 const double* u,      // (N)
+                 int N, int V, float inv_temperature);
+
 /* ---- mHC streams (SPEC §12, docs/model.md) --------------------------------
  * Streams x are (BT, n, C); per token the coefficient row H (M = 2n + n*n) is
  * [H_pre (n) | H_post (n) | H_res (n*n, row-major)]. These OVERWRITE their
@@ -277,7 +287,7 @@ typedef struct KernelOps {
     KOP(crossentropy_softmax_forward); KOP(crossentropy_softmax_backward);
     KOP(adamw_update);
     KOP(sinkhorn_forward); KOP(sinkhorn_backward);
-    KOP(encoder_decode_forward); KOP(attention_decode_forward);
+    KOP(encoder_decode_forward); KOP(attention_decode_forward); KOP(sample_rows);
     KOP(stream_broadcast); KOP(stream_sum);
     KOP(mhc_coeffs_forward); KOP(mhc_pre_forward); KOP(mhc_post_forward);
     KOP(mhc_post_backward); KOP(mhc_pre_backward); KOP(mhc_coeffs_backward);

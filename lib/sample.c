@@ -62,6 +62,15 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
     float* p = malloc_check((size_t)m->V * sizeof(float));
     int* idx = malloc_check((size_t)m->V * sizeof(int));
     for (int i = 0; i < N; i++) lens[i] = 0;
+    /* Plain temperature sampling runs where the logits are (sample_rows): only the
+     * N tokens come back. Top-k / top-p sort on the host from downloaded logits. */
+    int on_device = !(sc->top_k > 0 && sc->top_k < m->V) && !(sc->top_p < 1.0);
+    const KernelOps* k = m->k;
+    double* u = malloc_check(N * sizeof(double));
+    int* drawn = malloc_check(N * sizeof(int));
+    double* du = on_device ? k->alloc(N * sizeof(double)) : NULL;
+    int* dtok = on_device ? k->alloc(N * sizeof(int)) : NULL;
+    float invT = (float)(1.0 / sc->temperature);
     long evaluated = 0;
     /* Every sequence advances one position per step: prompt tokens first, then
      * its own samples. A sequence whose prompt fills the cache gets nothing. */
@@ -75,17 +84,35 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
         if (!live) break;
         model_decode(m, &kv, tok, pos, N);
         evaluated += N;
-        const float* logits = model_logits(m);   /* (N, V) on the host */
+        int any = 0;
         for (int i = 0; i < N; i++) {
+            u[i] = -1;   /* no draw: sample_rows skips the row */
             if (done[i] || s < plens[i] - 1) continue;
             if (lens[i] >= max_new || s + 1 >= T) { done[i] = 1; continue; }
-            int t = sample_token(logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
+            any = 1;
+            if (on_device) u[i] = rng_double(&rs[i]);
+        }
+        if (!any) continue;
+        if (on_device) {
+            k->upload(du, u, N * sizeof(double));
+            k->sample_rows(dtok, m->logits, du, N, m->V, invT);
+            k->download(drawn, dtok, N * sizeof(int));
+        } else {
+            const float* logits = model_logits(m);   /* (N, V) on the host */
+            for (int i = 0; i < N; i++)
+                if (!done[i] && s >= plens[i] - 1) drawn[i] = sample_token(logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
+        }
+        for (int i = 0; i < N; i++) {
+            if (done[i] || s < plens[i] - 1) continue;
+            int t = drawn[i];
             if (stop[t]) { done[i] = 1; continue; }
             out[(size_t)i * max_new + lens[i]++] = t;
             last[i] = t;
         }
     }
     kv_free(&kv);
+    if (on_device) { k->release(du); k->release(dtok); }
+    free(u); free(drawn);
     free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);
     return evaluated;
 }

@@ -509,6 +509,33 @@ void attention_decode_forward(float* out, float* kc, float* vc, const float* qkv
 }
 
 /* ------------------------------------------------------------------------ */
+/* sampling */
+
+void sample_rows(int* tok, const float* logits, const double* u, int N, int V, float inv_temperature) {
+    #pragma omp parallel
+    {
+        float* p = malloc_check((size_t)V * sizeof(float));
+        #pragma omp for
+        for (int i = 0; i < N; i++) {
+            tok[i] = -1;
+            if (u[i] < 0) continue;
+            const float* x = logits + (long)i * V;
+            float mx = -INFINITY;
+            for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+            double sum = 0;
+            for (int v = 0; v < V; v++) { p[v] = expf((x[v] - mx) * inv_temperature); sum += p[v]; }
+            double target = u[i] * sum, acc = 0;
+            tok[i] = V - 1;
+            for (int v = 0; v < V; v++) {
+                acc += p[v];
+                if (target < acc) { tok[i] = v; break; }
+            }
+        }
+        free(p);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* mHC streams */
 
 void stream_broadcast(float* out, const float* inp, int BT, int n, int C) {
@@ -710,7 +737,7 @@ const KernelOps kernels_cpu = {
     K(gelu_forward), K(gelu_backward), K(attention_forward), K(attention_backward),
     K(residual_forward), K(residual_backward), K(crossentropy_softmax_forward),
     K(crossentropy_softmax_backward), K(adamw_update), K(sinkhorn_forward), K(sinkhorn_backward),
-    K(encoder_decode_forward), K(attention_decode_forward), K(stream_broadcast), K(stream_sum),
+    K(encoder_decode_forward), K(attention_decode_forward), K(sample_rows), K(stream_broadcast), K(stream_sum),
     K(mhc_coeffs_forward), K(mhc_pre_forward), K(mhc_post_forward), K(mhc_post_backward),
     K(mhc_pre_backward), K(mhc_coeffs_backward), K(axpy), K(scale), K(ema_update), K(sumsq),
 #undef K

@@ -353,6 +353,13 @@ static double g_sumsq(const float* x, long N) {
     return r;
 }
 
+static void g_sample_rows(int* tok, const float* logits, const double* u, int N, int V, float inv_temperature) {
+    on_device_all("sample_rows", 3, (const void*)tok, (const void*)logits, (const void*)u);
+    device_on();
+    sample_rows(tok, logits, u, N, V, inv_temperature);
+    device_off();
+}
+
 const KernelOps kernels_guarded = {
     .name = "cpu-guarded", .precision = "fp32",
     .alloc = g_alloc, .release = g_release, .upload = g_upload, .download = g_download,
@@ -363,7 +370,7 @@ const KernelOps kernels_guarded = {
     K(gelu_forward), K(gelu_backward), K(attention_forward), K(attention_backward),
     K(residual_forward), K(residual_backward), K(crossentropy_softmax_forward),
     K(crossentropy_softmax_backward), K(adamw_update), K(sinkhorn_forward), K(sinkhorn_backward),
-    K(encoder_decode_forward), K(attention_decode_forward), K(stream_broadcast), K(stream_sum),
+    K(encoder_decode_forward), K(attention_decode_forward), K(sample_rows), K(stream_broadcast), K(stream_sum),
     K(mhc_coeffs_forward), K(mhc_pre_forward), K(mhc_post_forward), K(mhc_post_backward),
     K(mhc_pre_backward), K(mhc_coeffs_backward), K(axpy), K(scale), K(ema_update), K(sumsq),
 #undef K

@@ -904,6 +904,56 @@ static void cu_adamw_update(float* params, const float* grads, float* m, float* 
 }
 
 /* ------------------------------------------------------------------------ */
+/* sampling (one block per row) */
+
+/* Thread t owns the contiguous chunk [t*per, (t+1)*per) of the vocabulary, so
+ * the chunk sums, added in chunk order, are a running sum in v order: thread 0
+ * finds the chunk where u * sum is passed and walks it. Deterministic. */
+#define SAMPLE_BLOCK 256
+__global__ void sample_rows_kernel(int* tok, const float* logits, const double* u, int V, float inv_temperature) {
+    __shared__ double csum[SAMPLE_BLOCK];
+    int i = blockIdx.x;
+    double ui = u[i];
+    if (ui < 0.0) {   /* the same for the whole block: all threads leave */
+        if (threadIdx.x == 0) tok[i] = -1;
+        return;
+    }
+    const float* x = logits + (size_t)i * V;
+    float mx = -INFINITY;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) mx = fmaxf(mx, x[v]);
+    mx = block_max(mx);
+    int per = (V + blockDim.x - 1) / blockDim.x;
+    int lo = threadIdx.x * per, hi = min(lo + per, V);
+    double s = 0.0;
+    for (int v = lo; v < hi; v++) s += (double)expf((x[v] - mx) * inv_temperature);
+    csum[threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    double total = 0.0;
+    for (int t = 0; t < (int)blockDim.x; t++) total += csum[t];
+    double target = ui * total, acc = 0.0;
+    int pick = V - 1;
+    for (int t = 0; t < (int)blockDim.x; t++) {
+        if (target < acc + csum[t]) {
+            int a = t * per, b = min(a + per, V);
+            for (int v = a; v < b; v++) {
+                acc += (double)expf((x[v] - mx) * inv_temperature);
+                if (target < acc) { pick = v; break; }
+            }
+            break;
+        }
+        acc += csum[t];
+    }
+    tok[i] = pick;
+}
+
+static void cu_sample_rows(int* tok, const float* logits, const double* u, int N, int V, float inv_temperature) {
+    if (N <= 0) return;
+    sample_rows_kernel<<<N, SAMPLE_BLOCK>>>(tok, logits, u, V, inv_temperature);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
 /* Sinkhorn-Knopp (one thread per matrix; `saved` lives in global memory) */
 
 /* The per-matrix math is kernels/sinkhorn_impl.h, shared with the CPU backend
@@ -1442,6 +1492,7 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     o->sinkhorn_backward = cu_sinkhorn_backward;
     o->encoder_decode_forward = cu_encoder_decode_forward;
     o->attention_decode_forward = cu_attention_decode_forward;
+    o->sample_rows = cu_sample_rows;
     o->stream_broadcast = cu_stream_broadcast;
     o->stream_sum = cu_stream_sum;
     o->mhc_coeffs_forward = cu_mhc_coeffs_forward;

@@ -171,6 +171,26 @@ static void kernel_parity(void) {
         G->crossentropy_softmax_backward(dl.d, dloss.d, probs.d, tg.d, BT, V);
         same("crossentropy_softmax_backward", &dl);
     }
+    {   /* sampling: the same draws give the same tokens (a flip needs a draw within
+         * rounding of a CDF step: allow one in 64 rows) */
+        int N = 64;
+        Buf logits = buf_rand((size_t)N * V, -4, 4);
+        double* u = malloc_check(N * sizeof(double));
+        for (int i = 0; i < N; i++) u[i] = i % 9 == 4 ? -1.0 : rng_double(&R);
+        double* du = G->alloc(N * sizeof(double));
+        G->upload(du, u, N * sizeof(double));
+        int *tc = malloc_check(N * sizeof(int)), *tg = malloc_check(N * sizeof(int)), *dt = G->alloc(N * sizeof(int));
+        K->sample_rows(tc, logits.c, u, N, V, 1.0f / 0.7f);
+        G->sample_rows(dt, logits.d, du, N, V, 1.0f / 0.7f);
+        G->download(tg, dt, N * sizeof(int));
+        int diff = 0, skipped_ok = 1;
+        for (int i = 0; i < N; i++) {
+            diff += tc[i] != tg[i];
+            if (u[i] < 0 && (tc[i] != -1 || tg[i] != -1)) skipped_ok = 0;
+        }
+        CHECK("kernel.sample_rows", diff <= 1 && skipped_ok, "%d of %d rows differ, skipped rows ok %d", diff, N, skipped_ok);
+        free(u); free(tc); free(tg); G->release(du); G->release(dt);
+    }
     {   /* AdamW, vector helpers */
         long N = 10007;
         Buf p = buf_rand(N, -1, 1), g = buf_rand(N, -1, 1), m = buf_rand(N, -0.1f, 0.1f), v = buf_rand(N, 0, 0.01f);
