@@ -265,6 +265,18 @@ double sumsq(const float* x, long N);
  * tools call kernels only through a table, so `--device cuda` swaps all of it.
  * With kernels_cpu the "device" is host memory (alloc = calloc, upload =
  * memcpy). alloc returns zeroed memory and never fails (dies with a message). */
+/* Every kernel above, once: the table's members and each backend's table are
+ * generated from this list, so adding a kernel is one line here. */
+#define KERNEL_LIST(X)                                                                                      \
+    X(encoder_forward) X(encoder_backward) X(matmul_forward) X(matmul_backward)                           \
+    X(layernorm_forward) X(layernorm_backward) X(rmsnorm_forward) X(rmsnorm_backward)                     \
+    X(gelu_forward) X(gelu_backward) X(attention_forward) X(attention_backward)                           \
+    X(residual_forward) X(residual_backward) X(crossentropy_softmax_forward)                              \
+    X(crossentropy_softmax_backward) X(adamw_update) X(sinkhorn_forward) X(sinkhorn_backward)             \
+    X(encoder_decode_forward) X(attention_decode_forward) X(sample_rows) X(stream_broadcast)              \
+    X(stream_sum) X(mhc_coeffs_forward) X(mhc_pre_forward) X(mhc_post_forward) X(mhc_post_backward)       \
+    X(mhc_pre_backward) X(mhc_coeffs_backward) X(axpy) X(scale) X(ema_update) X(sumsq)
+
 typedef struct KernelOps {
     const char* name;        /* "cpu" or "cuda" */
     const char* precision;   /* "fp32", or "bf16" (CUDA matrix products in bf16, fp32 accumulate) */
@@ -276,22 +288,8 @@ typedef struct KernelOps {
     void  (*copy)(void* dst, const void* src, size_t bytes);
     void  (*zero)(void* dst, size_t bytes);
     void  (*synchronize)(void);   /* wait for queued work (timing) */
-#define KOP(name) __typeof__(name)* name
-    KOP(encoder_forward); KOP(encoder_backward);
-    KOP(matmul_forward); KOP(matmul_backward);
-    KOP(layernorm_forward); KOP(layernorm_backward);
-    KOP(rmsnorm_forward); KOP(rmsnorm_backward);
-    KOP(gelu_forward); KOP(gelu_backward);
-    KOP(attention_forward); KOP(attention_backward);
-    KOP(residual_forward); KOP(residual_backward);
-    KOP(crossentropy_softmax_forward); KOP(crossentropy_softmax_backward);
-    KOP(adamw_update);
-    KOP(sinkhorn_forward); KOP(sinkhorn_backward);
-    KOP(encoder_decode_forward); KOP(attention_decode_forward); KOP(sample_rows);
-    KOP(stream_broadcast); KOP(stream_sum);
-    KOP(mhc_coeffs_forward); KOP(mhc_pre_forward); KOP(mhc_post_forward);
-    KOP(mhc_post_backward); KOP(mhc_pre_backward); KOP(mhc_coeffs_backward);
-    KOP(axpy); KOP(scale); KOP(ema_update); KOP(sumsq);
+#define KOP(name) __typeof__(name)* name;
+    KERNEL_LIST(KOP)
 #undef KOP
 } KernelOps;
 

@@ -731,14 +731,7 @@ const KernelOps kernels_cpu = {
     .name = "cpu", .precision = "fp32",
     .alloc = cpu_alloc, .release = cpu_release, .upload = cpu_copy, .download = cpu_copy,
     .copy = cpu_copy, .zero = cpu_zero, .synchronize = cpu_synchronize,
-#define K(f) .f = f
-    K(encoder_forward), K(encoder_backward), K(matmul_forward), K(matmul_backward),
-    K(layernorm_forward), K(layernorm_backward), K(rmsnorm_forward), K(rmsnorm_backward),
-    K(gelu_forward), K(gelu_backward), K(attention_forward), K(attention_backward),
-    K(residual_forward), K(residual_backward), K(crossentropy_softmax_forward),
-    K(crossentropy_softmax_backward), K(adamw_update), K(sinkhorn_forward), K(sinkhorn_backward),
-    K(encoder_decode_forward), K(attention_decode_forward), K(sample_rows), K(stream_broadcast), K(stream_sum),
-    K(mhc_coeffs_forward), K(mhc_pre_forward), K(mhc_post_forward), K(mhc_post_backward),
-    K(mhc_pre_backward), K(mhc_coeffs_backward), K(axpy), K(scale), K(ema_update), K(sumsq),
+#define K(f) .f = f,
+    KERNEL_LIST(K)
 #undef K
 };

@@ -651,30 +651,28 @@ static void cu_gelu_backward(float* dinp, const float* inp, const float* dout, i
 /* ------------------------------------------------------------------------ */
 /* causal self-attention */
 
-/* dst[b, h, t, e] = src[(b*T + t) * stride + offset + h*hs + e] */
-__global__ void permute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset) {
-    GRID_STRIDE(idx, (long)B * NH * T * hs) {
-        int e = (int)(idx % hs);
-        long r = idx / hs;
-        int t = (int)(r % T);
-        r /= T;
-        int h = (int)(r % NH);
-        long b = r / NH;
-        dst[idx] = src[(b * T + t) * stride + offset + h * hs + e];
-    }
+/* Element idx of a head-major (B, NH, T, hs) tensor sits at this offset of the
+ * token-major (B*T, stride) one: (b*T + t) * stride + offset + h*hs + e. */
+__device__ __forceinline__ long packed_offset(long idx, int T, int NH, int hs, int stride, int offset) {
+    int e = (int)(idx % hs);
+    long r = idx / hs;
+    int t = (int)(r % T);
+    r /= T;
+    int h = (int)(r % NH);
+    long b = r / NH;
+    return (b * T + t) * stride + offset + h * hs + e;
 }
 
-/* dst[(b*T + t) * stride + offset + h*hs + e] (= or +=) src[b, h, t, e] */
+/* dst[b, h, t, e] = src[packed] */
+__global__ void permute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset) {
+    GRID_STRIDE(idx, (long)B * NH * T * hs) dst[idx] = src[packed_offset(idx, T, NH, hs, stride, offset)];
+}
+
+/* dst[packed] (= or +=) src[b, h, t, e] */
 __global__ void unpermute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset,
                                  int accumulate) {
     GRID_STRIDE(idx, (long)B * NH * T * hs) {
-        int e = (int)(idx % hs);
-        long r = idx / hs;
-        int t = (int)(r % T);
-        r /= T;
-        int h = (int)(r % NH);
-        long b = r / NH;
-        float* d = dst + (b * T + t) * stride + offset + h * hs + e;
+        float* d = dst + packed_offset(idx, T, NH, hs, stride, offset);
         *d = accumulate ? *d + src[idx] : src[idx];
     }
 }
@@ -1471,39 +1469,8 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     o->copy = cu_copy;
     o->zero = cu_zero;
     o->synchronize = cu_synchronize;
-    o->encoder_forward = cu_encoder_forward;
-    o->encoder_backward = cu_encoder_backward;
-    o->matmul_forward = cu_matmul_forward;
-    o->matmul_backward = cu_matmul_backward;
-    o->layernorm_forward = cu_layernorm_forward;
-    o->layernorm_backward = cu_layernorm_backward;
-    o->rmsnorm_forward = cu_rmsnorm_forward;
-    o->rmsnorm_backward = cu_rmsnorm_backward;
-    o->gelu_forward = cu_gelu_forward;
-    o->gelu_backward = cu_gelu_backward;
-    o->attention_forward = cu_attention_forward;
-    o->attention_backward = cu_attention_backward;
-    o->residual_forward = cu_residual_forward;
-    o->residual_backward = cu_residual_backward;
-    o->crossentropy_softmax_forward = cu_crossentropy_softmax_forward;
-    o->crossentropy_softmax_backward = cu_crossentropy_softmax_backward;
-    o->adamw_update = cu_adamw_update;
-    o->sinkhorn_forward = cu_sinkhorn_forward;
-    o->sinkhorn_backward = cu_sinkhorn_backward;
-    o->encoder_decode_forward = cu_encoder_decode_forward;
-    o->attention_decode_forward = cu_attention_decode_forward;
-    o->sample_rows = cu_sample_rows;
-    o->stream_broadcast = cu_stream_broadcast;
-    o->stream_sum = cu_stream_sum;
-    o->mhc_coeffs_forward = cu_mhc_coeffs_forward;
-    o->mhc_pre_forward = cu_mhc_pre_forward;
-    o->mhc_post_forward = cu_mhc_post_forward;
-    o->mhc_post_backward = cu_mhc_post_backward;
-    o->mhc_pre_backward = cu_mhc_pre_backward;
-    o->mhc_coeffs_backward = cu_mhc_coeffs_backward;
-    o->axpy = cu_axpy;
-    o->scale = cu_scale;
-    o->ema_update = cu_ema_update;
-    o->sumsq = cu_sumsq;
+#define K(f) o->f = cu_##f;
+    KERNEL_LIST(K)
+#undef K
     return o;
 }
