@@ -1,0 +1,184 @@
+/* cuda_runtime.h of the CUDA emulator (tests/cuda/emu; docs/performance.md).
+ *
+ * `make CUDA=emu` compiles the kernels/cuda sources with the host C++ compiler against
+ * these headers instead of the real ones, so the CUDA backend's own kernels and
+ * host code run on a CPU: every thread of every block is a fiber, __syncthreads
+ * and the warp shuffles are real rendezvous between those fibers, and cuBLAS /
+ * cuBLASLt calls are carried out by OpenBLAS with cuBLAS's column-major
+ * semantics. What it checks: indexing, launch configurations, barriers, the
+ * reductions' arithmetic, the cuBLAS(Lt) argument mapping, device-pointer
+ * discipline (every kernel pointer argument and every cuBLAS operand must lie
+ * in a cudaMalloc'd block; blocks end at a guard page and start NaN-filled).
+ * What it cannot: speed, the GPU's memory model beyond block-level barriers,
+ * the real cuBLAS algorithms, bf16 tensor-core rounding (emulated by rounding
+ * the operands to bf16).
+ *
+ * Owns: the runtime API subset kernels_cuda.cu uses and the device-side names
+ * (threadIdx, __syncthreads, __shfl_xor_sync, ...). The launch syntax
+ * `k<<<g, b, smem>>>(args)` is rewritten by the build (GNUmakefile) into
+ * `emu::Launch(g, b, smem).run("k", k, args)`, and `extern __shared__ T x[];` into
+ * a pointer to the launch's dynamic shared memory. */
+#ifndef DD_EMU_CUDA_RUNTIME_H
+#define DD_EMU_CUDA_RUNTIME_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+struct uint3 {
+    unsigned x, y, z;
+};
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+enum cudaError {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorNoDevice = 100,
+    cudaErrorIllegalAddress = 700,
+};
+typedef enum cudaError cudaError_t;
+typedef struct EmuStream* cudaStream_t;
+
+enum cudaMemcpyKind {
+    cudaMemcpyHostToHost = 0,
+    cudaMemcpyHostToDevice = 1,
+    cudaMemcpyDeviceToHost = 2,
+    cudaMemcpyDeviceToDevice = 3,
+    cudaMemcpyDefault = 4,
+};
+
+struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem, sharedMemPerBlock;
+    int major, minor, multiProcessorCount, maxThreadsPerBlock, warpSize;
+};
+struct cudaFuncAttributes {
+    size_t sharedSizeBytes, constSizeBytes, localSizeBytes;
+    int maxThreadsPerBlock, numRegs, maxDynamicSharedSizeBytes;
+};
+enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerBlockOptin = 97 };
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+
+cudaError_t cudaGetDeviceCount(int* count);
+cudaError_t cudaSetDevice(int dev);
+cudaError_t cudaGetDevice(int* dev);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int dev);
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int dev);
+cudaError_t cudaMalloc(void** p, size_t bytes);
+template <typename T> cudaError_t cudaMalloc(T** p, size_t bytes) { return cudaMalloc((void**)p, bytes); }
+cudaError_t cudaFree(void* p);
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s = 0);
+cudaError_t cudaMemset(void* p, int value, size_t bytes);
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s = 0);
+cudaError_t cudaDeviceSynchronize(void);
+cudaError_t cudaGetLastError(void);
+const char* cudaGetErrorString(cudaError_t e);
+
+namespace emu {
+cudaError_t func_attributes(cudaFuncAttributes* a, const void* func);
+cudaError_t func_set_max_dynamic_smem(const void* func, int bytes);
+}
+template <typename F> cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* a, F* func) {
+    return emu::func_attributes(a, (const void*)func);
+}
+template <typename F> cudaError_t cudaFuncSetAttribute(F* func, cudaFuncAttribute attr, int value) {
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaErrorInvalidValue;
+    return emu::func_set_max_dynamic_smem((const void*)func, value);
+}
+
+/* ------------------------------------------------------------------------ */
+/* device side */
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+#define __launch_bounds__(...)
+
+/* Set by the scheduler for the fiber that runs. */
+extern uint3 threadIdx, blockIdx;
+extern dim3 blockDim, gridDim;
+
+void __syncthreads(void);
+
+namespace emu {
+/* Lane-to-lane exchange inside the calling thread's warp: every lane of the
+ * warp must call it (full-mask shuffles), else the emulator stops. */
+void warp_exchange(const void* in, void* out, size_t size, int src_lane);
+int lane_id(void);
+void* dyn_smem(void);
+}
+
+template <typename T> T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+    (void)mask;
+    (void)width;
+    T out;
+    emu::warp_exchange(&v, &out, sizeof v, emu::lane_id() ^ lane_mask);
+    return out;
+}
+template <typename T> T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+    (void)mask;
+    (void)width;
+    T out;
+    emu::warp_exchange(&v, &out, sizeof v, emu::lane_id() + (int)delta);
+    return out;
+}
+template <typename T> T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+    (void)mask;
+    (void)width;
+    T out;
+    emu::warp_exchange(&v, &out, sizeof v, src & 31);
+    return out;
+}
+
+/* CUDA's integer min / max overloads. */
+template <typename A, typename B> inline auto min(A a, B b) -> decltype(a + b) { return a < b ? a : b; }
+template <typename A, typename B> inline auto max(A a, B b) -> decltype(a + b) { return a > b ? a : b; }
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+
+/* ------------------------------------------------------------------------ */
+/* kernel launch */
+
+namespace emu {
+/* Stops the emulator when p (not NULL) is not inside a cudaMalloc'd block. */
+void check_device_pointer(const void* p, const char* what);
+void launch(dim3 grid, dim3 block, size_t smem, const char* name, const void* func, void (*body)(void*), void* ctx);
+
+template <typename T> inline void check_arg(T* p) { check_device_pointer((const void*)p, "kernel argument"); }
+template <typename T> inline void check_arg(const T&) {}
+
+struct Launch {
+    dim3 grid, block;
+    size_t smem;
+    Launch(dim3 g, dim3 b, size_t s = 0, cudaStream_t stream = 0) : grid(g), block(b), smem(s) { (void)stream; }
+    template <typename... P, typename... A> void run(const char* name, void (*k)(P...), A&&... a) {
+        std::tuple<P...> args(std::forward<A>(a)...);
+        std::apply([](auto&... x) { (check_arg(x), ...); }, args);
+        struct Ctx {
+            void (*k)(P...);
+            std::tuple<P...>* args;
+        } c{k, &args};
+        launch(grid, block, smem, name, (const void*)k,
+               [](void* p) {
+                   Ctx* c = (Ctx*)p;
+                   std::tuple<P...> copy = *c->args;   /* each thread its own parameters */
+                   std::apply(c->k, copy);
+               },
+               &c);
+    }
+};
+}  // namespace emu
+
+#endif
