@@ -6,6 +6,7 @@
 cd "$ROOT"
 EB=build/emu
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+ulimit -c 0   # the emulator's stops abort(): no core files
 make --no-print-directory -s CUDA=emu BUILD=$EB BINDIR=$EB/bin cuda-tests >"$T/build.log" 2>&1 \
   && pass make_cuda_emu_builds || { fail make_cuda_emu_builds "$(tail -5 "$T/build.log")"; exit 1; }
 S=$EB/cuda-tests/emu-selftest
@@ -39,8 +40,44 @@ grep '^PASS\|^FAIL' "$T/tools.log" | sed 's/^PASS /PASS emu_tools_/; s/^FAIL /FA
 
 # Determinism does not depend on scheduling: blocks and threads in reverse order, same bits.
 P() { $EB/bin/pretrain --config configs/ci.yaml --train_bin "$T/tools/train.bin" --val_bin "$T/tools/val.bin" \
-        --model configs/model/ci.yaml --steps 3 --eval_interval 3 --out "$1" --device cuda >>"$T/det.log" 2>&1; }
-P "$T/fwd" && CUDA_EMU_ORDER=reverse P "$T/rev" \
+        --model configs/model/ci.yaml --steps 4 --eval_interval 2 --ckpt_interval 2 --out "$@" >>"$T/det.log" 2>&1; }
+P "$T/fwd" --device cuda && CUDA_EMU_ORDER=reverse P "$T/rev" --device cuda \
   && cmp -s "$T/fwd/ckpt_latest/model.safetensors" "$T/rev/ckpt_latest/model.safetensors" \
   && cmp -s "$T/fwd/ckpt_latest/optim.safetensors" "$T/rev/ckpt_latest/optim.safetensors" \
   && pass emu_bitwise_same_in_reverse_order || fail emu_bitwise_same_in_reverse_order "$(tail -3 "$T/det.log"; ls "$T/fwd/ckpt_latest" 2>&1)"
+
+# Bit-exact pause and resume on the CUDA backend; checkpoints move between cpu and cuda.
+mkdir -p "$T/pause/control" && touch "$T/pause/control/pause.request"
+P "$T/pause" --device cuda; rc=$?
+P "$T/pause" --device cuda
+[ $rc -eq 75 ] && cmp -s "$T/fwd/ckpt_latest/model.safetensors" "$T/pause/ckpt_latest/model.safetensors" \
+  && cmp -s "$T/fwd/ckpt_latest/optim.safetensors" "$T/pause/ckpt_latest/optim.safetensors" \
+  && pass emu_pretrain_pause_resume_bitwise || fail emu_pretrain_pause_resume_bitwise "rc=$rc $(tail -3 "$T/det.log")"
+P "$T/cpu" --device cpu
+for way in "cpu cuda" "cuda cpu"; do
+    set -- $way
+    d="$T/move_$1_$2"
+    mkdir -p "$d/control" && touch "$d/control/pause.request"
+    P "$d" --device "$1"; rc=$?
+    P "$d" --device "$2" && [ $rc -eq 75 ] && python3 - "$T/cpu/metrics.jsonl" "$d/metrics.jsonl" <<'PY' \
+      && pass "emu_checkpoint_moves_$1_to_$2" || fail "emu_checkpoint_moves_$1_to_$2" "rc=$rc $(tail -3 "$T/det.log")"
+import json, sys
+a, b = ([json.loads(l) for l in open(f)] for f in sys.argv[1:])
+assert len(a) == len(b) == 4, (len(a), len(b))
+d = max(abs(x["loss"] - y["loss"]) / x["loss"] for x, y in zip(a, b))
+assert d < 1e-4, d
+PY
+done
+
+# ttt on the CUDA backend: LoRA adapters and their Adam state across a pause, bitwise.
+S() { $EB/bin/ttt --config configs/ci.yaml --tasks "$T/tools/he.jsonl" --ckpt "$T/tools/pre_cuda_fp32/ckpt_latest" \
+        --tokenizer "$T/tools/tok.model" --ttt_steps 3 --rollouts 4 --max_new_tokens 8 --lora_rank 4 --adapter_every 1 \
+        --seed 0 --mode ttt --device cuda "$@" >>"$T/ttt.log" 2>&1; }
+task=$(head -1 "$T/tools/he.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+S --out_root "$T/t_full"
+mkdir -p "$T/t_pause/control" && touch "$T/t_pause/control/pause.request"
+S --out_root "$T/t_pause"; rc=$?
+S --out_root "$T/t_pause"
+[ $rc -eq 75 ] && cmp -s "$T/t_full/$task/adapter_step_3/lora.safetensors" "$T/t_pause/$task/adapter_step_3/lora.safetensors" \
+  && cmp -s "$T/t_full/$task/metrics.jsonl" "$T/t_pause/$task/metrics.jsonl" \
+  && pass emu_ttt_pause_resume_bitwise || fail emu_ttt_pause_resume_bitwise "rc=$rc $(tail -3 "$T/ttt.log")"
