@@ -145,6 +145,16 @@ void adamw_update(float* params,      // (N)
                   long N, float lr, float beta1, float beta2, float eps,
                   float weight_decay, int t);
 
+/* AdamW over nseg consecutive tensors of one buffer in one call (one launch on
+ * the GPU instead of one per tensor): segment s is [seg_start[s], seg_start[s+1])
+ * with weight decay `weight_decay` where seg_decay[s] is 1, none where it is 0.
+ * seg_start (nseg + 1 entries, seg_start[0] = 0, ascending) and seg_decay are
+ * host memory. Element by element the same arithmetic as adamw_update on each
+ * segment, so the results are bitwise those of the per-tensor calls. */
+void adamw_update_segments(float* params, const float* grads, float* m, float* v, const long* seg_start,
+                           const unsigned char* seg_decay, int nseg, float lr, float beta1, float beta2,
+                           float eps, float weight_decay, int t);
+
 /* ---- Sinkhorn-Knopp (mHC's H_res, SPEC §12) ------------------------------
  * Batched over N independent n x n matrices (N = B*T tokens; parallel over N):
  *   M = exp(H - max(H)); repeat iters times: normalise columns, then rows.
@@ -272,7 +282,8 @@ double sumsq(const float* x, long N);
     X(layernorm_forward) X(layernorm_backward) X(rmsnorm_forward) X(rmsnorm_backward)                     \
     X(gelu_forward) X(gelu_backward) X(attention_forward) X(attention_backward)                           \
     X(residual_forward) X(residual_backward) X(crossentropy_softmax_forward)                              \
-    X(crossentropy_softmax_backward) X(adamw_update) X(sinkhorn_forward) X(sinkhorn_backward)             \
+    X(crossentropy_softmax_backward) X(adamw_update) X(adamw_update_segments) X(sinkhorn_forward)         \
+    X(sinkhorn_backward)                                                                                  \
     X(encoder_decode_forward) X(attention_decode_forward) X(sample_rows) X(stream_broadcast)              \
     X(stream_sum) X(mhc_coeffs_forward) X(mhc_pre_forward) X(mhc_post_forward) X(mhc_post_backward)       \
     X(mhc_pre_backward) X(mhc_coeffs_backward) X(axpy) X(scale) X(ema_update) X(sumsq)

@@ -279,6 +279,22 @@ static void test_adamw(void) {
     for (int i = 0; i < N; i++) err = fmax(err, fabs(pd[i] - p[i]));
     CHECK("adamw_update matches double reference", err < 1e-5, "max err %.3g", err);
     free(p); free(m); free(v); free(pd); free(md); free(vd);
+
+    /* adamw_update_segments: bitwise the per-segment calls (an empty segment, equal neighbours) */
+    long start[6] = {0, 5, 5, 9, 12, 20};
+    unsigned char decay[5] = {1, 0, 0, 1, 0};
+    float *p1 = randv(20, 1), *g1 = randv(20, 1), *m1 = randv(20, 1), *v1 = randv(20, 1);
+    float *p2 = malloc_check(80), *m2 = malloc_check(80), *v2 = malloc_check(80);
+    for (int i = 0; i < 20; i++) { p2[i] = p1[i]; m2[i] = m1[i]; v2[i] = v1[i] * v1[i]; v1[i] = v2[i]; }
+    for (int t = 1; t <= 2; t++) {
+        adamw_update_segments(p1, g1, m1, v1, start, decay, 5, lr, b1, b2, eps, wd, t);
+        for (int s = 0; s < 5; s++)
+            adamw_update(p2 + start[s], g1 + start[s], m2 + start[s], v2 + start[s], start[s + 1] - start[s], lr, b1,
+                         b2, eps, decay[s] ? wd : 0.0f, t);
+    }
+    CHECK("adamw_update_segments bitwise per-segment adamw_update",
+          !memcmp(p1, p2, 80) && !memcmp(m1, m2, 80) && !memcmp(v1, v2, 80), "differs");
+    free(p1); free(g1); free(m1); free(v1); free(p2); free(m2); free(v2);
 }
 
 /* ---- sinkhorn ----------------------------------------------------------- */

@@ -431,6 +431,15 @@ void adamw_update(float* params, const float* grads, float* m, float* v, long N,
     }
 }
 
+void adamw_update_segments(float* params, const float* grads, float* m, float* v, const long* seg_start,
+                           const unsigned char* seg_decay, int nseg, float lr, float beta1, float beta2,
+                           float eps, float weight_decay, int t) {
+    for (int s = 0; s < nseg; s++) {
+        long a = seg_start[s], n = seg_start[s + 1] - a;
+        adamw_update(params + a, grads + a, m + a, v + a, n, lr, beta1, beta2, eps, seg_decay[s] ? weight_decay : 0.0f, t);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Sinkhorn-Knopp */
 

@@ -226,6 +226,15 @@ static void g_adamw_update(float* params, const float* grads, float* m, float* v
     device_off();
 }
 
+static void g_adamw_update_segments(float* params, const float* grads, float* m, float* v, const long* seg_start,
+                                    const unsigned char* seg_decay, int nseg, float lr, float beta1, float beta2,
+                                    float eps, float weight_decay, int t) {
+    on_device_all("adamw_update_segments", 4, (const void*)params, (const void*)grads, (const void*)m, (const void*)v);
+    device_on();
+    adamw_update_segments(params, grads, m, v, seg_start, seg_decay, nseg, lr, beta1, beta2, eps, weight_decay, t);
+    device_off();
+}
+
 static void g_sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
     on_device_all("sinkhorn_forward", 3, (const void*)out, (const void*)saved, (const void*)logits);
     device_on();

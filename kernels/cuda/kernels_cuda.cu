@@ -901,6 +901,94 @@ static void cu_adamw_update(float* params, const float* grads, float* m, float* 
     LAUNCH_CHECK();
 }
 
+/* AdamW over runs of segments: run r starts at run_start[r] (ascending, run_start[0] = 0)
+ * and has weight decay iff run_decay[r]; each element finds its run by binary search in
+ * the block's shared copy of the table. The per-element arithmetic is adamw_kernel's. */
+#define ADAMW_MAX_RUNS 1024
+__global__ void adamw_segments_kernel(float* params, const float* grads, float* m, float* v, long N,
+                                      const long* run_start, const unsigned char* run_decay, int nruns, float beta1,
+                                      float beta2, float eps, float step_size, float bc2_sqrt, float decay_on) {
+    __shared__ long starts[ADAMW_MAX_RUNS];
+    __shared__ unsigned char decays[ADAMW_MAX_RUNS];
+    for (int r = threadIdx.x; r < nruns; r += blockDim.x) {
+        starts[r] = run_start[r];
+        decays[r] = run_decay[r];
+    }
+    __syncthreads();
+    GRID_STRIDE(i, N) {
+        int lo = 0, hi = nruns - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >> 1;
+            if (starts[mid] <= i) lo = mid;
+            else hi = mid - 1;
+        }
+        float decay = decays[lo] ? decay_on : 1.0f;
+        float g = grads[i];
+        float mi = m[i] * beta1 + g * (1.0f - beta1);
+        float vi = v[i] * beta2 + g * g * (1.0f - beta2);
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        params[i] = params[i] * decay - step_size * mi / denom;
+    }
+}
+
+/* The run table on the device, re-uploaded only when it changes (one model: never). */
+static long* g_run_start_dev;
+static unsigned char* g_run_decay_dev;
+static long g_run_start_host[ADAMW_MAX_RUNS];
+static unsigned char g_run_decay_host[ADAMW_MAX_RUNS];
+static int g_nruns_dev = -1;
+
+static void cu_adamw_update_segments(float* params, const float* grads, float* m, float* v, const long* seg_start,
+                                     const unsigned char* seg_decay, int nseg, float lr, float beta1, float beta2,
+                                     float eps, float weight_decay, int t) {
+    if (nseg <= 0) return;
+    /* Merge neighbouring segments with the same decay into runs. */
+    long starts[ADAMW_MAX_RUNS];
+    unsigned char decays[ADAMW_MAX_RUNS];
+    int nruns = 0;
+    for (int s = 0; s < nseg; s++) {
+        if (seg_start[s + 1] == seg_start[s]) continue;
+        unsigned char d = seg_decay[s] ? 1 : 0;
+        if (nruns > 0 && decays[nruns - 1] == d) continue;
+        if (nruns == ADAMW_MAX_RUNS) {   /* more runs than the table holds: this part, then one call each */
+            cu_adamw_update_segments(params, grads, m, v, seg_start, seg_decay, s, lr, beta1, beta2, eps,
+                                     weight_decay, t);
+            for (int r = s; r < nseg; r++)
+                cu_adamw_update(params + seg_start[r], grads + seg_start[r], m + seg_start[r], v + seg_start[r],
+                                seg_start[r + 1] - seg_start[r], lr, beta1, beta2, eps,
+                                seg_decay[r] ? weight_decay : 0.0f, t);
+            return;
+        }
+        starts[nruns] = seg_start[s] - seg_start[0];
+        decays[nruns++] = d;
+    }
+    long N = seg_start[nseg] - seg_start[0];
+    if (nruns == 0 || N <= 0) return;
+    if (!g_run_start_dev) {
+        CUDA_CHECK(cudaMalloc(&g_run_start_dev, ADAMW_MAX_RUNS * sizeof(long)));
+        CUDA_CHECK(cudaMalloc(&g_run_decay_dev, ADAMW_MAX_RUNS));
+    }
+    if (nruns != g_nruns_dev || memcmp(starts, g_run_start_host, nruns * sizeof(long)) ||
+        memcmp(decays, g_run_decay_host, nruns)) {
+        CUDA_CHECK(cudaMemcpy(g_run_start_dev, starts, nruns * sizeof(long), cudaMemcpyHostToDevice));
+        CUDA_CHECK(cudaMemcpy(g_run_decay_dev, decays, nruns, cudaMemcpyHostToDevice));
+        memcpy(g_run_start_host, starts, nruns * sizeof(long));
+        memcpy(g_run_decay_host, decays, nruns);
+        g_nruns_dev = nruns;
+    }
+    double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
+    float step_size = (float)(lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float decay_on = 1.0f - lr * weight_decay;
+    long a = seg_start[0];
+    adamw_segments_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(params + a, grads + a, m + a,
+                                                          v + a, N, g_run_start_dev, g_run_decay_dev,
+                                                          nruns, beta1, beta2, eps, step_size, bc2_sqrt, decay_on);
+    LAUNCH_CHECK();
+}
+
 /* ------------------------------------------------------------------------ */
 /* sampling (one block per row) */
 
