@@ -27,12 +27,16 @@ $(OUT)/.pipeline.mk: $(CONFIG) bin/pipeline-vars
 	@mkdir -p $(@D)
 	bin/pipeline-vars --config $(CONFIG) > $@.tmp && mv $@.tmp $@
 include $(OUT)/.pipeline.mk
+# Only once the PIPE_* names exist: on the first pass make writes .pipeline.mk and
+# restarts, and the phase rules read without them would name empty run directories.
+ifneq ($(wildcard $(OUT)/.pipeline.mk),)
 include pipelines/phase-a.mk
 include pipelines/phase-b.mk
 include pipelines/phase-c.mk
 include pipelines/phase-d.mk
 include pipelines/phase-e.mk
 include pipelines/phase-f.mk
+endif
 endif
 
 .PHONY: check clean pause status report
