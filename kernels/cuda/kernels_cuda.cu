@@ -875,17 +875,22 @@ static void cu_crossentropy_softmax_backward(float* dlogits, const float* dlosse
 /* ------------------------------------------------------------------------ */
 /* AdamW */
 
+/* One element of AdamW: the arithmetic of both AdamW kernels (so they agree bitwise). */
+__device__ __forceinline__ void adamw_element(float* params, const float* grads, float* m, float* v, long i,
+                                              float beta1, float beta2, float eps, float step_size, float bc2_sqrt,
+                                              float decay) {
+    float g = grads[i];
+    float mi = m[i] * beta1 + g * (1.0f - beta1);
+    float vi = v[i] * beta2 + g * g * (1.0f - beta2);
+    m[i] = mi;
+    v[i] = vi;
+    float denom = sqrtf(vi) / bc2_sqrt + eps;
+    params[i] = params[i] * decay - step_size * mi / denom;
+}
+
 __global__ void adamw_kernel(float* params, const float* grads, float* m, float* v, long N, float beta1,
                              float beta2, float eps, float step_size, float bc2_sqrt, float decay) {
-    GRID_STRIDE(i, N) {
-        float g = grads[i];
-        float mi = m[i] * beta1 + g * (1.0f - beta1);
-        float vi = v[i] * beta2 + g * g * (1.0f - beta2);
-        m[i] = mi;
-        v[i] = vi;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        params[i] = params[i] * decay - step_size * mi / denom;
-    }
+    GRID_STRIDE(i, N) adamw_element(params, grads, m, v, i, beta1, beta2, eps, step_size, bc2_sqrt, decay);
 }
 
 static void cu_adamw_update(float* params, const float* grads, float* m, float* v, long N, float lr, float beta1,
@@ -903,7 +908,7 @@ static void cu_adamw_update(float* params, const float* grads, float* m, float* 
 
 /* AdamW over runs of segments: run r starts at run_start[r] (ascending, run_start[0] = 0)
  * and has weight decay iff run_decay[r]; each element finds its run by binary search in
- * the block's shared copy of the table. The per-element arithmetic is adamw_kernel's. */
+ * the block's shared copy of the table. */
 #define ADAMW_MAX_RUNS 1024
 __global__ void adamw_segments_kernel(float* params, const float* grads, float* m, float* v, long N,
                                       const long* run_start, const unsigned char* run_decay, int nruns, float beta1,
@@ -922,14 +927,7 @@ __global__ void adamw_segments_kernel(float* params, const float* grads, float* 
             if (starts[mid] <= i) lo = mid;
             else hi = mid - 1;
         }
-        float decay = decays[lo] ? decay_on : 1.0f;
-        float g = grads[i];
-        float mi = m[i] * beta1 + g * (1.0f - beta1);
-        float vi = v[i] * beta2 + g * g * (1.0f - beta2);
-        m[i] = mi;
-        v[i] = vi;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        params[i] = params[i] * decay - step_size * mi / denom;
+        adamw_element(params, grads, m, v, i, beta1, beta2, eps, step_size, bc2_sqrt, decays[lo] ? decay_on : 1.0f);
     }
 }
 
