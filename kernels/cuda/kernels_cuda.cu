@@ -728,20 +728,25 @@ static void gemm_batched(int ta, int tb, int m, int n, int k, float alpha, const
                                             Cm, CUDA_R_32F, ldc, sC, batch, compute_type(), CUBLAS_GEMM_DEFAULT));
 }
 
+/* q, k, v (B, NH, T, hs) from the packed qkv (B*T, 3C). */
+static void permute_qkv(float* q, float* k, float* v, const float* qkv, int B, int T, int C, int NH) {
+    int hs = C / NH;
+    unsigned g = blocks_for((long)B * T * C, BLOCK);
+    for (int part = 0; part < 3; part++) {
+        float* dst = part == 0 ? q : part == 1 ? k : v;
+        permute_kernel<<<g, BLOCK>>>(dst, qkv, B, T, NH, hs, 3 * C, part * C);
+        LAUNCH_CHECK();
+    }
+}
+
 static void cu_attention_forward(float* out, float* preatt, float* att, const float* qkv, int B, int T, int C,
                                  int NH) {
     if (B <= 0 || T <= 0) return;
-    int hs = C / NH, C3 = 3 * C, BNH = B * NH;
+    int hs = C / NH, BNH = B * NH;
     size_t n = (size_t)B * T * C;
     float* buf = (float*)scratch_get(&g_att_scratch, 4 * n * sizeof(float));
     float *q = buf, *k = buf + n, *v = buf + 2 * n, *y = buf + 3 * n;
-    unsigned g = blocks_for((long)n, BLOCK);
-    permute_kernel<<<g, BLOCK>>>(q, qkv, B, T, NH, hs, C3, 0);
-    LAUNCH_CHECK();
-    permute_kernel<<<g, BLOCK>>>(k, qkv, B, T, NH, hs, C3, C);
-    LAUNCH_CHECK();
-    permute_kernel<<<g, BLOCK>>>(v, qkv, B, T, NH, hs, C3, 2 * C);
-    LAUNCH_CHECK();
+    permute_qkv(q, k, v, qkv, B, T, C, NH);
     float scale = 1.0f / sqrtf((float)hs);
     long long sTh = (long long)T * hs, sTT = (long long)T * T;
     /* preatt[t][t2] = scale q[t].k[t2]  (column-major: preatt^T = k^T-op @ q) */
@@ -751,7 +756,7 @@ static void cu_attention_forward(float* out, float* preatt, float* att, const fl
     LAUNCH_CHECK();
     /* y (T, hs) = att @ v  (column-major: y^T = v^T @ att^T) */
     gemm_batched(0, 0, hs, T, T, 1.0f, v, hs, sTh, att, T, sTT, 0.0f, y, hs, sTh, BNH);
-    unpermute_kernel<<<g, BLOCK>>>(out, y, B, T, NH, hs, C, 0, 0);
+    unpermute_kernel<<<blocks_for((long)n, BLOCK), BLOCK>>>(out, y, B, T, NH, hs, C, 0, 0);
     LAUNCH_CHECK();
 }
 
@@ -764,12 +769,7 @@ static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, cons
     float *q = buf, *k = buf + n, *v = buf + 2 * n, *dop = buf + 3 * n;
     float *dq = buf + 4 * n, *dk = buf + 5 * n, *dv = buf + 6 * n;
     unsigned g = blocks_for((long)n, BLOCK);
-    permute_kernel<<<g, BLOCK>>>(q, qkv, B, T, NH, hs, C3, 0);
-    LAUNCH_CHECK();
-    permute_kernel<<<g, BLOCK>>>(k, qkv, B, T, NH, hs, C3, C);
-    LAUNCH_CHECK();
-    permute_kernel<<<g, BLOCK>>>(v, qkv, B, T, NH, hs, C3, 2 * C);
-    LAUNCH_CHECK();
+    permute_qkv(q, k, v, qkv, B, T, C, NH);
     permute_kernel<<<g, BLOCK>>>(dop, dout, B, T, NH, hs, C, 0);
     LAUNCH_CHECK();
     float scale = 1.0f / sqrtf((float)hs);
