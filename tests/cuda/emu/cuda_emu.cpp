@@ -250,7 +250,7 @@ static Fiber* g_cur;
 static void* g_sched_sp;
 static void (*g_body)(void*);
 static void* g_body_ctx;
-static const void* g_func;
+static const char* g_name;   /* the running kernel's */
 static unsigned char g_slots[MAX_THREADS / 32][32][16];
 static std::vector<char> g_dyn;
 
@@ -306,8 +306,6 @@ void emu::warp_exchange(const void* in, void* out, size_t size, int src_lane) {
     yield(AT_WARP);   /* nobody overwrites a slot before every lane has read */
 }
 
-static const char* g_name;
-static const char* func_name(const void*) { return g_name; }
 
 /* A fault inside a kernel (the guard page after a block, a wild pointer, a
  * fiber's stack overflow) names the kernel, block and thread. */
@@ -357,15 +355,15 @@ static bool release(void) {
         }
         if (!at_warp) continue;
         if (hi - lo < 32)
-            die("kernel %s block (%u,%u,%u): a full-mask warp shuffle in a partial warp (%d threads)", func_name(g_func),
+            die("kernel %s block (%u,%u,%u): a full-mask warp shuffle in a partial warp (%d threads)", g_name,
                 blockIdx.x, blockIdx.y, blockIdx.z, hi - lo);
         if (done)
             die("kernel %s block (%u,%u,%u) warp %d: a full-mask shuffle after %d lane(s) of the warp returned",
-                func_name(g_func), blockIdx.x, blockIdx.y, blockIdx.z, w, done);
+                g_name, blockIdx.x, blockIdx.y, blockIdx.z, w, done);
         if (at_warp < hi - lo) continue;   /* some lanes at __syncthreads: maybe others release them */
         for (int i = lo; i < hi; i++)
             if (g_fibers[i].shuffles != g_fibers[lo].shuffles)
-                die("kernel %s block (%u,%u,%u) warp %d: lanes %d and %d are at different shuffles", func_name(g_func),
+                die("kernel %s block (%u,%u,%u) warp %d: lanes %d and %d are at different shuffles", g_name,
                     blockIdx.x, blockIdx.y, blockIdx.z, w, 0, i - lo);
         for (int i = lo; i < hi; i++) {
             g_fibers[i].state = READY;
@@ -403,7 +401,7 @@ static void run_block(void) {
         if (!release())
             die("kernel %s block (%u,%u,%u): deadlock: threads wait at __syncthreads while others wait at a warp "
                 "shuffle (a barrier under divergent control flow)",
-                func_name(g_func), blockIdx.x, blockIdx.y, blockIdx.z);
+                g_name, blockIdx.x, blockIdx.y, blockIdx.z);
     }
     g_cur = NULL;
 }
@@ -420,7 +418,6 @@ void emu::launch(dim3 grid, dim3 block, size_t smem, const char* name, const voi
         return;
     }
     if (g_cur) die("a kernel launch inside a kernel");
-    g_func = func;
     g_name = name;
     g_body = body;
     g_body_ctx = ctx;
