@@ -299,6 +299,7 @@ typedef struct KernelOps {
     void  (*copy)(void* dst, const void* src, size_t bytes);
     void  (*zero)(void* dst, size_t bytes);
     void  (*synchronize)(void);   /* wait for queued work (timing) */
+    void  (*profile_reset)(void); /* CUDA under DD_CUDA_PROFILE: count afresh (after a warm-up); else NULL */
 #define KOP(name) __typeof__(name)* name;
     KERNEL_LIST(KOP)
 #undef KOP

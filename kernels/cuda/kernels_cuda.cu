@@ -38,6 +38,7 @@
  * they agree to fp32 rounding in fp32 mode. */
 #include "kernels.h"
 #include "sinkhorn_impl.h"
+#include "cuda/profile.h"
 
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -1521,6 +1522,14 @@ static double cu_sumsq(const float* x, long N) {
 
 static KernelOps g_ops;
 
+/* The profiled entries (profile.h): the memory operations, then every kernel. */
+#define P(f) P_##f,
+enum { P(upload) P(download) P(copy) P(zero) KERNEL_LIST(P) P_COUNT };
+#undef P
+#define P(f) #f,
+static const char* const g_prof_names[P_COUNT] = {P(upload) P(download) P(copy) P(zero) KERNEL_LIST(P)};
+#undef P
+
 extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -1550,13 +1559,22 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     o->precision = g_bf16 ? "bf16" : "fp32";
     o->alloc = cu_alloc;
     o->release = cu_release;
-    o->upload = cu_upload;
-    o->download = cu_download;
-    o->copy = cu_copy;
-    o->zero = cu_zero;
     o->synchronize = cu_synchronize;
+    if (prof::start(g_prof_names)) {   /* DD_CUDA_PROFILE: every entry timed (profile.h) */
+        o->profile_reset = prof::reset;
+#define T(f) o->f = Timed<P_##f, P_matmul_forward, P_matmul_backward, decltype(&cu_##f), &cu_##f>::call;
+        T(upload) T(download) T(copy) T(zero)
+        KERNEL_LIST(T)
+#undef T
+    } else {
+        o->profile_reset = NULL;
+        o->upload = cu_upload;
+        o->download = cu_download;
+        o->copy = cu_copy;
+        o->zero = cu_zero;
 #define K(f) o->f = cu_##f;
-    KERNEL_LIST(K)
+        KERNEL_LIST(K)
 #undef K
+    }
     return o;
 }

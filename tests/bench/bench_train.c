@@ -4,7 +4,8 @@
  *   bench_train --d 128 --L 4 --H 4 --V 1024 --T 128 --B 8 --threads 2 [--mhc 4]
  * On a GPU (a `make CUDA=1` build): --device cuda [--precision bf16|fp32]; the line
  * then also has MFU: tokens/s x llm.c's FLOPs per token (6 N + 6 L C T) over
- * --peak_tflops (default 989, the H100 SXM's dense bf16 figure). */
+ * --peak_tflops (default 989, the H100 SXM's dense bf16 figure). With DD_CUDA_PROFILE=1
+ * the CUDA backend also reports where the timed steps' time went (docs/performance.md). */
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
@@ -50,7 +51,11 @@ int main(int argc, char** argv) {
     OptimCfg oc = {1e-3, 1, 0.9, 0.999, 1e-8, 0.0, 0, 0, 1};
     double t0 = 0, loss = 0;
     for (long i = 0; i < warmup + steps; i++) {
-        if (i == warmup) t0 = now_mono();
+        if (i == warmup) {   /* the warm-up's queued work is not timed */
+            m.k->synchronize();
+            if (m.k->profile_reset) m.k->profile_reset();
+            t0 = now_mono();
+        }
         model_zero_grad(&m);
         loss = 0;
         for (long k = 0; k < accum; k++) {

@@ -7,7 +7,8 @@
 #            100-step pretrain loss curve (fp32 and bf16), ttt, sdft, retention
 #   speed    tokens/s and MFU of the 120M model, ours against PyTorch eager and
 #            torch.compile on the same GPU, at the paper batch (4 x 256) and a
-#            batch that fills the GPU (FILL_B x 256)
+#            batch that fills the GPU (FILL_B x 256); then DD_CUDA_PROFILE's
+#            per-entry GPU and host times of three of those runs (profile.txt)
 #   phases   throughput of each paper-scale phase with the real tools
 #            (phase A whole; B, C, D, E for a few steps each, for extrapolation;
 #            PHASE_STEPS pretrain steps, TTT_STEPS suite steps; RUN_DEVICE=cpu
@@ -60,7 +61,15 @@ speed)
     python3 tests/cuda/torch_gpu_peer.py $M120 --B 4 --mode eager --precision fp32
     "$B/bench_train" $M120 --B 4 --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16 --mhc 4
     "$B/bench_train" $M120 --B 4 --steps 5 --warmup 1 --threads 16
-    } 2>&1 | tee "$O/speed.jsonl" ;;
+    } 2>&1 | tee "$O/speed.jsonl"
+    # Where the time goes (DD_CUDA_PROFILE): GPU and host time per backend entry.
+    : >"$O/profile.txt"
+    for run in "--B 4" "--B $FILL_B" "--B 4 --mhc 4"; do
+        DD_CUDA_PROFILE=/tmp/gpu-profile.txt "$B/bench_train" $M120 $run --steps 10 --warmup 3 --threads 1 \
+            --device cuda --precision bf16 >>"$O/profile.txt" && cat /tmp/gpu-profile.txt >>"$O/profile.txt"
+        echo >>"$O/profile.txt"
+    done
+    head -12 "$O/profile.txt" ;;
 phases)
     echo "== phases (paper config, real tools)"
     W=/tmp/gpu-phases; rm -rf "$W"; mkdir -p "$W"

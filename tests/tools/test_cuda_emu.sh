@@ -81,3 +81,17 @@ S --out_root "$T/t_pause"
 [ $rc -eq 75 ] && cmp -s "$T/t_full/$task/adapter_step_3/lora.safetensors" "$T/t_pause/$task/adapter_step_3/lora.safetensors" \
   && cmp -s "$T/t_full/$task/metrics.jsonl" "$T/t_pause/$task/metrics.jsonl" \
   && pass emu_ttt_pause_resume_bitwise || fail emu_ttt_pause_resume_bitwise "rc=$rc $(tail -3 "$T/ttt.log")"
+
+# DD_CUDA_PROFILE: every table entry timed, the products per shape, counts from the
+# reset after the warm-up; the results are those of the unwrapped table.
+BT() { $EB/bench/bench_train --d 64 --L 2 --H 4 --V 320 --T 32 --B 4 --steps 3 --warmup 1 --precision fp32 "$@"; }
+plain=$(BT --device cuda | sed 's/"tok_per_s.*"mfu": [0-9.]*, //')
+profiled=$(DD_CUDA_PROFILE="$T/profile.txt" BT --device cuda | sed 's/"tok_per_s.*"mfu": [0-9.]*, //')
+cnt() { awk -v e="$1" '$0 ~ "^"e" " { print $(NF-4) }' "$T/profile.txt"; }
+[ -n "$plain" ] && [ "$plain" = "$profiled" ] && grep -q '^cuda profile: .* GPU busy' "$T/profile.txt" \
+  && [ "$(cnt adamw_update_segments)" = 3 ] && [ "$(cnt 'matmul_forward 64x192')" = 6 ] \
+  && [ "$(cnt 'matmul_backward 64x256')" = 6 ] && [ "$(cnt 'matmul_backward 64x320')" = 3 ] \
+  && [ "$(cnt attention_backward)" = 6 ] \
+  && pass emu_profile_counts_each_entry || fail emu_profile_counts_each_entry "$plain / $profiled: $(head -8 "$T/profile.txt")"
+DD_CUDA_PROFILE=1 BT --device cpu >/dev/null 2>"$T/o" && [ ! -s "$T/o" ] && pass profile_is_cuda_only \
+  || fail profile_is_cuda_only "$(head -3 "$T/o")"

@@ -44,10 +44,12 @@ enum cudaError {
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
     cudaErrorNoDevice = 100,
+    cudaErrorInvalidResourceHandle = 400,
     cudaErrorIllegalAddress = 700,
 };
 typedef enum cudaError cudaError_t;
 typedef struct EmuStream* cudaStream_t;
+typedef struct EmuEvent* cudaEvent_t;
 
 enum cudaMemcpyKind {
     cudaMemcpyHostToHost = 0,
@@ -82,6 +84,12 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s = 0);
 cudaError_t cudaDeviceSynchronize(void);
+/* Events: the host clock when recorded (the emulator's work is done by then). */
+cudaError_t cudaEventCreate(cudaEvent_t* e);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = 0);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
 cudaError_t cudaGetLastError(void);
 const char* cudaGetErrorString(cudaError_t e);
 
