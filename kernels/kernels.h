@@ -119,17 +119,23 @@ void residual_forward(float* out, const float* a, const float* b, int N); // out
 void residual_backward(float* da, float* db, const float* dout, int N);   // both +=
 
 /* ---- fused softmax + cross-entropy ---------------------------------------
+ * The (BT, V) softmax is never stored: the forward keeps two numbers a row,
+ * stats[i] = (max_v logits[i,v], 1 / sum_v exp(logits[i,v] - max)), and the
+ * backward recomputes p = exp(logits - max) * inv from them.
  * losses[i] = -log softmax(logits[i])[targets[i]]. A target < 0 means
- * "ignore this position": loss 0, probs still written, no gradient. */
+ * "ignore this position": loss 0 (stats still written), zero gradient. */
 void crossentropy_softmax_forward(float* losses,       // (BT)
-                                  float* probs,        // (BT, V)
+                                  float* stats,        // (BT, 2)
                                   const float* logits, // (BT, V)
                                   const int* targets,  // (BT)
                                   int BT, int V);
-/* dlogits[i,v] += dlosses[i] * (probs[i,v] - [v == targets[i]]) */
-void crossentropy_softmax_backward(float* dlogits,       // (BT, V) +=
+/* dlogits[i,v] = dlosses[i] * (p[i,v] - [v == targets[i]]), OVERWRITTEN (0 on
+ * ignored rows). dlogits may be logits itself: the model turns its logits
+ * into their gradient in place, each entry read before it is written. */
+void crossentropy_softmax_backward(float* dlogits,       // (BT, V) overwritten, may alias logits
                                    const float* dlosses, // (BT)
-                                   const float* probs,   // (BT, V)
+                                   const float* logits,  // (BT, V)
+                                   const float* stats,   // (BT, 2)
                                    const int* targets,   // (BT)
                                    int BT, int V);
 

@@ -241,7 +241,7 @@ void model_alloc(Model* m, int B, int T) {
         TAKE(a->y, BT * C);
     }
     TAKE(m->hsum, BT * C); TAKE(m->lnf, BT * C); TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
-    TAKE(m->logits, BT * V); TAKE(m->probs, BT * V); TAKE(m->losses, BT);
+    TAKE(m->logits, BT * V); TAKE(m->ce_stats, BT * 2); TAKE(m->losses, BT);
     TAKE(m->dx_a, BT * S * C); TAKE(m->dx_b, BT * S * C); TAKE(m->du, BT * C); TAKE(m->dy, BT * C);
     TAKE(m->dln, BT * C); TAKE(m->dlnf, BT * C); TAKE(m->dbig, BT * 4 * C); TAKE(m->dbig2, BT * 4 * C);
     TAKE(m->datty, BT * C); TAKE(m->dqkv, BT * 3 * C); TAKE(m->dpreatt, att); TAKE(m->datt, att);
@@ -463,7 +463,7 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
     head_forward(m, BT);
     if (!targets) return 0.0f;
     k->upload(m->targets, targets, BT * sizeof(int));
-    k->crossentropy_softmax_forward(m->losses, m->probs, m->logits, m->targets, BT, m->V);
+    k->crossentropy_softmax_forward(m->losses, m->ce_stats, m->logits, m->targets, BT, m->V);
     const float* losses = model_losses(m);
     double sum = 0;
     for (int i = 0; i < BT; i++) sum += losses[i];
@@ -536,8 +536,8 @@ static void backward_from_dlogits(Model* m);
 void model_backward_weighted(Model* m, const float* dlosses) {
     int BT = m->B * m->T;
     m->k->upload(m->losses, dlosses, BT * sizeof(float));
-    m->k->zero(m->logits, (size_t)BT * m->V * sizeof(float));
-    m->k->crossentropy_softmax_backward(m->logits, m->losses, m->probs, m->targets, BT, m->V);
+    /* The logits become their gradient in place (the softmax is recomputed from ce_stats). */
+    m->k->crossentropy_softmax_backward(m->logits, m->losses, m->logits, m->ce_stats, m->targets, BT, m->V);
     backward_from_dlogits(m);
 }
 

@@ -97,7 +97,7 @@ typedef struct {
     size_t     act_floats;
     float**    xs;                      /* (2L+1) stream states, each (B*T, S, C) */
     SubActs*   sub;                     /* (2L) */
-    float     *hsum, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *losses;
+    float     *hsum, *lnf, *lnf_mean, *lnf_rstd, *logits, *ce_stats, *losses;
     int       *inputs, *targets, *pos;  /* (B*T) copies on the device; pos for decoding */
     float     *hlogits, *hlosses;       /* host copies (model_logits, model_losses) */
     /* backward scratch */
@@ -142,7 +142,8 @@ const ParamInfo* model_param(const Model* m, const char* name);
  * keeps what backward needs; without, fills m->logits (B*T, V) and returns 0. */
 float  model_forward(Model* m, const int* inputs, const int* targets, int B, int T);
 void   model_zero_grad(Model* m);
-/* Accumulates into m->grads the gradient of scale * (mean loss of the last forward). */
+/* Accumulates into m->grads the gradient of scale * (mean loss of the last forward).
+ * One backward per forward: the backward turns m->logits into their gradient. */
 void   model_backward(Model* m, float scale);
 /* The same for sum_i dlosses[i] * loss_i over the B*T positions (per-token weights,
  * e.g. policy-gradient advantages); positions with target < 0 contribute nothing. */

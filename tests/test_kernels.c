@@ -230,16 +230,16 @@ static void test_residual_encoder(void) {
 
 /* ---- cross-entropy -------------------------------------------------------- */
 
-static struct { int BT, V; float *losses, *probs, *logits, *dl; int* targets; } CE;
+static struct { int BT, V; float *losses, *stats, *logits, *dl; int* targets; } CE;
 static double loss_ce(void) {
-    crossentropy_softmax_forward(CE.losses, CE.probs, CE.logits, CE.targets, CE.BT, CE.V);
+    crossentropy_softmax_forward(CE.losses, CE.stats, CE.logits, CE.targets, CE.BT, CE.V);
     return dotd(CE.losses, CE.dl, CE.BT);
 }
 static void test_crossentropy(void) {
     int BT = 4, V = 7;
     int targets[4] = {3, 0, -1, 6};
     CE.BT = BT; CE.V = V; CE.targets = targets;
-    CE.losses = zerov(BT); CE.probs = zerov(BT * V); CE.logits = randv(BT * V, 3); CE.dl = randv(BT, 1);
+    CE.losses = zerov(BT); CE.stats = zerov(BT * 2); CE.logits = randv(BT * V, 3); CE.dl = randv(BT, 1);
     loss_ce();
     double m = -1e30, s = 0.0;
     for (int v = 0; v < V; v++) m = fmax(m, CE.logits[v]);
@@ -248,10 +248,16 @@ static void test_crossentropy(void) {
     CHECK("crossentropy_forward matches log-softmax", fabs(ref - CE.losses[0]) < 1e-5,
           "got %g want %g", CE.losses[0], ref);
     CHECK("crossentropy_forward ignores target -1", CE.losses[2] == 0.0f, "loss %g", CE.losses[2]);
-    float* dlogits = zerov(BT * V);
-    crossentropy_softmax_backward(dlogits, CE.dl, CE.probs, CE.targets, BT, V);
+    float* dlogits = randv(BT * V, 5);   /* overwritten, ignored row included */
+    crossentropy_softmax_backward(dlogits, CE.dl, CE.logits, CE.stats, CE.targets, BT, V);
     CHECK_FD("crossentropy_softmax_backward dlogits", fd_check(CE.logits, BT * V, dlogits, loss_ce, 1e-2f));
-    free(dlogits); free(CE.losses); free(CE.probs); free(CE.logits); free(CE.dl);
+    /* In place (the model's way): the logits become their gradient, the same bits. */
+    loss_ce();
+    float* inplace = copyv(CE.logits, BT * V);
+    crossentropy_softmax_backward(inplace, CE.dl, inplace, CE.stats, CE.targets, BT, V);
+    CHECK("crossentropy_softmax_backward in place", !memcmp(inplace, dlogits, BT * V * sizeof(float)),
+          "max diff %.3g", max_abs_diff(inplace, dlogits, BT * V));
+    free(inplace); free(dlogits); free(CE.losses); free(CE.stats); free(CE.logits); free(CE.dl);
 }
 
 /* ---- adamw -------------------------------------------------------------- */
@@ -369,15 +375,15 @@ static void test_determinism(void) {
         float *dpre = zerov((long)B * NH * T * T), *datt = zerov((long)B * NH * T * T);
         attention_forward(aout, pre, att, qkv, B, T, C, NH);
         attention_backward(dqkv, dpre, datt, datt_out, qkv, att, B, T, C, NH);
-        float *dlog = dqkv + BT * 3 * C, *probs = malloc_check(BT * V * sizeof(float)), *losses = zerov(BT);
-        crossentropy_softmax_forward(losses, probs, logits, tokens, BT, V);
-        crossentropy_softmax_backward(dlog, dlosses, probs, tokens, BT, V);
+        float *dlog = dqkv + BT * 3 * C, *stats = malloc_check(BT * 2 * sizeof(float)), *losses = zerov(BT);
+        crossentropy_softmax_forward(losses, stats, logits, tokens, BT, V);
+        crossentropy_softmax_backward(dlog, dlosses, logits, stats, tokens, BT, V);
         float *dhl = dlog + BT * V, *sout = zerov(BT * n * n), *saved = zerov(BT * SINKHORN_SAVED_FLOATS(n, iters));
         sinkhorn_forward(sout, saved, hl, BT, n, iters);
         sinkhorn_backward(dhl, dh, saved, BT, n, iters);
         float *dwte = dhl + BT * n * n, *dwpe = dwte + 7 * C;
         encoder_backward(dwte, dwpe, dln, tokens, B, T, C);
-        free(lout); free(pre); free(att); free(dpre); free(datt); free(probs); free(losses);
+        free(lout); free(pre); free(att); free(dpre); free(datt); free(stats); free(losses);
         free(sout); free(saved);
     }
     omp_set_num_threads(omp_get_num_procs());
@@ -505,17 +511,17 @@ static void dump_cases(void) {
     DUMP("attention.dqkv", dqkv, B, T, 3 * C);
     free(qkv); free(ao); free(dqkv); free(pre); free(att); free(dpre); free(datt); free(ld);
     /* crossentropy */
-    float *logits = randv(BT * V, 3), *dl = randv(BT, 1), *losses = zerov(BT), *probs = zerov(BT * V);
+    float *logits = randv(BT * V, 3), *dl = randv(BT, 1), *losses = zerov(BT), *stats = zerov(BT * 2);
     float* dlogits = zerov(BT * V);
     int* targets = malloc_check(BT * sizeof(int));
     for (int i = 0; i < BT; i++) targets[i] = (i * 7 + 3) % V;
-    crossentropy_softmax_forward(losses, probs, logits, targets, BT, V);
-    crossentropy_softmax_backward(dlogits, dl, probs, targets, BT, V);
+    crossentropy_softmax_forward(losses, stats, logits, targets, BT, V);
+    crossentropy_softmax_backward(dlogits, dl, logits, stats, targets, BT, V);
     float* tf = ints_as_floats(targets, BT);
     DUMP("crossentropy.logits", logits, BT, V); DUMP("crossentropy.targets", tf, BT);
     DUMP("crossentropy.dlosses", dl, BT); DUMP("crossentropy.losses", losses, BT);
-    DUMP("crossentropy.probs", probs, BT, V); DUMP("crossentropy.dlogits", dlogits, BT, V);
-    free(logits); free(dl); free(losses); free(probs); free(dlogits); free(targets); free(tf);
+    DUMP("crossentropy.stats", stats, BT, 2); DUMP("crossentropy.dlogits", dlogits, BT, V);
+    free(logits); free(dl); free(losses); free(stats); free(dlogits); free(targets); free(tf);
     /* adamw: 3 steps, lr 1e-2, betas 0.9/0.95, eps 1e-8, wd 0.1 */
     int N = 64, steps = 3;
     float *p0 = randv(N, 1), *p = copyv(p0, N), *m = zerov(N), *v = zerov(N), *gs = randv(steps * N, 1);

@@ -378,34 +378,33 @@ void residual_backward(float* da, float* db, const float* dout, int N) {
 /* ------------------------------------------------------------------------ */
 /* fused softmax + cross-entropy */
 
-void crossentropy_softmax_forward(float* losses, float* probs, const float* logits,
+void crossentropy_softmax_forward(float* losses, float* stats, const float* logits,
                                   const int* targets, int BT, int V) {
     #pragma omp parallel for if ((long)BT * V > PAR_MIN)
     for (int i = 0; i < BT; i++) {
         const float* x = logits + (long)i * V;
-        float* p = probs + (long)i * V;
         float maxval = -INFINITY;
         for (int v = 0; v < V; v++) if (x[v] > maxval) maxval = x[v];
         float sum = 0.0f;
-        for (int v = 0; v < V; v++) { p[v] = expf(x[v] - maxval); sum += p[v]; }
-        float inv = 1.0f / sum;
-        for (int v = 0; v < V; v++) p[v] *= inv;
+        for (int v = 0; v < V; v++) sum += expf(x[v] - maxval);
+        stats[2 * i] = maxval;
+        stats[2 * i + 1] = 1.0f / sum;
         int tg = targets[i];
-        /* log-sum-exp form: exact even where probs[target] underflows */
+        /* log-sum-exp form: exact even where p[target] underflows */
         losses[i] = tg >= 0 ? logf(sum) - (x[tg] - maxval) : 0.0f;
     }
 }
 
-void crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs,
-                                   const int* targets, int BT, int V) {
+void crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* logits,
+                                   const float* stats, const int* targets, int BT, int V) {
     #pragma omp parallel for if ((long)BT * V > PAR_MIN)
     for (int i = 0; i < BT; i++) {
         int tg = targets[i];
-        if (tg < 0) continue;
-        const float* p = probs + (long)i * V;
+        const float* x = logits + (long)i * V;
         float* dl = dlogits + (long)i * V;
-        float d = dlosses[i];
-        for (int v = 0; v < V; v++) dl[v] += (p[v] - (v == tg ? 1.0f : 0.0f)) * d;
+        if (tg < 0) { memset(dl, 0, (size_t)V * sizeof(float)); continue; }
+        float maxval = stats[2 * i], inv = stats[2 * i + 1], d = dlosses[i];
+        for (int v = 0; v < V; v++) dl[v] = (expf(x[v] - maxval) * inv - (v == tg ? 1.0f : 0.0f)) * d;
     }
 }
 

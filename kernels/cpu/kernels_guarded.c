@@ -200,21 +200,21 @@ static void g_residual_backward(float* da, float* db, const float* dout, int N) 
     device_off();
 }
 
-static void g_crossentropy_softmax_forward(float* losses, float* probs, const float* logits, const int* targets,
+static void g_crossentropy_softmax_forward(float* losses, float* stats, const float* logits, const int* targets,
                                            int BT, int V) {
-    on_device_all("crossentropy_softmax_forward", 4, (const void*)losses, (const void*)probs, (const void*)logits,
+    on_device_all("crossentropy_softmax_forward", 4, (const void*)losses, (const void*)stats, (const void*)logits,
                                                      (const void*)targets);
     device_on();
-    crossentropy_softmax_forward(losses, probs, logits, targets, BT, V);
+    crossentropy_softmax_forward(losses, stats, logits, targets, BT, V);
     device_off();
 }
 
-static void g_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs,
-                                            const int* targets, int BT, int V) {
-    on_device_all("crossentropy_softmax_backward", 4, (const void*)dlogits, (const void*)dlosses, (const void*)probs,
-                                                      (const void*)targets);
+static void g_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* logits,
+                                            const float* stats, const int* targets, int BT, int V) {
+    on_device_all("crossentropy_softmax_backward", 5, (const void*)dlogits, (const void*)dlosses, (const void*)logits,
+                                                      (const void*)stats, (const void*)targets);
     device_on();
-    crossentropy_softmax_backward(dlogits, dlosses, probs, targets, BT, V);
+    crossentropy_softmax_backward(dlogits, dlosses, logits, stats, targets, BT, V);
     device_off();
 }
 

@@ -820,56 +820,55 @@ static void cu_residual_backward(float* da, float* db, const float* dout, int N)
 }
 
 /* ------------------------------------------------------------------------ */
-/* fused softmax + cross-entropy (one block per row) */
+/* fused softmax + cross-entropy (one block per row). The softmax is never
+ * stored: the forward keeps (max, 1/sum) a row, the backward recomputes each
+ * probability from the logit it overwrites with its gradient (kernels.h). */
 
 #define CE_BLOCK 512
 
-__global__ void crossentropy_softmax_forward_kernel(float* losses, float* probs, const float* logits,
+__global__ void crossentropy_softmax_forward_kernel(float* losses, float* stats, const float* logits,
                                                     const int* targets, int V) {
     size_t i = blockIdx.x;
     const float* x = logits + i * V;
-    float* p = probs + i * V;
     float mx = -INFINITY;
     for (int v = threadIdx.x; v < V; v += blockDim.x) mx = fmaxf(mx, x[v]);
     mx = block_max(mx);
     float sum = 0.0f;
-    for (int v = threadIdx.x; v < V; v += blockDim.x) {
-        float e = expf(x[v] - mx);
-        p[v] = e;
-        sum += e;
-    }
+    for (int v = threadIdx.x; v < V; v += blockDim.x) sum += expf(x[v] - mx);
     sum = block_sum(sum);
-    float inv = 1.0f / sum;
-    for (int v = threadIdx.x; v < V; v += blockDim.x) p[v] *= inv;
     if (threadIdx.x == 0) {
+        stats[2 * i] = mx;
+        stats[2 * i + 1] = 1.0f / sum;
         int tg = targets[i];
-        /* log-sum-exp form: exact even where probs[target] underflows */
+        /* log-sum-exp form: exact even where p[target] underflows */
         losses[i] = tg >= 0 ? logf(sum) - (x[tg] - mx) : 0.0f;
     }
 }
 
-__global__ void crossentropy_softmax_backward_kernel(float* dlogits, const float* dlosses, const float* probs,
-                                                     const int* targets, int V) {
+/* Each thread reads logits[v] before writing dlogits[v], and no other thread
+ * touches v: safe when dlogits == logits. */
+__global__ void crossentropy_softmax_backward_kernel(float* dlogits, const float* dlosses, const float* logits,
+                                                     const float* stats, const int* targets, int V) {
     size_t i = blockIdx.x;
     int tg = targets[i];
-    if (tg < 0) return;
-    const float* p = probs + i * V;
+    const float* x = logits + i * V;
     float* dl = dlogits + i * V;
-    float d = dlosses[i];
-    for (int v = threadIdx.x; v < V; v += blockDim.x) dl[v] += (p[v] - (v == tg ? 1.0f : 0.0f)) * d;
+    float mx = stats[2 * i], inv = stats[2 * i + 1], d = tg >= 0 ? dlosses[i] : 0.0f;
+    for (int v = threadIdx.x; v < V; v += blockDim.x)
+        dl[v] = tg >= 0 ? (expf(x[v] - mx) * inv - (v == tg ? 1.0f : 0.0f)) * d : 0.0f;
 }
 
-static void cu_crossentropy_softmax_forward(float* losses, float* probs, const float* logits, const int* targets,
+static void cu_crossentropy_softmax_forward(float* losses, float* stats, const float* logits, const int* targets,
                                             int BT, int V) {
     if (BT <= 0) return;
-    crossentropy_softmax_forward_kernel<<<BT, CE_BLOCK>>>(losses, probs, logits, targets, V);
+    crossentropy_softmax_forward_kernel<<<BT, CE_BLOCK>>>(losses, stats, logits, targets, V);
     LAUNCH_CHECK();
 }
 
-static void cu_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* probs,
-                                             const int* targets, int BT, int V) {
+static void cu_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* logits,
+                                             const float* stats, const int* targets, int BT, int V) {
     if (BT <= 0) return;
-    crossentropy_softmax_backward_kernel<<<BT, CE_BLOCK>>>(dlogits, dlosses, probs, targets, V);
+    crossentropy_softmax_backward_kernel<<<BT, CE_BLOCK>>>(dlogits, dlosses, logits, stats, targets, V);
     LAUNCH_CHECK();
 }
 

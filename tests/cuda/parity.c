@@ -161,15 +161,19 @@ static void kernel_parity(void) {
         same("attention_decode_forward.vcache", &vc);
     }
     {   /* fused softmax + cross-entropy, some positions ignored */
-        Buf losses = buf_zero(BT), probs = buf_zero((size_t)BT * V), logits = buf_rand((size_t)BT * V, -4, 4);
+        Buf losses = buf_zero(BT), stats = buf_zero((size_t)BT * 2), logits = buf_rand((size_t)BT * V, -4, 4);
         IBuf tg = ibuf(BT, -1, V);
-        K->crossentropy_softmax_forward(losses.c, probs.c, logits.c, tg.c, BT, V);
-        G->crossentropy_softmax_forward(losses.d, probs.d, logits.d, tg.d, BT, V);
-        same("crossentropy_softmax_forward.losses", &losses); same("crossentropy_softmax_forward.probs", &probs);
-        Buf dl = buf_rand((size_t)BT * V, -1, 1), dloss = buf_rand(BT, -1, 1);
-        K->crossentropy_softmax_backward(dl.c, dloss.c, probs.c, tg.c, BT, V);
-        G->crossentropy_softmax_backward(dl.d, dloss.d, probs.d, tg.d, BT, V);
+        K->crossentropy_softmax_forward(losses.c, stats.c, logits.c, tg.c, BT, V);
+        G->crossentropy_softmax_forward(losses.d, stats.d, logits.d, tg.d, BT, V);
+        same("crossentropy_softmax_forward.losses", &losses); same("crossentropy_softmax_forward.stats", &stats);
+        Buf dl = buf_rand((size_t)BT * V, -1, 1), dloss = buf_rand(BT, -1, 1);   /* dl overwritten */
+        K->crossentropy_softmax_backward(dl.c, dloss.c, logits.c, stats.c, tg.c, BT, V);
+        G->crossentropy_softmax_backward(dl.d, dloss.d, logits.d, stats.d, tg.d, BT, V);
         same("crossentropy_softmax_backward", &dl);
+        /* in place, as the model calls it: the logits become their gradient */
+        K->crossentropy_softmax_backward(logits.c, dloss.c, logits.c, stats.c, tg.c, BT, V);
+        G->crossentropy_softmax_backward(logits.d, dloss.d, logits.d, stats.d, tg.d, BT, V);
+        same("crossentropy_softmax_backward.in_place", &logits);
     }
     {   /* sampling: the same draws give the same tokens (a flip needs a draw within
          * rounding of a CDF step: allow one in 64 rows) */

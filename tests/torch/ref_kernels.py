@@ -103,7 +103,9 @@ targets = T["crossentropy.targets"].long()
 losses = F.cross_entropy(logits, targets, reduction="none")
 backward(losses, T["crossentropy.dlosses"])
 compare("crossentropy.losses", T["crossentropy.losses"], losses)
-compare("crossentropy.probs", T["crossentropy.probs"], logits.softmax(-1))
+mx = logits.detach().max(-1).values
+compare("crossentropy.stats", T["crossentropy.stats"],
+        torch.stack([mx, 1.0 / (logits.detach() - mx[:, None]).exp().sum(-1)], -1))
 compare("crossentropy.dlogits", T["crossentropy.dlogits"], logits.grad)
 
 # AdamW, 3 steps: lr 1e-2, betas (0.9, 0.95), eps 1e-8, weight_decay 0.1 (fp32, as ours)
