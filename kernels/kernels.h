@@ -9,10 +9,13 @@
  * Conventions (llm.c):
  *  - fp32, row-major, contiguous. B batch, T time, C channels, NH heads,
  *    hs = C / NH, OC output channels, V vocab, BT = B * T.
- *  - Every *_backward ACCUMULATES (+=) into its gradient outputs (dinp,
- *    dweight, dbias, ...), so the caller zeroes gradients once per step and
- *    gradient accumulation over micro-batches and shared (tied) weights come
- *    for free. The only exceptions are scratch buffers, named as such below.
+ *  - Every *_backward ACCUMULATES (+=) into its parameter gradients (dweight,
+ *    dbias, ...), so the caller zeroes them once per step and gradient
+ *    accumulation over micro-batches and shared (tied) weights come for free.
+ *    Activation gradients (dinp, ...) accumulate too, except where marked
+ *    OVERWRITTEN below: where a kernel is the only producer of one, writing it
+ *    outright spares the caller a zeroing pass (and the GPU a read) per layer.
+ *    Scratch buffers are named as such.
  *  - Deterministic: no result depends on the OpenMP thread count. Every
  *    reduction over rows runs in a fixed order (threads split the *output*
  *    columns or heads, never the sum), so runs are bitwise reproducible.
@@ -48,14 +51,15 @@ void matmul_forward(float* out,          // (BT, OC)
                     const float* weight, // (OC, C)
                     const float* bias,   // (OC) or NULL
                     int BT, int C, int OC);
-/* Any of dinp, dweight, dbias may be NULL to skip that gradient. */
-void matmul_backward(float* dinp,         // (BT, C)  +=
+/* Any of dinp, dweight, dbias may be NULL to skip that gradient. dinp is
+ * accumulated (+=) when dinp_acc is 1 and OVERWRITTEN when it is 0. */
+void matmul_backward(float* dinp,         // (BT, C)  += or = (dinp_acc)
                      float* dweight,      // (OC, C)  +=
                      float* dbias,        // (OC)     +=
                      const float* dout,   // (BT, OC)
                      const float* inp,    // (BT, C)
                      const float* weight, // (OC, C)
-                     int BT, int C, int OC);
+                     int BT, int C, int OC, int dinp_acc);
 
 /* ---- layernorm (eps 1e-5, biased variance, as torch.nn.LayerNorm) -------- */
 void layernorm_forward(float* out,          // (BT, C)
@@ -89,7 +93,7 @@ void rmsnorm_backward(float* dinp,         // (BT, C) +=
 
 /* ---- GELU, tanh approximation (torch approximate="tanh") ----------------- */
 void gelu_forward(float* out, const float* inp, int N); // (N), may alias
-void gelu_backward(float* dinp,        // (N) +=
+void gelu_backward(float* dinp,        // (N) OVERWRITTEN
                    const float* inp,   // (N)
                    const float* dout,  // (N)
                    int N);
@@ -104,9 +108,9 @@ void attention_forward(float* out,       // (B, T, C)
                        float* att,       // (B, NH, T, T)
                        const float* qkv, // (B, T, 3C)
                        int B, int T, int C, int NH);
-/* dqkv accumulates (+=). dpreatt and datt are SCRATCH: overwritten, any
+/* dqkv is OVERWRITTEN. dpreatt and datt are SCRATCH: overwritten, any
  * previous content ignored. */
-void attention_backward(float* dqkv,       // (B, T, 3C) +=
+void attention_backward(float* dqkv,       // (B, T, 3C) overwritten
                         float* dpreatt,    // (B, NH, T, T) scratch
                         float* datt,       // (B, NH, T, T) scratch
                         const float* dout, // (B, T, C)

@@ -368,21 +368,21 @@ static void linear_forward(Model* m, int l, int j, float* out, const float* inp,
     k->axpy(out, lo->scale, lo->scr, (long)BT * OUT);
 }
 
+/* dinp is overwritten (the LoRA path then adds its share); dW, db accumulate. */
 static void linear_backward(Model* m, int l, int j, float* dinp, float* dW, float* db, const float* dout,
                             const float* inp, const float* W, int BT, int IN, int OUT) {
     const KernelOps* k = m->k;
-    k->matmul_backward(dinp, m->train_base ? dW : NULL, m->train_base ? db : NULL, dout, inp, W, BT, IN, OUT);
+    k->matmul_backward(dinp, m->train_base ? dW : NULL, m->train_base ? db : NULL, dout, inp, W, BT, IN, OUT, 0);
     Lora* lo = m->lora;
     if (!lo || !lo->enabled) return;
     int q = l * LORA_PROJ + j, r = lo->rank;
     const float* t = lo->tmp + (size_t)q * lo->cap_rows * r;
     k->zero(lo->scr, (size_t)BT * OUT * sizeof(float));
     k->axpy(lo->scr, lo->scale, dout, (long)BT * OUT);   /* scr = scale * dout */
-    k->zero(lo->dt, (size_t)BT * r * sizeof(float));
     float* dA = lo->grads + (lo->A[q] - lo->params);
     float* dB = lo->grads + (lo->B[q] - lo->params);
-    k->matmul_backward(lo->dt, dB, NULL, lo->scr, t, lo->B[q], BT, r, OUT);
-    k->matmul_backward(dinp, dA, NULL, lo->dt, inp, lo->A[q], BT, IN, r);
+    k->matmul_backward(lo->dt, dB, NULL, lo->scr, t, lo->B[q], BT, r, OUT, 0);
+    k->matmul_backward(dinp, dA, NULL, lo->dt, inp, lo->A[q], BT, IN, r, 1);   /* onto the base's dinp */
 }
 
 static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int B, int T) {
@@ -478,11 +478,8 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
 static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int B, int T) {
     const KernelOps* k = m->k;
     int BT = B * T, C = m->C;
-    k->zero(m->datty, (size_t)BT * C * sizeof(float));
     linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
-    k->zero(m->dqkv, (size_t)BT * 3 * C * sizeof(float));
     k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->att, B, T, C, m->NH);
-    k->zero(m->dln, (size_t)BT * C * sizeof(float));
     linear_backward(m, l, 0, m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
     k->layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
 }
@@ -490,11 +487,8 @@ static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const fl
 static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
     const KernelOps* k = m->k;
     int C = m->C;
-    k->zero(m->dbig2, (size_t)BT * 4 * C * sizeof(float));
     linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
-    k->zero(m->dbig, (size_t)BT * 4 * C * sizeof(float));
     k->gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
-    k->zero(m->dln, (size_t)BT * C * sizeof(float));
     linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
     k->layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
 }
@@ -517,8 +511,7 @@ static void mhc_backward(Model* m, int l, int s, SubActs* a, const float* x, con
     k->sinkhorn_backward(dres, gres, a->sk, BT, n, (int)m->cfg.sinkhorn_iters);
     k->mhc_coeffs_backward(m->dp, GRAD(w->alpha[s]), GRAD(w->mbias[s]), dHpre, dHpost, dres, a->H, a->p,
                            w->alpha[s], BT, n);
-    k->zero(m->dr, (size_t)BT * n * C * sizeof(float));
-    k->matmul_backward(m->dr, GRAD(w->phi[s]), NULL, m->dp, a->r, w->phi[s], BT, n * C, m->M);
+    k->matmul_backward(m->dr, GRAD(w->phi[s]), NULL, m->dp, a->r, w->phi[s], BT, n * C, m->M, 0);
     k->rmsnorm_backward(dx, m->dr, x, a->rms_inv, BT, n * C);
 }
 
@@ -551,8 +544,7 @@ static void backward_from_dlogits(Model* m) {
     const KernelOps* k = m->k;
     int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
     float* dlogits = m->logits;
-    k->zero(m->dlnf, (size_t)BT * C * sizeof(float));
-    k->matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V);
+    k->matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V, 0);
     float* dx = m->dx_a;
     const float* h = n ? m->hsum : m->xs[2 * m->L];
     if (n) {

@@ -92,14 +92,14 @@ static void test_matmul(void) {
             err = fmax(err, fabs(s - MM.out[i * OC + o]));
         }
     CHECK("matmul_forward matches naive", err < 1e-5, "max err %.3g", err);
-    float *dinp = zerov(BT * C), *dw = zerov(OC * C), *db = zerov(OC);
-    matmul_backward(dinp, dw, db, MM.dout, MM.inp, MM.w, BT, C, OC);
+    float *dinp = randv(BT * C, 1), *dw = zerov(OC * C), *db = zerov(OC);   /* dinp overwritten */
+    matmul_backward(dinp, dw, db, MM.dout, MM.inp, MM.w, BT, C, OC, 0);
     CHECK_FD("matmul_backward dinp", fd_check(MM.inp, BT * C, dinp, loss_matmul, 1e-2f));
     CHECK_FD("matmul_backward dweight", fd_check(MM.w, OC * C, dw, loss_matmul, 1e-2f));
     CHECK_FD("matmul_backward dbias", fd_check(MM.b, OC, db, loss_matmul, 1e-2f));
-    /* accumulation: a second call doubles the gradients */
+    /* accumulation (dinp_acc 1): a second call doubles the gradients */
     float* dinp1 = copyv(dinp, BT * C);
-    matmul_backward(dinp, NULL, NULL, MM.dout, MM.inp, MM.w, BT, C, OC);
+    matmul_backward(dinp, NULL, NULL, MM.dout, MM.inp, MM.w, BT, C, OC, 1);
     double acc = 0.0;
     for (int i = 0; i < BT * C; i++) acc = fmax(acc, fabs(dinp[i] - 2.0 * dinp1[i]));
     CHECK("matmul_backward accumulates", acc < 1e-5, "max err %.3g", acc);
@@ -168,7 +168,7 @@ static void test_gelu(void) {
         err = fmax(err, fabs(ref - GE.out[i]));
     }
     CHECK("gelu_forward matches tanh formula", err < 1e-5, "max err %.3g", err);
-    float* dinp = zerov(N);
+    float* dinp = randv(N, 1);   /* overwritten */
     gelu_backward(dinp, GE.inp, GE.dout, N);
     CHECK_FD("gelu_backward dinp", fd_check(GE.inp, N, dinp, loss_gelu, 1e-3f));
     free(dinp); free(GE.out); free(GE.inp); free(GE.dout);
@@ -191,7 +191,7 @@ static void test_attention(void) {
     double err = 0.0;
     for (int i = 0; i < C; i++) err = fmax(err, fabs(AT.out[i] - AT.qkv[2 * C + i]));
     CHECK("attention_forward causal first token", err < 1e-6, "max err %.3g", err);
-    float *dqkv = zerov(B * T * 3 * C), *dpre = zerov(B * NH * T * T), *datt = zerov(B * NH * T * T);
+    float *dqkv = randv(B * T * 3 * C, 1), *dpre = zerov(B * NH * T * T), *datt = zerov(B * NH * T * T);   /* dqkv overwritten */
     attention_backward(dqkv, dpre, datt, AT.dout, AT.qkv, AT.att, B, T, C, NH);
     CHECK_FD("attention_backward dqkv", fd_check(AT.qkv, B * T * 3 * C, dqkv, loss_attention, 1e-2f));
     free(dqkv); free(dpre); free(datt);
@@ -365,7 +365,7 @@ static void test_determinism(void) {
         float* o = res[r] = zerov(nbuf);
         float *mm_out = o, *dw = mm_out + BT * OC, *db = dw + OC * C, *dinp = db + OC;
         matmul_forward(mm_out, inp, w, db /* zeros: a bias */, BT, C, OC);
-        matmul_backward(dinp, dw, db, dout, inp, w, BT, C, OC);
+        matmul_backward(dinp, dw, db, dout, inp, w, BT, C, OC, 0);
         float *ldw = dinp + BT * C, *ldb = ldw + C, *ldi = ldb + C, *mean = ldi + BT * C, *rstd = mean + BT;
         float* lout = malloc_check(BT * C * sizeof(float));
         layernorm_forward(lout, mean, rstd, inp, lw, lb, BT, C);
@@ -411,7 +411,7 @@ static void test_matmul_tiling(void) {
             omp_set_num_threads(r + 1);
             out[r] = zerov(BT * OC); dinp[r] = zerov(BT * C); dw[r] = zerov(OC * C);
             matmul_forward(out[r], inp, w, NULL, BT, C, OC);
-            matmul_backward(dinp[r], dw[r], NULL, dout, inp, w, BT, C, OC);
+            matmul_backward(dinp[r], dw[r], NULL, dout, inp, w, BT, C, OC, 0);
             if (r) same &= same_bits(out[0], out[1], BT * OC) && same_bits(dinp[0], dinp[1], BT * C)
                          && same_bits(dw[0], dw[1], OC * C);
         }
@@ -472,7 +472,7 @@ static void dump_cases(void) {
     float *inp = randv(BT * C, 1), *w = randv(OC * C, 0.3f), *b = randv(OC, 1), *dout = randv(BT * OC, 1);
     float *out = zerov(BT * OC), *dinp = zerov(BT * C), *dw = zerov(OC * C), *db = zerov(OC);
     matmul_forward(out, inp, w, b, BT, C, OC);
-    matmul_backward(dinp, dw, db, dout, inp, w, BT, C, OC);
+    matmul_backward(dinp, dw, db, dout, inp, w, BT, C, OC, 0);
     DUMP("matmul.inp", inp, BT, C); DUMP("matmul.weight", w, OC, C); DUMP("matmul.bias", b, OC);
     DUMP("matmul.dout", dout, BT, OC); DUMP("matmul.out", out, BT, OC); DUMP("matmul.dinp", dinp, BT, C);
     DUMP("matmul.dweight", dw, OC, C); DUMP("matmul.dbias", db, OC);

@@ -110,10 +110,10 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                     const float* inp, const float* weight, int BT, int C, int OC) {
-    /* dinp (BT,C) += dout (BT,OC) @ weight (OC,C) */
+                     const float* inp, const float* weight, int BT, int C, int OC, int dinp_acc) {
+    /* dinp (BT,C) (+)= dout (BT,OC) @ weight (OC,C) */
     if (dinp)
-        sgemm_det(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+        sgemm_det(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, dinp_acc ? 1.0f : 0.0f, dinp, C);
     /* dweight (OC,C) += dout^T (OC,BT) @ inp (BT,C) */
     if (dweight)
         sgemm_det(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
@@ -279,7 +279,7 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
         float sech2 = 1.0f - th * th;
         float local = 0.5f * (1.0f + th)
                     + 0.5f * x * sech2 * GELU_SCALING_FACTOR * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += local * dout[i];
+        dinp[i] = local * dout[i];
     }
 }
 
@@ -356,9 +356,10 @@ void attention_backward(float* dqkv, float* dpreatt, float* datt, const float* d
             for (int t2 = 0; t2 <= t; t2++) dpr[t2] = ar[t2] * (dar[t2] - s);
             for (int t2 = t + 1; t2 < T; t2++) { dar[t2] = 0.0f; dpr[t2] = 0.0f; }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, dp, T, k, C3, 1.0f, dq, C3);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, dp, T, q, C3, 1.0f, dk, C3);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, d, C, 1.0f, dv, C3);
+        /* dq, dk, dv: each this head's slice of dqkv, written whole (beta 0) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, dp, T, k, C3, 0.0f, dq, C3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, dp, T, q, C3, 0.0f, dk, C3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, d, C, 0.0f, dv, C3);
     }
 }
 

@@ -112,11 +112,11 @@ static void g_matmul_forward(float* out, const float* inp, const float* weight, 
 }
 
 static void g_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                              const float* weight, int BT, int C, int OC) {
+                              const float* weight, int BT, int C, int OC, int dinp_acc) {
     on_device_all("matmul_backward", 6, (const void*)dinp, (const void*)dweight, (const void*)dbias,
                                         (const void*)dout, (const void*)inp, (const void*)weight);
     device_on();
-    matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, C, OC);
+    matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, C, OC, dinp_acc);
     device_off();
 }
 

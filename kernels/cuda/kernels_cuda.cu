@@ -473,9 +473,10 @@ static void cu_matmul_forward(float* out, const float* inp, const float* weight,
 }
 
 static void cu_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                               const float* weight, int BT, int C, int OC) {
-    /* dinp (BT,C) += dout @ weight:  dinp^T (C x BT) = weight^T-stored (C x OC) @ dout^T (OC x BT) */
-    if (dinp) lt_matmul(dinp, weight, dout, NULL, C, BT, OC, 0, 0, 1.0f);
+                               const float* weight, int BT, int C, int OC, int dinp_acc) {
+    /* dinp (BT,C) (+)= dout @ weight:  dinp^T (C x BT) = weight^T-stored (C x OC) @ dout^T (OC x BT);
+     * overwriting (beta 0), the product never reads dinp */
+    if (dinp) lt_matmul(dinp, weight, dout, NULL, C, BT, OC, 0, 0, dinp_acc ? 1.0f : 0.0f);
     /* dweight (OC,C) += dout^T @ inp:  dweight^T (C x OC) = inp^T (C x BT) @ (dout^T (OC x BT))^T */
     if (dweight) lt_matmul(dweight, inp, dout, NULL, C, OC, BT, 0, 1, 1.0f);
     if (dbias) column_sum_accumulate(dbias, dout, BT, OC);
@@ -633,7 +634,7 @@ __global__ void gelu_backward_kernel(float* dinp, const float* inp, const float*
         float sech2 = 1.0f - th * th;
         float local = 0.5f * (1.0f + th) +
                       0.5f * x * sech2 * GELU_SCALING_FACTOR * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += local * dout[i];
+        dinp[i] = local * dout[i];
     }
 }
 
@@ -669,13 +670,9 @@ __global__ void permute_kernel(float* dst, const float* src, int B, int T, int N
     GRID_STRIDE(idx, (long)B * NH * T * hs) dst[idx] = src[packed_offset(idx, T, NH, hs, stride, offset)];
 }
 
-/* dst[packed] (= or +=) src[b, h, t, e] */
-__global__ void unpermute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset,
-                                 int accumulate) {
-    GRID_STRIDE(idx, (long)B * NH * T * hs) {
-        float* d = dst + packed_offset(idx, T, NH, hs, stride, offset);
-        *d = accumulate ? *d + src[idx] : src[idx];
-    }
+/* dst[packed] = src[b, h, t, e] */
+__global__ void unpermute_kernel(float* dst, const float* src, int B, int T, int NH, int hs, int stride, int offset) {
+    GRID_STRIDE(idx, (long)B * NH * T * hs) dst[packed_offset(idx, T, NH, hs, stride, offset)] = src[idx];
 }
 
 /* One warp per row (b, h, t) of the scores: causal softmax over t2 <= t;
@@ -757,7 +754,7 @@ static void cu_attention_forward(float* out, float* preatt, float* att, const fl
     LAUNCH_CHECK();
     /* y (T, hs) = att @ v  (column-major: y^T = v^T @ att^T) */
     gemm_batched(0, 0, hs, T, T, 1.0f, v, hs, sTh, att, T, sTT, 0.0f, y, hs, sTh, BNH);
-    unpermute_kernel<<<blocks_for((long)n, BLOCK), BLOCK>>>(out, y, B, T, NH, hs, C, 0, 0);
+    unpermute_kernel<<<blocks_for((long)n, BLOCK), BLOCK>>>(out, y, B, T, NH, hs, C, 0);
     LAUNCH_CHECK();
 }
 
@@ -786,11 +783,11 @@ static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, cons
     /* dq (T,hs) = scale dpreatt @ k;  dk (T,hs) = scale dpreatt^T @ q */
     gemm_batched(0, 0, hs, T, T, scale, k, hs, sTh, dpreatt, T, sTT, 0.0f, dq, hs, sTh, BNH);
     gemm_batched(0, 1, hs, T, T, scale, q, hs, sTh, dpreatt, T, sTT, 0.0f, dk, hs, sTh, BNH);
-    unpermute_kernel<<<g, BLOCK>>>(dqkv, dq, B, T, NH, hs, C3, 0, 1);
+    unpermute_kernel<<<g, BLOCK>>>(dqkv, dq, B, T, NH, hs, C3, 0);
     LAUNCH_CHECK();
-    unpermute_kernel<<<g, BLOCK>>>(dqkv, dk, B, T, NH, hs, C3, C, 1);
+    unpermute_kernel<<<g, BLOCK>>>(dqkv, dk, B, T, NH, hs, C3, C);
     LAUNCH_CHECK();
-    unpermute_kernel<<<g, BLOCK>>>(dqkv, dv, B, T, NH, hs, C3, 2 * C, 1);
+    unpermute_kernel<<<g, BLOCK>>>(dqkv, dv, B, T, NH, hs, C3, 2 * C);
     LAUNCH_CHECK();
 }
 

@@ -31,7 +31,7 @@ template <int I, int Fwd, int Bwd, typename... A> static void prof_shape(int* a,
     if constexpr (I == Fwd) {   /* matmul_forward(out, inp, weight, bias, BT, C, OC) */
         auto t = std::make_tuple(x...);
         *a = std::get<5>(t), *b = std::get<6>(t);
-    } else if constexpr (I == Bwd) {   /* matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, C, OC) */
+    } else if constexpr (I == Bwd) {   /* matmul_backward(dinp, dweight, dbias, dout, inp, weight, BT, C, OC, dinp_acc) */
         auto t = std::make_tuple(x...);
         *a = std::get<7>(t), *b = std::get<8>(t);
     } else {

@@ -100,13 +100,16 @@ static void kernel_parity(void) {
         G->matmul_forward(out.d, inp.d, big.d + 7, NULL, BT, C, OC);
         same("matmul_forward.unaligned_weight", &out);
         Buf dinp = buf_rand(BT * C, -1, 1), dw = buf_rand(OC * C, -1, 1), db = buf_rand(OC, -1, 1), dout = buf_rand(BT * OC, -1, 1);
-        K->matmul_backward(dinp.c, dw.c, db.c, dout.c, inp.c, w.c, BT, C, OC);
-        G->matmul_backward(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, BT, C, OC);
-        same("matmul_backward.dinp", &dinp);
+        K->matmul_backward(dinp.c, dw.c, db.c, dout.c, inp.c, w.c, BT, C, OC, 1);
+        G->matmul_backward(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, BT, C, OC, 1);
+        same("matmul_backward.dinp_accumulated", &dinp);
         same("matmul_backward.dweight", &dw);
         same("matmul_backward.dbias", &db);
-        K->matmul_backward(NULL, dw.c, NULL, dout.c, inp.c, w.c, BT, C, OC);
-        G->matmul_backward(NULL, dw.d, NULL, dout.d, inp.d, w.d, BT, C, OC);
+        K->matmul_backward(dinp.c, NULL, NULL, dout.c, inp.c, w.c, BT, C, OC, 0);
+        G->matmul_backward(dinp.d, NULL, NULL, dout.d, inp.d, w.d, BT, C, OC, 0);
+        same("matmul_backward.dinp_overwritten", &dinp);
+        K->matmul_backward(NULL, dw.c, NULL, dout.c, inp.c, w.c, BT, C, OC, 0);
+        G->matmul_backward(NULL, dw.d, NULL, dout.d, inp.d, w.d, BT, C, OC, 0);
         same("matmul_backward.dweight_only", &dw);
         buf_free(&big);
     }
