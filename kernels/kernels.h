@@ -102,7 +102,11 @@ void gelu_backward(float* dinp,        // (N) OVERWRITTEN
  * qkv holds q, k, v concatenated in the last dim: q = qkv[..., 0:C],
  * k = qkv[..., C:2C], v = qkv[..., 2C:3C]; head h uses columns h*hs..h*hs+hs-1
  * of each. Scale 1/sqrt(hs). preatt/att keep the (pre-)softmax scores for
- * backward; entries above the diagonal (t2 > t) are written as 0. */
+ * backward; entries above the diagonal (t2 > t) are written as 0. That is
+ * what the CPU (and CUDA fp32) write; the CUDA backend's fused bf16 path keeps
+ * each row's log-sum-exp in att's first B*NH*T floats instead and leaves
+ * preatt alone, so callers treat both as state passed from forward to
+ * backward, not as results. */
 void attention_forward(float* out,       // (B, T, C)
                        float* preatt,    // (B, NH, T, T)
                        float* att,       // (B, NH, T, T)
@@ -115,6 +119,7 @@ void attention_backward(float* dqkv,       // (B, T, 3C) overwritten
                         float* datt,       // (B, NH, T, T) scratch
                         const float* dout, // (B, T, C)
                         const float* qkv,  // (B, T, 3C)
+                        const float* out,  // (B, T, C) the forward's output
                         const float* att,  // (B, NH, T, T)
                         int B, int T, int C, int NH);
 

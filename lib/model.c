@@ -479,7 +479,7 @@ static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const fl
     const KernelOps* k = m->k;
     int BT = B * T, C = m->C;
     linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
-    k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->att, B, T, C, m->NH);
+    k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->big2, a->att, B, T, C, m->NH);
     linear_backward(m, l, 0, m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
     k->layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
 }

@@ -192,7 +192,7 @@ static void test_attention(void) {
     for (int i = 0; i < C; i++) err = fmax(err, fabs(AT.out[i] - AT.qkv[2 * C + i]));
     CHECK("attention_forward causal first token", err < 1e-6, "max err %.3g", err);
     float *dqkv = randv(B * T * 3 * C, 1), *dpre = zerov(B * NH * T * T), *datt = zerov(B * NH * T * T);   /* dqkv overwritten */
-    attention_backward(dqkv, dpre, datt, AT.dout, AT.qkv, AT.att, B, T, C, NH);
+    attention_backward(dqkv, dpre, datt, AT.dout, AT.qkv, AT.out, AT.att, B, T, C, NH);
     CHECK_FD("attention_backward dqkv", fd_check(AT.qkv, B * T * 3 * C, dqkv, loss_attention, 1e-2f));
     free(dqkv); free(dpre); free(datt);
     free(AT.out); free(AT.preatt); free(AT.att); free(AT.qkv); free(AT.dout);
@@ -374,7 +374,7 @@ static void test_determinism(void) {
         float *pre = zerov((long)B * NH * T * T), *att = zerov((long)B * NH * T * T);
         float *dpre = zerov((long)B * NH * T * T), *datt = zerov((long)B * NH * T * T);
         attention_forward(aout, pre, att, qkv, B, T, C, NH);
-        attention_backward(dqkv, dpre, datt, datt_out, qkv, att, B, T, C, NH);
+        attention_backward(dqkv, dpre, datt, datt_out, qkv, aout, att, B, T, C, NH);
         float *dlog = dqkv + BT * 3 * C, *stats = malloc_check(BT * 2 * sizeof(float)), *losses = zerov(BT);
         crossentropy_softmax_forward(losses, stats, logits, tokens, BT, V);
         crossentropy_softmax_backward(dlog, dlosses, logits, stats, tokens, BT, V);
@@ -505,7 +505,7 @@ static void dump_cases(void) {
     long att_n = (long)B * NH * T * T;
     float *pre = zerov(att_n), *att = zerov(att_n), *dpre = zerov(att_n), *datt = zerov(att_n);
     attention_forward(ao, pre, att, qkv, B, T, C, NH);
-    attention_backward(dqkv, dpre, datt, ld, qkv, att, B, T, C, NH);
+    attention_backward(dqkv, dpre, datt, ld, qkv, ao, att, B, T, C, NH);
     DUMP("attention.qkv", qkv, B, T, 3 * C); DUMP("attention.dout", ld, B, T, C);
     DUMP("attention.out", ao, B, T, C); DUMP("attention.att", att, B, NH, T, T);
     DUMP("attention.dqkv", dqkv, B, T, 3 * C);

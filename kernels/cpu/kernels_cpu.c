@@ -329,7 +329,8 @@ void attention_forward(float* out, float* preatt, float* att, const float* qkv,
 }
 
 void attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout,
-                        const float* qkv, const float* att, int B, int T, int C, int NH) {
+                        const float* qkv, const float* out, const float* att, int B, int T, int C, int NH) {
+    (void)out;   /* the probabilities are stored: out is not needed here */
     int C3 = 3 * C, hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
     #pragma omp parallel for schedule(static)

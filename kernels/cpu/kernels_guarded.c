@@ -178,11 +178,11 @@ static void g_attention_forward(float* out, float* preatt, float* att, const flo
 }
 
 static void g_attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout, const float* qkv,
-                                 const float* att, int B, int T, int C, int NH) {
-    on_device_all("attention_backward", 6, (const void*)dqkv, (const void*)dpreatt, (const void*)datt,
-                                           (const void*)dout, (const void*)qkv, (const void*)att);
+                                 const float* out, const float* att, int B, int T, int C, int NH) {
+    on_device_all("attention_backward", 7, (const void*)dqkv, (const void*)dpreatt, (const void*)datt,
+                                           (const void*)dout, (const void*)qkv, (const void*)out, (const void*)att);
     device_on();
-    attention_backward(dqkv, dpreatt, datt, dout, qkv, att, B, T, C, NH);
+    attention_backward(dqkv, dpreatt, datt, dout, qkv, out, att, B, T, C, NH);
     device_off();
 }
 

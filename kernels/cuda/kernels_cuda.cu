@@ -42,13 +42,17 @@
 
 #include <cublasLt.h>
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <mma.h>
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+namespace wmma = nvcuda::wmma;
 
 /* ------------------------------------------------------------------------ */
 /* error checking */
@@ -737,9 +741,18 @@ static void permute_qkv(float* q, float* k, float* v, const float* qkv, int B, i
     }
 }
 
+static void flash_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH);
+static void flash_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse, int B,
+                           int T, int C, int NH);
+static int flash_applies(int T, int hs);
+
 static void cu_attention_forward(float* out, float* preatt, float* att, const float* qkv, int B, int T, int C,
                                  int NH) {
     if (B <= 0 || T <= 0) return;
+    if (flash_applies(T, C / NH)) {   /* att keeps the rows' log-sum-exp; preatt unused */
+        flash_forward(out, att, qkv, B, T, C, NH);
+        return;
+    }
     int hs = C / NH, BNH = B * NH;
     size_t n = (size_t)B * T * C;
     float* buf = (float*)scratch_get(&g_att_scratch, 4 * n * sizeof(float));
@@ -759,8 +772,12 @@ static void cu_attention_forward(float* out, float* preatt, float* att, const fl
 }
 
 static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, const float* dout, const float* qkv,
-                                  const float* att, int B, int T, int C, int NH) {
+                                  const float* out, const float* att, int B, int T, int C, int NH) {
     if (B <= 0 || T <= 0) return;
+    if (flash_applies(T, C / NH)) {
+        flash_backward(dqkv, dout, qkv, out, att, B, T, C, NH);
+        return;
+    }
     int hs = C / NH, C3 = 3 * C, BNH = B * NH;
     size_t n = (size_t)B * T * C;
     float* buf = (float*)scratch_get(&g_att_scratch, 7 * n * sizeof(float));
@@ -788,6 +805,303 @@ static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, cons
     unpermute_kernel<<<g, BLOCK>>>(dqkv, dk, B, T, NH, hs, C3, C);
     LAUNCH_CHECK();
     unpermute_kernel<<<g, BLOCK>>>(dqkv, dv, B, T, NH, hs, C3, 2 * C);
+    LAUNCH_CHECK();
+}
+
+/* ------------------------------------------------------------------------ */
+/* fused (flash) attention: bf16 tensor cores, for the bf16 precision
+ *
+ * attention_forward / attention_backward take this path when the precision is
+ * bf16, T <= FA_MAX_T and hs is 16, 32 or 64 (DD_CUDA_ATTENTION=materialised
+ * turns it off); otherwise the materialised path above. No (T, T) matrix is
+ * stored: the forward keeps each row's log-sum-exp in `att` (its first
+ * B*NH*T floats), the backward recomputes the probabilities tile by tile.
+ *
+ * A block is 4 warps; a warp owns 16 rows (queries, or keys in dK/dV) and does
+ * its products with 16x16x16 bf16 WMMA tiles, fp32 accumulation. Q, K, V, dO
+ * and the probabilities are rounded to bf16 on their way into shared memory;
+ * row statistics, softmax and the outputs stay fp32. The forward makes two
+ * passes over the keys (max and sum, then the normalised probabilities times
+ * V), so no accumulator needs rescaling. The backward is two kernels, one
+ * over query tiles (dQ) and one over key tiles (dK, dV), each recomputing
+ * the scores: every output element has one writer and a fixed summation
+ * order, so it is deterministic without atomics. */
+
+#define FA_WARPS 4
+#define FA_THREADS (32 * FA_WARPS)
+#define FA_BQ 64      /* query rows per block: 16 per warp */
+#define FA_BK 32      /* keys per tile */
+#define FA_MAX_T 1024
+typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> FragA;
+typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> FragBRow;
+typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> FragBCol;
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> FragC;
+
+/* dst (R x HS, bf16) = rows r0.. of src (row t at src + t * stride), 0 past T. */
+template <int HS>
+__device__ void fa_load(__nv_bfloat16* dst, const float* src, int stride, int R, int r0, int T) {
+    for (int i = threadIdx.x; i < R * HS; i += blockDim.x) {
+        int t = r0 + i / HS;
+        dst[i] = __float2bfloat16(t < T ? src[(size_t)t * stride + i % HS] : 0.0f);
+    }
+}
+
+/* One warp: S (16 x 16*NC, fp32, ldm 16*NC) = A (16 x HS) . Bm^T, Bm (16*NC x HS). */
+template <int HS, int NC>
+__device__ void fa_scores(float* S, const __nv_bfloat16* A, const __nv_bfloat16* Bm) {
+    for (int j = 0; j < NC; j++) {
+        FragC acc;
+        wmma::fill_fragment(acc, 0.0f);
+        for (int kk = 0; kk < HS / 16; kk++) {
+            FragA a;
+            FragBCol b;
+            wmma::load_matrix_sync(a, A + kk * 16, HS);
+            wmma::load_matrix_sync(b, Bm + (size_t)j * 16 * HS + kk * 16, HS);
+            wmma::mma_sync(acc, a, b, acc);
+        }
+        wmma::store_matrix_sync(S + j * 16, acc, 16 * NC, wmma::mem_row_major);
+    }
+}
+
+/* One warp: acc (16 x HS) += P (16 x K2, ldm K2) . R (K2 x HS). */
+template <int HS, int K2>
+__device__ void fa_accumulate(FragC* acc, const __nv_bfloat16* P, const __nv_bfloat16* R) {
+    for (int j = 0; j < HS / 16; j++)
+        for (int kk = 0; kk < K2 / 16; kk++) {
+            FragA a;
+            FragBRow b;
+            wmma::load_matrix_sync(a, P + kk * 16, K2);
+            wmma::load_matrix_sync(b, R + (size_t)kk * 16 * HS + j * 16, HS);
+            wmma::mma_sync(acc[j], a, b, acc[j]);
+        }
+}
+
+/* One warp: rows t0..t0+15 (those < T) of dst (row t at dst + t * stride) = acc,
+ * through the warp's 16 x 16 staging tile. */
+template <int HS>
+__device__ void fa_store(float* dst, int stride, int t0, int T, const FragC* acc, float* stage) {
+    int lane = threadIdx.x & 31;
+    for (int j = 0; j < HS / 16; j++) {
+        __syncwarp();
+        wmma::store_matrix_sync(stage, acc[j], 16, wmma::mem_row_major);
+        __syncwarp();
+        for (int i = lane; i < 256; i += 32) {
+            int t = t0 + i / 16;
+            if (t < T) dst[(size_t)t * stride + j * 16 + i % 16] = stage[i];
+        }
+    }
+}
+
+/* out (B, T, C) and lse (B*NH, T); grid (ceil(T / FA_BQ), B*NH). Lane pair
+ * (2r, 2r+1) of a warp shares the warp's row r, each half of a tile's columns. */
+template <int HS>
+__global__ void __launch_bounds__(FA_THREADS)
+    flash_forward_kernel(float* out, float* lse, const float* qkv, int T, int C, int NH, float scale) {
+    __shared__ __align__(32) __nv_bfloat16 Qs[FA_BQ * HS];
+    __shared__ __align__(32) __nv_bfloat16 Ks[FA_BK * HS];
+    __shared__ __align__(32) __nv_bfloat16 Vs[FA_BK * HS];
+    __shared__ __align__(32) __nv_bfloat16 Ps[FA_WARPS][16 * FA_BK];
+    __shared__ __align__(32) float Ss[FA_WARPS][16 * FA_BK];
+    int bh = blockIdx.y, b = bh / NH, h = bh % NH, q0 = blockIdx.x * FA_BQ, C3 = 3 * C;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 1, c0 = (lane & 1) * (FA_BK / 2);
+    int t = q0 + warp * 16 + r, kend = min(T, q0 + FA_BQ);
+    const float* base = qkv + (size_t)b * T * C3 + h * HS;
+    const __nv_bfloat16* Qw = Qs + warp * 16 * HS;
+    float* S = Ss[warp];
+    __nv_bfloat16* P = Ps[warp];
+    fa_load<HS>(Qs, base, C3, FA_BQ, q0, T);
+    /* pass 1: the row's max and sum of exp, in key order per lane, then the pair combined */
+    float m = -INFINITY, l = 0.0f;
+    for (int k0 = 0; k0 < kend; k0 += FA_BK) {
+        __syncthreads();
+        fa_load<HS>(Ks, base + C, C3, FA_BK, k0, T);
+        __syncthreads();
+        fa_scores<HS, FA_BK / 16>(S, Qw, Ks);
+        __syncwarp();
+        for (int c = c0; c < c0 + FA_BK / 2; c++) {
+            if (t >= T || k0 + c > t) continue;
+            float s = S[r * FA_BK + c] * scale;
+            if (s > m) { l = l * expf(m - s) + 1.0f; m = s; }
+            else l += expf(s - m);
+        }
+    }
+    float m2 = __shfl_xor_sync(0xffffffffu, m, 1), l2 = __shfl_xor_sync(0xffffffffu, l, 1);
+    float mt = fmaxf(m, m2);
+    float L = 0.0f;   /* log-sum-exp of the row's scaled scores (0 for rows past T) */
+    if (mt > -INFINITY) {
+        float lt = (m > -INFINITY ? l * expf(m - mt) : 0.0f) + (m2 > -INFINITY ? l2 * expf(m2 - mt) : 0.0f);
+        L = mt + logf(lt);
+    }
+    /* pass 2: out = sum over keys of exp(s - L) v */
+    FragC acc[HS / 16];
+    for (int j = 0; j < HS / 16; j++) wmma::fill_fragment(acc[j], 0.0f);
+    for (int k0 = 0; k0 < kend; k0 += FA_BK) {
+        __syncthreads();
+        fa_load<HS>(Ks, base + C, C3, FA_BK, k0, T);
+        fa_load<HS>(Vs, base + 2 * C, C3, FA_BK, k0, T);
+        __syncthreads();
+        fa_scores<HS, FA_BK / 16>(S, Qw, Ks);
+        __syncwarp();
+        for (int c = c0; c < c0 + FA_BK / 2; c++) {
+            bool on = t < T && k0 + c <= t;
+            P[r * FA_BK + c] = __float2bfloat16(on ? expf(S[r * FA_BK + c] * scale - L) : 0.0f);
+        }
+        __syncwarp();
+        fa_accumulate<HS, FA_BK>(acc, P, Vs);
+    }
+    fa_store<HS>(out + (size_t)b * T * C + h * HS, C, q0 + warp * 16, T, acc, S);
+    if ((lane & 1) == 0 && t < T) lse[(size_t)bh * T + t] = L;
+}
+
+/* D[bh, t] = <dout, out> over the head's hs columns (one warp per row). */
+__global__ void flash_rowdot_kernel(float* D, const float* dout, const float* out, int BNHT, int T, int C, int NH) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BNHT) return;
+    int t = row % T, bh = row / T, b = bh / NH, h = bh % NH, hs = C / NH;
+    size_t off = ((size_t)b * T + t) * C + (size_t)h * hs;
+    float s = 0.0f;
+    for (int e = lane; e < hs; e += 32) s += dout[off + e] * out[off + e];
+    s = warp_sum(s);
+    if (lane == 0) D[row] = s;
+}
+
+/* dq slice of dqkv; grid (ceil(T / FA_BQ), B*NH). dS = P (dP - D) scale, dQ = dS K. */
+template <int HS>
+__global__ void __launch_bounds__(FA_THREADS)
+    flash_backward_dq_kernel(float* dqkv, const float* qkv, const float* dout, const float* lse, const float* D, int T,
+                             int C, int NH, float scale) {
+    __shared__ __align__(32) __nv_bfloat16 Qs[FA_BQ * HS];
+    __shared__ __align__(32) __nv_bfloat16 dOs[FA_BQ * HS];
+    __shared__ __align__(32) __nv_bfloat16 Ks[FA_BK * HS];
+    __shared__ __align__(32) __nv_bfloat16 Vs[FA_BK * HS];
+    __shared__ __align__(32) __nv_bfloat16 dSs[FA_WARPS][16 * FA_BK];
+    __shared__ __align__(32) float Ss[FA_WARPS][16 * FA_BK];
+    int bh = blockIdx.y, b = bh / NH, h = bh % NH, q0 = blockIdx.x * FA_BQ, C3 = 3 * C;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 1, c0 = (lane & 1) * (FA_BK / 2);
+    int t = q0 + warp * 16 + r, kend = min(T, q0 + FA_BQ);
+    const float* base = qkv + (size_t)b * T * C3 + h * HS;
+    float* S = Ss[warp];
+    __nv_bfloat16* dS = dSs[warp];
+    fa_load<HS>(Qs, base, C3, FA_BQ, q0, T);
+    fa_load<HS>(dOs, dout + (size_t)b * T * C + h * HS, C, FA_BQ, q0, T);
+    float L = t < T ? lse[(size_t)bh * T + t] : 0.0f, Dt = t < T ? D[(size_t)bh * T + t] : 0.0f;
+    FragC acc[HS / 16];
+    for (int j = 0; j < HS / 16; j++) wmma::fill_fragment(acc[j], 0.0f);
+    for (int k0 = 0; k0 < kend; k0 += FA_BK) {
+        __syncthreads();
+        fa_load<HS>(Ks, base + C, C3, FA_BK, k0, T);
+        fa_load<HS>(Vs, base + 2 * C, C3, FA_BK, k0, T);
+        __syncthreads();
+        float p[FA_BK / 2];
+        fa_scores<HS, FA_BK / 16>(S, Qs + warp * 16 * HS, Ks);
+        __syncwarp();
+        for (int c = 0; c < FA_BK / 2; c++) {
+            bool on = t < T && k0 + c0 + c <= t;
+            p[c] = on ? expf(S[r * FA_BK + c0 + c] * scale - L) : 0.0f;
+        }
+        __syncwarp();
+        fa_scores<HS, FA_BK / 16>(S, dOs + warp * 16 * HS, Vs);   /* dP = dO V^T */
+        __syncwarp();
+        for (int c = 0; c < FA_BK / 2; c++)
+            dS[r * FA_BK + c0 + c] = __float2bfloat16(p[c] * (S[r * FA_BK + c0 + c] - Dt) * scale);
+        __syncwarp();
+        fa_accumulate<HS, FA_BK>(acc, dS, Ks);
+    }
+    fa_store<HS>(dqkv + (size_t)b * T * C3 + h * HS, C3, q0 + warp * 16, T, acc, S);
+}
+
+/* dk, dv slices of dqkv; grid (ceil(T / FA_BQ), B*NH): a block owns FA_BQ keys
+ * (16 a warp) and runs over the query tiles that can see them, in order.
+ * Transposed tiles (keys x queries): dV += P^T dO, dK += dS^T Q. */
+template <int HS>
+__global__ void __launch_bounds__(FA_THREADS)
+    flash_backward_dkv_kernel(float* dqkv, const float* qkv, const float* dout, const float* lse, const float* D,
+                              int T, int C, int NH, float scale) {
+    __shared__ __align__(32) __nv_bfloat16 Ks[FA_BQ * HS];
+    __shared__ __align__(32) __nv_bfloat16 Vs[FA_BQ * HS];
+    __shared__ __align__(32) __nv_bfloat16 Qs[FA_BK * HS];
+    __shared__ __align__(32) __nv_bfloat16 dOs[FA_BK * HS];
+    __shared__ __align__(32) __nv_bfloat16 Ps[FA_WARPS][16 * FA_BK];
+    __shared__ __align__(32) float Ss[FA_WARPS][16 * FA_BK];
+    __shared__ float Ls[FA_BK], Ds[FA_BK];
+    int bh = blockIdx.y, b = bh / NH, h = bh % NH, k0 = blockIdx.x * FA_BQ, C3 = 3 * C;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 1, c0 = (lane & 1) * (FA_BK / 2);
+    int key = k0 + warp * 16 + r;
+    const float* base = qkv + (size_t)b * T * C3 + h * HS;
+    const float* dob = dout + (size_t)b * T * C + h * HS;
+    float* S = Ss[warp];
+    __nv_bfloat16* P = Ps[warp];
+    fa_load<HS>(Ks, base + C, C3, FA_BQ, k0, T);
+    fa_load<HS>(Vs, base + 2 * C, C3, FA_BQ, k0, T);
+    FragC dk[HS / 16], dv[HS / 16];
+    for (int j = 0; j < HS / 16; j++) {
+        wmma::fill_fragment(dk[j], 0.0f);
+        wmma::fill_fragment(dv[j], 0.0f);
+    }
+    for (int q0 = k0; q0 < T; q0 += FA_BK) {   /* queries before k0 see none of these keys */
+        __syncthreads();
+        fa_load<HS>(Qs, base, C3, FA_BK, q0, T);
+        fa_load<HS>(dOs, dob, C, FA_BK, q0, T);
+        for (int i = threadIdx.x; i < FA_BK; i += blockDim.x) {
+            bool in = q0 + i < T;
+            Ls[i] = in ? lse[(size_t)bh * T + q0 + i] : 0.0f;
+            Ds[i] = in ? D[(size_t)bh * T + q0 + i] : 0.0f;
+        }
+        __syncthreads();
+        float p[FA_BK / 2];
+        fa_scores<HS, FA_BK / 16>(S, Ks + warp * 16 * HS, Qs);   /* S^T = K Q^T */
+        __syncwarp();
+        for (int c = 0; c < FA_BK / 2; c++) {
+            int q = q0 + c0 + c;
+            bool on = key < T && q < T && q >= key;
+            p[c] = on ? expf(S[r * FA_BK + c0 + c] * scale - Ls[c0 + c]) : 0.0f;
+            P[r * FA_BK + c0 + c] = __float2bfloat16(p[c]);
+        }
+        __syncwarp();
+        fa_accumulate<HS, FA_BK>(dv, P, dOs);
+        fa_scores<HS, FA_BK / 16>(S, Vs + warp * 16 * HS, dOs);   /* dP^T = V dO^T */
+        __syncwarp();
+        for (int c = 0; c < FA_BK / 2; c++)
+            P[r * FA_BK + c0 + c] = __float2bfloat16(p[c] * (S[r * FA_BK + c0 + c] - Ds[c0 + c]) * scale);
+        __syncwarp();
+        fa_accumulate<HS, FA_BK>(dk, P, Qs);
+    }
+    fa_store<HS>(dqkv + (size_t)b * T * C3 + C + h * HS, C3, k0 + warp * 16, T, dk, S);
+    fa_store<HS>(dqkv + (size_t)b * T * C3 + 2 * C + h * HS, C3, k0 + warp * 16, T, dv, S);
+}
+
+static int g_flash = 1;   /* DD_CUDA_ATTENTION: 1 flash where it applies, 0 always materialised */
+
+static int flash_applies(int T, int hs) {
+    return g_flash && g_bf16 && T <= FA_MAX_T && (hs == 16 || hs == 32 || hs == 64);
+}
+
+typedef void (*FlashFwd)(float*, float*, const float*, int, int, int, float);
+typedef void (*FlashBwd)(float*, const float*, const float*, const float*, const float*, int, int, int, float);
+
+static void flash_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
+    int hs = C / NH;
+    FlashFwd fwd = hs == 16 ? flash_forward_kernel<16> : hs == 32 ? flash_forward_kernel<32> : flash_forward_kernel<64>;
+    dim3 grid((T + FA_BQ - 1) / FA_BQ, B * NH);
+    fwd<<<grid, FA_THREADS>>>(out, lse, qkv, T, C, NH, 1.0f / sqrtf((float)hs));
+    LAUNCH_CHECK();
+}
+
+static void flash_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse, int B,
+                           int T, int C, int NH) {
+    int hs = C / NH, rows = B * NH * T;
+    float* D = (float*)scratch_get(&g_att_scratch, (size_t)rows * sizeof(float));
+    flash_rowdot_kernel<<<warp_row_blocks(rows), BLOCK>>>(D, dout, out, rows, T, C, NH);
+    LAUNCH_CHECK();
+    FlashBwd dq = hs == 16 ? flash_backward_dq_kernel<16> : hs == 32 ? flash_backward_dq_kernel<32>
+                                                                     : flash_backward_dq_kernel<64>;
+    FlashBwd dkv = hs == 16 ? flash_backward_dkv_kernel<16> : hs == 32 ? flash_backward_dkv_kernel<32>
+                                                                        : flash_backward_dkv_kernel<64>;
+    dim3 grid((T + FA_BQ - 1) / FA_BQ, B * NH);
+    float scale = 1.0f / sqrtf((float)hs);
+    dq<<<grid, FA_THREADS>>>(dqkv, qkv, dout, lse, D, T, C, NH, scale);
+    LAUNCH_CHECK();
+    dkv<<<grid, FA_THREADS>>>(dqkv, qkv, dout, lse, D, T, C, NH, scale);
     LAUNCH_CHECK();
 }
 
@@ -1543,6 +1857,13 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
         CUDA_CHECK(cudaMalloc(&g_lt_ws, LT_WS_BYTES));
     }
     g_bf16 = bf16 ? 1 : 0;
+    const char* att = getenv("DD_CUDA_ATTENTION");   /* the fused attention on (default) or off */
+    int materialised = att && (!strcmp(att, "materialised") || !strcmp(att, "materialized"));
+    if (att && *att && !materialised && strcmp(att, "flash")) {
+        if (err && errlen) snprintf(err, errlen, "DD_CUDA_ATTENTION=%s: expected flash or materialised", att);
+        return NULL;
+    }
+    g_flash = !materialised;
 
     static char device_name[256];
     cudaDeviceProp prop;

@@ -150,8 +150,8 @@ static void kernel_parity(void) {
         same("attention_forward.out", &out); same("attention_forward.preatt", &pre); same("attention_forward.att", &att);
         Buf dqkv = buf_rand(BT * 3 * C, -1, 1), dpre = buf_rand((size_t)B * NH * T * T, -1, 1),
             datt = buf_rand((size_t)B * NH * T * T, -1, 1), dout = buf_rand(BT * C, -1, 1);
-        K->attention_backward(dqkv.c, dpre.c, datt.c, dout.c, qkv.c, att.c, B, T, C, NH);
-        G->attention_backward(dqkv.d, dpre.d, datt.d, dout.d, qkv.d, att.d, B, T, C, NH);
+        K->attention_backward(dqkv.c, dpre.c, datt.c, dout.c, qkv.c, out.c, att.c, B, T, C, NH);
+        G->attention_backward(dqkv.d, dpre.d, datt.d, dout.d, qkv.d, out.d, att.d, B, T, C, NH);
         same("attention_backward.dqkv", &dqkv);
         /* decoding: N sequences, each at its own position of a cache of Tc */
         int N = 5, Tc = 40;
@@ -345,6 +345,45 @@ static double grads_err(Model* cpu, Model* gpu, const char* tag, double tol) {
     return worst;
 }
 
+/* Attention in bf16 (the CUDA backend's fused path where hs is 16, 32 or 64 and
+ * T <= 1024; DD_CUDA_ATTENTION=materialised for the other): out and dqkv
+ * normwise against the CPU's fp32, over shapes with partial tiles, several
+ * query tiles and each head size; then bitwise determinism of a second run. */
+static void attention_bf16_parity(void) {
+    static const int shapes[][4] = {{2, 33, 32, 2}, {1, 100, 64, 2}, {1, 130, 128, 2}, {1, 200, 128, 2}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3], BT = B * T;
+        size_t na = (size_t)B * NH * T * T;
+        Buf qkv = buf_rand((size_t)BT * 3 * C, -2, 2), out = buf_zero((size_t)BT * C), pre = buf_zero(na),
+            att = buf_zero(na), dpre = buf_zero(na), datt = buf_zero(na), dout = buf_rand((size_t)BT * C, -1, 1),
+            dqkv = buf_rand((size_t)BT * 3 * C, -1, 1);
+        K->attention_forward(out.c, pre.c, att.c, qkv.c, B, T, C, NH);
+        G->attention_forward(out.d, pre.d, att.d, qkv.d, B, T, C, NH);
+        K->attention_backward(dqkv.c, dpre.c, datt.c, dout.c, qkv.c, out.c, att.c, B, T, C, NH);
+        G->attention_backward(dqkv.d, dpre.d, datt.d, dout.d, qkv.d, out.d, att.d, B, T, C, NH);
+        float* g1 = malloc_check(((size_t)BT * 4 * C) * sizeof(float));
+        G->download(g1, out.d, (size_t)BT * C * sizeof(float));
+        G->download(g1 + (size_t)BT * C, dqkv.d, (size_t)BT * 3 * C * sizeof(float));
+        char nm[160];
+        double eo = norm_err(out.c, g1, (size_t)BT * C), ed = norm_err(dqkv.c, g1 + (size_t)BT * C, (size_t)BT * 3 * C);
+        printf("INFO kernel.bf16.attention_B%d_T%d_hs%d: normwise err out %.3g dqkv %.3g\n", B, T, C / NH, eo, ed);
+        snprintf(nm, sizeof nm, "kernel.bf16.attention_B%d_T%d_hs%d.out", B, T, C / NH);
+        CHECK(nm, eo <= 2e-2, "normwise err %.3g > 2e-2", eo);
+        snprintf(nm, sizeof nm, "kernel.bf16.attention_B%d_T%d_hs%d.dqkv", B, T, C / NH);
+        CHECK(nm, ed <= 2e-2, "normwise err %.3g > 2e-2", ed);
+        G->attention_forward(out.d, pre.d, att.d, qkv.d, B, T, C, NH);
+        G->attention_backward(dqkv.d, dpre.d, datt.d, dout.d, qkv.d, out.d, att.d, B, T, C, NH);
+        float* g2 = malloc_check(((size_t)BT * 4 * C) * sizeof(float));
+        G->download(g2, out.d, (size_t)BT * C * sizeof(float));
+        G->download(g2 + (size_t)BT * C, dqkv.d, (size_t)BT * 3 * C * sizeof(float));
+        snprintf(nm, sizeof nm, "kernel.bf16.attention_B%d_T%d_hs%d.deterministic", B, T, C / NH);
+        CHECK(nm, !memcmp(g1, g2, (size_t)BT * 4 * C * sizeof(float)), "a second run differs");
+        free(g1); free(g2);
+        Buf* all[] = {&qkv, &out, &pre, &att, &dpre, &datt, &dout, &dqkv};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) buf_free(all[i]);
+    }
+}
+
 static void model_parity(int mhc, double tol, double curve_tol, int bf16) {
     ModelConfig c;
     make_cfg(&c, mhc);
@@ -465,6 +504,8 @@ int main(int argc, char** argv) {
         /* bf16 products: inputs rounded to 8 mantissa bits, so ~0.4% per product. */
         G = kernels_get(device, "bf16", err, sizeof err);
         if (!G) { printf("FAIL cuda_available: %s\n", err); return 1; }
+        g_floor = 0;
+        attention_bf16_parity();
         model_parity(0, 2e-2, 5e-2, 1);
         model_parity(4, 2e-2, 5e-2, 1);
     }

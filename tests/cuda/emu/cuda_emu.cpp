@@ -19,6 +19,7 @@
  * Errors in the emulated program (the code under test) print "cuda-emu: ..."
  * and abort, so the parity harness or the tool reports a crash. */
 #include "cublasLt.h"
+#include "mma.h"
 
 #include <cblas.h>
 #include <signal.h>
@@ -320,6 +321,19 @@ static void yield(int state) {
 void __syncthreads(void) {
     if (!g_cur) die("__syncthreads outside a kernel");
     yield(AT_BLOCK);
+}
+
+void emu::warp_rendezvous(void) {
+    int x = 0, y;
+    warp_exchange(&x, &y, sizeof x, lane_id());
+}
+void __syncwarp(unsigned mask) {
+    if (mask != 0xffffffffu) die("__syncwarp with a partial mask (0x%x) is not emulated", mask);
+    emu::warp_rendezvous();
+}
+void emu::wmma_fail(const char* what, const void* p, unsigned ldm) {
+    die("%s: pointer %p with ldm %u breaks the warp matrix rules (32-byte aligned pointer, ldm a multiple of 16 bytes)",
+        what, p, ldm);
 }
 
 int emu::lane_id(void) { return (int)((g_cur - g_fibers) & 31); }

@@ -120,6 +120,9 @@ extern uint3 threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
 
 void __syncthreads(void);
+/* All lanes of the warp meet here (a rendezvous, as the full-mask shuffles). */
+void __syncwarp(unsigned mask = 0xffffffffu);
+#define __align__(n) __attribute__((aligned(n)))
 
 namespace emu {
 /* Lane-to-lane exchange inside the calling thread's warp: every lane of the
