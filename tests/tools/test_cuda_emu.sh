@@ -25,6 +25,8 @@ partial after 16 lane
 host_pointer is not device memory
 overrun illegal memory access .* overrun_kernel
 gemm_range overrun the 16384-byte block
+wmma_misaligned load_matrix_sync: .* breaks the warp matrix rules
+wmma_divergent after 16 lane
 M
 
 # The CUDA backend against the CPU backend: every kernel, the model, decoding, a loss curve.

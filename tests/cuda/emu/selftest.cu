@@ -11,10 +11,15 @@
  * divergent (a barrier and a shuffle in different branches), partial (a
  * full-mask shuffle after lanes returned), host_pointer (a host pointer as a
  * kernel argument), overrun (a read past the end of a cudaMalloc block),
- * gemm_range (a GEMM operand larger than its block). */
+ * gemm_range (a GEMM operand larger than its block), wmma_misaligned (a warp
+ * matrix load from a pointer that is not 32-byte aligned), wmma_divergent (a
+ * warp matrix operation on half the lanes). "ok" also checks the bf16
+ * conversions and every WMMA load/store layout against plain loops. */
 #include <cublasLt.h>
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <mma.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -87,6 +92,41 @@ __global__ void overrun_kernel(float* dst, const float* src, int n) {
     if (i < n) dst[i] = src[i + 4096];
 }
 
+/* One warp: D (stored column-major) = C + A B on 16x16x16 bf16 tiles; B is read
+ * column-major (bcol) or row-major; `misalign` elements shift A's tile. */
+__global__ void wmma_kernel(float* D, const float* A, const float* B, const float* Cm, int bcol, int misalign) {
+    __shared__ __align__(32) __nv_bfloat16 a[256 + 16];
+    __shared__ __align__(32) __nv_bfloat16 b[256];
+    __shared__ __align__(32) float c[256];
+    for (int i = threadIdx.x; i < 256; i += 32) {
+        a[i + misalign] = __float2bfloat16(A[i]);
+        b[i] = __float2bfloat16(B[i]);
+        c[i] = Cm[i];
+    }
+    __syncwarp();
+    nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::row_major> fa;
+    nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> fc;
+    nvcuda::wmma::load_matrix_sync(fa, a + misalign, 16);
+    nvcuda::wmma::load_matrix_sync(fc, c, 16, nvcuda::wmma::mem_row_major);
+    if (bcol) {
+        nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::col_major> fb;
+        nvcuda::wmma::load_matrix_sync(fb, b, 16);
+        nvcuda::wmma::mma_sync(fc, fa, fb, fc);
+    } else {
+        nvcuda::wmma::fragment<nvcuda::wmma::matrix_b, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::row_major> fb;
+        nvcuda::wmma::load_matrix_sync(fb, b, 16);
+        nvcuda::wmma::mma_sync(fc, fa, fb, fc);
+    }
+    nvcuda::wmma::store_matrix_sync(D, fc, 16, nvcuda::wmma::mem_col_major);
+}
+__global__ void wmma_divergent_kernel(float* D) {
+    nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> fc;
+    if (threadIdx.x < 16) {
+        nvcuda::wmma::fill_fragment(fc, 1.0f);
+        nvcuda::wmma::store_matrix_sync(D, fc, 16, nvcuda::wmma::mem_row_major);
+    }
+}
+
 static float frand(unsigned* s) {
     *s = *s * 1664525u + 1013904223u;
     return (float)(*s >> 8) / 16777216.0f - 0.5f;
@@ -136,6 +176,36 @@ static void check_bf16(void) {
                                      CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS);
     CHECK(cudaMemcpy(c, dc, 4, cudaMemcpyDeviceToHost) == cudaSuccess);
     CHECK(c[0] == 3.0f * (1.0f + 1.0f / 1024));
+}
+
+static float bf(float x) { return __bfloat162float(__float2bfloat16(x)); }
+
+static void check_wmma(void) {
+    /* round to nearest even at the 8th mantissa bit; NaN stays NaN */
+    CHECK(bf(1.0f + 1.0f / 256) == 1.0f);                     /* a tie, down to even */
+    CHECK(bf(1.0f + 3.0f / 256) == 1.0f + 4.0f / 256);        /* a tie, up to even */
+    CHECK(bf(1.0f + 1.0f / 256 + 1.0f / 4096) == 1.0f + 2.0f / 256);
+    CHECK(bf(-3.0f) == -3.0f && isnan(bf(NAN)) && isinf(bf(INFINITY)));
+    unsigned s = 11;
+    float A[256], B[256], C[256], D[256];
+    for (int i = 0; i < 256; i++) { A[i] = frand(&s); B[i] = frand(&s); C[i] = frand(&s); }
+    float *dA = dev_upload(A, 256), *dB = dev_upload(B, 256), *dC = dev_upload(C, 256), *dD = dev_upload(C, 256);
+    for (int bcol = 0; bcol < 2; bcol++) {
+        wmma_kernel<<<1, 32>>>(dD, dA, dB, dC, bcol, 0);
+        CHECK(cudaMemcpy(D, dD, sizeof D, cudaMemcpyDeviceToHost) == cudaSuccess);
+        double err = 0;
+        for (int i = 0; i < 16; i++)
+            for (int j = 0; j < 16; j++) {
+                double r = C[i * 16 + j];
+                for (int k = 0; k < 16; k++) r += (double)bf(A[i * 16 + k]) * bf(bcol ? B[j * 16 + k] : B[k * 16 + j]);
+                err = fmax(err, fabs(r - D[j * 16 + i]));   /* D column-major */
+            }
+        CHECK(err < 1e-5);
+    }
+    cudaFree(dA);
+    cudaFree(dB);
+    cudaFree(dC);
+    cudaFree(dD);
 }
 
 static void check_gemms(void) {
@@ -232,6 +302,7 @@ int main(int argc, char** argv) {
         }
         check_gemms();
         check_bf16();
+        check_wmma();
         puts("ok");
     } else if (!strcmp(mode, "race")) {
         race_kernel<<<1, 64>>>(d);
@@ -260,6 +331,10 @@ int main(int argc, char** argv) {
         cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, 128, 64, 64, &alpha, d, CUDA_R_32F, 128, 0, d,
                                    CUDA_R_32F, 64, 0, &beta, d, CUDA_R_32F, 128, 0, 1, CUBLAS_COMPUTE_32F,
                                    CUBLAS_GEMM_DEFAULT);
+    } else if (!strcmp(mode, "wmma_misaligned")) {
+        wmma_kernel<<<1, 32>>>(d, d, d, d, 0, 4);   /* 4 bf16 = 8 bytes off */
+    } else if (!strcmp(mode, "wmma_divergent")) {
+        wmma_divergent_kernel<<<1, 32>>>(d);
     } else {
         fprintf(stderr, "selftest: unknown mode %s\n", mode);
         return 2;
