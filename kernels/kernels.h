@@ -127,6 +127,28 @@ void attention_backward(float* dqkv,       // (B, T, 3C) overwritten
 void residual_forward(float* out, const float* a, const float* b, int N); // out may alias a or b
 void residual_backward(float* da, float* db, const float* dout, int N);   // both +=
 
+/* ---- residual + norm, fused: a sublayer's update of the residual stream and
+ * the next sublayer's norm of it in one pass, so the stream is read once.
+ * Each equals the two calls it names, in order (same outputs, same rounding). */
+/* residual_forward(out, a, b, BT*C), then layernorm_forward(ln, mean, rstd, out, weight, bias, BT, C) */
+void residual_layernorm_forward(float* out,          // (BT, C) = a + b
+                                float* ln,           // (BT, C)
+                                float* mean,         // (BT)
+                                float* rstd,         // (BT)
+                                const float* a,      // (BT, C)
+                                const float* b,      // (BT, C)
+                                const float* weight, // (C)
+                                const float* bias,   // (C)
+                                int BT, int C);
+/* mhc_post_forward(xout, H, x, y, BT, n, C), then rmsnorm_forward(r, rms_inv, xout, BT, n*C, eps) */
+void mhc_post_rmsnorm_forward(float* xout,     // (BT, n, C)
+                              float* r,        // (BT, n*C)
+                              float* rms_inv,  // (BT)
+                              const float* H,  // (BT, M)
+                              const float* x,  // (BT, n, C)
+                              const float* y,  // (BT, C)
+                              int BT, int n, int C, float eps);
+
 /* ---- fused softmax + cross-entropy ---------------------------------------
  * The (BT, V) softmax is never stored: the forward keeps two numbers a row,
  * stats[i] = (max_v logits[i,v], 1 / sum_v exp(logits[i,v] - max)), and the
@@ -296,7 +318,8 @@ double sumsq(const float* x, long N);
     X(encoder_forward) X(encoder_backward) X(matmul_forward) X(matmul_backward)                           \
     X(layernorm_forward) X(layernorm_backward) X(rmsnorm_forward) X(rmsnorm_backward)                     \
     X(gelu_forward) X(gelu_backward) X(attention_forward) X(attention_backward)                           \
-    X(residual_forward) X(residual_backward) X(crossentropy_softmax_forward)                              \
+    X(residual_forward) X(residual_backward) X(residual_layernorm_forward) X(mhc_post_rmsnorm_forward)    \
+    X(crossentropy_softmax_forward)                                                                       \
     X(crossentropy_softmax_backward) X(adamw_update) X(adamw_update_segments) X(sinkhorn_forward)         \
     X(sinkhorn_backward)                                                                                  \
     X(encoder_decode_forward) X(attention_decode_forward) X(sample_rows) X(stream_broadcast)              \

@@ -339,11 +339,15 @@ const float* model_losses(Model* m) {
 /* ---- forward ------------------------------------------------------------------ */
 
 /* mHC coefficients and the sublayer input u from streams x (BT, n, C). */
+#define MHC_RMS_EPS 1e-6f
+
+/* normed: a->r and a->rms_inv were already written (by the previous
+ * sublayer's fused mhc_post_rmsnorm_forward). */
 static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, const float* alpha,
-                    const float* bias, int BT) {
+                    const float* bias, int BT, int normed) {
     const KernelOps* k = m->k;
     int n = m->n, C = m->C, M = m->M;
-    k->rmsnorm_forward(a->r, a->rms_inv, x, BT, n * C, 1e-6f);
+    if (!normed) k->rmsnorm_forward(a->r, a->rms_inv, x, BT, n * C, MHC_RMS_EPS);
     k->matmul_forward(a->p, a->r, phi, NULL, BT, n * C, M);
     float* hres = m->dp;   /* scratch (BT, n*n) until backward */
     float* Hres = m->dH;   /* scratch (BT, n*n) */
@@ -385,17 +389,16 @@ static void linear_backward(Model* m, int l, int j, float* dinp, float* dW, floa
     k->matmul_backward(dinp, dA, NULL, lo->dt, inp, lo->A[q], BT, IN, r, 1);   /* onto the base's dinp */
 }
 
-static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int B, int T) {
+/* The sublayers start from a->ln, their input's LayerNorm (written by layers_forward). */
+static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, int B, int T) {
     int BT = B * T, C = m->C;
-    m->k->layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, BT, C);
     linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
     m->k->attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
     linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, BT, C, C);
 }
 
-static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, int BT) {
+static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
     int C = m->C;
-    m->k->layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln2w, w->ln2b, BT, C);
     linear_forward(m, l, 2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
     m->k->gelu_forward(a->big2, a->big, BT * 4 * C);
     linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
@@ -404,33 +407,54 @@ static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, const floa
 /* One new position per sequence: attention reads and extends the sequence's
  * cached keys and values (positions in m->pos); everything else is the
  * training forward on N rows of length 1. */
-static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, const float* u, KVCache* kv, int N) {
+static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, KVCache* kv, int N) {
     int C = m->C;
-    m->k->layernorm_forward(a->ln, a->mean, a->rstd, u, w->ln1w, w->ln1b, N, C);
     linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, N, C, 3 * C);
     size_t layer = (size_t)l * kv->N * kv->T * C;
     m->k->attention_decode_forward(a->big2, kv->k + layer, kv->v + layer, a->big, m->pos, N, kv->T, C, m->NH);
     linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, N, C, C);
 }
 
+/* Sublayer q's LayerNorm (layer q / 2: ln1 before attention, ln2 before the MLP). */
+static void sub_ln(const Model* m, int q, const float** w, const float** b) {
+    const LayerW* lw = &m->layers[q / 2];
+    *w = q % 2 ? lw->ln2w : lw->ln1w;
+    *b = q % 2 ? lw->ln2b : lw->ln1b;
+}
+
 /* Every layer, from the embedded streams in m->xs[0]. With kv (decoding, T = 1),
- * attention reads and extends each sequence's cache at m->pos. */
+ * attention reads and extends each sequence's cache at m->pos.
+ * A sublayer's update of the residual stream and the next sublayer's norm of
+ * it are one fused call (residual_layernorm_forward; with mHC
+ * mhc_post_rmsnorm_forward); the last plain sublayer's carries the final
+ * LayerNorm, so head_forward starts after it. */
 static void layers_forward(Model* m, int B, int T, KVCache* kv) {
-    int BT = B * T, C = m->C, n = m->n;
+    const KernelOps* k = m->k;
+    int BT = B * T, C = m->C, n = m->n, last = 2 * m->L - 1;
+    const float *lw, *lb;
     for (int l = 0; l < m->L; l++) {
         const LayerW* w = &m->layers[l];
         for (int s = 0; s < 2; s++) {
-            int k = 2 * l + s;
-            SubActs* a = &m->sub[k];
-            const float* x = m->xs[k];
-            float* xo = m->xs[k + 1];
+            int q = 2 * l + s;
+            SubActs* a = &m->sub[q];
+            const float* x = m->xs[q];
+            float* xo = m->xs[q + 1];
             const float* u = x;
-            if (n) { mhc_pre(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT); u = a->u; }
-            if (s == 1) mlp_forward(m, l, w, a, u, BT);
-            else if (kv) attn_decode(m, l, w, a, u, kv, BT);
-            else attn_forward(m, l, w, a, u, B, T);
-            if (n) m->k->mhc_post_forward(xo, a->H, x, a->y, BT, n, C);
-            else m->k->residual_forward(xo, x, a->y, BT * C);
+            if (n) { mhc_pre(m, a, x, w->phi[s], w->alpha[s], w->mbias[s], BT, q > 0); u = a->u; }
+            if (n || q == 0) {   /* else the previous sublayer's fused call wrote a->ln */
+                sub_ln(m, q, &lw, &lb);
+                k->layernorm_forward(a->ln, a->mean, a->rstd, u, lw, lb, BT, C);
+            }
+            if (s == 1) mlp_forward(m, l, w, a, BT);
+            else if (kv) attn_decode(m, l, w, a, kv, BT);
+            else attn_forward(m, l, w, a, B, T);
+            SubActs* nx = q < last ? &m->sub[q + 1] : NULL;
+            if (n && nx) k->mhc_post_rmsnorm_forward(xo, nx->r, nx->rms_inv, a->H, x, a->y, BT, n, C, MHC_RMS_EPS);
+            else if (n) k->mhc_post_forward(xo, a->H, x, a->y, BT, n, C);
+            else if (nx) {
+                sub_ln(m, q + 1, &lw, &lb);
+                k->residual_layernorm_forward(xo, nx->ln, nx->mean, nx->rstd, x, a->y, lw, lb, BT, C);
+            } else k->residual_layernorm_forward(xo, m->lnf, m->lnf_mean, m->lnf_rstd, x, a->y, m->lnfw, m->lnfb, BT, C);
         }
     }
 }
@@ -439,12 +463,10 @@ static void layers_forward(Model* m, int B, int T, KVCache* kv) {
  * projection into m->logits (BT, V). */
 static void head_forward(Model* m, int BT) {
     int C = m->C, n = m->n;
-    const float* h = m->xs[2 * m->L];
-    if (n) {
-        m->k->stream_sum(m->hsum, h, BT, n, C);
-        h = m->hsum;
+    if (n) {   /* without mHC the last sublayer's fused call wrote lnf */
+        m->k->stream_sum(m->hsum, m->xs[2 * m->L], BT, n, C);
+        m->k->layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, m->hsum, m->lnfw, m->lnfb, BT, C);
     }
-    m->k->layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, h, m->lnfw, m->lnfb, BT, C);
     m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
 }
 

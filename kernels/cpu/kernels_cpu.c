@@ -372,6 +372,18 @@ void residual_forward(float* out, const float* a, const float* b, int N) {
     for (int i = 0; i < N; i++) out[i] = a[i] + b[i];
 }
 
+void residual_layernorm_forward(float* out, float* ln, float* mean, float* rstd, const float* a, const float* b,
+                                const float* weight, const float* bias, int BT, int C) {
+    residual_forward(out, a, b, BT * C);
+    layernorm_forward(ln, mean, rstd, out, weight, bias, BT, C);
+}
+
+void mhc_post_rmsnorm_forward(float* xout, float* r, float* rms_inv, const float* H, const float* x, const float* y,
+                              int BT, int n, int C, float eps) {
+    mhc_post_forward(xout, H, x, y, BT, n, C);
+    rmsnorm_forward(r, rms_inv, xout, BT, n * C, eps);
+}
+
 void residual_backward(float* da, float* db, const float* dout, int N) {
     #pragma omp parallel for if (N > PAR_MIN)
     for (int i = 0; i < N; i++) { da[i] += dout[i]; db[i] += dout[i]; }

@@ -186,6 +186,24 @@ static void g_attention_backward(float* dqkv, float* dpreatt, float* datt, const
     device_off();
 }
 
+static void g_residual_layernorm_forward(float* out, float* ln, float* mean, float* rstd, const float* a,
+                                         const float* b, const float* weight, const float* bias, int BT, int C) {
+    on_device_all("residual_layernorm_forward", 8, (const void*)out, (const void*)ln, (const void*)mean,
+                  (const void*)rstd, (const void*)a, (const void*)b, (const void*)weight, (const void*)bias);
+    device_on();
+    residual_layernorm_forward(out, ln, mean, rstd, a, b, weight, bias, BT, C);
+    device_off();
+}
+
+static void g_mhc_post_rmsnorm_forward(float* xout, float* r, float* rms_inv, const float* H, const float* x,
+                                       const float* y, int BT, int n, int C, float eps) {
+    on_device_all("mhc_post_rmsnorm_forward", 6, (const void*)xout, (const void*)r, (const void*)rms_inv,
+                  (const void*)H, (const void*)x, (const void*)y);
+    device_on();
+    mhc_post_rmsnorm_forward(xout, r, rms_inv, H, x, y, BT, n, C, eps);
+    device_off();
+}
+
 static void g_residual_forward(float* out, const float* a, const float* b, int N) {
     on_device_all("residual_forward", 3, (const void*)out, (const void*)a, (const void*)b);
     device_on();

@@ -1130,6 +1130,39 @@ static void cu_residual_backward(float* da, float* db, const float* dout, int N)
     LAUNCH_CHECK();
 }
 
+/* One warp per row: out = a + b, then layernorm_forward_kernel's arithmetic on
+ * out (the same lanes, order and trees, so the same bits as the two kernels);
+ * the second and third passes read back what this lane just wrote. */
+__global__ void residual_layernorm_forward_kernel(float* out, float* ln, float* mean, float* rstd, const float* a,
+                                                  const float* b, const float* weight, const float* bias, int BT,
+                                                  int C) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BT) return;
+    size_t off = (size_t)row * C;
+    float* x = out + off;
+    float s = 0.0f;
+    for (int c = lane; c < C; c += 32) {
+        float v = a[off + c] + b[off + c];
+        x[c] = v;
+        s += v;
+    }
+    float m = warp_sum(s) / C;
+    float var = 0.0f;
+    for (int c = lane; c < C; c += 32) { float d = x[c] - m; var += d * d; }
+    var = warp_sum(var) / C;
+    float r = 1.0f / sqrtf(var + 1e-5f);
+    float* o = ln + off;
+    for (int c = lane; c < C; c += 32) o[c] = (x[c] - m) * r * weight[c] + bias[c];
+    if (lane == 0) { mean[row] = m; rstd[row] = r; }
+}
+
+static void cu_residual_layernorm_forward(float* out, float* ln, float* mean, float* rstd, const float* a,
+                                          const float* b, const float* weight, const float* bias, int BT, int C) {
+    if (BT <= 0) return;
+    residual_layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(out, ln, mean, rstd, a, b, weight, bias, BT, C);
+    LAUNCH_CHECK();
+}
+
 /* ------------------------------------------------------------------------ */
 /* fused softmax + cross-entropy (one block per row). The softmax is never
  * stored: the forward keeps (max, 1/sum) a row, the backward recomputes each
@@ -1595,6 +1628,40 @@ static void cu_mhc_post_forward(float* xout, const float* H, const float* x, con
     long N = (long)BT * n * C;
     if (N <= 0) return;
     mhc_post_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(xout, H, x, y, BT, n, C);
+    LAUNCH_CHECK();
+}
+
+/* One warp per token: xout as mhc_post_forward_kernel computes it (the same
+ * per-element sums), then rmsnorm_forward_kernel's arithmetic over the n*C
+ * row, reading back what this lane just wrote. */
+__global__ void mhc_post_rmsnorm_forward_kernel(float* xout, float* r, float* rms_inv, const float* H, const float* x,
+                                                const float* y, int BT, int n, int C, float eps) {
+    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
+    if (row >= BT) return;
+    int M = 2 * n + n * n, nC = n * C;
+    const float* h = H + (size_t)row * M;
+    const float* xb = x + (size_t)row * nC;
+    float* xo = xout + (size_t)row * nC;
+    float ss = 0.0f;
+    for (int e = lane; e < nC; e += 32) {
+        int i = e / C, c = e % C;
+        const float* hr = h + 2 * n + i * n;
+        float acc = h[n + i] * y[(size_t)row * C + c];
+        for (int j = 0; j < n; j++) acc += hr[j] * xb[(size_t)j * C + c];
+        xo[e] = acc;
+        ss += acc * acc;
+    }
+    ss = warp_sum(ss);
+    float rinv = 1.0f / sqrtf(ss / nC + eps);
+    float* o = r + (size_t)row * nC;
+    for (int e = lane; e < nC; e += 32) o[e] = xo[e] * rinv;
+    if (lane == 0) rms_inv[row] = rinv;
+}
+
+static void cu_mhc_post_rmsnorm_forward(float* xout, float* r, float* rms_inv, const float* H, const float* x,
+                                        const float* y, int BT, int n, int C, float eps) {
+    if (BT <= 0) return;
+    mhc_post_rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(xout, r, rms_inv, H, x, y, BT, n, C, eps);
     LAUNCH_CHECK();
 }
 

@@ -141,6 +141,12 @@ static void kernel_parity(void) {
         K->residual_backward(dinp.c, out.c, dout.c, BT * C);
         G->residual_backward(dinp.d, out.d, dout.d, BT * C);
         same("residual_backward.da", &dinp); same("residual_backward.db", &out);
+        /* fused residual + LayerNorm: the sum and the norm of it */
+        Buf xo = buf_zero(BT * C), ln = buf_zero(BT * C), mean2 = buf_zero(BT), rstd2 = buf_zero(BT);
+        K->residual_layernorm_forward(xo.c, ln.c, mean2.c, rstd2.c, inp.c, dout.c, w.c, b.c, BT, C);
+        G->residual_layernorm_forward(xo.d, ln.d, mean2.d, rstd2.d, inp.d, dout.d, w.d, b.d, BT, C);
+        same("residual_layernorm_forward.out", &xo); same("residual_layernorm_forward.ln", &ln);
+        same("residual_layernorm_forward.mean", &mean2); same("residual_layernorm_forward.rstd", &rstd2);
     }
     {   /* attention (T = 33: not a multiple of any tile) */
         Buf out = buf_zero(BT * C), pre = buf_zero((size_t)B * NH * T * T), att = buf_zero((size_t)B * NH * T * T);
@@ -268,6 +274,11 @@ static void kernel_parity(void) {
         K->mhc_post_forward(xo.c, H.c, x.c, y.c, BT, n, C);
         G->mhc_post_forward(xo.d, H.d, x.d, y.d, BT, n, C);
         same("mhc_post_forward", &xo);
+        Buf xo2 = buf_zero((size_t)BT * n * C), r2 = buf_zero((size_t)BT * n * C), rinv2 = buf_zero(BT);
+        K->mhc_post_rmsnorm_forward(xo2.c, r2.c, rinv2.c, H.c, x.c, y.c, BT, n, C, 1e-6f);
+        G->mhc_post_rmsnorm_forward(xo2.d, r2.d, rinv2.d, H.d, x.d, y.d, BT, n, C, 1e-6f);
+        same("mhc_post_rmsnorm_forward.xout", &xo2); same("mhc_post_rmsnorm_forward.r", &r2);
+        same("mhc_post_rmsnorm_forward.rms_inv", &rinv2);
         Buf dy = buf_zero((size_t)BT * C), dx = buf_zero((size_t)BT * n * C), dHpost = buf_zero((size_t)BT * n),
             dHres = buf_zero((size_t)BT * n * n), dxo = buf_rand((size_t)BT * n * C, -1, 1);
         K->mhc_post_backward(dy.c, dx.c, dHpost.c, dHres.c, dxo.c, H.c, x.c, y.c, BT, n, C);
