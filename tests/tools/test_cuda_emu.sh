@@ -97,3 +97,11 @@ cnt() { awk -v e="$1" '$0 ~ "^"e" " { print $(NF-4) }' "$T/profile.txt"; }
   && pass emu_profile_counts_each_entry || fail emu_profile_counts_each_entry "$plain / $profiled: $(head -8 "$T/profile.txt")"
 DD_CUDA_PROFILE=1 BT --device cpu >/dev/null 2>"$T/o" && [ ! -s "$T/o" ] && pass profile_is_cuda_only \
   || fail profile_is_cuda_only "$(head -3 "$T/o")"
+
+# CUDA_EMU_STATS: the launches a GPU would pay for; a training step costs the same each time.
+st() { CUDA_EMU_STATS=1 $EB/bench/bench_train --d 64 --L 2 --H 4 --V 320 --T 32 --B 2 --steps "$1" --warmup 0 \
+         --device cuda --precision bf16 --mhc 4 2>&1 >/dev/null | sed -n 's/^cuda-emu: \([0-9]*\) kernel launches, \([0-9]*\) cuBLAS products$/\1 \2/p'; }
+one=$(st 1); two=$(st 2)
+set -- $one $two
+[ $# -eq 4 ] && [ "$1" -gt 0 ] && [ "$3" -eq $((2 * $1)) ] && [ "$4" -eq $((2 * $2)) ] \
+  && pass emu_stats_launches_per_step_constant || fail emu_stats_launches_per_step_constant "1 step: $one, 2 steps: $two"

@@ -51,6 +51,17 @@ dim3 blockDim, gridDim;
     abort();
 }
 
+/* CUDA_EMU_STATS=1: at exit, how many kernels were launched and products run
+ * (what a GPU would pay launch overhead for). */
+static long g_launches = 0, g_products = 0;
+static void print_stats(void) { fprintf(stderr, "cuda-emu: %ld kernel launches, %ld cuBLAS products\n", g_launches, g_products); }
+static void count_product(void) {
+    static bool registered = false;
+    if (!registered && getenv("CUDA_EMU_STATS")) atexit(print_stats);
+    registered = true;
+    g_products++;
+}
+
 static cudaError_t g_last_error = cudaSuccess;
 static cudaError_t set_error(cudaError_t e) {
     if (e != cudaSuccess && g_last_error == cudaSuccess) g_last_error = e;
@@ -462,6 +473,7 @@ void emu::launch(dim3 grid, dim3 block, size_t smem, const char* name, const voi
         return;
     }
     if (g_cur) die("a kernel launch inside a kernel");
+    g_launches++;
     g_name = name;
     g_body = body;
     g_body_ctx = ctx;
@@ -585,6 +597,7 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation
                                           long long strideB, const void* beta, void* C, cudaDataType Ctype, int ldc,
                                           long long strideC, int batchCount, cublasComputeType_t computeType,
                                           cublasGemmAlgo_t) {
+    count_product();
     if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
     if (Atype != CUDA_R_32F || Btype != CUDA_R_32F || Ctype != CUDA_R_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (batchCount < 0 || transa == CUBLAS_OP_C || transb == CUBLAS_OP_C) return CUBLAS_STATUS_INVALID_VALUE;
@@ -725,6 +738,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
                               const void* beta, const void* C, cublasLtMatrixLayout_t Cdesc, void* D,
                               cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t* algo, void* workspace,
                               size_t ws_bytes, cudaStream_t) {
+    count_product();
     if (!handle || !desc || !algo || algo->data[0] != 1) return CUBLAS_STATUS_INVALID_VALUE;
     int m, n, k;
     cublasStatus_t s = lt_shapes(desc, Adesc, Bdesc, Cdesc, Ddesc, &m, &n, &k);
