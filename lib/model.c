@@ -206,6 +206,8 @@ static void free_acts(Model* m) {
     m->cap_B = m->cap_T = 0;
 }
 
+#define ACT_ALIGN 16
+
 void model_alloc(Model* m, int B, int T) {
     lora_reserve(m, (size_t)B * T);
     /* Buffers sized for cap_B x cap_T hold any B x T with as many positions and
@@ -225,10 +227,14 @@ void model_alloc(Model* m, int B, int T) {
                    BT * (3 * C + 2 + 2 * V + 1) +
                    /* backward scratch */
                    2 * BT * S * C + 4 * BT * C + 2 * BT * 4 * C + BT * C + BT * 3 * C + 2 * att + 2 * BT * M + BT * n * C + 2 * BT * C + 2 * BT * n * n;
+    /* Every buffer starts on a 64-byte boundary (ACT_ALIGN floats): cuBLASLt's
+     * vectorised kernels and its epilogues want aligned operands whatever B*T is. */
+    size_t nbufs = (2 * m->L + 1) + 2 * m->L * 14 + 7 + 20;
+    total += nbufs * ACT_ALIGN;
     m->act_floats = total;
     m->act_mem = m->k->alloc(total * sizeof(float));
     float* p = m->act_mem;
-#define TAKE(ptr, count) (ptr = p, p += (count))
+#define TAKE(ptr, count) (ptr = p, p += ((count) + ACT_ALIGN - 1) / ACT_ALIGN * ACT_ALIGN)
     m->xs = calloc_check(2 * m->L + 1, sizeof *m->xs);
     for (int k = 0; k < 2 * m->L + 1; k++) TAKE(m->xs[k], BT * S * C);
     m->sub = calloc_check(2 * m->L, sizeof *m->sub);
