@@ -93,10 +93,32 @@ void rmsnorm_backward(float* dinp,         // (BT, C) +=
 
 /* ---- GELU, tanh approximation (torch approximate="tanh") ----------------- */
 void gelu_forward(float* out, const float* inp, int N); // (N), may alias
-void gelu_backward(float* dinp,        // (N) OVERWRITTEN
+void gelu_backward(float* dinp,        // (N) OVERWRITTEN; may alias dout
                    const float* inp,   // (N)
                    const float* dout,  // (N)
                    int N);
+
+/* ---- matmul + GELU, fused: the MLP's first projection with its GELU, and the
+ * gradient through the second projection and the GELU (the CUDA backend runs
+ * each as one cuBLASLt product with a GELU epilogue where it has one).
+ * Each equals the calls it names, in order. */
+/* matmul_forward(pre, inp, weight, bias, BT, C, OC), then gelu_forward(out, pre, BT*OC) */
+void matmul_gelu_forward(float* out,          // (BT, OC) GELU(pre)
+                         float* pre,          // (BT, OC) kept for the backward
+                         const float* inp,    // (BT, C)
+                         const float* weight, // (OC, C)
+                         const float* bias,   // (OC) or NULL
+                         int BT, int C, int OC);
+/* matmul_backward(dpre, dweight, dbias, dout, inp, weight, BT, C, OC, 0), then
+ * gelu_backward(dpre, pre, dpre, BT*C): dpre = (dout @ weight) * GELU'(pre). */
+void matmul_backward_gelu(float* dpre,         // (BT, C) OVERWRITTEN
+                          float* dweight,      // (OC, C) += (or NULL)
+                          float* dbias,        // (OC)    += (or NULL)
+                          const float* dout,   // (BT, OC)
+                          const float* inp,    // (BT, C) = GELU(pre), the forward's input
+                          const float* weight, // (OC, C)
+                          const float* pre,    // (BT, C)
+                          int BT, int C, int OC);
 
 /* ---- causal self-attention ----------------------------------------------
  * qkv holds q, k, v concatenated in the last dim: q = qkv[..., 0:C],
@@ -317,7 +339,8 @@ double sumsq(const float* x, long N);
 #define KERNEL_LIST(X)                                                                                      \
     X(encoder_forward) X(encoder_backward) X(matmul_forward) X(matmul_backward)                           \
     X(layernorm_forward) X(layernorm_backward) X(rmsnorm_forward) X(rmsnorm_backward)                     \
-    X(gelu_forward) X(gelu_backward) X(attention_forward) X(attention_backward)                           \
+    X(gelu_forward) X(gelu_backward) X(matmul_gelu_forward) X(matmul_backward_gelu) X(attention_forward)  \
+    X(attention_backward)                                                                                 \
     X(residual_forward) X(residual_backward) X(residual_layernorm_forward) X(mhc_post_rmsnorm_forward)    \
     X(crossentropy_softmax_forward)                                                                       \
     X(crossentropy_softmax_backward) X(adamw_update) X(adamw_update_segments) X(sinkhorn_forward)         \

@@ -403,10 +403,15 @@ static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, int B, in
     linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, BT, C, C);
 }
 
+static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
+
+/* Without an adapter, fc and its GELU are one fused call (a GELU epilogue on the GPU). */
 static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
     int C = m->C;
-    linear_forward(m, l, 2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
-    m->k->gelu_forward(a->big2, a->big, BT * 4 * C);
+    if (lora_on(m)) {   /* the adapter's share goes in before the GELU */
+        linear_forward(m, l, 2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
+        m->k->gelu_forward(a->big2, a->big, BT * 4 * C);
+    } else m->k->matmul_gelu_forward(a->big2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
     linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
 }
 
@@ -515,8 +520,12 @@ static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const fl
 static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
     const KernelOps* k = m->k;
     int C = m->C;
-    linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
-    k->gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
+    if (lora_on(m)) {
+        linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
+        k->gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
+    } else   /* fcproj's input gradient and the GELU's in one product (DGELU epilogue on the GPU) */
+        k->matmul_backward_gelu(m->dbig, m->train_base ? GRAD(w->fcprojw) : NULL, m->train_base ? GRAD(w->fcprojb) : NULL,
+                                m->dy, a->big2, w->fcprojw, a->big, BT, 4 * C, C);
     linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
     k->layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
 }

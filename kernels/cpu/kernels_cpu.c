@@ -283,6 +283,18 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
     }
 }
 
+void matmul_gelu_forward(float* out, float* pre, const float* inp, const float* weight, const float* bias, int BT,
+                         int C, int OC) {
+    matmul_forward(pre, inp, weight, bias, BT, C, OC);
+    gelu_forward(out, pre, BT * OC);
+}
+
+void matmul_backward_gelu(float* dpre, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, const float* pre, int BT, int C, int OC) {
+    matmul_backward(dpre, dweight, dbias, dout, inp, weight, BT, C, OC, 0);
+    gelu_backward(dpre, pre, dpre, BT * C);
+}
+
 /* ------------------------------------------------------------------------ */
 /* causal self-attention */
 

@@ -186,6 +186,24 @@ static void g_attention_backward(float* dqkv, float* dpreatt, float* datt, const
     device_off();
 }
 
+static void g_matmul_gelu_forward(float* out, float* pre, const float* inp, const float* weight, const float* bias,
+                                  int BT, int C, int OC) {
+    on_device_all("matmul_gelu_forward", 5, (const void*)out, (const void*)pre, (const void*)inp,
+                  (const void*)weight, (const void*)bias);
+    device_on();
+    matmul_gelu_forward(out, pre, inp, weight, bias, BT, C, OC);
+    device_off();
+}
+
+static void g_matmul_backward_gelu(float* dpre, float* dweight, float* dbias, const float* dout, const float* inp,
+                                   const float* weight, const float* pre, int BT, int C, int OC) {
+    on_device_all("matmul_backward_gelu", 7, (const void*)dpre, (const void*)dweight, (const void*)dbias,
+                  (const void*)dout, (const void*)inp, (const void*)weight, (const void*)pre);
+    device_on();
+    matmul_backward_gelu(dpre, dweight, dbias, dout, inp, weight, pre, BT, C, OC);
+    device_off();
+}
+
 static void g_residual_layernorm_forward(float* out, float* ln, float* mean, float* rstd, const float* a,
                                          const float* b, const float* weight, const float* bias, int BT, int C) {
     on_device_all("residual_layernorm_forward", 8, (const void*)out, (const void*)ln, (const void*)mean,

@@ -342,14 +342,17 @@ static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, con
 
 /* A cuBLASLt product in column-major terms:
  *   D (m x n, ld m) = op(A) op(B) + beta D  [+ bias (m) broadcast over columns]
+ *   [then, LT_GELU: aux = D, D = GELU(D); LT_DGELU: D = D * GELU'(aux); aux (m x n, ld m)]
  * with A stored (ta ? k x m : m x k) and B stored (tb ? n x k : k x n),
  * column-major with the leading dimension = stored rows. The descriptors and
  * the heuristic's first algorithm are cached per (shape, transposes,
  * epilogue, pointer alignments, precision). */
+enum { LT_PLAIN = 0, LT_GELU = 1, LT_DGELU = 2 };   /* the GELU epilogues */
+static int g_gelu_epilogue = 1;   /* DD_CUDA_GELU_EPILOGUE=off: always the separate GELU kernels */
 typedef struct {
-    int m, n, k, ta, tb, epi, bf16;
+    int m, n, k, ta, tb, epi, gelu, bf16;
     uint32_t al_a, al_b, al_d;
-    int ok;   /* 0: no algorithm for this bias epilogue (cached refusal) */
+    int ok;   /* 0: no algorithm for this bias / GELU epilogue (cached refusal) */
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t la, lb, ld;
     cublasLtMatmulAlgo_t algo;
@@ -373,10 +376,11 @@ static void plan_destroy(LtPlan* p) {
     CUBLAS_CHECK(cublasLtMatmulDescDestroy(p->desc));
 }
 
-static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t al_a, uint32_t al_b, uint32_t al_d) {
+static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, int gelu, uint32_t al_a, uint32_t al_b,
+                        uint32_t al_d) {
     for (int i = 0; i < g_nplans; i++) {
         LtPlan* p = &g_plans[i];
-        if (p->m == m && p->n == n && p->k == k && p->ta == ta && p->tb == tb && p->epi == epi &&
+        if (p->m == m && p->n == n && p->k == k && p->ta == ta && p->tb == tb && p->epi == epi && p->gelu == gelu &&
             p->bf16 == g_bf16 && p->al_a == al_a && p->al_b == al_b && p->al_d == al_d)
             return p;
     }
@@ -384,7 +388,7 @@ static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t a
     if (g_nplans < LT_PLANS) p = &g_plans[g_nplans++];
     else { p = &g_plans[g_plan_next]; g_plan_next = (g_plan_next + 1) % LT_PLANS; plan_destroy(p); }
     memset(p, 0, sizeof *p);
-    p->m = m; p->n = n; p->k = k; p->ta = ta; p->tb = tb; p->epi = epi; p->bf16 = g_bf16;
+    p->m = m; p->n = n; p->k = k; p->ta = ta; p->tb = tb; p->epi = epi; p->gelu = gelu; p->bf16 = g_bf16;
     p->al_a = al_a; p->al_b = al_b; p->al_d = al_d;
 
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_32F, ta ? k : m, ta ? m : k, ta ? k : m));
@@ -414,8 +418,16 @@ static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t a
         cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
         CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opa, sizeof opa));
         CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb));
-        cublasLtEpilogue_t epilogue = epi ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+        cublasLtEpilogue_t epilogue = gelu == LT_GELU    ? (epi ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX)
+                                      : gelu == LT_DGELU ? CUBLASLT_EPILOGUE_DGELU
+                                      : epi              ? CUBLASLT_EPILOGUE_BIAS
+                                                         : CUBLASLT_EPILOGUE_DEFAULT;
         CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
+        if (gelu) {   /* aux has D's shape and leading dimension */
+            int64_t aux_ld = m;
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &aux_ld,
+                                                        sizeof aux_ld));
+        }
         if (epi) {
             int32_t bias_type = CUDA_R_32F;
             CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
@@ -427,7 +439,7 @@ static LtPlan* plan_get(int m, int n, int k, int ta, int tb, int epi, uint32_t a
     }
     CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
     if (st != CUBLAS_STATUS_SUCCESS || returned == 0) {
-        if (epi) return p;   /* p->ok = 0 (desc and layouts exist): the caller adds the bias itself */
+        if (epi || gelu) return p;   /* p->ok = 0 (desc and layouts exist): the caller does the epilogue itself */
         char msg[200];
         snprintf(msg, sizeof msg, "cublasLtMatmulAlgoGetHeuristic: no algorithm for m=%d n=%d k=%d ta=%d tb=%d (%s)", m,
                  n, k, ta, tb, cublasGetStatusString(st));
@@ -442,30 +454,59 @@ __global__ void add_bias_kernel(float* out, const float* bias, int rows, int col
     GRID_STRIDE(idx, (long)rows * cols) out[idx] += bias[idx % cols];
 }
 
-static void lt_matmul(float* D, const float* A, const float* Bm, const float* bias, int m, int n, int k, int ta,
-                      int tb, float beta) {
+__global__ void gelu_forward_kernel(float* out, const float* inp, int N);
+__global__ void gelu_backward_kernel(float* dinp, const float* inp, const float* dout, int N);
+
+/* The product above; `gelu` (LT_GELU, LT_DGELU) adds that epilogue with aux.
+ * Where cuBLASLt has no algorithm for an epilogue (or the vector is not
+ * 16-byte aligned) the plain product runs and a kernel does the rest, with
+ * the same result: the bias added, or for LT_GELU the product written to aux
+ * and D = GELU(aux), for LT_DGELU D *= GELU'(aux). */
+static void lt_matmul(float* D, const float* A, const float* Bm, const float* bias, const float* aux, int gelu, int m,
+                      int n, int k, int ta, int tb, float beta) {
     if (m <= 0 || n <= 0) return;
-    /* The bias epilogue wants an aligned vector; otherwise add it separately. */
     int epi = bias != NULL && ptr_alignment(bias) >= 16;
+    int want = gelu;
+    /* the bias must go in before the GELU: both in the epilogue, or neither */
+    if (gelu && (!g_gelu_epilogue || ptr_alignment(aux) < 16 || (bias && !epi))) gelu = LT_PLAIN;
+    /* LT_GELU without its epilogue: the product goes to aux, GELU(aux) to D below */
+    float* out = want == LT_GELU ? (float*)aux : D;
     if (k <= 0) {   /* empty product: D = beta D (+ bias) */
-        if (beta == 0.0f) CUDA_CHECK(cudaMemsetAsync(D, 0, (size_t)m * n * sizeof(float), 0));
+        gelu = LT_PLAIN;
+        if (beta == 0.0f) CUDA_CHECK(cudaMemsetAsync(out, 0, (size_t)m * n * sizeof(float), 0));
     } else {
         uint32_t al_a = ptr_alignment(A), al_b = ptr_alignment(Bm), al_d = ptr_alignment(D);
-        LtPlan* p = plan_get(m, n, k, ta, tb, epi, al_a, al_b, al_d);
+        LtPlan* p = plan_get(m, n, k, ta, tb, epi, gelu, al_a, al_b, al_d);
+        if (!p->ok && gelu) {   /* no algorithm with the GELU epilogue */
+            gelu = LT_PLAIN;
+            out = want == LT_GELU ? (float*)aux : D;
+            p = plan_get(m, n, k, ta, tb, epi, LT_PLAIN, al_a, al_b, ptr_alignment(out));
+        }
         if (!p->ok) {   /* no algorithm with the bias epilogue: plain product, bias below */
             epi = 0;
-            p = plan_get(m, n, k, ta, tb, 0, al_a, al_b, al_d);
+            p = plan_get(m, n, k, ta, tb, 0, LT_PLAIN, al_a, al_b, ptr_alignment(out));
         }
+        if (gelu) out = D;
         if (epi)
             CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+        if (gelu)
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux,
+                                                        sizeof aux));
         const float alpha = 1.0f;
-        CUBLAS_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, D, p->ld, D, p->ld, &p->algo,
-                                    g_lt_ws, LT_WS_BYTES, 0));
-        if (epi) return;
+        CUBLAS_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, out, p->ld, out, p->ld,
+                                    &p->algo, g_lt_ws, LT_WS_BYTES, 0));
     }
-    if (bias) {
-        /* D is (n rows of m) in row-major terms: the bias runs along m. */
-        add_bias_kernel<<<blocks_for((long)m * n, BLOCK), BLOCK>>>(D, bias, n, m);
+    long N = (long)m * n;
+    if (bias && !epi) {
+        /* out is (n rows of m) in row-major terms: the bias runs along m. */
+        add_bias_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, bias, n, m);
+        LAUNCH_CHECK();
+    }
+    if (want == LT_GELU && !gelu) {
+        gelu_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(D, aux, (int)N);
+        LAUNCH_CHECK();
+    } else if (want == LT_DGELU && !gelu) {
+        gelu_backward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(D, aux, D, (int)N);
         LAUNCH_CHECK();
     }
 }
@@ -473,16 +514,30 @@ static void lt_matmul(float* D, const float* A, const float* Bm, const float* bi
 static void cu_matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
                               int BT, int C, int OC) {
     /* out^T (OC x BT) = weight (C x OC stored)^T @ inp^T (C x BT stored) */
-    lt_matmul(out, weight, inp, bias, OC, BT, C, 1, 0, 0.0f);
+    lt_matmul(out, weight, inp, bias, NULL, LT_PLAIN, OC, BT, C, 1, 0, 0.0f);
 }
 
 static void cu_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                                const float* weight, int BT, int C, int OC, int dinp_acc) {
     /* dinp (BT,C) (+)= dout @ weight:  dinp^T (C x BT) = weight^T-stored (C x OC) @ dout^T (OC x BT);
      * overwriting (beta 0), the product never reads dinp */
-    if (dinp) lt_matmul(dinp, weight, dout, NULL, C, BT, OC, 0, 0, dinp_acc ? 1.0f : 0.0f);
+    if (dinp) lt_matmul(dinp, weight, dout, NULL, NULL, LT_PLAIN, C, BT, OC, 0, 0, dinp_acc ? 1.0f : 0.0f);
     /* dweight (OC,C) += dout^T @ inp:  dweight^T (C x OC) = inp^T (C x BT) @ (dout^T (OC x BT))^T */
-    if (dweight) lt_matmul(dweight, inp, dout, NULL, C, OC, BT, 0, 1, 1.0f);
+    if (dweight) lt_matmul(dweight, inp, dout, NULL, NULL, LT_PLAIN, C, OC, BT, 0, 1, 1.0f);
+    if (dbias) column_sum_accumulate(dbias, dout, BT, OC);
+}
+
+/* pre = the product (+ bias), out = GELU(pre): one product with the GELU_AUX(_BIAS) epilogue. */
+static void cu_matmul_gelu_forward(float* out, float* pre, const float* inp, const float* weight, const float* bias,
+                                   int BT, int C, int OC) {
+    lt_matmul(out, weight, inp, bias, pre, LT_GELU, OC, BT, C, 1, 0, 0.0f);
+}
+
+/* dpre = (dout @ weight) * GELU'(pre): one product with the DGELU epilogue; then the weight and bias gradients. */
+static void cu_matmul_backward_gelu(float* dpre, float* dweight, float* dbias, const float* dout, const float* inp,
+                                    const float* weight, const float* pre, int BT, int C, int OC) {
+    lt_matmul(dpre, weight, dout, NULL, pre, LT_DGELU, C, BT, OC, 0, 0, 0.0f);
+    if (dweight) lt_matmul(dweight, inp, dout, NULL, NULL, LT_PLAIN, C, OC, BT, 0, 1, 1.0f);
     if (dbias) column_sum_accumulate(dbias, dout, BT, OC);
 }
 
@@ -1931,6 +1986,12 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
         return NULL;
     }
     g_flash = !materialised;
+    const char* ge = getenv("DD_CUDA_GELU_EPILOGUE");   /* cuBLASLt's GELU epilogues on (default) or off */
+    if (ge && *ge && strcmp(ge, "on") && strcmp(ge, "off")) {
+        if (err && errlen) snprintf(err, errlen, "DD_CUDA_GELU_EPILOGUE=%s: expected on or off", ge);
+        return NULL;
+    }
+    g_gelu_epilogue = !(ge && !strcmp(ge, "off"));
 
     static char device_name[256];
     cudaDeviceProp prop;

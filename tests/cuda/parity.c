@@ -111,6 +111,29 @@ static void kernel_parity(void) {
         K->matmul_backward(NULL, dw.c, NULL, dout.c, inp.c, w.c, BT, C, OC, 0);
         G->matmul_backward(NULL, dw.d, NULL, dout.d, inp.d, w.d, BT, C, OC, 0);
         same("matmul_backward.dweight_only", &dw);
+        /* matmul + GELU: with and without a bias, and with the pre-activation at an
+         * odd offset (no epilogue for an unaligned aux: the separate kernels run) */
+        Buf gout = buf_zero(BT * OC), gpre = buf_zero(BT * OC + 1);
+        for (int v = 0; v < 3; v++) {
+            const char* tag[3] = {"bias", "nobias", "unaligned"};
+            float* pc = gpre.c + (v == 2);
+            float* pd = gpre.d + (v == 2);
+            K->matmul_gelu_forward(gout.c, pc, inp.c, w.c, v == 1 ? NULL : b.c, BT, C, OC);
+            G->matmul_gelu_forward(gout.d, pd, inp.d, w.d, v == 1 ? NULL : b.d, BT, C, OC);
+            char nm[96];
+            snprintf(nm, sizeof nm, "matmul_gelu_forward.%s.out", tag[v]);
+            same(nm, &gout);
+            snprintf(nm, sizeof nm, "matmul_gelu_forward.%s.pre", tag[v]);
+            same(nm, &gpre);
+        }
+        Buf pre = buf_rand(BT * C + 1, -3, 3), dpre = buf_rand(BT * C + 1, -1, 1);
+        for (int v = 0; v < 2; v++) {
+            K->matmul_backward_gelu(dpre.c + v, dw.c, db.c, dout.c, inp.c, w.c, pre.c + v, BT, C, OC);
+            G->matmul_backward_gelu(dpre.d + v, dw.d, db.d, dout.d, inp.d, w.d, pre.d + v, BT, C, OC);
+            same(v ? "matmul_backward_gelu.unaligned.dpre" : "matmul_backward_gelu.dpre", &dpre);
+            same(v ? "matmul_backward_gelu.unaligned.dweight" : "matmul_backward_gelu.dweight", &dw);
+            same(v ? "matmul_backward_gelu.unaligned.dbias" : "matmul_backward_gelu.dbias", &db);
+        }
         buf_free(&big);
     }
     {   /* layernorm, rmsnorm, gelu, residual */

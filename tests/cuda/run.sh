@@ -62,6 +62,8 @@ speed)
     "$B/bench_train" $M120 --B 4 --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16 --mhc 4
     echo '{"note": "next line: DD_CUDA_ATTENTION=materialised (no fused attention)"}'
     DD_CUDA_ATTENTION=materialised "$B/bench_train" $M120 --B $FILL_B --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16
+    echo '{"note": "next line: DD_CUDA_GELU_EPILOGUE=off (GELU in its own kernels)"}'
+    DD_CUDA_GELU_EPILOGUE=off "$B/bench_train" $M120 --B $FILL_B --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16
     "$B/bench_train" $M120 --B 4 --steps 5 --warmup 1 --threads 16
     } 2>&1 | tee "$O/speed.jsonl"
     # Where the time goes (DD_CUDA_PROFILE): GPU and host time per backend entry.

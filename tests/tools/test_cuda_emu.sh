@@ -35,6 +35,24 @@ n=$(grep -c '^PASS' "$T/parity.log")
 [ $rc -eq 0 ] && [ "$n" -ge 85 ] && ! grep -q '^FAIL' "$T/parity.log" && pass "emu_parity_${n}_comparisons" \
   || fail emu_parity "rc=$rc, $n passed: $(grep -m5 -v '^PASS' "$T/parity.log")"
 
+# A cuBLASLt without the GELU epilogues: the backend's fallback (separate kernels) gives the same answers.
+CUDA_EMU_LT_EPILOGUES=bias $EB/cuda-tests/parity --device cuda --precision fp32 --curve_steps 10 >"$T/parity_noepi.log" 2>&1; rc=$?
+n=$(grep -c '^PASS' "$T/parity_noepi.log")
+[ $rc -eq 0 ] && [ "$n" -ge 85 ] && ! grep -q '^FAIL' "$T/parity_noepi.log" && pass "emu_parity_without_gelu_epilogues_${n}_comparisons" \
+  || fail emu_parity_without_gelu_epilogues "rc=$rc, $n passed: $(grep -m5 -v '^PASS' "$T/parity_noepi.log")"
+
+# The switches: off turns the GELU epilogue off (launches show it); a bad value stops at start.
+gl() { DD_CUDA_GELU_EPILOGUE=$1 CUDA_EMU_STATS=1 $EB/bench/bench_train --d 64 --L 2 --H 4 --V 320 --T 32 --B 2 --steps 1 \
+         --warmup 0 --device cuda --precision bf16 2>&1 >/dev/null | sed -n 's/^cuda-emu: \([0-9]*\) kernel launches.*/\1/p'; }
+on=$(gl on); off=$(gl off)
+[ -n "$on" ] && [ -n "$off" ] && [ "$off" -eq $((on + 4)) ] && pass emu_gelu_epilogue_switch_saves_two_launches_a_layer \
+  || fail emu_gelu_epilogue_switch_saves_two_launches_a_layer "on: $on, off: $off"
+DD_CUDA_GELU_EPILOGUE=maybe $EB/bench/bench_train --device cuda >/dev/null 2>"$T/o"; rc=$?
+DD_CUDA_ATTENTION=fast $EB/bench/bench_train --device cuda >/dev/null 2>"$T/o2"; rc2=$?
+[ $rc -eq 2 ] && grep -q 'DD_CUDA_GELU_EPILOGUE=maybe: expected on or off' "$T/o" && [ $rc2 -eq 2 ] \
+  && grep -q 'DD_CUDA_ATTENTION=fast: expected flash or materialised' "$T/o2" && pass emu_bad_switch_values_refused \
+  || fail emu_bad_switch_values_refused "rc=$rc $(cat "$T/o") / rc=$rc2 $(cat "$T/o2")"
+
 # The tools with --device cuda (pretrain fp32 and bf16 curves, ttt, best-of-N, sdft, retention).
 STEPS=10 bash tests/cuda/tools_check.sh $EB/bin "$T/tools" >"$T/tools.log" 2>&1
 grep '^PASS\|^FAIL' "$T/tools.log" | sed 's/^PASS /PASS emu_tools_/; s/^FAIL /FAIL emu_tools_/'

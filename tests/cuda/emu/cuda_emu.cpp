@@ -625,6 +625,8 @@ struct EmuLtDesc {
     uint32_t epilogue;
     const void* bias;
     int32_t bias_type;
+    const void* aux;
+    int64_t aux_ld;
 };
 struct EmuLtLayout {
     cudaDataType type;
@@ -642,7 +644,7 @@ cublasStatus_t cublasLtCreate(cublasLtHandle_t* handle) {
 }
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t* desc, cublasComputeType_t ct, cudaDataType_t scale) {
     if (!valid_compute(ct) || scale != CUDA_R_32F) return CUBLAS_STATUS_INVALID_VALUE;
-    *desc = new EmuLtDesc{ct, scale, CUBLAS_OP_N, CUBLAS_OP_N, CUBLASLT_EPILOGUE_DEFAULT, NULL, -1};
+    *desc = new EmuLtDesc{ct, scale, CUBLAS_OP_N, CUBLAS_OP_N, CUBLASLT_EPILOGUE_DEFAULT, NULL, -1, NULL, 0};
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t desc) {
@@ -663,6 +665,8 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMa
     case CUBLASLT_MATMUL_DESC_EPILOGUE: return set_attr(&d->epilogue, buf, size);
     case CUBLASLT_MATMUL_DESC_BIAS_POINTER: return set_attr(&d->bias, buf, size);
     case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: return set_attr(&d->bias_type, buf, size);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER: return set_attr(&d->aux, buf, size);
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD: return set_attr(&d->aux_ld, buf, size);
     default: return CUBLAS_STATUS_NOT_SUPPORTED;   /* not emulated: the code under test does not use it */
     }
 }
@@ -710,7 +714,29 @@ static cublasStatus_t lt_shapes(const EmuLtDesc* d, const EmuLtLayout* A, const 
     *k = (int)ak;
     return CUBLAS_STATUS_SUCCESS;
 }
-static bool epilogue_supported(uint32_t e) { return e == CUBLASLT_EPILOGUE_DEFAULT || e == CUBLASLT_EPILOGUE_BIAS; }
+/* CUDA_EMU_LT_EPILOGUES=bias: only the default and bias epilogues have algorithms,
+ * as a cuBLASLt that refuses the GELU ones (the caller's fallback is then tested). */
+static bool epilogue_supported(uint32_t e) {
+    static const char* only = getenv("CUDA_EMU_LT_EPILOGUES");
+    bool gelu = e == CUBLASLT_EPILOGUE_GELU_AUX || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS || e == CUBLASLT_EPILOGUE_DGELU;
+    if (gelu && only && !strcmp(only, "bias")) return false;
+    return e == CUBLASLT_EPILOGUE_DEFAULT || e == CUBLASLT_EPILOGUE_BIAS || gelu;
+}
+static bool epilogue_has_bias(uint32_t e) { return e == CUBLASLT_EPILOGUE_BIAS || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS; }
+static bool epilogue_has_aux(uint32_t e) {
+    return e == CUBLASLT_EPILOGUE_GELU_AUX || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS || e == CUBLASLT_EPILOGUE_DGELU;
+}
+/* GELU (tanh approximation) and its derivative, as kernels_cuda.cu's kernels compute them */
+static float emu_gelu(float x) {
+    float cube = 0.044715f * x * x * x;
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + cube)));
+}
+static float emu_dgelu(float x) {
+    float cube = 0.044715f * x * x * x;
+    float th = tanhf(0.7978845608028654f * (x + cube));
+    float sech2 = 1.0f - th * th;
+    return 0.5f * (1.0f + th) + 0.5f * x * sech2 * 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x);
+}
 
 cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
                                               cublasLtMatrixLayout_t A, cublasLtMatrixLayout_t B,
@@ -723,8 +749,10 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t handle, cublasLtM
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     *returned = 0;
     if (!epilogue_supported(desc->epilogue)) return CUBLAS_STATUS_NOT_SUPPORTED;
-    if (desc->epilogue == CUBLASLT_EPILOGUE_BIAS && desc->bias_type != -1 && desc->bias_type != CUDA_R_32F)
+    if (epilogue_has_bias(desc->epilogue) && desc->bias_type != -1 && desc->bias_type != CUDA_R_32F)
         return CUBLAS_STATUS_NOT_SUPPORTED;
+    /* the aux matrix: its leading dimension set, at least m, a multiple of 8 */
+    if (epilogue_has_aux(desc->epilogue) && (desc->aux_ld < m || desc->aux_ld % 8)) return CUBLAS_STATUS_NOT_SUPPORTED;
     memset(&results[0], 0, sizeof results[0]);
     results[0].algo.data[0] = 1;
     results[0].state = CUBLAS_STATUS_SUCCESS;
@@ -749,13 +777,26 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
              (const float*)A, (int)Adesc->ld, (const float*)B, (int)Bdesc->ld, *(const float*)beta, (const float*)C,
              (int)Cdesc->ld, (float*)D, (int)Ddesc->ld, desc->compute);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
-    if (desc->epilogue == CUBLASLT_EPILOGUE_BIAS) {
+    float* d = (float*)D;
+    if (epilogue_has_bias(desc->epilogue)) {
         if (!desc->bias) return CUBLAS_STATUS_INVALID_VALUE;
         check_range(desc->bias, (size_t)m * sizeof(float), "cublasLtMatmul bias vector");
         const float* bias = (const float*)desc->bias;
-        float* d = (float*)D;
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) d[(size_t)j * Ddesc->ld + i] += bias[i];
+    }
+    if (epilogue_has_aux(desc->epilogue)) {   /* GELU_AUX*: aux = D, D = GELU(D); DGELU: D *= GELU'(aux) */
+        if (!desc->aux || desc->aux_ld < m) return CUBLAS_STATUS_INVALID_VALUE;
+        check_range(desc->aux, ((size_t)(n - 1) * desc->aux_ld + m) * sizeof(float), "cublasLtMatmul aux matrix");
+        float* aux = (float*)desc->aux;
+        bool fwd = desc->epilogue != CUBLASLT_EPILOGUE_DGELU;
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                float* x = &d[(size_t)j * Ddesc->ld + i];
+                float* a = &aux[(size_t)j * desc->aux_ld + i];
+                if (fwd) { *a = *x; *x = emu_gelu(*a); }
+                else *x *= emu_dgelu(*a);
+            }
     }
     return CUBLAS_STATUS_SUCCESS;
 }
