@@ -507,25 +507,29 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
 
 #define GRAD(ptr) (m->grads + ((ptr) - m->params))
 
-/* From dy, accumulate du (+=) and the sublayer's parameter gradients. */
-static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int B, int T) {
+/* From dy, accumulate du (+=) and the sublayer's parameter gradients. dy may be
+ * du itself (the plain residual: the stream's gradient is F's output gradient
+ * too): dy is read by the first product only, du written by the last call. */
+static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, const float* dy, float* du,
+                          int B, int T) {
     const KernelOps* k = m->k;
     int BT = B * T, C = m->C;
-    linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), m->dy, a->big2, w->projw, BT, C, C);
+    linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), dy, a->big2, w->projw, BT, C, C);
     k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->big2, a->att, B, T, C, m->NH);
     linear_backward(m, l, 0, m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
     k->layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
 }
 
-static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, float* du, int BT) {
+static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const float* u, const float* dy, float* du,
+                         int BT) {
     const KernelOps* k = m->k;
     int C = m->C;
     if (lora_on(m)) {
-        linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), m->dy, a->big2, w->fcprojw, BT, 4 * C, C);
+        linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), dy, a->big2, w->fcprojw, BT, 4 * C, C);
         k->gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
     } else   /* fcproj's input gradient and the GELU's in one product (DGELU epilogue on the GPU) */
         k->matmul_backward_gelu(m->dbig, m->train_base ? GRAD(w->fcprojw) : NULL, m->train_base ? GRAD(w->fcprojb) : NULL,
-                                m->dy, a->big2, w->fcprojw, a->big, BT, 4 * C, C);
+                                dy, a->big2, w->fcprojw, a->big, BT, 4 * C, C);
     linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
     k->layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
 }
@@ -541,8 +545,8 @@ static void mhc_backward(Model* m, int l, int s, SubActs* a, const float* x, con
     float* dres = m->sk_d;                   /* (BT, n*n) dL/d(Sinkhorn logits) */
     k->mhc_post_backward(m->dy, dx, dHpost, gres, dxo, a->H, x, a->y, BT, n, C);
     k->zero(m->du, (size_t)BT * C * sizeof(float));
-    if (s == 0) attn_backward(m, l, w, a, a->u, m->du, B, T);
-    else mlp_backward(m, l, w, a, a->u, m->du, BT);
+    if (s == 0) attn_backward(m, l, w, a, a->u, m->dy, m->du, B, T);
+    else mlp_backward(m, l, w, a, a->u, m->dy, m->du, BT);
     k->mhc_pre_backward(dx, dHpre, m->du, a->H, x, BT, n, C);
     k->zero(dres, (size_t)BT * nn * sizeof(float));
     k->sinkhorn_backward(dres, gres, a->sk, BT, n, (int)m->cfg.sinkhorn_iters);
@@ -603,10 +607,10 @@ static void backward_from_dlogits(Model* m) {
                 mhc_backward(m, l, s, a, x, dx, dnext, B, T);
                 dx = dnext;
             } else {
-                /* x' = x + F(x): dx flows through unchanged, plus F's contribution. */
-                k->copy(m->dy, dx, (size_t)BT * C * sizeof(float));
-                if (s == 0) attn_backward(m, l, w, a, x, dx, B, T);
-                else mlp_backward(m, l, w, a, x, dx, BT);
+                /* x' = x + F(x): dx flows through unchanged, plus F's contribution
+                 * (dx is also F's output gradient: no copy needed). */
+                if (s == 0) attn_backward(m, l, w, a, x, dx, dx, B, T);
+                else mlp_backward(m, l, w, a, x, dx, dx, BT);
             }
         }
     }
