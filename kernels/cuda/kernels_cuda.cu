@@ -475,26 +475,30 @@ static void lt_matmul(float* D, const float* A, const float* Bm, const float* bi
         gelu = LT_PLAIN;
         if (beta == 0.0f) CUDA_CHECK(cudaMemsetAsync(out, 0, (size_t)m * n * sizeof(float), 0));
     } else {
-        uint32_t al_a = ptr_alignment(A), al_b = ptr_alignment(Bm), al_d = ptr_alignment(D);
-        LtPlan* p = plan_get(m, n, k, ta, tb, epi, gelu, al_a, al_b, al_d);
-        if (!p->ok && gelu) {   /* no algorithm with the GELU epilogue */
-            gelu = LT_PLAIN;
-            out = want == LT_GELU ? (float*)aux : D;
-            p = plan_get(m, n, k, ta, tb, epi, LT_PLAIN, al_a, al_b, ptr_alignment(out));
-        }
-        if (!p->ok) {   /* no algorithm with the bias epilogue: plain product, bias below */
-            epi = 0;
-            p = plan_get(m, n, k, ta, tb, 0, LT_PLAIN, al_a, al_b, ptr_alignment(out));
-        }
-        if (gelu) out = D;
-        if (epi)
-            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-        if (gelu)
-            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux,
-                                                        sizeof aux));
+        /* The epilogues asked for; where cuBLASLt refuses them (no algorithm from the
+         * heuristic, or the call itself says not supported), without the GELU, then
+         * without the bias. A refusal is remembered in the plan. */
+        uint32_t al_a = ptr_alignment(A), al_b = ptr_alignment(Bm);
         const float alpha = 1.0f;
-        CUBLAS_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, out, p->ld, out, p->ld,
-                                    &p->algo, g_lt_ws, LT_WS_BYTES, 0));
+        for (;;) {
+            float* dst = gelu ? D : out;
+            LtPlan* p = plan_get(m, n, k, ta, tb, epi, gelu, al_a, al_b, ptr_alignment(dst));
+            if (p->ok) {
+                if (epi)
+                    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                                                sizeof bias));
+                if (gelu)
+                    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux,
+                                                                sizeof aux));
+                cublasStatus_t st = cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, dst, p->ld, dst,
+                                                   p->ld, &p->algo, g_lt_ws, LT_WS_BYTES, 0);
+                if (st == CUBLAS_STATUS_SUCCESS) { out = dst; break; }
+                if (!epi && !gelu) cublas_check(st, "cublasLtMatmul", __LINE__);   /* the plain product: fatal */
+                p->ok = 0;
+            }
+            if (gelu) gelu = LT_PLAIN;
+            else epi = 0;
+        }
     }
     long N = (long)m * n;
     if (bias && !epi) {

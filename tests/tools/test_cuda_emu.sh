@@ -35,11 +35,14 @@ n=$(grep -c '^PASS' "$T/parity.log")
 [ $rc -eq 0 ] && [ "$n" -ge 85 ] && ! grep -q '^FAIL' "$T/parity.log" && pass "emu_parity_${n}_comparisons" \
   || fail emu_parity "rc=$rc, $n passed: $(grep -m5 -v '^PASS' "$T/parity.log")"
 
-# A cuBLASLt without the GELU epilogues: the backend's fallback (separate kernels) gives the same answers.
-CUDA_EMU_LT_EPILOGUES=bias $EB/cuda-tests/parity --device cuda --precision fp32 --curve_steps 10 >"$T/parity_noepi.log" 2>&1; rc=$?
-n=$(grep -c '^PASS' "$T/parity_noepi.log")
-[ $rc -eq 0 ] && [ "$n" -ge 85 ] && ! grep -q '^FAIL' "$T/parity_noepi.log" && pass "emu_parity_without_gelu_epilogues_${n}_comparisons" \
-  || fail emu_parity_without_gelu_epilogues "rc=$rc, $n passed: $(grep -m5 -v '^PASS' "$T/parity_noepi.log")"
+# A cuBLASLt without the GELU epilogues (no algorithm, or refused at the call): the
+# backend's fallback (separate kernels) gives the same answers.
+for how in bias late; do
+    CUDA_EMU_LT_EPILOGUES=$how $EB/cuda-tests/parity --device cuda --precision fp32 --curve_steps 10 >"$T/parity_$how.log" 2>&1; rc=$?
+    n=$(grep -c '^PASS' "$T/parity_$how.log")
+    [ $rc -eq 0 ] && [ "$n" -ge 85 ] && ! grep -q '^FAIL' "$T/parity_$how.log" && pass "emu_parity_gelu_epilogues_refused_${how}_${n}_comparisons" \
+      || fail "emu_parity_gelu_epilogues_refused_$how" "rc=$rc, $n passed: $(grep -m5 -v '^PASS' "$T/parity_$how.log")"
+done
 
 # The switches: off turns the GELU epilogue off (launches show it); a bad value stops at start.
 gl() { DD_CUDA_GELU_EPILOGUE=$1 CUDA_EMU_STATS=1 $EB/bench/bench_train --d 64 --L 2 --H 4 --V 320 --T 32 --B 2 --steps 1 \

@@ -715,11 +715,12 @@ static cublasStatus_t lt_shapes(const EmuLtDesc* d, const EmuLtLayout* A, const 
     return CUBLAS_STATUS_SUCCESS;
 }
 /* CUDA_EMU_LT_EPILOGUES=bias: only the default and bias epilogues have algorithms,
- * as a cuBLASLt that refuses the GELU ones (the caller's fallback is then tested). */
-static bool epilogue_supported(uint32_t e) {
+ * as a cuBLASLt that refuses the GELU ones; =late: the heuristic offers them but
+ * cublasLtMatmul answers not supported (the caller's fallbacks are then tested). */
+static bool epilogue_supported(uint32_t e, bool at_call) {
     static const char* only = getenv("CUDA_EMU_LT_EPILOGUES");
     bool gelu = e == CUBLASLT_EPILOGUE_GELU_AUX || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS || e == CUBLASLT_EPILOGUE_DGELU;
-    if (gelu && only && !strcmp(only, "bias")) return false;
+    if (gelu && only && (!strcmp(only, "bias") || (at_call && !strcmp(only, "late")))) return false;
     return e == CUBLASLT_EPILOGUE_DEFAULT || e == CUBLASLT_EPILOGUE_BIAS || gelu;
 }
 static bool epilogue_has_bias(uint32_t e) { return e == CUBLASLT_EPILOGUE_BIAS || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS; }
@@ -748,7 +749,7 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t handle, cublasLtM
     cublasStatus_t s = lt_shapes(desc, A, B, C, D, &m, &n, &k);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     *returned = 0;
-    if (!epilogue_supported(desc->epilogue)) return CUBLAS_STATUS_NOT_SUPPORTED;
+    if (!epilogue_supported(desc->epilogue, false)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (epilogue_has_bias(desc->epilogue) && desc->bias_type != -1 && desc->bias_type != CUDA_R_32F)
         return CUBLAS_STATUS_NOT_SUPPORTED;
     /* the aux matrix: its leading dimension set, at least m, a multiple of 8 */
@@ -771,7 +772,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
     int m, n, k;
     cublasStatus_t s = lt_shapes(desc, Adesc, Bdesc, Cdesc, Ddesc, &m, &n, &k);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
-    if (!epilogue_supported(desc->epilogue)) return CUBLAS_STATUS_NOT_SUPPORTED;
+    if (!epilogue_supported(desc->epilogue, true)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (ws_bytes) check_range(workspace, ws_bytes, "cublasLtMatmul workspace");
     s = gemm("cublasLtMatmul", desc->ta == CUBLAS_OP_T, desc->tb == CUBLAS_OP_T, m, n, k, *(const float*)alpha,
              (const float*)A, (int)Adesc->ld, (const float*)B, (int)Bdesc->ld, *(const float*)beta, (const float*)C,
