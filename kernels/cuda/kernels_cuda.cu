@@ -286,11 +286,6 @@ __global__ void encoder_backward_wte_kernel(float* dwte, const float* dout, cons
     *dw = acc;
 }
 
-static int cmp_ll(const void* a, const void* b) {
-    long long x = *(const long long*)a, y = *(const long long*)b;
-    return x < y ? -1 : x > y;
-}
-
 static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, const int* tokens,
                                 int B, int T, int C) {
     int BT = B * T;
@@ -299,36 +294,43 @@ static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, con
         encoder_backward_wpe_kernel<<<blocks_for((long)T * C, BLOCK), BLOCK>>>(dwpe, dout, B, T, C);
         LAUNCH_CHECK();
     }
-    /* Group positions by token on the host. The sort keys (token, position)
-     * are distinct, so the order is fully determined: positions of one token
-     * stay in (b, t) order. */
-    static int* host = NULL;
-    static long long* keys = NULL;
-    static int host_cap = 0;
+    /* Group positions by token on the host: a counting sort by token, stable, so
+     * the positions of one token stay in (b, t) order (O(BT + V), no comparisons). */
+    static int *host = NULL, *tok = NULL, *next = NULL;
+    static int host_cap = 0, next_cap = 0;
     if (BT > host_cap) {
         free(host);
-        free(keys);
+        free(tok);
         host = (int*)malloc((3 * (size_t)BT + 1) * sizeof(int));
-        keys = (long long*)malloc((size_t)BT * sizeof(long long));
-        if (!host || !keys) fail(__LINE__, "encoder_backward: out of host memory");
+        tok = (int*)malloc((size_t)BT * sizeof(int));
+        if (!host || !tok) fail(__LINE__, "encoder_backward: out of host memory");
         host_cap = BT;
     }
-    int* tok = host;   /* downloaded tokens, later overwritten by the groups */
     CUDA_CHECK(cudaMemcpy(tok, tokens, (size_t)BT * sizeof(int), cudaMemcpyDeviceToHost));
-    for (int i = 0; i < BT; i++) keys[i] = ((long long)tok[i] << 32) | (long long)i;
-    qsort(keys, BT, sizeof(long long), cmp_ll);
+    int vmax = 0;
+    for (int i = 0; i < BT; i++) {
+        if (tok[i] < 0) fail(__LINE__, "encoder_backward: a negative token id");
+        if (tok[i] > vmax) vmax = tok[i];
+    }
+    if (vmax + 2 > next_cap) {
+        free(next);
+        next_cap = vmax + 2;
+        next = (int*)malloc((size_t)next_cap * sizeof(int));
+        if (!next) fail(__LINE__, "encoder_backward: out of host memory");
+    }
+    memset(next, 0, (size_t)(vmax + 2) * sizeof(int));
+    for (int i = 0; i < BT; i++) next[tok[i] + 1]++;
+    for (int v = 0; v <= vmax; v++) next[v + 1] += next[v];   /* next[v]: where token v's positions start */
     /* host = [pos_sorted (BT) | group_start (G+1) | group_tok (G)], G <= BT */
     int* pos_sorted = host;
+    for (int i = 0; i < BT; i++) pos_sorted[next[tok[i]]++] = i;
     int* starts = host + BT;
     int G = 0;
-    for (int j = 0; j < BT; j++) {
-        int t = (int)(keys[j] >> 32);
-        pos_sorted[j] = (int)(keys[j] & 0xffffffffLL);
-        if (j == 0 || t != (int)(keys[j - 1] >> 32)) starts[G++] = j;
-    }
+    for (int j = 0; j < BT; j++)
+        if (j == 0 || tok[pos_sorted[j]] != tok[pos_sorted[j - 1]]) starts[G++] = j;
     starts[G] = BT;
     int* gtok = starts + G + 1;
-    for (int g = 0; g < G; g++) gtok[g] = (int)(keys[starts[g]] >> 32);
+    for (int g = 0; g < G; g++) gtok[g] = tok[pos_sorted[starts[g]]];
     size_t nints = (size_t)BT + 2 * (size_t)G + 1;
     int* d = (int*)scratch_get(&g_int_scratch, nints * sizeof(int));
     CUDA_CHECK(cudaMemcpy(d, host, nints * sizeof(int), cudaMemcpyHostToDevice));
