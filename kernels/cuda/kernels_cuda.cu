@@ -574,62 +574,91 @@ static void cu_layernorm_forward(float* out, float* mean, float* rstd, const flo
     LAUNCH_CHECK();
 }
 
-__global__ void layernorm_backward_dinp_kernel(float* dinp, const float* dout, const float* inp,
-                                               const float* weight, const float* mean, const float* rstd,
-                                               int BT, int C) {
-    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
-    if (row >= BT) return;
-    const float* x = inp + (size_t)row * C;
-    const float* d = dout + (size_t)row * C;
-    float m = mean[row], s = rstd[row];
-    float dm = 0.0f, dnm = 0.0f;
-    for (int c = lane; c < C; c += 32) {
-        float norm = (x[c] - m) * s;
-        float dnorm = weight[c] * d[c];
-        dm += dnorm;
-        dnm += dnorm * norm;
+/* The whole backward in one pass over dout and inp: a block of LN_WARPS warps
+ * takes LN_ROWS consecutive rows, a warp per row at a time (dinp exactly as a
+ * lone row kernel computes it), and each lane keeps the dweight / dbias
+ * contributions of its columns c = lane + 32 k in registers, its rows in order.
+ * The warps' sums are then added in warp order into the block's partial row
+ * (pw, pb), which a second kernel sums over blocks in order: deterministic. */
+#define LN_WARPS 8
+#define LN_ROWS 32
+template <int K>   /* columns per lane: C <= 32 K */
+__global__ void __launch_bounds__(32 * LN_WARPS)
+    layernorm_backward_kernel(float* dinp, float* pw, float* pb, const float* dout, const float* inp,
+                              const float* weight, const float* mean, const float* rstd, int BT, int C) {
+    __shared__ float sw[32 * K], sb[32 * K];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int r0 = blockIdx.x * LN_ROWS, r1 = min(r0 + LN_ROWS, BT);
+    float aw[K], ab[K];
+    for (int k = 0; k < K; k++) aw[k] = ab[k] = 0.0f;
+    for (int row = r0 + warp; row < r1; row += LN_WARPS) {
+        const float* x = inp + (size_t)row * C;
+        const float* d = dout + (size_t)row * C;
+        float m = mean[row], s = rstd[row];
+        float dm = 0.0f, dnm = 0.0f;
+        for (int k = 0; k < K; k++) {
+            int c = lane + 32 * k;
+            if (c >= C) break;
+            float norm = (x[c] - m) * s;
+            float dnorm = weight[c] * d[c];
+            dm += dnorm;
+            dnm += dnorm * norm;
+            aw[k] += norm * d[c];
+            ab[k] += d[c];
+        }
+        dm = warp_sum(dm) / C;
+        dnm = warp_sum(dnm) / C;
+        float* di = dinp + (size_t)row * C;
+        for (int k = 0; k < K; k++) {
+            int c = lane + 32 * k;
+            if (c >= C) break;
+            float norm = (x[c] - m) * s;
+            float dnorm = weight[c] * d[c];
+            di[c] += (dnorm - dm - norm * dnm) * s;
+        }
     }
-    dm = warp_sum(dm) / C;
-    dnm = warp_sum(dnm) / C;
-    float* di = dinp + (size_t)row * C;
-    for (int c = lane; c < C; c += 32) {
-        float norm = (x[c] - m) * s;
-        float dnorm = weight[c] * d[c];
-        di[c] += (dnorm - dm - norm * dnm) * s;
+    for (int w = 0; w < LN_WARPS; w++) {   /* the warps' sums, in warp order */
+        if (warp == w)
+            for (int k = 0; k < K; k++) {
+                int c = lane + 32 * k;
+                sw[c] = w ? sw[c] + aw[k] : aw[k];
+                sb[c] = w ? sb[c] + ab[k] : ab[k];
+            }
+        __syncthreads();
+    }
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        pw[(size_t)blockIdx.x * C + c] = sw[c];
+        pb[(size_t)blockIdx.x * C + c] = sb[c];
     }
 }
 
-/* Per row chunk: pw[chunk, c] = sum (x - mean) rstd dout, pb[chunk, c] = sum dout. */
-__global__ void layernorm_param_partial_kernel(float* pw, float* pb, const float* dout, const float* inp,
-                                               const float* mean, const float* rstd, int BT, int C, int rpc) {
+/* dweight[c] += sum over blocks (in order) of pw[block, c]; dbias likewise from pb. */
+__global__ void layernorm_param_finalize_kernel(float* dweight, float* dbias, const float* pw, const float* pb,
+                                                int nblocks, int C) {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c >= C) return;
-    int r0 = blockIdx.y * rpc, r1 = min(r0 + rpc, BT);
     float aw = 0.0f, ab = 0.0f;
-    for (int r = r0; r < r1; r++) {
-        float d = dout[(size_t)r * C + c];
-        aw += (inp[(size_t)r * C + c] - mean[r]) * rstd[r] * d;
-        ab += d;
+    for (int k = 0; k < nblocks; k++) {
+        aw += pw[(size_t)k * C + c];
+        ab += pb[(size_t)k * C + c];
     }
-    pw[(size_t)blockIdx.y * C + c] = aw;
-    pb[(size_t)blockIdx.y * C + c] = ab;
+    dweight[c] += aw;
+    dbias[c] += ab;
 }
 
 static void cu_layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                                   const float* weight, const float* mean, const float* rstd, int BT, int C) {
     if (BT <= 0 || C <= 0) return;
-    layernorm_backward_dinp_kernel<<<warp_row_blocks(BT), BLOCK>>>(dinp, dout, inp, weight, mean, rstd,
-                                                                             BT, C);
+    if (C > 32 * 32) fail(__LINE__, "layernorm_backward: C > 1024 is not supported");
+    int nblocks = (BT + LN_ROWS - 1) / LN_ROWS;
+    float* pw = (float*)scratch_get(&g_red_scratch, 2 * (size_t)nblocks * C * sizeof(float));
+    float* pb = pw + (size_t)nblocks * C;
+    void (*k)(float*, float*, float*, const float*, const float*, const float*, const float*, const float*, int, int) =
+        C <= 128 ? layernorm_backward_kernel<4> : C <= 256 ? layernorm_backward_kernel<8>
+        : C <= 512 ? layernorm_backward_kernel<16> : layernorm_backward_kernel<32>;
+    k<<<nblocks, 32 * LN_WARPS>>>(dinp, pw, pb, dout, inp, weight, mean, rstd, BT, C);
     LAUNCH_CHECK();
-    int rpc, nchunks = row_chunks(BT, &rpc);
-    float* pw = (float*)scratch_get(&g_red_scratch, 2 * (size_t)nchunks * C * sizeof(float));
-    float* pb = pw + (size_t)nchunks * C;
-    dim3 grid((C + BLOCK - 1) / BLOCK, nchunks);
-    layernorm_param_partial_kernel<<<grid, BLOCK>>>(pw, pb, dout, inp, mean, rstd, BT, C, rpc);
-    LAUNCH_CHECK();
-    colsum_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK>>>(dweight, pw, nchunks, C);
-    LAUNCH_CHECK();
-    colsum_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK>>>(dbias, pb, nchunks, C);
+    layernorm_param_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK>>>(dweight, dbias, pw, pb, nblocks, C);
     LAUNCH_CHECK();
 }
 

@@ -146,6 +146,18 @@ static void kernel_parity(void) {
         K->layernorm_backward(dinp.c, dw.c, db.c, dout.c, inp.c, w.c, mean.c, rstd.c, BT, C);
         G->layernorm_backward(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, mean.d, rstd.d, BT, C);
         same("layernorm_backward.dinp", &dinp); same("layernorm_backward.dweight", &dw); same("layernorm_backward.dbias", &db);
+        {   /* C not a multiple of 32, rows not a multiple of the backward's row blocks */
+            int R = 45, C2 = 100;
+            Buf o2 = buf_zero(R * C2), m2 = buf_zero(R), s2 = buf_zero(R), x2 = buf_rand(R * C2, -2, 2),
+                w2 = buf_rand(C2, 0.5f, 1.5f), b2 = buf_rand(C2, -1, 1), di2 = buf_rand(R * C2, -1, 1),
+                dw2 = buf_rand(C2, -1, 1), db2 = buf_rand(C2, -1, 1), do2 = buf_rand(R * C2, -1, 1);
+            K->layernorm_forward(o2.c, m2.c, s2.c, x2.c, w2.c, b2.c, R, C2);
+            G->layernorm_forward(o2.d, m2.d, s2.d, x2.d, w2.d, b2.d, R, C2);
+            K->layernorm_backward(di2.c, dw2.c, db2.c, do2.c, x2.c, w2.c, m2.c, s2.c, R, C2);
+            G->layernorm_backward(di2.d, dw2.d, db2.d, do2.d, x2.d, w2.d, m2.d, s2.d, R, C2);
+            same("layernorm_backward_C100.dinp", &di2); same("layernorm_backward_C100.dweight", &dw2);
+            same("layernorm_backward_C100.dbias", &db2);
+        }
         K->rmsnorm_forward(out.c, rstd.c, inp.c, BT, C, 1e-6f);
         G->rmsnorm_forward(out.d, rstd.d, inp.d, BT, C, 1e-6f);
         same("rmsnorm_forward.out", &out); same("rmsnorm_forward.rms_inv", &rstd);
