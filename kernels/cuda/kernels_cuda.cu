@@ -1807,10 +1807,95 @@ __global__ void mhc_post_backward_dots_kernel(float* dHpost, float* dHres, const
     }
 }
 
+/* Sums of NV per-thread values over the block, in a fixed tree (each value
+ * warp-reduced, then the warps' results added in warp order); thread t < NV
+ * returns value t's total. blockDim.x a multiple of 32, at most 1024. */
+template <int NV> __device__ float block_sums(float* v) {
+    __shared__ float sh[32][NV];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int k = 0; k < NV; k++) {
+        float s = warp_sum(v[k]);
+        if (lane == 0) sh[w][k] = s;
+    }
+    __syncthreads();
+    float total = 0.0f;
+    if ((int)threadIdx.x < NV)
+        for (int i = 0; i < nw; i++) total += sh[i][threadIdx.x];
+    __syncthreads();   /* sh is free again for a next call */
+    return total;
+}
+
+#define MHC_FUSED_N 4   /* the one-pass backward kernels hold n + n*n sums a thread */
+
+/* One block per token, one pass over dxo, x and y: dy, dx (as the elem kernel)
+ * and the dots dHpost, dHres (block sums). */
+template <int N>
+__global__ void mhc_post_backward_kernel(float* dy, float* dx, float* dHpost, float* dHres, const float* dxo,
+                                         const float* H, const float* x, const float* y, int C) {
+    const int M = 2 * N + N * N;
+    long bt = blockIdx.x;
+    const float* h = H + bt * M;
+    const float* g = dxo + bt * N * C;
+    const float* xb = x + bt * N * C;
+    float acc[N + N * N];
+    for (int k = 0; k < N + N * N; k++) acc[k] = 0.0f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float gi[N], xj[N], yc = y[bt * C + c], s = 0.0f;
+        for (int i = 0; i < N; i++) {
+            gi[i] = g[(size_t)i * C + c];
+            xj[i] = xb[(size_t)i * C + c];
+            s += h[N + i] * gi[i];
+        }
+        dy[bt * C + c] = s;
+        for (int j = 0; j < N; j++) {
+            float a = 0.0f;
+            for (int i = 0; i < N; i++) a += h[2 * N + i * N + j] * gi[i];
+            dx[bt * N * C + (size_t)j * C + c] = a;
+        }
+        for (int i = 0; i < N; i++) {
+            acc[i] += gi[i] * yc;
+            for (int j = 0; j < N; j++) acc[N + i * N + j] += gi[i] * xj[j];
+        }
+    }
+    float t = block_sums<N + N * N>(acc);
+    if ((int)threadIdx.x < N) dHpost[bt * N + threadIdx.x] = t;
+    else if ((int)threadIdx.x < N + N * N) dHres[bt * N * N + threadIdx.x - N] = t;
+}
+
+/* One block per token: dx_i += H_pre[i] du and dHpre[i] = <du, x_i> in one pass. */
+template <int N>
+__global__ void mhc_pre_backward_kernel(float* dx, float* dHpre, const float* du, const float* H, const float* x,
+                                        int C) {
+    const int M = 2 * N + N * N;
+    long bt = blockIdx.x;
+    const float* h = H + bt * M;
+    float acc[N];
+    for (int i = 0; i < N; i++) acc[i] = 0.0f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float u = du[bt * C + c];
+        for (int i = 0; i < N; i++) {
+            size_t o = (size_t)(bt * N + i) * C + c;
+            acc[i] += u * x[o];
+            dx[o] += h[i] * u;
+        }
+    }
+    float t = block_sums<N>(acc);
+    if ((int)threadIdx.x < N) dHpre[bt * N + threadIdx.x] = t;
+}
+
+#define MHC_BLOCK 128
+
 static void cu_mhc_post_backward(float* dy, float* dx, float* dHpost, float* dHres, const float* dxo, const float* H,
                                  const float* x, const float* y, int BT, int n, int C) {
     if (BT <= 0) return;
     if (n > MHC_MAX_N) fail(__LINE__, "mhc_post_backward: n > 16 is not supported");
+    if (n >= 2 && n <= MHC_FUSED_N) {
+        void (*k)(float*, float*, float*, float*, const float*, const float*, const float*, const float*, int) =
+            n == 2 ? mhc_post_backward_kernel<2> : n == 3 ? mhc_post_backward_kernel<3> : mhc_post_backward_kernel<4>;
+        k<<<BT, MHC_BLOCK>>>(dy, dx, dHpost, dHres, dxo, H, x, y, C);
+        LAUNCH_CHECK();
+        return;
+    }
     mhc_post_backward_elem_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK>>>(dy, dx, dxo, H, BT, n, C);
     LAUNCH_CHECK();
     mhc_post_backward_dots_kernel<<<BT, BLOCK>>>(dHpost, dHres, dxo, x, y, n, C);
@@ -1846,6 +1931,13 @@ __global__ void mhc_pre_backward_dots_kernel(float* dHpre, const float* du, cons
 static void cu_mhc_pre_backward(float* dx, float* dHpre, const float* du, const float* H, const float* x, int BT,
                                 int n, int C) {
     if (BT <= 0) return;
+    if (n >= 2 && n <= MHC_FUSED_N) {
+        void (*k)(float*, float*, const float*, const float*, const float*, int) =
+            n == 2 ? mhc_pre_backward_kernel<2> : n == 3 ? mhc_pre_backward_kernel<3> : mhc_pre_backward_kernel<4>;
+        k<<<BT, MHC_BLOCK>>>(dx, dHpre, du, H, x, C);
+        LAUNCH_CHECK();
+        return;
+    }
     mhc_pre_backward_elem_kernel<<<blocks_for((long)BT * n * C, BLOCK), BLOCK>>>(dx, du, H, BT, n, C);
     LAUNCH_CHECK();
     mhc_pre_backward_dots_kernel<<<BT, BLOCK>>>(dHpre, du, x, n, C);

@@ -332,6 +332,25 @@ static void kernel_parity(void) {
         Buf s = buf_zero((size_t)BT * C);
         K->stream_sum(s.c, x.c, BT, n, C); G->stream_sum(s.d, x.d, BT, n, C); same("stream_sum", &s);
         K->stream_broadcast(x.c, s.c, BT, n, C); G->stream_broadcast(x.d, s.d, BT, n, C); same("stream_broadcast", &x);
+        /* the mHC backward kernels at other stream counts (the CUDA backend's one-pass
+         * kernels take n <= 4, wider n its two-kernel path); C not a multiple of a block */
+        for (int n2 = 2; n2 <= 6; n2 += 4 - (n2 == 2)) {   /* 2, 5 (and 4 above) */
+            int M2 = 2 * n2 + n2 * n2, C2 = 70;
+            Buf H2 = buf_rand((size_t)BT * M2, 0, 1), x2 = buf_rand((size_t)BT * n2 * C2, -1, 1),
+                y2 = buf_rand((size_t)BT * C2, -1, 1), g2 = buf_rand((size_t)BT * n2 * C2, -1, 1),
+                dy2 = buf_zero((size_t)BT * C2), dx2 = buf_zero((size_t)BT * n2 * C2), dHp2 = buf_zero((size_t)BT * n2),
+                dHr2 = buf_zero((size_t)BT * n2 * n2), du2 = buf_rand((size_t)BT * C2, -1, 1), dHq2 = buf_zero((size_t)BT * n2);
+            K->mhc_post_backward(dy2.c, dx2.c, dHp2.c, dHr2.c, g2.c, H2.c, x2.c, y2.c, BT, n2, C2);
+            G->mhc_post_backward(dy2.d, dx2.d, dHp2.d, dHr2.d, g2.d, H2.d, x2.d, y2.d, BT, n2, C2);
+            K->mhc_pre_backward(dx2.c, dHq2.c, du2.c, H2.c, x2.c, BT, n2, C2);
+            G->mhc_pre_backward(dx2.d, dHq2.d, du2.d, H2.d, x2.d, BT, n2, C2);
+            char nm[96];
+            snprintf(nm, sizeof nm, "mhc_post_backward_n%d.dy", n2); same(nm, &dy2);
+            snprintf(nm, sizeof nm, "mhc_post_backward_n%d.dHpost", n2); same(nm, &dHp2);
+            snprintf(nm, sizeof nm, "mhc_post_backward_n%d.dHres", n2); same(nm, &dHr2);
+            snprintf(nm, sizeof nm, "mhc_pre_backward_n%d.dx", n2); same(nm, &dx2);
+            snprintf(nm, sizeof nm, "mhc_pre_backward_n%d.dHpre", n2); same(nm, &dHq2);
+        }
     }
 }
 
