@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+extern "C" {
+#include "util.h"   /* now_mono */
+}
 
 #define PROF_SLOTS 4096
 #define PROF_BUCKETS 256
@@ -37,11 +40,7 @@ static int g_slot_bucket[PROF_SLOTS];
 static int g_nslots;   /* slots recorded, not yet resolved */
 static double g_wall0;
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+static double now_ms(void) { return 1e3 * now_mono(); }
 
 static void check(cudaError_t e, const char* what) {
     if (e != cudaSuccess) {

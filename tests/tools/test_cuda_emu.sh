@@ -118,6 +118,10 @@ cnt() { awk -v e="$1" '$0 ~ "^"e" " { print $(NF-4) }' "$T/profile.txt"; }
   && pass emu_profile_counts_each_entry || fail emu_profile_counts_each_entry "$plain / $profiled: $(head -8 "$T/profile.txt")"
 DD_CUDA_PROFILE=1 BT --device cpu >/dev/null 2>"$T/o" && [ ! -s "$T/o" ] && pass profile_is_cuda_only \
   || fail profile_is_cuda_only "$(head -3 "$T/o")"
+# A report that cannot be written costs one line on stderr, not the run (its results are already out).
+DD_CUDA_PROFILE="$T/no/such/dir/p.txt" BT --device cuda >"$T/o1" 2>"$T/o"; rc=$?
+[ $rc -eq 0 ] && grep -q '"loss"' "$T/o1" && [ "$(wc -l <"$T/o")" -eq 1 ] && grep -q "cannot write the profile to $T/no/such/dir/p.txt" "$T/o" \
+  && pass profile_unwritable_path_one_line || fail profile_unwritable_path_one_line "rc=$rc: $(cat "$T/o")"
 
 # CUDA_EMU_STATS: the launches a GPU would pay for; a training step costs the same each time.
 st() { CUDA_EMU_STATS=1 $EB/bench/bench_train --d 64 --L 2 --H 4 --V 320 --T 32 --B 2 --steps "$1" --warmup 0 \
