@@ -344,10 +344,10 @@ const float* model_losses(Model* m) {
 
 /* ---- forward ------------------------------------------------------------------ */
 
-/* mHC coefficients and the sublayer input u from streams x (BT, n, C). */
 #define MHC_RMS_EPS 1e-6f
 
-/* normed: a->r and a->rms_inv were already written (by the previous
+/* mHC coefficients and the sublayer input u from streams x (BT, n, C).
+ * normed: a->r and a->rms_inv were already written (by the previous
  * sublayer's fused mhc_post_rmsnorm_forward). */
 static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, const float* alpha,
                     const float* bias, int BT, int normed) {
@@ -362,6 +362,8 @@ static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, cons
     k->mhc_pre_forward(a->u, a->H, Hres, x, BT, n, C);
 }
 
+static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
+
 /* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
  * the adapter's scale * (inp A^T) B^T when one is on. */
 static void linear_forward(Model* m, int l, int j, float* out, const float* inp, const float* W, const float* b,
@@ -369,7 +371,7 @@ static void linear_forward(Model* m, int l, int j, float* out, const float* inp,
     const KernelOps* k = m->k;
     k->matmul_forward(out, inp, W, b, BT, IN, OUT);
     Lora* lo = m->lora;
-    if (!lo || !lo->enabled) return;
+    if (!lora_on(m)) return;
     if ((size_t)BT > lo->cap_rows) die(EXIT_FAIL, "internal: LoRA buffers hold %zu rows, not %d", lo->cap_rows, BT);
     int q = l * LORA_PROJ + j, r = lo->rank;
     float* t = lo->tmp + (size_t)q * lo->cap_rows * r;
@@ -384,7 +386,7 @@ static void linear_backward(Model* m, int l, int j, float* dinp, float* dW, floa
     const KernelOps* k = m->k;
     k->matmul_backward(dinp, m->train_base ? dW : NULL, m->train_base ? db : NULL, dout, inp, W, BT, IN, OUT, 0);
     Lora* lo = m->lora;
-    if (!lo || !lo->enabled) return;
+    if (!lora_on(m)) return;
     int q = l * LORA_PROJ + j, r = lo->rank;
     const float* t = lo->tmp + (size_t)q * lo->cap_rows * r;
     k->zero(lo->scr, (size_t)BT * OUT * sizeof(float));
@@ -402,8 +404,6 @@ static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, int B, in
     m->k->attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
     linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, BT, C, C);
 }
-
-static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
 
 /* Without an adapter, fc and its GELU are one fused call (a GELU epilogue on the GPU). */
 static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
