@@ -18,8 +18,11 @@
  * cublasGemmStridedBatchedEx. Storage is always fp32. Precision "fp32" uses
  * CUBLAS_COMPUTE_32F (true fp32 multiply, for parity with the CPU backend);
  * "bf16" uses CUBLAS_COMPUTE_32F_FAST_16BF (inputs rounded to bf16 inside the
- * tensor cores, fp32 accumulation). Everything else is fp32 CUDA C; exp, tanh,
- * sqrt and divisions are the accurate (non fast-math) versions.
+ * tensor cores, fp32 accumulation), and runs causal attention fused on the
+ * tensor cores (WMMA bf16 tiles, fp32 softmax: flash_*). The MLP's GELU rides
+ * in cuBLASLt epilogues where cuBLASLt offers them (lt_matmul). Everything else
+ * is fp32 CUDA C; exp, tanh, sqrt and divisions are the accurate (non
+ * fast-math) versions. DD_CUDA_PROFILE times every entry (profile.h).
  *
  * Determinism: the same inputs give bitwise the same outputs, run to run.
  * There is no floating-point atomicAdd anywhere. Reductions over rows (dbias,
