@@ -198,9 +198,34 @@ __global__ void colsum_finalize_kernel(float* out, const float* partial, int nch
     out[c] += acc;
 }
 
+/* Up to COLSUM_ONE_PASS rows, one launch: a block per 32 columns, warp w adds
+ * rows w, w + 8, ... in order (a lane per column), then the 8 warps' sums are
+ * added in warp order. Cheaper than two launches where the rows are few (the
+ * paper's micro-batch); more rows want the chunked kernels' parallelism. */
+#define COLSUM_ONE_PASS 4096
+__global__ void colsum_one_pass_kernel(float* out, const float* src, int rows, int cols) {
+    __shared__ float sh[8][32];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, c = blockIdx.x * 32 + lane;
+    float acc = 0.0f;
+    if (c < cols)
+        for (int r = warp; r < rows; r += 8) acc += src[(size_t)r * cols + c];
+    sh[warp][lane] = acc;
+    __syncthreads();
+    if (warp == 0 && c < cols) {
+        float s = 0.0f;
+        for (int w = 0; w < 8; w++) s += sh[w][lane];
+        out[c] += s;
+    }
+}
+
 static void column_sum_accumulate(float* out, const float* src, int rows, int cols) {
+    if (rows <= 0 || cols <= 0) return;
+    if (rows <= COLSUM_ONE_PASS) {
+        colsum_one_pass_kernel<<<(cols + 31) / 32, 256>>>(out, src, rows, cols);
+        LAUNCH_CHECK();
+        return;
+    }
     int rpc, nchunks = row_chunks(rows, &rpc);
-    if (nchunks == 0 || cols <= 0) return;
     float* partial = (float*)scratch_get(&g_red_scratch, (size_t)nchunks * cols * sizeof(float));
     dim3 grid((cols + BLOCK - 1) / BLOCK, nchunks);
     colsum_partial_kernel<<<grid, BLOCK>>>(partial, src, rows, cols, rpc);

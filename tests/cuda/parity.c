@@ -111,6 +111,13 @@ static void kernel_parity(void) {
         K->matmul_backward(NULL, dw.c, NULL, dout.c, inp.c, w.c, BT, C, OC, 0);
         G->matmul_backward(NULL, dw.d, NULL, dout.d, inp.d, w.d, BT, C, OC, 0);
         same("matmul_backward.dweight_only", &dw);
+        {   /* a bias gradient over more rows than the one-pass column sum takes */
+            int R = 5000, O = 40;
+            Buf dob = buf_rand((size_t)R * O, -1, 1), dbb = buf_rand(O, -1, 1);
+            K->matmul_backward(NULL, NULL, dbb.c, dob.c, NULL, NULL, R, 8, O, 0);
+            G->matmul_backward(NULL, NULL, dbb.d, dob.d, NULL, NULL, R, 8, O, 0);
+            same("matmul_backward.dbias_5000_rows", &dbb);
+        }
         /* matmul + GELU: with and without a bias, and with the pre-activation at an
          * odd offset (no epilogue for an unaligned aux: the separate kernels run) */
         Buf gout = buf_zero(BT * OC), gpre = buf_zero(BT * OC + 1);
