@@ -361,6 +361,19 @@ typedef struct KernelOps {
     void  (*zero)(void* dst, size_t bytes);
     void  (*synchronize)(void);   /* wait for queued work (timing) */
     void  (*profile_reset)(void); /* CUDA under DD_CUDA_PROFILE: count afresh (after a warm-up); else NULL */
+    /* CUDA graphs (NULL on the CPU backends, under DD_CUDA_GRAPHS=off and under
+     * DD_CUDA_PROFILE). Between graph_begin and graph_end the table's kernel
+     * calls, copy and zero are recorded instead of run; graph_launch runs the
+     * recording again, same calls, same arguments, same buffers. Inside a
+     * recording: no upload, download, alloc, release, sumsq or synchronize, and
+     * every call must already have run once outside one with these shapes (its
+     * scratch exists). graph_end: NULL when the capture failed (nothing recorded
+     * ran; run the calls directly). graph_launch: 0, launching nothing, when the
+     * graph is stale (a backend scratch buffer it used was replaced since). */
+    int   (*graph_begin)(void);
+    void* (*graph_end)(void);
+    int   (*graph_launch)(void* graph);
+    void  (*graph_free)(void* graph);
 #define KOP(name) __typeof__(name)* name;
     KERNEL_LIST(KOP)
 #undef KOP

@@ -8,9 +8,10 @@
  * kernels_cuda_init() which hands that table out. Does not own: any model
  * layout or policy (lib/), nor which backend is chosen (kernels_get).
  *
- * Every pointer passed in is device memory. One stream (the legacy default
- * stream), so calls are ordered exactly as the host issues them; upload and
- * download are synchronous. Every CUDA / cuBLAS call is checked: on error the
+ * Every pointer passed in is device memory. One stream (g_stream), so calls
+ * are ordered exactly as the host issues them; upload and download are
+ * synchronous. The table's graph_* entries record calls on that stream into a
+ * CUDA graph and replay it (DD_CUDA_GRAPHS=off: none). Every CUDA / cuBLAS call is checked: on error the
  * process prints "kernels_cuda.cu:LINE: <call>: <error>" and exits 1.
  *
  * Matrix products: matmul_* go to cuBLASLt (row-major llm.c convention, computed
@@ -60,15 +61,20 @@ namespace wmma = nvcuda::wmma;
 /* ------------------------------------------------------------------------ */
 /* error checking */
 
+static int g_capturing = 0;   /* inside graph_begin ... graph_end */
+/* What to try when a call fails while a graph is being recorded. */
+static const char* capture_hint(void) {
+    return g_capturing ? " (while capturing a CUDA graph: DD_CUDA_GRAPHS=off runs without graphs)" : "";
+}
 static void cuda_check(cudaError_t e, const char* call, int line) {
     if (e != cudaSuccess) {
-        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s\n", line, call, cudaGetErrorString(e));
+        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s%s\n", line, call, cudaGetErrorString(e), capture_hint());
         exit(1);
     }
 }
 static void cublas_check(cublasStatus_t s, const char* call, int line) {
     if (s != CUBLAS_STATUS_SUCCESS) {
-        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s\n", line, call, cublasGetStatusString(s));
+        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s%s\n", line, call, cublasGetStatusString(s), capture_hint());
         exit(1);
     }
 }
@@ -87,19 +93,26 @@ static void fail(int line, const char* what) {
 static int g_bf16 = 0;                        /* 1: CUBLAS_COMPUTE_32F_FAST_16BF */
 static cublasLtHandle_t g_lt = NULL;
 static cublasHandle_t g_cublas = NULL;
-static void* g_lt_ws = NULL;                  /* cuBLASLt workspace */
+static void* g_lt_ws = NULL;                  /* cuBLASLt workspace (cuBLAS's too) */
 static const size_t LT_WS_BYTES = 32u << 20;  /* 32 MiB */
+/* The backend's one stream: every kernel, product and device-side copy goes
+ * here, in the order the host issues them (a stream of its own, so that it can
+ * be captured into a CUDA graph; the legacy default stream cannot be). */
+static cudaStream_t g_stream = NULL;
 
 static cublasComputeType_t compute_type(void) {
     return g_bf16 ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
 }
 
 /* Backend-internal scratch, grown on demand and kept. Growing waits for the
- * device first so no queued kernel still reads the old buffer. */
+ * device first so no queued kernel still reads the old buffer, and counts a new
+ * generation: a CUDA graph captured before holds the old address and must not
+ * be replayed (cu_graph_launch refuses it). */
 typedef struct { void* p; size_t bytes; } Scratch;
 static Scratch g_att_scratch;   /* attention: permuted q, k, v, ... */
 static Scratch g_red_scratch;   /* partial sums of the row reductions */
 static Scratch g_int_scratch;   /* encoder_backward's token groups */
+static unsigned long g_scratch_gen = 0;
 
 static void* scratch_get(Scratch* s, size_t bytes) {
     if (bytes > s->bytes) {
@@ -108,6 +121,7 @@ static void* scratch_get(Scratch* s, size_t bytes) {
         s->p = NULL;
         CUDA_CHECK(cudaMalloc(&s->p, bytes));
         s->bytes = bytes;
+        g_scratch_gen++;
     }
     return s->p;
 }
@@ -221,16 +235,16 @@ __global__ void colsum_one_pass_kernel(float* out, const float* src, int rows, i
 static void column_sum_accumulate(float* out, const float* src, int rows, int cols) {
     if (rows <= 0 || cols <= 0) return;
     if (rows <= COLSUM_ONE_PASS) {
-        colsum_one_pass_kernel<<<(cols + 31) / 32, 256>>>(out, src, rows, cols);
+        colsum_one_pass_kernel<<<(cols + 31) / 32, 256, 0, g_stream>>>(out, src, rows, cols);
         LAUNCH_CHECK();
         return;
     }
     int rpc, nchunks = row_chunks(rows, &rpc);
     float* partial = (float*)scratch_get(&g_red_scratch, (size_t)nchunks * cols * sizeof(float));
     dim3 grid((cols + BLOCK - 1) / BLOCK, nchunks);
-    colsum_partial_kernel<<<grid, BLOCK>>>(partial, src, rows, cols, rpc);
+    colsum_partial_kernel<<<grid, BLOCK, 0, g_stream>>>(partial, src, rows, cols, rpc);
     LAUNCH_CHECK();
-    colsum_finalize_kernel<<<(cols + BLOCK - 1) / BLOCK, BLOCK>>>(out, partial, nchunks, cols);
+    colsum_finalize_kernel<<<(cols + BLOCK - 1) / BLOCK, BLOCK, 0, g_stream>>>(out, partial, nchunks, cols);
     LAUNCH_CHECK();
 }
 
@@ -241,17 +255,23 @@ static void* cu_alloc(size_t bytes) {
     void* p = NULL;
     if (bytes == 0) bytes = 1;   /* a valid, distinct pointer even for 0 bytes */
     CUDA_CHECK(cudaMalloc(&p, bytes));
-    CUDA_CHECK(cudaMemset(p, 0, bytes));
+    CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, g_stream));
     return p;
 }
 static void cu_release(void* p) {
     if (p) CUDA_CHECK(cudaFree(p));
 }
+/* Host transfers are synchronous: queued behind the stream's work, and done when they return. */
+static void host_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+    if (!bytes) return;
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, g_stream));
+    CUDA_CHECK(cudaStreamSynchronize(g_stream));
+}
 static void cu_upload(void* dst, const void* host_src, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemcpy(dst, host_src, bytes, cudaMemcpyHostToDevice));
+    host_copy(dst, host_src, bytes, cudaMemcpyHostToDevice);
 }
 static void cu_download(void* host_dst, const void* src, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost));
+    host_copy(host_dst, src, bytes, cudaMemcpyDeviceToHost);
 }
 /* As the CPU's memmove: dst == src is a no-op, overlapping ranges are allowed
  * (cudaMemcpy's result is undefined for them, so they go through a scratch). */
@@ -261,14 +281,14 @@ static void cu_copy(void* dst, const void* src, size_t bytes) {
     uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
     if (d < s + bytes && s < d + bytes) {
         void* tmp = scratch_get(&g_copy_scratch, bytes);
-        CUDA_CHECK(cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, 0));
-        CUDA_CHECK(cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, 0));
+        CUDA_CHECK(cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, g_stream));
+        CUDA_CHECK(cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, g_stream));
         return;
     }
-    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, g_stream));
 }
 static void cu_zero(void* dst, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, 0));
+    if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, g_stream));
 }
 static void cu_synchronize(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
 
@@ -288,7 +308,7 @@ static void cu_encoder_forward(float* out, const int* tokens, const float* wte, 
                                int B, int T, int C) {
     long n = (long)B * T * C;
     if (n <= 0) return;
-    encoder_forward_kernel<<<blocks_for(n, BLOCK), BLOCK>>>(out, tokens, wte, wpe, B * T, T, C);
+    encoder_forward_kernel<<<blocks_for(n, BLOCK), BLOCK, 0, g_stream>>>(out, tokens, wte, wpe, B * T, T, C);
     LAUNCH_CHECK();
 }
 
@@ -319,7 +339,7 @@ static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, con
     int BT = B * T;
     if (BT <= 0 || C <= 0) return;
     if (dwpe) {
-        encoder_backward_wpe_kernel<<<blocks_for((long)T * C, BLOCK), BLOCK>>>(dwpe, dout, B, T, C);
+        encoder_backward_wpe_kernel<<<blocks_for((long)T * C, BLOCK), BLOCK, 0, g_stream>>>(dwpe, dout, B, T, C);
         LAUNCH_CHECK();
     }
     /* Group positions by token on the host: a counting sort by token, stable, so
@@ -334,7 +354,7 @@ static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, con
         if (!host || !tok) fail(__LINE__, "encoder_backward: out of host memory");
         host_cap = BT;
     }
-    CUDA_CHECK(cudaMemcpy(tok, tokens, (size_t)BT * sizeof(int), cudaMemcpyDeviceToHost));
+    host_copy(tok, tokens, (size_t)BT * sizeof(int), cudaMemcpyDeviceToHost);
     int vmax = 0;
     for (int i = 0; i < BT; i++) {
         if (tok[i] < 0) fail(__LINE__, "encoder_backward: a negative token id");
@@ -361,9 +381,9 @@ static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, con
     for (int g = 0; g < G; g++) gtok[g] = tok[pos_sorted[starts[g]]];
     size_t nints = (size_t)BT + 2 * (size_t)G + 1;
     int* d = (int*)scratch_get(&g_int_scratch, nints * sizeof(int));
-    CUDA_CHECK(cudaMemcpy(d, host, nints * sizeof(int), cudaMemcpyHostToDevice));
+    host_copy(d, host, nints * sizeof(int), cudaMemcpyHostToDevice);
     dim3 grid(G, (C + BLOCK - 1) / BLOCK);
-    encoder_backward_wte_kernel<<<grid, BLOCK>>>(dwte, dout, d, d + BT, d + BT + G + 1, C);
+    encoder_backward_wte_kernel<<<grid, BLOCK, 0, g_stream>>>(dwte, dout, d, d + BT, d + BT + G + 1, C);
     LAUNCH_CHECK();
 }
 
@@ -503,7 +523,7 @@ static void lt_matmul(float* D, const float* A, const float* Bm, const float* bi
     float* out = want == LT_GELU ? (float*)aux : D;
     if (k <= 0) {   /* empty product: D = beta D (+ bias) */
         gelu = LT_PLAIN;
-        if (beta == 0.0f) CUDA_CHECK(cudaMemsetAsync(out, 0, (size_t)m * n * sizeof(float), 0));
+        if (beta == 0.0f) CUDA_CHECK(cudaMemsetAsync(out, 0, (size_t)m * n * sizeof(float), g_stream));
     } else {
         /* The epilogues asked for; where cuBLASLt refuses them (no algorithm from the
          * heuristic, or the call itself says not supported), without the GELU, then
@@ -521,7 +541,7 @@ static void lt_matmul(float* D, const float* A, const float* Bm, const float* bi
                     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux,
                                                                 sizeof aux));
                 cublasStatus_t st = cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, dst, p->ld, dst,
-                                                   p->ld, &p->algo, g_lt_ws, LT_WS_BYTES, 0);
+                                                   p->ld, &p->algo, g_lt_ws, LT_WS_BYTES, g_stream);
                 if (st == CUBLAS_STATUS_SUCCESS) { out = dst; break; }
                 if (!epi && !gelu) cublas_check(st, "cublasLtMatmul", __LINE__);   /* the plain product: fatal */
                 p->ok = 0;
@@ -533,14 +553,14 @@ static void lt_matmul(float* D, const float* A, const float* Bm, const float* bi
     long N = (long)m * n;
     if (bias && !epi) {
         /* out is (n rows of m) in row-major terms: the bias runs along m. */
-        add_bias_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, bias, n, m);
+        add_bias_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(out, bias, n, m);
         LAUNCH_CHECK();
     }
     if (want == LT_GELU && !gelu) {
-        gelu_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(D, aux, (int)N);
+        gelu_forward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(D, aux, (int)N);
         LAUNCH_CHECK();
     } else if (want == LT_DGELU && !gelu) {
-        gelu_backward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(D, aux, D, (int)N);
+        gelu_backward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(D, aux, D, (int)N);
         LAUNCH_CHECK();
     }
 }
@@ -598,7 +618,7 @@ __global__ void layernorm_forward_kernel(float* out, float* mean, float* rstd, c
 static void cu_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                                  const float* bias, int BT, int C) {
     if (BT <= 0) return;
-    layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(out, mean, rstd, inp, weight, bias, BT, C);
+    layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(out, mean, rstd, inp, weight, bias, BT, C);
     LAUNCH_CHECK();
 }
 
@@ -684,9 +704,9 @@ static void cu_layernorm_backward(float* dinp, float* dweight, float* dbias, con
     void (*k)(float*, float*, float*, const float*, const float*, const float*, const float*, const float*, int, int) =
         C <= 128 ? layernorm_backward_kernel<4> : C <= 256 ? layernorm_backward_kernel<8>
         : C <= 512 ? layernorm_backward_kernel<16> : layernorm_backward_kernel<32>;
-    k<<<nblocks, 32 * LN_WARPS>>>(dinp, pw, pb, dout, inp, weight, mean, rstd, BT, C);
+    k<<<nblocks, 32 * LN_WARPS, 0, g_stream>>>(dinp, pw, pb, dout, inp, weight, mean, rstd, BT, C);
     LAUNCH_CHECK();
-    layernorm_param_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK>>>(dweight, dbias, pw, pb, nblocks, C);
+    layernorm_param_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK, 0, g_stream>>>(dweight, dbias, pw, pb, nblocks, C);
     LAUNCH_CHECK();
 }
 
@@ -708,7 +728,7 @@ __global__ void rmsnorm_forward_kernel(float* out, float* rms_inv, const float* 
 
 static void cu_rmsnorm_forward(float* out, float* rms_inv, const float* inp, int BT, int C, float eps) {
     if (BT <= 0) return;
-    rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(out, rms_inv, inp, BT, C, eps);
+    rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(out, rms_inv, inp, BT, C, eps);
     LAUNCH_CHECK();
 }
 
@@ -731,7 +751,7 @@ __global__ void rmsnorm_backward_kernel(float* dinp, const float* dout, const fl
 static void cu_rmsnorm_backward(float* dinp, const float* dout, const float* inp, const float* rms_inv, int BT,
                                 int C) {
     if (BT <= 0) return;
-    rmsnorm_backward_kernel<<<warp_row_blocks(BT), BLOCK>>>(dinp, dout, inp, rms_inv, BT, C);
+    rmsnorm_backward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(dinp, dout, inp, rms_inv, BT, C);
     LAUNCH_CHECK();
 }
 
@@ -762,13 +782,13 @@ __global__ void gelu_backward_kernel(float* dinp, const float* inp, const float*
 
 static void cu_gelu_forward(float* out, const float* inp, int N) {
     if (N <= 0) return;
-    gelu_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, inp, N);
+    gelu_forward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(out, inp, N);
     LAUNCH_CHECK();
 }
 
 static void cu_gelu_backward(float* dinp, const float* inp, const float* dout, int N) {
     if (N <= 0) return;
-    gelu_backward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(dinp, inp, dout, N);
+    gelu_backward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(dinp, inp, dout, N);
     LAUNCH_CHECK();
 }
 
@@ -854,7 +874,7 @@ static void permute_qkv(float* q, float* k, float* v, const float* qkv, int B, i
     unsigned g = blocks_for((long)B * T * C, BLOCK);
     for (int part = 0; part < 3; part++) {
         float* dst = part == 0 ? q : part == 1 ? k : v;
-        permute_kernel<<<g, BLOCK>>>(dst, qkv, B, T, NH, hs, 3 * C, part * C);
+        permute_kernel<<<g, BLOCK, 0, g_stream>>>(dst, qkv, B, T, NH, hs, 3 * C, part * C);
         LAUNCH_CHECK();
     }
 }
@@ -881,11 +901,11 @@ static void cu_attention_forward(float* out, float* preatt, float* att, const fl
     /* preatt[t][t2] = scale q[t].k[t2]  (column-major: preatt^T = k^T-op @ q) */
     gemm_batched(1, 0, T, T, hs, scale, k, hs, sTh, q, hs, sTh, 0.0f, preatt, T, sTT, BNH);
     int rows = BNH * T;
-    attention_softmax_kernel<<<warp_row_blocks(rows), BLOCK>>>(att, preatt, rows, T);
+    attention_softmax_kernel<<<warp_row_blocks(rows), BLOCK, 0, g_stream>>>(att, preatt, rows, T);
     LAUNCH_CHECK();
     /* y (T, hs) = att @ v  (column-major: y^T = v^T @ att^T) */
     gemm_batched(0, 0, hs, T, T, 1.0f, v, hs, sTh, att, T, sTT, 0.0f, y, hs, sTh, BNH);
-    unpermute_kernel<<<blocks_for((long)n, BLOCK), BLOCK>>>(out, y, B, T, NH, hs, C, 0);
+    unpermute_kernel<<<blocks_for((long)n, BLOCK), BLOCK, 0, g_stream>>>(out, y, B, T, NH, hs, C, 0);
     LAUNCH_CHECK();
 }
 
@@ -903,7 +923,7 @@ static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, cons
     float *dq = buf + 4 * n, *dk = buf + 5 * n, *dv = buf + 6 * n;
     unsigned g = blocks_for((long)n, BLOCK);
     permute_qkv(q, k, v, qkv, B, T, C, NH);
-    permute_kernel<<<g, BLOCK>>>(dop, dout, B, T, NH, hs, C, 0);
+    permute_kernel<<<g, BLOCK, 0, g_stream>>>(dop, dout, B, T, NH, hs, C, 0);
     LAUNCH_CHECK();
     float scale = 1.0f / sqrtf((float)hs);
     long long sTh = (long long)T * hs, sTT = (long long)T * T;
@@ -912,17 +932,17 @@ static void cu_attention_backward(float* dqkv, float* dpreatt, float* datt, cons
     /* dv (T,hs) = att^T @ dout */
     gemm_batched(0, 1, hs, T, T, 1.0f, dop, hs, sTh, att, T, sTT, 0.0f, dv, hs, sTh, BNH);
     int rows = BNH * T;
-    attention_softmax_backward_kernel<<<warp_row_blocks(rows), BLOCK>>>(dpreatt, datt, att,
+    attention_softmax_backward_kernel<<<warp_row_blocks(rows), BLOCK, 0, g_stream>>>(dpreatt, datt, att,
                                                                                               rows, T);
     LAUNCH_CHECK();
     /* dq (T,hs) = scale dpreatt @ k;  dk (T,hs) = scale dpreatt^T @ q */
     gemm_batched(0, 0, hs, T, T, scale, k, hs, sTh, dpreatt, T, sTT, 0.0f, dq, hs, sTh, BNH);
     gemm_batched(0, 1, hs, T, T, scale, q, hs, sTh, dpreatt, T, sTT, 0.0f, dk, hs, sTh, BNH);
-    unpermute_kernel<<<g, BLOCK>>>(dqkv, dq, B, T, NH, hs, C3, 0);
+    unpermute_kernel<<<g, BLOCK, 0, g_stream>>>(dqkv, dq, B, T, NH, hs, C3, 0);
     LAUNCH_CHECK();
-    unpermute_kernel<<<g, BLOCK>>>(dqkv, dk, B, T, NH, hs, C3, C);
+    unpermute_kernel<<<g, BLOCK, 0, g_stream>>>(dqkv, dk, B, T, NH, hs, C3, C);
     LAUNCH_CHECK();
-    unpermute_kernel<<<g, BLOCK>>>(dqkv, dv, B, T, NH, hs, C3, 2 * C);
+    unpermute_kernel<<<g, BLOCK, 0, g_stream>>>(dqkv, dv, B, T, NH, hs, C3, 2 * C);
     LAUNCH_CHECK();
 }
 
@@ -1201,7 +1221,7 @@ static void flash_forward(float* out, float* lse, const float* qkv, int B, int T
     int hs = C / NH;
     FlashFwd fwd = hs == 16 ? flash_forward_kernel<16> : hs == 32 ? flash_forward_kernel<32> : flash_forward_kernel<64>;
     dim3 grid((T + FA_BQ - 1) / FA_BQ, B * NH);
-    fwd<<<grid, FA_THREADS>>>(out, lse, qkv, T, C, NH, 1.0f / sqrtf((float)hs));
+    fwd<<<grid, FA_THREADS, 0, g_stream>>>(out, lse, qkv, T, C, NH, 1.0f / sqrtf((float)hs));
     LAUNCH_CHECK();
 }
 
@@ -1209,7 +1229,7 @@ static void flash_backward(float* dqkv, const float* dout, const float* qkv, con
                            int T, int C, int NH) {
     int hs = C / NH, rows = B * NH * T;
     float* D = (float*)scratch_get(&g_att_scratch, (size_t)rows * sizeof(float));
-    flash_rowdot_kernel<<<warp_row_blocks(rows), BLOCK>>>(D, dout, out, rows, T, C, NH);
+    flash_rowdot_kernel<<<warp_row_blocks(rows), BLOCK, 0, g_stream>>>(D, dout, out, rows, T, C, NH);
     LAUNCH_CHECK();
     FlashBwd dq = hs == 16 ? flash_backward_dq_kernel<16> : hs == 32 ? flash_backward_dq_kernel<32>
                                                                      : flash_backward_dq_kernel<64>;
@@ -1217,9 +1237,9 @@ static void flash_backward(float* dqkv, const float* dout, const float* qkv, con
                                                                         : flash_backward_dkv_kernel<64>;
     dim3 grid((T + FA_BQ - 1) / FA_BQ, B * NH);
     float scale = 1.0f / sqrtf((float)hs);
-    dq<<<grid, FA_THREADS>>>(dqkv, qkv, dout, lse, D, T, C, NH, scale);
+    dq<<<grid, FA_THREADS, 0, g_stream>>>(dqkv, qkv, dout, lse, D, T, C, NH, scale);
     LAUNCH_CHECK();
-    dkv<<<grid, FA_THREADS>>>(dqkv, qkv, dout, lse, D, T, C, NH, scale);
+    dkv<<<grid, FA_THREADS, 0, g_stream>>>(dqkv, qkv, dout, lse, D, T, C, NH, scale);
     LAUNCH_CHECK();
 }
 
@@ -1239,12 +1259,12 @@ __global__ void residual_backward_kernel(float* da, float* db, const float* dout
 
 static void cu_residual_forward(float* out, const float* a, const float* b, int N) {
     if (N <= 0) return;
-    residual_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, a, b, N);
+    residual_forward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(out, a, b, N);
     LAUNCH_CHECK();
 }
 static void cu_residual_backward(float* da, float* db, const float* dout, int N) {
     if (N <= 0) return;
-    residual_backward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(da, db, dout, N);
+    residual_backward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(da, db, dout, N);
     LAUNCH_CHECK();
 }
 
@@ -1277,7 +1297,7 @@ __global__ void residual_layernorm_forward_kernel(float* out, float* ln, float* 
 static void cu_residual_layernorm_forward(float* out, float* ln, float* mean, float* rstd, const float* a,
                                           const float* b, const float* weight, const float* bias, int BT, int C) {
     if (BT <= 0) return;
-    residual_layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(out, ln, mean, rstd, a, b, weight, bias, BT, C);
+    residual_layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(out, ln, mean, rstd, a, b, weight, bias, BT, C);
     LAUNCH_CHECK();
 }
 
@@ -1323,14 +1343,14 @@ __global__ void crossentropy_softmax_backward_kernel(float* dlogits, const float
 static void cu_crossentropy_softmax_forward(float* losses, float* stats, const float* logits, const int* targets,
                                             int BT, int V) {
     if (BT <= 0) return;
-    crossentropy_softmax_forward_kernel<<<BT, CE_BLOCK>>>(losses, stats, logits, targets, V);
+    crossentropy_softmax_forward_kernel<<<BT, CE_BLOCK, 0, g_stream>>>(losses, stats, logits, targets, V);
     LAUNCH_CHECK();
 }
 
 static void cu_crossentropy_softmax_backward(float* dlogits, const float* dlosses, const float* logits,
                                              const float* stats, const int* targets, int BT, int V) {
     if (BT <= 0) return;
-    crossentropy_softmax_backward_kernel<<<BT, CE_BLOCK>>>(dlogits, dlosses, logits, stats, targets, V);
+    crossentropy_softmax_backward_kernel<<<BT, CE_BLOCK, 0, g_stream>>>(dlogits, dlosses, logits, stats, targets, V);
     LAUNCH_CHECK();
 }
 
@@ -1363,7 +1383,7 @@ static void cu_adamw_update(float* params, const float* grads, float* m, float* 
     float step_size = (float)(lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = 1.0f - lr * weight_decay;
-    adamw_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(params, grads, m, v, N, beta1, beta2, eps, step_size, bc2_sqrt,
+    adamw_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(params, grads, m, v, N, beta1, beta2, eps, step_size, bc2_sqrt,
                                                   decay);
     LAUNCH_CHECK();
 }
@@ -1432,8 +1452,8 @@ static void cu_adamw_update_segments(float* params, const float* grads, float* m
     }
     if (nruns != g_nruns_dev || memcmp(starts, g_run_start_host, nruns * sizeof(long)) ||
         memcmp(decays, g_run_decay_host, nruns)) {
-        CUDA_CHECK(cudaMemcpy(g_run_start_dev, starts, nruns * sizeof(long), cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(g_run_decay_dev, decays, nruns, cudaMemcpyHostToDevice));
+        host_copy(g_run_start_dev, starts, nruns * sizeof(long), cudaMemcpyHostToDevice);
+        host_copy(g_run_decay_dev, decays, nruns, cudaMemcpyHostToDevice);
         memcpy(g_run_start_host, starts, nruns * sizeof(long));
         memcpy(g_run_decay_host, decays, nruns);
         g_nruns_dev = nruns;
@@ -1443,7 +1463,7 @@ static void cu_adamw_update_segments(float* params, const float* grads, float* m
     float bc2_sqrt = (float)sqrt(bc2);
     float decay_on = 1.0f - lr * weight_decay;
     long a = seg_start[0];
-    adamw_segments_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(params + a, grads + a, m + a,
+    adamw_segments_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(params + a, grads + a, m + a,
                                                           v + a, N, g_run_start_dev, g_run_decay_dev,
                                                           nruns, beta1, beta2, eps, step_size, bc2_sqrt, decay_on);
     LAUNCH_CHECK();
@@ -1495,7 +1515,7 @@ __global__ void sample_rows_kernel(int* tok, const float* logits, const double* 
 
 static void cu_sample_rows(int* tok, const float* logits, const double* u, int N, int V, float inv_temperature) {
     if (N <= 0) return;
-    sample_rows_kernel<<<N, SAMPLE_BLOCK>>>(tok, logits, u, V, inv_temperature);
+    sample_rows_kernel<<<N, SAMPLE_BLOCK, 0, g_stream>>>(tok, logits, u, V, inv_temperature);
     LAUNCH_CHECK();
 }
 
@@ -1525,14 +1545,14 @@ __global__ void sinkhorn_backward_kernel(float* dlogits, const float* dout, cons
 
 static void cu_sinkhorn_forward(float* out, float* saved, const float* logits, int N, int n, int iters) {
     if (N <= 0) return;
-    sinkhorn_forward_kernel<<<(N + 127) / 128, 128>>>(out, saved, logits, N, n, iters);
+    sinkhorn_forward_kernel<<<(N + 127) / 128, 128, 0, g_stream>>>(out, saved, logits, N, n, iters);
     LAUNCH_CHECK();
 }
 
 static void cu_sinkhorn_backward(float* dlogits, const float* dout, const float* saved, int N, int n, int iters) {
     if (N <= 0) return;
     if (n * n > SINKHORN_MAX_NN) fail(__LINE__, "sinkhorn_backward: n > 16 is not supported");
-    sinkhorn_backward_kernel<<<(N + 127) / 128, 128>>>(dlogits, dout, saved, N, n, iters);
+    sinkhorn_backward_kernel<<<(N + 127) / 128, 128, 0, g_stream>>>(dlogits, dout, saved, N, n, iters);
     LAUNCH_CHECK();
 }
 
@@ -1551,7 +1571,7 @@ __global__ void encoder_decode_forward_kernel(float* out, const int* tok, const 
 static void cu_encoder_decode_forward(float* out, const int* tok, const int* pos, const float* wte,
                                       const float* wpe, int N, int C) {
     if (N <= 0) return;
-    encoder_decode_forward_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK>>>(out, tok, pos, wte, wpe, N, C);
+    encoder_decode_forward_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK, 0, g_stream>>>(out, tok, pos, wte, wpe, N, C);
     LAUNCH_CHECK();
 }
 
@@ -1608,7 +1628,7 @@ __global__ void attention_decode_kernel(float* out, const float* kc, const float
 static void cu_attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos, int N,
                                         int Tc, int C, int NH) {
     if (N <= 0) return;
-    kv_store_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK>>>(kc, vc, qkv, pos, N, Tc, C);
+    kv_store_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK, 0, g_stream>>>(kc, vc, qkv, pos, N, Tc, C);
     LAUNCH_CHECK();
     size_t smem = (size_t)Tc * sizeof(float);
     /* Without opting in, static + dynamic shared memory must fit in 48 KiB; the
@@ -1628,7 +1648,7 @@ static void cu_attention_decode_forward(float* out, float* kc, float* vc, const 
                                         (int)smem));
         smem_set = smem;
     }
-    attention_decode_kernel<<<N * NH, DECODE_BLOCK, smem>>>(out, kc, vc, qkv, pos, Tc, C, NH);
+    attention_decode_kernel<<<N * NH, DECODE_BLOCK, smem, g_stream>>>(out, kc, vc, qkv, pos, Tc, C, NH);
     LAUNCH_CHECK();
 }
 
@@ -1657,14 +1677,14 @@ __global__ void stream_sum_kernel(float* out, const float* inp, int BT, int n, i
 static void cu_stream_broadcast(float* out, const float* inp, int BT, int n, int C) {
     long N = (long)BT * n * C;
     if (N <= 0) return;
-    stream_broadcast_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, inp, BT, n, C);
+    stream_broadcast_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(out, inp, BT, n, C);
     LAUNCH_CHECK();
 }
 
 static void cu_stream_sum(float* out, const float* inp, int BT, int n, int C) {
     long N = (long)BT * C;
     if (N <= 0 || n <= 0) return;
-    stream_sum_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(out, inp, BT, n, C);
+    stream_sum_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(out, inp, BT, n, C);
     LAUNCH_CHECK();
 }
 
@@ -1688,7 +1708,7 @@ static void cu_mhc_coeffs_forward(float* H, float* hres, const float* p, const f
                                   int BT, int n) {
     long N = (long)BT * (2 * n + n * n);
     if (N <= 0) return;
-    mhc_coeffs_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(H, hres, p, alpha, bias, BT, n);
+    mhc_coeffs_forward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(H, hres, p, alpha, bias, BT, n);
     LAUNCH_CHECK();
 }
 
@@ -1717,10 +1737,10 @@ __global__ void mhc_pre_forward_kernel(float* u, const float* H, const float* x,
 
 static void cu_mhc_pre_forward(float* u, float* H, const float* Hres, const float* x, int BT, int n, int C) {
     if (BT <= 0) return;
-    mhc_copy_res_kernel<<<blocks_for((long)BT * n * n, BLOCK), BLOCK>>>(H, Hres, BT, n);
+    mhc_copy_res_kernel<<<blocks_for((long)BT * n * n, BLOCK), BLOCK, 0, g_stream>>>(H, Hres, BT, n);
     LAUNCH_CHECK();
     /* after the copy: same stream, so the res block is in place (not read here anyway) */
-    mhc_pre_forward_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK>>>(u, H, x, BT, n, C);
+    mhc_pre_forward_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK, 0, g_stream>>>(u, H, x, BT, n, C);
     LAUNCH_CHECK();
 }
 
@@ -1745,7 +1765,7 @@ __global__ void mhc_post_forward_kernel(float* xout, const float* H, const float
 static void cu_mhc_post_forward(float* xout, const float* H, const float* x, const float* y, int BT, int n, int C) {
     long N = (long)BT * n * C;
     if (N <= 0) return;
-    mhc_post_forward_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(xout, H, x, y, BT, n, C);
+    mhc_post_forward_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(xout, H, x, y, BT, n, C);
     LAUNCH_CHECK();
 }
 
@@ -1779,7 +1799,7 @@ __global__ void mhc_post_rmsnorm_forward_kernel(float* xout, float* r, float* rm
 static void cu_mhc_post_rmsnorm_forward(float* xout, float* r, float* rms_inv, const float* H, const float* x,
                                         const float* y, int BT, int n, int C, float eps) {
     if (BT <= 0) return;
-    mhc_post_rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK>>>(xout, r, rms_inv, H, x, y, BT, n, C, eps);
+    mhc_post_rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(xout, r, rms_inv, H, x, y, BT, n, C, eps);
     LAUNCH_CHECK();
 }
 
@@ -1920,13 +1940,13 @@ static void cu_mhc_post_backward(float* dy, float* dx, float* dHpost, float* dHr
     if (n >= 2 && n <= MHC_FUSED_N) {
         void (*k)(float*, float*, float*, float*, const float*, const float*, const float*, const float*, int) =
             n == 2 ? mhc_post_backward_kernel<2> : n == 3 ? mhc_post_backward_kernel<3> : mhc_post_backward_kernel<4>;
-        k<<<BT, MHC_BLOCK>>>(dy, dx, dHpost, dHres, dxo, H, x, y, C);
+        k<<<BT, MHC_BLOCK, 0, g_stream>>>(dy, dx, dHpost, dHres, dxo, H, x, y, C);
         LAUNCH_CHECK();
         return;
     }
-    mhc_post_backward_elem_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK>>>(dy, dx, dxo, H, BT, n, C);
+    mhc_post_backward_elem_kernel<<<blocks_for((long)BT * C, BLOCK), BLOCK, 0, g_stream>>>(dy, dx, dxo, H, BT, n, C);
     LAUNCH_CHECK();
-    mhc_post_backward_dots_kernel<<<BT, BLOCK>>>(dHpost, dHres, dxo, x, y, n, C);
+    mhc_post_backward_dots_kernel<<<BT, BLOCK, 0, g_stream>>>(dHpost, dHres, dxo, x, y, n, C);
     LAUNCH_CHECK();
 }
 
@@ -1962,13 +1982,13 @@ static void cu_mhc_pre_backward(float* dx, float* dHpre, const float* du, const 
     if (n >= 2 && n <= MHC_FUSED_N) {
         void (*k)(float*, float*, const float*, const float*, const float*, int) =
             n == 2 ? mhc_pre_backward_kernel<2> : n == 3 ? mhc_pre_backward_kernel<3> : mhc_pre_backward_kernel<4>;
-        k<<<BT, MHC_BLOCK>>>(dx, dHpre, du, H, x, C);
+        k<<<BT, MHC_BLOCK, 0, g_stream>>>(dx, dHpre, du, H, x, C);
         LAUNCH_CHECK();
         return;
     }
-    mhc_pre_backward_elem_kernel<<<blocks_for((long)BT * n * C, BLOCK), BLOCK>>>(dx, du, H, BT, n, C);
+    mhc_pre_backward_elem_kernel<<<blocks_for((long)BT * n * C, BLOCK), BLOCK, 0, g_stream>>>(dx, du, H, BT, n, C);
     LAUNCH_CHECK();
-    mhc_pre_backward_dots_kernel<<<BT, BLOCK>>>(dHpre, du, x, n, C);
+    mhc_pre_backward_dots_kernel<<<BT, BLOCK, 0, g_stream>>>(dHpre, du, x, n, C);
     LAUNCH_CHECK();
 }
 
@@ -2044,16 +2064,16 @@ static void cu_mhc_coeffs_backward(float* dp, float* dalpha, float* dbias, const
     if (BT <= 0) return;
     if (n > MHC_MAX_N) fail(__LINE__, "mhc_coeffs_backward: n > 16 is not supported");
     int M = 2 * n + n * n;
-    mhc_coeffs_backward_dp_kernel<<<blocks_for((long)BT * M, BLOCK), BLOCK>>>(dp, dHpre, dHpost, dres, H, alpha, BT,
+    mhc_coeffs_backward_dp_kernel<<<blocks_for((long)BT * M, BLOCK), BLOCK, 0, g_stream>>>(dp, dHpre, dHpost, dres, H, alpha, BT,
                                                                              n);
     LAUNCH_CHECK();
     int rpc, nchunks = row_chunks(BT, &rpc);
     double* pb = (double*)scratch_get(&g_red_scratch, 2 * (size_t)nchunks * M * sizeof(double));
     double* pa = pb + (size_t)nchunks * M;
     dim3 grid((M + 127) / 128, nchunks);
-    mhc_coeffs_backward_partial_kernel<<<grid, 128>>>(pb, pa, dHpre, dHpost, dres, H, p, BT, n, rpc);
+    mhc_coeffs_backward_partial_kernel<<<grid, 128, 0, g_stream>>>(pb, pa, dHpre, dHpost, dres, H, p, BT, n, rpc);
     LAUNCH_CHECK();
-    mhc_coeffs_backward_finalize_kernel<<<1, BLOCK>>>(dalpha, dbias, pb, pa, nchunks, n);
+    mhc_coeffs_backward_finalize_kernel<<<1, BLOCK, 0, g_stream>>>(dalpha, dbias, pb, pa, nchunks, n);
     LAUNCH_CHECK();
 }
 
@@ -2068,17 +2088,17 @@ __global__ void ema_kernel(float* phi, const float* theta, long N, float decay) 
 
 static void cu_axpy(float* y, float a, const float* x, long N) {
     if (N <= 0) return;
-    axpy_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(y, a, x, N);
+    axpy_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(y, a, x, N);
     LAUNCH_CHECK();
 }
 static void cu_scale(float* y, float a, long N) {
     if (N <= 0) return;
-    scale_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(y, a, N);
+    scale_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(y, a, N);
     LAUNCH_CHECK();
 }
 static void cu_ema_update(float* phi, const float* theta, long N, float decay) {
     if (N <= 0) return;
-    ema_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(phi, theta, N, decay);
+    ema_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(phi, theta, N, decay);
     LAUNCH_CHECK();
 }
 
@@ -2095,13 +2115,62 @@ __global__ void sumsq_kernel(double* partial, const float* x, long N) {
 static double cu_sumsq(const float* x, long N) {
     if (N <= 0) return 0.0;
     double* partial = (double*)scratch_get(&g_red_scratch, SUMSQ_BLOCKS * sizeof(double));
-    sumsq_kernel<<<SUMSQ_BLOCKS, BLOCK>>>(partial, x, N);
+    sumsq_kernel<<<SUMSQ_BLOCKS, BLOCK, 0, g_stream>>>(partial, x, N);
     LAUNCH_CHECK();
     double host[SUMSQ_BLOCKS];
-    CUDA_CHECK(cudaMemcpy(host, partial, sizeof host, cudaMemcpyDeviceToHost));
+    host_copy(host, partial, sizeof host, cudaMemcpyDeviceToHost);
     double s = 0.0;
     for (int i = 0; i < SUMSQ_BLOCKS; i++) s += host[i];
     return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* CUDA graphs (kernels.h): stream capture of g_stream */
+
+typedef struct {
+    cudaGraphExec_t exec;
+    unsigned long gen;   /* g_scratch_gen when captured */
+} Graph;
+
+static int cu_graph_begin(void) {
+    if (g_capturing) fail(__LINE__, "graph_begin: already capturing");
+    /* thread-local: a call on this thread that would synchronise fails at once */
+    CUDA_CHECK(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+    g_capturing = 1;
+    return 1;
+}
+static void* cu_graph_end(void) {
+    if (!g_capturing) fail(__LINE__, "graph_end: not capturing");
+    g_capturing = 0;
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamEndCapture(g_stream, &graph);
+    if (e != cudaSuccess || !graph) {
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    Graph* g = (Graph*)malloc(sizeof *g);
+    if (!g) fail(__LINE__, "graph_end: out of host memory");
+    e = cudaGraphInstantiate(&g->exec, graph, 0);
+    CUDA_CHECK(cudaGraphDestroy(graph));
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        free(g);
+        return NULL;
+    }
+    g->gen = g_scratch_gen;
+    return g;
+}
+static int cu_graph_launch(void* graph) {
+    Graph* g = (Graph*)graph;
+    if (g->gen != g_scratch_gen) return 0;
+    CUDA_CHECK(cudaGraphLaunch(g->exec, g_stream));
+    return 1;
+}
+static void cu_graph_free(void* graph) {
+    if (!graph) return;
+    CUDA_CHECK(cudaStreamSynchronize(g_stream));   /* not while a launch of it may still run */
+    CUDA_CHECK(cudaGraphExecDestroy(((Graph*)graph)->exec));
+    free(graph);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2130,8 +2199,11 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
         CUDA_CHECK(cudaSetDevice(0));
         CUBLAS_CHECK(cublasLtCreate(&g_lt));
         CUBLAS_CHECK(cublasCreate(&g_cublas));
-        CUBLAS_CHECK(cublasSetStream(g_cublas, 0));
+        CUDA_CHECK(cudaStreamCreate(&g_stream));
         CUDA_CHECK(cudaMalloc(&g_lt_ws, LT_WS_BYTES));
+        CUBLAS_CHECK(cublasSetStream(g_cublas, g_stream));
+        /* its own workspace, so it allocates nothing while a graph is captured */
+        CUBLAS_CHECK(cublasSetWorkspace(g_cublas, g_lt_ws, LT_WS_BYTES));
     }
     g_bf16 = bf16 ? 1 : 0;
     const char* att = getenv("DD_CUDA_ATTENTION");   /* the fused attention on (default) or off */
@@ -2147,6 +2219,12 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
         return NULL;
     }
     g_gelu_epilogue = !(ge && !strcmp(ge, "off"));
+    const char* gr = getenv("DD_CUDA_GRAPHS");   /* CUDA graphs of the model's passes on (default) or off */
+    if (gr && *gr && strcmp(gr, "on") && strcmp(gr, "off")) {
+        if (err && errlen) snprintf(err, errlen, "DD_CUDA_GRAPHS=%s: expected on or off", gr);
+        return NULL;
+    }
+    int graphs = !(gr && !strcmp(gr, "off"));
 
     static char device_name[256];
     cudaDeviceProp prop;
@@ -2160,7 +2238,8 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     o->alloc = cu_alloc;
     o->release = cu_release;
     o->synchronize = cu_synchronize;
-    if (prof::start(g_prof_names)) {   /* DD_CUDA_PROFILE: every entry timed (profile.h) */
+    o->graph_begin = NULL, o->graph_end = NULL, o->graph_launch = NULL, o->graph_free = NULL;
+    if (prof::start(g_prof_names, g_stream)) {   /* DD_CUDA_PROFILE: every entry timed (profile.h), no graphs */
         o->profile_reset = prof::reset;
 #define T(f) o->f = Timed<P_##f, P_matmul_forward, P_matmul_backward, decltype(&cu_##f), &cu_##f>::call;
         T(upload) T(download) T(copy) T(zero)
@@ -2172,6 +2251,8 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
         o->download = cu_download;
         o->copy = cu_copy;
         o->zero = cu_zero;
+        if (graphs) o->graph_begin = cu_graph_begin, o->graph_end = cu_graph_end, o->graph_launch = cu_graph_launch,
+                    o->graph_free = cu_graph_free;
 #define K(f) o->f = cu_##f;
         KERNEL_LIST(K)
 #undef K

@@ -32,6 +32,7 @@ typedef struct {
 } Bucket;
 
 static const char* const* g_names;
+static cudaStream_t g_stream;   /* the backend's: the events go on it */
 static const char* g_dest;   /* "1": stderr; else a file */
 static Bucket g_buckets[PROF_BUCKETS];
 static int g_nbuckets;
@@ -89,7 +90,8 @@ static void report(void) {
     if (f != stderr) fclose(f);
 }
 
-int start(const char* const* names) {
+int start(const char* const* names, cudaStream_t stream) {
+    g_stream = stream;
     const char* d = getenv("DD_CUDA_PROFILE");
     if (!d || !*d || !strcmp(d, "0")) return 0;
     if (g_dest) return 1;   /* already started (a second init) */
@@ -123,7 +125,7 @@ static int bucket_of(int op, int a, int b) {
 Scope::Scope(int op, int a, int b) {
     if (g_nslots == PROF_SLOTS) resolve();
     bucket = bucket_of(op, a, b);
-    check(cudaEventRecord(g_beg[g_nslots], 0), "cudaEventRecord");
+    check(cudaEventRecord(g_beg[g_nslots], g_stream), "cudaEventRecord");
     t0 = now_ms();
 }
 
@@ -131,7 +133,7 @@ Scope::~Scope() {
     Bucket* k = &g_buckets[bucket];
     k->host_ms += now_ms() - t0;
     k->calls++;
-    check(cudaEventRecord(g_end[g_nslots], 0), "cudaEventRecord");
+    check(cudaEventRecord(g_end[g_nslots], g_stream), "cudaEventRecord");
     g_slot_bucket[g_nslots++] = bucket;
 }
 

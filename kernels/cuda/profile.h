@@ -10,12 +10,14 @@
 #ifndef DD_CUDA_PROFILE_H
 #define DD_CUDA_PROFILE_H
 
+#include <cuda_runtime.h>
+
 #include <tuple>
 
 namespace prof {
 /* From DD_CUDA_PROFILE: 0 unset (no profiling); else the report goes at exit
  * to stderr ("1") or to the file named. names[op] labels the entries. */
-int start(const char* const* names);
+int start(const char* const* names, cudaStream_t stream);
 /* Forget what was counted (after a warm-up). */
 void reset(void);
 struct Scope {

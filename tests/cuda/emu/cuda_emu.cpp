@@ -52,14 +52,25 @@ dim3 blockDim, gridDim;
 }
 
 /* CUDA_EMU_STATS=1: at exit, how many kernels were launched and products run
- * (what a GPU would pay launch overhead for). */
+ * (what a GPU would pay launch overhead for), and how many of them ran inside
+ * graph launches (the host paid one launch for each graph instead). */
 static long g_launches = 0, g_products = 0;
-static void print_stats(void) { fprintf(stderr, "cuda-emu: %ld kernel launches, %ld cuBLAS products\n", g_launches, g_products); }
-static void count_product(void) {
+static long g_graph_launches = 0, g_graph_kernels = 0, g_graph_products = 0;
+static bool g_replaying = false;   /* inside cudaGraphLaunch */
+static void print_stats(void) {
+    fprintf(stderr, "cuda-emu: %ld kernel launches, %ld cuBLAS products\n", g_launches, g_products);
+    fprintf(stderr, "cuda-emu: %ld graph launches, replaying %ld kernel launches and %ld cuBLAS products of those\n",
+            g_graph_launches, g_graph_kernels, g_graph_products);
+}
+static void stats_register(void) {
     static bool registered = false;
     if (!registered && getenv("CUDA_EMU_STATS")) atexit(print_stats);
     registered = true;
+}
+static void count_product(void) {
+    stats_register();
     g_products++;
+    if (g_replaying) g_graph_products++;
 }
 
 static cudaError_t g_last_error = cudaSuccess;
@@ -67,6 +78,82 @@ static cudaError_t set_error(cudaError_t e) {
     if (e != cudaSuccess && g_last_error == cudaSuccess) g_last_error = e;
     return e;
 }
+
+/* ------------------------------------------------------------------------ */
+/* streams and graph capture */
+
+struct EmuStream {
+    int created;
+};
+struct EmuGraph {
+    std::vector<std::function<void()>> work;
+};
+static cudaStream_t g_capture_stream = NULL;   /* the stream being captured, or NULL */
+static EmuGraph* g_capture = NULL;
+
+/* Calls a capture forbids (they would synchronise or allocate) stop the program. */
+static void not_while_capturing(const char* call) {
+    if (g_capture_stream) die("%s while a stream is being captured into a CUDA graph", call);
+}
+void emu::submit(cudaStream_t s, std::function<void()> work) {
+    if (g_capture_stream) {
+        if (s != g_capture_stream) die("work on another stream while a stream is being captured into a CUDA graph");
+        g_capture->work.push_back(std::move(work));
+        return;
+    }
+    work();
+}
+cudaError_t cudaStreamCreate(cudaStream_t* s) {
+    *s = new EmuStream{1};
+    return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    not_while_capturing("cudaStreamDestroy");
+    delete s;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    not_while_capturing("cudaStreamSynchronize");
+    return cudaSuccess;
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
+    if (!s) die("cudaStreamBeginCapture: the legacy default stream cannot be captured");
+    if (g_capture_stream) die("cudaStreamBeginCapture: a capture is already under way");
+    g_capture_stream = s;
+    g_capture = new EmuGraph;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* graph) {
+    if (!g_capture_stream || s != g_capture_stream) die("cudaStreamEndCapture: this stream is not being captured");
+    *graph = g_capture;
+    g_capture = NULL;
+    g_capture_stream = NULL;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+    if (!graph) return set_error(cudaErrorInvalidValue);
+    *exec = new EmuGraph(*graph);
+    return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t) {
+    not_while_capturing("cudaGraphLaunch");
+    if (!exec) return set_error(cudaErrorInvalidResourceHandle);
+    stats_register();
+    g_graph_launches++;
+    g_replaying = true;
+    for (auto& w : exec->work) w();
+    g_replaying = false;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    delete exec;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+    delete graph;
+    return cudaSuccess;
+}
+
 
 /* ------------------------------------------------------------------------ */
 /* device memory */
@@ -110,6 +197,7 @@ static bool is_device(const void* p) {
 }
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
+    not_while_capturing("cudaMalloc");
     size_t span = (bytes + 255) / 256 * 256;
     size_t body = (span + PAGE - 1) / PAGE * PAGE;
     if (body == 0) body = PAGE;
@@ -126,6 +214,7 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
 }
 
 cudaError_t cudaFree(void* p) {
+    not_while_capturing("cudaFree");
     if (!p) return cudaSuccess;
     auto it = g_blocks.find((uintptr_t)p);
     if (it == g_blocks.end()) die("cudaFree(%p): not the start of a cudaMalloc block", p);
@@ -134,7 +223,7 @@ cudaError_t cudaFree(void* p) {
     return cudaSuccess;
 }
 
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+static void memcpy_checks(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
     switch (kind) {
     case cudaMemcpyHostToDevice:
         check_range(dst, bytes, "cudaMemcpy HostToDevice destination");
@@ -150,18 +239,35 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
         break;
     default: break;
     }
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+    not_while_capturing("cudaMemcpy");
+    memcpy_checks(dst, src, bytes, kind);
     if (bytes) memmove(dst, src, bytes);
     return cudaSuccess;
 }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
-    return cudaMemcpy(dst, src, bytes, kind);
+/* A device-to-device copy can be captured; a copy from or to (pageable) host memory cannot. */
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
+    if (kind != cudaMemcpyDeviceToDevice) not_while_capturing("cudaMemcpyAsync to or from the host");
+    memcpy_checks(dst, src, bytes, kind);
+    emu::submit(s, [=]() {
+        if (bytes) memmove(dst, src, bytes);
+    });
+    return cudaSuccess;
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+    not_while_capturing("cudaMemset");
     check_range(p, bytes, "cudaMemset");
     if (bytes) memset(p, value, bytes);
     return cudaSuccess;
 }
-cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s) {
+    check_range(p, bytes, "cudaMemsetAsync");
+    emu::submit(s, [=]() {
+        if (bytes) memset(p, value, bytes);
+    });
+    return cudaSuccess;
+}
 
 /* ------------------------------------------------------------------------ */
 /* device and errors */
@@ -194,7 +300,10 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
     *value = SMEM_OPTIN;
     return cudaSuccess;
 }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) {
+    not_while_capturing("cudaDeviceSynchronize");
+    return cudaSuccess;
+}
 
 struct EmuEvent {
     double ms;
@@ -209,13 +318,17 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
     return cudaSuccess;
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+    not_while_capturing("cudaEventRecord");
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     e->ms = ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
     e->recorded = true;
     return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t e) { return e ? cudaSuccess : set_error(cudaErrorInvalidResourceHandle); }
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+    not_while_capturing("cudaEventSynchronize");
+    return e ? cudaSuccess : set_error(cudaErrorInvalidResourceHandle);
+}
 /* As CUDA: both events must have been recorded. */
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
     if (!start || !end) return set_error(cudaErrorInvalidResourceHandle);
@@ -237,6 +350,8 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
     }
     return "unknown error";
 }
@@ -473,7 +588,9 @@ void emu::launch(dim3 grid, dim3 block, size_t smem, const char* name, const voi
         return;
     }
     if (g_cur) die("a kernel launch inside a kernel");
+    stats_register();
     g_launches++;
+    if (g_replaying) g_graph_kernels++;
     g_name = name;
     g_body = body;
     g_body_ctx = ctx;
@@ -571,13 +688,25 @@ static cublasStatus_t gemm(const char* call, bool ta, bool tb, int m, int n, int
 
 struct EmuCublas {
     int created;
+    cudaStream_t stream;
+    void* workspace;
+    size_t workspace_bytes;
 };
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
-    *handle = new EmuCublas{1};
+    *handle = new EmuCublas{1, NULL, NULL, 0};
     return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t) {
-    return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
+cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t s) {
+    if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    handle->stream = s;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void* workspace, size_t bytes) {
+    if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (bytes) check_range(workspace, bytes, "cublasSetWorkspace");
+    handle->workspace = workspace;
+    handle->workspace_bytes = bytes;
+    return CUBLAS_STATUS_SUCCESS;
 }
 const char* cublasGetStatusString(cublasStatus_t s) {
     switch (s) {
@@ -597,18 +726,21 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation
                                           long long strideB, const void* beta, void* C, cudaDataType Ctype, int ldc,
                                           long long strideC, int batchCount, cublasComputeType_t computeType,
                                           cublasGemmAlgo_t) {
-    count_product();
     if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
     if (Atype != CUDA_R_32F || Btype != CUDA_R_32F || Ctype != CUDA_R_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (batchCount < 0 || transa == CUBLAS_OP_C || transb == CUBLAS_OP_C) return CUBLAS_STATUS_INVALID_VALUE;
-    float al = *(const float*)alpha, be = *(const float*)beta;
-    for (int i = 0; i < batchCount; i++) {
-        float* c = (float*)C + i * strideC;
-        cublasStatus_t s = gemm("cublasGemmStridedBatchedEx", transa == CUBLAS_OP_T, transb == CUBLAS_OP_T, m, n, k,
-                                al, (const float*)A + i * strideA, lda, (const float*)B + i * strideB, ldb, be, c,
-                                ldc, c, ldc, computeType);
-        if (s != CUBLAS_STATUS_SUCCESS) return s;
-    }
+    if (!valid_compute(computeType)) return CUBLAS_STATUS_INVALID_VALUE;
+    float al = *(const float*)alpha, be = *(const float*)beta;   /* host pointer mode: read when called */
+    emu::submit(handle->stream, [=]() {
+        count_product();
+        for (int i = 0; i < batchCount; i++) {
+            float* c = (float*)C + i * strideC;
+            cublasStatus_t s = gemm("cublasGemmStridedBatchedEx", transa == CUBLAS_OP_T, transb == CUBLAS_OP_T, m, n,
+                                    k, al, (const float*)A + i * strideA, lda, (const float*)B + i * strideB, ldb, be,
+                                    c, ldc, c, ldc, computeType);
+            if (s != CUBLAS_STATUS_SUCCESS) die("cublasGemmStridedBatchedEx: %s", cublasGetStatusString(s));
+        }
+    });
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -766,38 +898,44 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
                               cublasLtMatrixLayout_t Adesc, const void* B, cublasLtMatrixLayout_t Bdesc,
                               const void* beta, const void* C, cublasLtMatrixLayout_t Cdesc, void* D,
                               cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t* algo, void* workspace,
-                              size_t ws_bytes, cudaStream_t) {
-    count_product();
+                              size_t ws_bytes, cudaStream_t stream) {
     if (!handle || !desc || !algo || algo->data[0] != 1) return CUBLAS_STATUS_INVALID_VALUE;
     int m, n, k;
     cublasStatus_t s = lt_shapes(desc, Adesc, Bdesc, Cdesc, Ddesc, &m, &n, &k);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     if (!epilogue_supported(desc->epilogue, true)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (ws_bytes) check_range(workspace, ws_bytes, "cublasLtMatmul workspace");
-    s = gemm("cublasLtMatmul", desc->ta == CUBLAS_OP_T, desc->tb == CUBLAS_OP_T, m, n, k, *(const float*)alpha,
-             (const float*)A, (int)Adesc->ld, (const float*)B, (int)Bdesc->ld, *(const float*)beta, (const float*)C,
-             (int)Cdesc->ld, (float*)D, (int)Ddesc->ld, desc->compute);
-    if (s != CUBLAS_STATUS_SUCCESS) return s;
-    float* d = (float*)D;
-    if (epilogue_has_bias(desc->epilogue)) {
-        if (!desc->bias) return CUBLAS_STATUS_INVALID_VALUE;
-        check_range(desc->bias, (size_t)m * sizeof(float), "cublasLtMatmul bias vector");
-        const float* bias = (const float*)desc->bias;
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < m; i++) d[(size_t)j * Ddesc->ld + i] += bias[i];
-    }
-    if (epilogue_has_aux(desc->epilogue)) {   /* GELU_AUX*: aux = D, D = GELU(D); DGELU: D *= GELU'(aux) */
-        if (!desc->aux || desc->aux_ld < m) return CUBLAS_STATUS_INVALID_VALUE;
-        check_range(desc->aux, ((size_t)(n - 1) * desc->aux_ld + m) * sizeof(float), "cublasLtMatmul aux matrix");
-        float* aux = (float*)desc->aux;
-        bool fwd = desc->epilogue != CUBLASLT_EPILOGUE_DGELU;
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < m; i++) {
-                float* x = &d[(size_t)j * Ddesc->ld + i];
-                float* a = &aux[(size_t)j * desc->aux_ld + i];
-                if (fwd) { *a = *x; *x = emu_gelu(*a); }
-                else *x *= emu_dgelu(*a);
-            }
-    }
+    if (epilogue_has_bias(desc->epilogue) && !desc->bias) return CUBLAS_STATUS_INVALID_VALUE;
+    if (epilogue_has_aux(desc->epilogue) && (!desc->aux || desc->aux_ld < m)) return CUBLAS_STATUS_INVALID_VALUE;
+    /* What the call reads now (a graph keeps these): the descriptor, the layouts, alpha and beta. */
+    EmuLtDesc d = *desc;
+    int lda = (int)Adesc->ld, ldb = (int)Bdesc->ld, ldc = (int)Cdesc->ld, ldd = (int)Ddesc->ld;
+    float al = *(const float*)alpha, be = *(const float*)beta;
+    emu::submit(stream, [=]() {
+        count_product();
+        cublasStatus_t st = gemm("cublasLtMatmul", d.ta == CUBLAS_OP_T, d.tb == CUBLAS_OP_T, m, n, k, al,
+                                 (const float*)A, lda, (const float*)B, ldb, be, (const float*)C, ldc, (float*)D, ldd,
+                                 d.compute);
+        if (st != CUBLAS_STATUS_SUCCESS) die("cublasLtMatmul: %s", cublasGetStatusString(st));
+        float* out = (float*)D;
+        if (epilogue_has_bias(d.epilogue)) {
+            check_range(d.bias, (size_t)m * sizeof(float), "cublasLtMatmul bias vector");
+            const float* bias = (const float*)d.bias;
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++) out[(size_t)j * ldd + i] += bias[i];
+        }
+        if (epilogue_has_aux(d.epilogue)) {   /* GELU_AUX*: aux = D, D = GELU(D); DGELU: D *= GELU'(aux) */
+            check_range(d.aux, ((size_t)(n - 1) * d.aux_ld + m) * sizeof(float), "cublasLtMatmul aux matrix");
+            float* aux = (float*)d.aux;
+            bool fwd = d.epilogue != CUBLASLT_EPILOGUE_DGELU;
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++) {
+                    float* x = &out[(size_t)j * ldd + i];
+                    float* a = &aux[(size_t)j * d.aux_ld + i];
+                    if (fwd) { *a = *x; *x = emu_gelu(*a); }
+                    else *x *= emu_dgelu(*a);
+                }
+        }
+    });
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <functional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -46,10 +47,19 @@ enum cudaError {
     cudaErrorNoDevice = 100,
     cudaErrorInvalidResourceHandle = 400,
     cudaErrorIllegalAddress = 700,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
 };
 typedef enum cudaError cudaError_t;
 typedef struct EmuStream* cudaStream_t;
 typedef struct EmuEvent* cudaEvent_t;
+typedef struct EmuGraph* cudaGraph_t;
+typedef struct EmuGraph* cudaGraphExec_t;
+enum cudaStreamCaptureMode {
+    cudaStreamCaptureModeGlobal = 0,
+    cudaStreamCaptureModeThreadLocal = 1,
+    cudaStreamCaptureModeRelaxed = 2,
+};
 
 enum cudaMemcpyKind {
     cudaMemcpyHostToHost = 0,
@@ -84,6 +94,22 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s = 0);
 cudaError_t cudaDeviceSynchronize(void);
+/* Streams: work runs when issued (in issue order, as one stream would). While
+ * a stream is being captured, the work issued on it (kernels, async copies and
+ * sets, cuBLAS(Lt) products) is recorded instead, and cudaGraphLaunch runs the
+ * recording again. During a capture every call that would synchronise or
+ * allocate (cudaMalloc, cudaFree, cudaMemcpy, cudaMemset, a host copy, any
+ * synchronize, an event) and any work on another stream stops the program:
+ * those are what make a real capture fail. */
+cudaError_t cudaStreamCreate(cudaStream_t* s);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* graph);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 /* Events: the host clock when recorded (the emulator's work is done by then). */
 cudaError_t cudaEventCreate(cudaEvent_t* e);
 cudaError_t cudaEventDestroy(cudaEvent_t e);
@@ -166,6 +192,8 @@ namespace emu {
 /* Stops the emulator when p (not NULL) is not inside a cudaMalloc'd block. */
 void check_device_pointer(const void* p, const char* what);
 void launch(dim3 grid, dim3 block, size_t smem, const char* name, const void* func, void (*body)(void*), void* ctx);
+/* Work issued on stream s: run now, or recorded when s is being captured. */
+void submit(cudaStream_t s, std::function<void()> work);
 
 template <typename T> inline void check_arg(T* p) { check_device_pointer((const void*)p, "kernel argument"); }
 template <typename T> inline void check_arg(const T&) {}
@@ -173,21 +201,26 @@ template <typename T> inline void check_arg(const T&) {}
 struct Launch {
     dim3 grid, block;
     size_t smem;
-    Launch(dim3 g, dim3 b, size_t s = 0, cudaStream_t stream = 0) : grid(g), block(b), smem(s) { (void)stream; }
+    cudaStream_t stream;
+    Launch(dim3 g, dim3 b, size_t s = 0, cudaStream_t st = 0) : grid(g), block(b), smem(s), stream(st) {}
     template <typename... P, typename... A> void run(const char* name, void (*k)(P...), A&&... a) {
         std::tuple<P...> args(std::forward<A>(a)...);
         std::apply([](auto&... x) { (check_arg(x), ...); }, args);
-        struct Ctx {
-            void (*k)(P...);
-            std::tuple<P...>* args;
-        } c{k, &args};
-        launch(grid, block, smem, name, (const void*)k,
-               [](void* p) {
-                   Ctx* c = (Ctx*)p;
-                   std::tuple<P...> copy = *c->args;   /* each thread its own parameters */
-                   std::apply(c->k, copy);
-               },
-               &c);
+        dim3 g = grid, b = block;
+        size_t sm = smem;
+        submit(stream, [=]() {   /* the arguments are copied, as a launch (or a graph node) copies them */
+            struct Ctx {
+                void (*k)(P...);
+                const std::tuple<P...>* args;
+            } c{k, &args};
+            launch(g, b, sm, name, (const void*)k,
+                   [](void* p) {
+                       Ctx* c = (Ctx*)p;
+                       std::tuple<P...> copy = *c->args;   /* each thread its own parameters */
+                       std::apply(c->k, copy);
+                   },
+                   &c);
+        });
     }
 };
 }  // namespace emu
