@@ -196,8 +196,11 @@ static void lora_reserve(Model* m, size_t rows) {
 
 static int on_host(const Model* m) { return m->k == &kernels_cpu; }
 
+static void graphs_free(Model* m);
+
 static void free_acts(Model* m) {
     const KernelOps* k = m->k;
+    graphs_free(m);   /* they hold the buffers' addresses */
     k->release(m->act_mem); k->release(m->inputs); k->release(m->targets); k->release(m->pos);
     if (!on_host(m)) { free(m->hlogits); free(m->hlosses); }
     free(m->sub); free(m->xs);
@@ -364,6 +367,100 @@ static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, cons
 
 static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
 
+/* ---- CUDA graphs of the passes --------------------------------------------------
+ * The forward, the backward (up to the embedding's gradient) and a decoding step
+ * issue hundreds of kernels each; on a backend with graphs (CUDA) a pass is
+ * recorded once and replayed as one launch. Everything the pass's host code
+ * decides from (shapes, buffers, the adapter's state, the cache) is its key: the
+ * first run of a key runs directly (the backend's scratch and plans come into
+ * being), the second is captured and replayed, later ones replay. Inputs reach
+ * the pass through fixed device buffers (m->inputs, m->pos, ...) uploaded
+ * before it; results are read after it. A stale graph (the backend replaced a
+ * scratch buffer) runs directly once and is captured again. */
+#define MODEL_GRAPHS 8
+enum { PASS_FORWARD, PASS_BACKWARD, PASS_DECODE };
+typedef struct {
+    int pass, B, T, cap_B, cap_T, train_base, lora_enabled, lora_rank, kv_N, kv_T;
+    float lora_scale;
+    const void *acts, *lora, *lora_params, *lora_grads, *lora_tmp, *lora_scr, *lora_dt, *kv_k, *kv_v;
+} PassKey;
+struct PassGraph {
+    PassKey key;
+    int used;          /* 0: a free slot */
+    int failed;        /* capture failed once: this key runs directly */
+    void* graph;       /* NULL until captured */
+    unsigned long last;
+};
+
+/* Keys compare with memcmp and are copied with memcpy, padding included. */
+static void pass_key(PassKey* out, const Model* m, int pass, const KVCache* kv) {
+    PassKey key;
+    memset(&key, 0, sizeof key);
+    key.pass = pass, key.B = m->B, key.T = m->T, key.cap_B = m->cap_B, key.cap_T = m->cap_T;
+    key.train_base = m->train_base;
+    key.acts = m->act_mem;
+    if (m->lora) {
+        const Lora* lo = m->lora;
+        key.lora = lo, key.lora_params = lo->params, key.lora_grads = lo->grads;
+        key.lora_tmp = lo->tmp, key.lora_scr = lo->scr, key.lora_dt = lo->dt;
+        key.lora_enabled = lo->enabled, key.lora_rank = lo->rank, key.lora_scale = lo->scale;
+    }
+    if (kv) key.kv_k = kv->k, key.kv_v = kv->v, key.kv_N = kv->N, key.kv_T = kv->T;
+    memcpy(out, &key, sizeof key);
+}
+
+static void graphs_free(Model* m) {
+    if (!m->graphs) return;
+    for (int i = 0; i < MODEL_GRAPHS; i++)
+        if (m->graphs[i].graph) m->k->graph_free(m->graphs[i].graph);
+    free(m->graphs);
+    m->graphs = NULL;
+}
+
+int model_graphs_held(const Model* m) {
+    int n = 0;
+    for (int i = 0; m->graphs && i < MODEL_GRAPHS; i++) n += m->graphs[i].graph != NULL;
+    return n;
+}
+
+/* The slot for key: its own, else a free one, else the least recently used one (emptied). */
+static PassGraph* graph_slot(Model* m, const PassKey* key) {
+    static unsigned long clock;
+    if (!m->graphs) m->graphs = calloc_check(MODEL_GRAPHS, sizeof *m->graphs);
+    PassGraph* pick = NULL;
+    for (int i = 0; i < MODEL_GRAPHS; i++) {
+        PassGraph* g = &m->graphs[i];
+        if (g->used && !memcmp(&g->key, key, sizeof *key)) { pick = g; break; }
+        if (!pick || (pick->used && (!g->used || g->last < pick->last))) pick = g;
+    }
+    if (!pick->used || memcmp(&pick->key, key, sizeof *key)) {
+        if (pick->graph) m->k->graph_free(pick->graph);
+        memset(pick, 0, sizeof *pick);
+        memcpy(&pick->key, key, sizeof *key);
+    }
+    pick->last = ++clock;
+    return pick;
+}
+
+/* body(m, arg): directly, or through the pass's graph (above). */
+static void run_pass(Model* m, int pass, const KVCache* kv, void (*body)(Model*, void*), void* arg) {
+    const KernelOps* k = m->k;
+    if (!k->graph_begin) { body(m, arg); return; }
+    PassKey key;
+    pass_key(&key, m, pass, kv);
+    PassGraph* g = graph_slot(m, &key);
+    if (g->graph && k->graph_launch(g->graph)) return;
+    if (g->graph) { k->graph_free(g->graph); g->graph = NULL; g->used = 0; }   /* stale */
+    if (!g->used || g->failed) { g->used = 1; body(m, arg); return; }
+    if (k->graph_begin()) {
+        body(m, arg);
+        g->graph = k->graph_end();
+        if (g->graph && k->graph_launch(g->graph)) return;
+    }
+    g->failed = 1;   /* nothing recorded ran: run it directly */
+    body(m, arg);
+}
+
 /* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
  * the adapter's scale * (inp A^T) B^T when one is on. */
 static void linear_forward(Model* m, int l, int j, float* out, const float* inp, const float* W, const float* b,
@@ -481,12 +578,11 @@ static void head_forward(Model* m, int BT) {
     m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
 }
 
-float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
-    if (T > m->Tmax) die(EXIT_FAIL, "internal: sequence of %d exceeds the model's %d positions", T, m->Tmax);
-    model_alloc(m, B, T);
+/* From m->inputs to m->logits. */
+static void forward_pass(Model* m, void* arg) {
+    (void)arg;
     const KernelOps* k = m->k;
-    int BT = B * T, C = m->C, n = m->n;
-    k->upload(m->inputs, inputs, BT * sizeof(int));
+    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
     if (n) {
         float* e = m->hsum;   /* scratch for the embedding */
         k->encoder_forward(e, m->inputs, m->wte, m->wpe, B, T, C);
@@ -494,6 +590,15 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
     } else k->encoder_forward(m->xs[0], m->inputs, m->wte, m->wpe, B, T, C);
     layers_forward(m, B, T, NULL);
     head_forward(m, BT);
+}
+
+float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
+    if (T > m->Tmax) die(EXIT_FAIL, "internal: sequence of %d exceeds the model's %d positions", T, m->Tmax);
+    model_alloc(m, B, T);
+    const KernelOps* k = m->k;
+    int BT = B * T;
+    k->upload(m->inputs, inputs, BT * sizeof(int));
+    run_pass(m, PASS_FORWARD, NULL, forward_pass, NULL);
     if (!targets) return 0.0f;
     k->upload(m->targets, targets, BT * sizeof(int));
     k->crossentropy_softmax_forward(m->losses, m->ce_stats, m->logits, m->targets, BT, m->V);
@@ -580,8 +685,10 @@ void model_backward_logits(Model* m, const float* dlogits) {
     backward_from_dlogits(m);
 }
 
-/* m->logits holds d(loss)/d(logits) (B*T, V). */
-static void backward_from_dlogits(Model* m) {
+/* From d(loss)/d(logits) in m->logits to the embedding output's gradient, in
+ * m->dh with mHC, else m->dx_a; every other parameter gradient accumulated. */
+static void backward_pass(Model* m, void* arg) {
+    (void)arg;
     const KernelOps* k = m->k;
     int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
     float* dlogits = m->logits;
@@ -614,11 +721,15 @@ static void backward_from_dlogits(Model* m) {
             }
         }
     }
-    if (n) {
-        k->stream_sum(m->dh, dx, BT, n, C);
-        dx = m->dh;
-    }
-    k->encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
+    if (n) k->stream_sum(m->dh, dx, BT, n, C);
+}
+
+/* m->logits holds d(loss)/d(logits) (B*T, V). The embedding's gradient is
+ * outside the graphed pass: it groups the positions by token on the host. */
+static void backward_from_dlogits(Model* m) {
+    run_pass(m, PASS_BACKWARD, NULL, backward_pass, NULL);
+    const float* dx = m->n ? m->dh : m->dx_a;
+    m->k->encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, m->B, m->T, m->C);
 }
 
 /* ---- decoding with a KV cache --------------------------------------------------- */
@@ -636,6 +747,18 @@ void kv_free(KVCache* kv) {
     memset(kv, 0, sizeof *kv);
 }
 
+/* From m->inputs at m->pos (m->B rows of one position) to m->logits, through the cache arg. */
+static void decode_pass(Model* m, void* arg) {
+    KVCache* kv = arg;
+    const KernelOps* k = m->k;
+    int N = m->B, C = m->C;
+    float* e = m->hsum;
+    k->encoder_decode_forward(e, m->inputs, m->pos, m->wte, m->wpe, N, C);
+    k->stream_broadcast(m->xs[0], e, N, m->S, C);
+    layers_forward(m, N, 1, kv);
+    head_forward(m, N);
+}
+
 void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) {
     if (N > kv->N) die(EXIT_FAIL, "internal: decode of %d sequences into a cache of %d", N, kv->N);
     if (kv->ops != m->k) die(EXIT_FAIL, "internal: the KV cache is on another device than the model");
@@ -643,12 +766,7 @@ void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) 
     for (int i = 0; i < N; i++)
         if (pos[i] >= kv->T || pos[i] >= m->Tmax) die(EXIT_FAIL, "internal: position %d beyond the cache", pos[i]);
     const KernelOps* k = m->k;
-    int C = m->C;
     k->upload(m->inputs, tok, N * sizeof(int));
     k->upload(m->pos, pos, N * sizeof(int));
-    float* e = m->hsum;
-    k->encoder_decode_forward(e, m->inputs, m->pos, m->wte, m->wpe, N, C);
-    k->stream_broadcast(m->xs[0], e, N, m->S, C);
-    layers_forward(m, N, 1, kv);
-    head_forward(m, N);
+    run_pass(m, PASS_DECODE, kv, decode_pass, kv);
 }

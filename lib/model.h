@@ -43,6 +43,7 @@ typedef struct {
 } LayerW;
 
 typedef struct SubActs SubActs;   /* per-sublayer saved activations (model.c) */
+typedef struct PassGraph PassGraph;   /* a pass recorded as a CUDA graph (model.c) */
 
 /* LoRA adapters (lib/lora.c creates, saves and loads them): on every layer's
  * four projections — j = 0 attn.c_attn, 1 attn.c_proj, 2 mlp.c_fc, 3 mlp.c_proj —
@@ -103,6 +104,7 @@ typedef struct {
     /* backward scratch */
     float     *dx_a, *dx_b, *du, *dy, *dln, *dbig, *dbig2, *datty, *dqkv, *dpreatt, *datt, *dH, *dp, *dr, *dlnf, *dh;
     float     *sk_g, *sk_d;               /* (B*T, n*n) Sinkhorn gradient in/out */
+    PassGraph* graphs;                  /* (MODEL_GRAPHS) the passes' CUDA graphs (model.c), or NULL */
 } Model;
 
 /* Builds the parameter table and buffer from a validated config; init from
@@ -160,5 +162,10 @@ const float* model_losses(Model* m);
 void   kv_init(KVCache* kv, const Model* m, int N, int T);
 void   kv_free(KVCache* kv);
 void   model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N);
+
+/* On a backend with CUDA graphs, model_forward, the backward and model_decode
+ * replay a recording of their kernels from the second call with the same shapes,
+ * buffers and adapter state (model.c: run_pass). How many recordings m holds now. */
+int    model_graphs_held(const Model* m);
 
 #endif

@@ -706,7 +706,8 @@ static void cu_layernorm_backward(float* dinp, float* dweight, float* dbias, con
         : C <= 512 ? layernorm_backward_kernel<16> : layernorm_backward_kernel<32>;
     k<<<nblocks, 32 * LN_WARPS, 0, g_stream>>>(dinp, pw, pb, dout, inp, weight, mean, rstd, BT, C);
     LAUNCH_CHECK();
-    layernorm_param_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK, 0, g_stream>>>(dweight, dbias, pw, pb, nblocks, C);
+    layernorm_param_finalize_kernel<<<(C + BLOCK - 1) / BLOCK, BLOCK, 0, g_stream>>>(
+        dweight, dbias, pw, pb, nblocks, C);
     LAUNCH_CHECK();
 }
 
@@ -1297,7 +1298,8 @@ __global__ void residual_layernorm_forward_kernel(float* out, float* ln, float* 
 static void cu_residual_layernorm_forward(float* out, float* ln, float* mean, float* rstd, const float* a,
                                           const float* b, const float* weight, const float* bias, int BT, int C) {
     if (BT <= 0) return;
-    residual_layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(out, ln, mean, rstd, a, b, weight, bias, BT, C);
+    residual_layernorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(
+        out, ln, mean, rstd, a, b, weight, bias, BT, C);
     LAUNCH_CHECK();
 }
 
@@ -1383,8 +1385,8 @@ static void cu_adamw_update(float* params, const float* grads, float* m, float* 
     float step_size = (float)(lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = 1.0f - lr * weight_decay;
-    adamw_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(params, grads, m, v, N, beta1, beta2, eps, step_size, bc2_sqrt,
-                                                  decay);
+    adamw_kernel<<<blocks_for(N, BLOCK), BLOCK, 0, g_stream>>>(
+        params, grads, m, v, N, beta1, beta2, eps, step_size, bc2_sqrt, decay);
     LAUNCH_CHECK();
 }
 
@@ -1571,7 +1573,8 @@ __global__ void encoder_decode_forward_kernel(float* out, const int* tok, const 
 static void cu_encoder_decode_forward(float* out, const int* tok, const int* pos, const float* wte,
                                       const float* wpe, int N, int C) {
     if (N <= 0) return;
-    encoder_decode_forward_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK, 0, g_stream>>>(out, tok, pos, wte, wpe, N, C);
+    encoder_decode_forward_kernel<<<blocks_for((long)N * C, BLOCK), BLOCK, 0, g_stream>>>(
+        out, tok, pos, wte, wpe, N, C);
     LAUNCH_CHECK();
 }
 
@@ -1799,7 +1802,8 @@ __global__ void mhc_post_rmsnorm_forward_kernel(float* xout, float* r, float* rm
 static void cu_mhc_post_rmsnorm_forward(float* xout, float* r, float* rms_inv, const float* H, const float* x,
                                         const float* y, int BT, int n, int C, float eps) {
     if (BT <= 0) return;
-    mhc_post_rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(xout, r, rms_inv, H, x, y, BT, n, C, eps);
+    mhc_post_rmsnorm_forward_kernel<<<warp_row_blocks(BT), BLOCK, 0, g_stream>>>(
+        xout, r, rms_inv, H, x, y, BT, n, C, eps);
     LAUNCH_CHECK();
 }
 
@@ -2064,8 +2068,8 @@ static void cu_mhc_coeffs_backward(float* dp, float* dalpha, float* dbias, const
     if (BT <= 0) return;
     if (n > MHC_MAX_N) fail(__LINE__, "mhc_coeffs_backward: n > 16 is not supported");
     int M = 2 * n + n * n;
-    mhc_coeffs_backward_dp_kernel<<<blocks_for((long)BT * M, BLOCK), BLOCK, 0, g_stream>>>(dp, dHpre, dHpost, dres, H, alpha, BT,
-                                                                             n);
+    mhc_coeffs_backward_dp_kernel<<<blocks_for((long)BT * M, BLOCK), BLOCK, 0, g_stream>>>(
+        dp, dHpre, dHpost, dres, H, alpha, BT, n);
     LAUNCH_CHECK();
     int rpc, nchunks = row_chunks(BT, &rpc);
     double* pb = (double*)scratch_get(&g_red_scratch, 2 * (size_t)nchunks * M * sizeof(double));

@@ -488,6 +488,15 @@ static void model_parity(int mhc, double tol, double curve_tol, int bf16) {
     model_backward(&mg, 1.0f);
     snprintf(nm, sizeof nm, "%s.deterministic", tag);
     CHECK(nm, lg2 == lg && !memcmp(g1, model_grads_host(&mg), mg.num_params * sizeof(float)), "a second identical step differs");
+    /* With CUDA graphs the first step ran directly, the second was recorded, the
+     * third replays the recordings: all the same bits. */
+    model_zero_grad(&mg);
+    float lg3 = model_forward(&mg, x, y, B, T);
+    model_backward(&mg, 1.0f);
+    snprintf(nm, sizeof nm, "%s.graph_replay_same_bits", tag);
+    CHECK(nm, lg3 == lg && !memcmp(g1, model_grads_host(&mg), mg.num_params * sizeof(float)) &&
+              (!G->graph_begin || model_graphs_held(&mg) == 2),
+          "a replayed step differs, or %d graphs held (2 expected)", model_graphs_held(&mg));
     free(g1);
     /* Decoding with the KV cache: every step's logits. */
     KVCache kc, kg;

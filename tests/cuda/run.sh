@@ -64,9 +64,13 @@ speed)
     DD_CUDA_ATTENTION=materialised "$B/bench_train" $M120 --B $FILL_B --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16
     echo '{"note": "next line: DD_CUDA_GELU_EPILOGUE=off (GELU in its own kernels)"}'
     DD_CUDA_GELU_EPILOGUE=off "$B/bench_train" $M120 --B $FILL_B --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16
+    echo '{"note": "next two lines: DD_CUDA_GRAPHS=off (every kernel launched by the host), paper batch, mHC off and on"}'
+    DD_CUDA_GRAPHS=off "$B/bench_train" $M120 --B 4 --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16
+    DD_CUDA_GRAPHS=off "$B/bench_train" $M120 --B 4 --steps 20 --warmup 5 --threads 1 --device cuda --precision bf16 --mhc 4
     "$B/bench_train" $M120 --B 4 --steps 5 --warmup 1 --threads 16
     } 2>&1 | tee "$O/speed.jsonl"
-    # Where the time goes (DD_CUDA_PROFILE): GPU and host time per backend entry.
+    # Where the time goes (DD_CUDA_PROFILE): GPU and host time per backend entry
+    # (profiled runs launch every kernel from the host: no CUDA graphs).
     : >"$O/profile.txt"
     for run in "--B 4" "--B $FILL_B" "--B 4 --mhc 4"; do
         DD_CUDA_PROFILE=/tmp/gpu-profile.txt "$B/bench_train" $M120 $run --steps 10 --warmup 3 --threads 1 \

@@ -27,6 +27,8 @@ overrun illegal memory access .* overrun_kernel
 gemm_range overrun the 16384-byte block
 wmma_misaligned load_matrix_sync: .* breaks the warp matrix rules
 wmma_divergent after 16 lane
+capture_sync cudaMemcpy while a stream is being captured
+capture_other_stream work on another stream while a stream is being captured
 M
 
 # The CUDA backend against the CPU backend: every kernel, the model, decoding, a loss curve.
@@ -52,9 +54,11 @@ on=$(gl on); off=$(gl off)
   || fail emu_gelu_epilogue_switch_saves_two_launches_a_layer "on: $on, off: $off"
 DD_CUDA_GELU_EPILOGUE=maybe $EB/bench/bench_train --device cuda >/dev/null 2>"$T/o"; rc=$?
 DD_CUDA_ATTENTION=fast $EB/bench/bench_train --device cuda >/dev/null 2>"$T/o2"; rc2=$?
+DD_CUDA_GRAPHS=1 $EB/bench/bench_train --device cuda >/dev/null 2>"$T/o3"; rc3=$?
 [ $rc -eq 2 ] && grep -q 'DD_CUDA_GELU_EPILOGUE=maybe: expected on or off' "$T/o" && [ $rc2 -eq 2 ] \
-  && grep -q 'DD_CUDA_ATTENTION=fast: expected flash or materialised' "$T/o2" && pass emu_bad_switch_values_refused \
-  || fail emu_bad_switch_values_refused "rc=$rc $(cat "$T/o") / rc=$rc2 $(cat "$T/o2")"
+  && grep -q 'DD_CUDA_ATTENTION=fast: expected flash or materialised' "$T/o2" && [ $rc3 -eq 2 ] \
+  && grep -q 'DD_CUDA_GRAPHS=1: expected on or off' "$T/o3" && pass emu_bad_switch_values_refused \
+  || fail emu_bad_switch_values_refused "rc=$rc $(cat "$T/o") / rc=$rc2 $(cat "$T/o2") / rc=$rc3 $(cat "$T/o3")"
 
 # The tools with --device cuda (pretrain fp32 and bf16 curves, ttt, best-of-N, sdft, retention).
 STEPS=10 bash tests/cuda/tools_check.sh $EB/bin "$T/tools" >"$T/tools.log" 2>&1
@@ -68,6 +72,11 @@ P "$T/fwd" --device cuda && CUDA_EMU_ORDER=reverse P "$T/rev" --device cuda \
   && cmp -s "$T/fwd/ckpt_latest/model.safetensors" "$T/rev/ckpt_latest/model.safetensors" \
   && cmp -s "$T/fwd/ckpt_latest/optim.safetensors" "$T/rev/ckpt_latest/optim.safetensors" \
   && pass emu_bitwise_same_in_reverse_order || fail emu_bitwise_same_in_reverse_order "$(tail -3 "$T/det.log"; ls "$T/fwd/ckpt_latest" 2>&1)"
+# CUDA graphs (on by default): the passes replayed from recordings give the bits of the direct calls.
+DD_CUDA_GRAPHS=off P "$T/nog" --device cuda \
+  && cmp -s "$T/fwd/ckpt_latest/model.safetensors" "$T/nog/ckpt_latest/model.safetensors" \
+  && cmp -s "$T/fwd/ckpt_latest/optim.safetensors" "$T/nog/ckpt_latest/optim.safetensors" \
+  && pass emu_graphs_bitwise_same_as_direct_calls || fail emu_graphs_bitwise_same_as_direct_calls "$(tail -3 "$T/det.log")"
 
 # Bit-exact pause and resume on the CUDA backend; checkpoints move between cpu and cuda.
 mkdir -p "$T/pause/control" && touch "$T/pause/control/pause.request"
@@ -104,6 +113,13 @@ S --out_root "$T/t_pause"
 [ $rc -eq 75 ] && cmp -s "$T/t_full/$task/adapter_step_3/lora.safetensors" "$T/t_pause/$task/adapter_step_3/lora.safetensors" \
   && cmp -s "$T/t_full/$task/metrics.jsonl" "$T/t_pause/$task/metrics.jsonl" \
   && pass emu_ttt_pause_resume_bitwise || fail emu_ttt_pause_resume_bitwise "rc=$rc $(tail -3 "$T/ttt.log")"
+# Sampling (decoding graphs), LoRA training: with and without CUDA graphs, the same bits.
+CUDA_EMU_STATS=1 S --out_root "$T/t_graphs"
+DD_CUDA_GRAPHS=off S --out_root "$T/t_nog"
+replays=$(sed -n 's/^cuda-emu: \([0-9]*\) graph launches.*/\1/p' "$T/ttt.log" | tail -1)
+cmp -s "$T/t_graphs/$task/adapter_step_3/lora.safetensors" "$T/t_nog/$task/adapter_step_3/lora.safetensors" \
+  && cmp -s "$T/t_graphs/$task/metrics.jsonl" "$T/t_nog/$task/metrics.jsonl" && [ "${replays:-0}" -gt 20 ] \
+  && pass emu_ttt_graphs_bitwise_same_as_direct_calls || fail emu_ttt_graphs_bitwise_same_as_direct_calls "replays=$replays $(tail -3 "$T/ttt.log")"
 
 # DD_CUDA_PROFILE: every table entry timed, the products per shape, counts from the
 # reset after the warm-up; the results are those of the unwrapped table.
@@ -130,3 +146,12 @@ one=$(st 1); two=$(st 2)
 set -- $one $two
 [ $# -eq 4 ] && [ "$1" -gt 0 ] && [ "$3" -eq $((2 * $1)) ] && [ "$4" -eq $((2 * $2)) ] \
   && pass emu_stats_launches_per_step_constant || fail emu_stats_launches_per_step_constant "1 step: $one, 2 steps: $two"
+# With graphs, step 1 runs directly, step 2 records forward and backward, and from then on
+# each is one graph launch running the same kernels and products as before.
+gs() { CUDA_EMU_STATS=1 DD_CUDA_GRAPHS=$1 $EB/bench/bench_train --d 64 --L 2 --H 4 --V 320 --T 32 --B 2 --steps 4 --warmup 0 \
+         --device cuda --precision bf16 --mhc 4 2>&1 >/dev/null \
+       | awk '/^cuda-emu: [0-9]+ kernel launches/ { k = $2; p = $5 } /^cuda-emu: [0-9]+ graph launches/ { print k, p, $2, $6 }'; }
+on=$(gs on); off=$(gs off)
+set -- $on $off
+[ $# -eq 8 ] && [ "$1 $2" = "$5 $6" ] && [ "$3" -eq 6 ] && [ "$4" -gt $(($1 * 2 / 3)) ] && [ "$7" -eq 0 ] \
+  && pass emu_graphs_replay_each_pass_after_two_steps || fail emu_graphs_replay_each_pass_after_two_steps "on: $on / off: $off"

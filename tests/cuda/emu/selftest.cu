@@ -281,6 +281,40 @@ static void check_gemms(void) {
         }
 }
 
+__global__ void add_one_kernel(float* d, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) d[i] += 1.0f;
+}
+
+/* Stream capture: nothing recorded runs until the graph is launched; each launch
+ * runs it all again, in order (a set, then two increments). */
+static void check_graphs(float* d) {
+    cudaStream_t s;
+    CHECK(cudaStreamCreate(&s) == cudaSuccess);
+    float h[64];
+    for (int i = 0; i < 64; i++) h[i] = 5.0f;
+    CHECK(cudaMemcpy(d, h, sizeof h, cudaMemcpyHostToDevice) == cudaSuccess);
+    CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
+    CHECK(cudaMemsetAsync(d, 0, sizeof h, s) == cudaSuccess);
+    add_one_kernel<<<2, 32, 0, s>>>(d, 64);
+    add_one_kernel<<<2, 32, 0, s>>>(d, 64);
+    cudaGraph_t g;
+    cudaGraphExec_t x;
+    CHECK(cudaStreamEndCapture(s, &g) == cudaSuccess);
+    CHECK(cudaGraphInstantiate(&x, g, 0) == cudaSuccess);
+    CHECK(cudaGraphDestroy(g) == cudaSuccess);
+    CHECK(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(h[0] == 5.0f && h[63] == 5.0f);   /* recorded, not run */
+    for (int rep = 0; rep < 2; rep++) {
+        CHECK(cudaGraphLaunch(x, s) == cudaSuccess);
+        CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+        CHECK(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess);
+        CHECK(h[0] == 2.0f && h[63] == 2.0f);
+    }
+    CHECK(cudaGraphExecDestroy(x) == cudaSuccess);
+    CHECK(cudaStreamDestroy(s) == cudaSuccess);
+}
+
 int main(int argc, char** argv) {
     const char* mode = argc > 1 ? argv[1] : "ok";
     float* d;
@@ -303,6 +337,7 @@ int main(int argc, char** argv) {
         check_gemms();
         check_bf16();
         check_wmma();
+        check_graphs(d);
         puts("ok");
     } else if (!strcmp(mode, "race")) {
         race_kernel<<<1, 64>>>(d);
@@ -335,6 +370,14 @@ int main(int argc, char** argv) {
         wmma_kernel<<<1, 32>>>(d, d, d, d, 0, 4);   /* 4 bf16 = 8 bytes off */
     } else if (!strcmp(mode, "wmma_divergent")) {
         wmma_divergent_kernel<<<1, 32>>>(d);
+    } else if (!strcmp(mode, "capture_sync") || !strcmp(mode, "capture_other_stream")) {
+        cudaStream_t s;
+        CHECK(cudaStreamCreate(&s) == cudaSuccess);
+        CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
+        add_one_kernel<<<1, 64, 0, s>>>(d, 64);
+        float h[4];
+        if (!strcmp(mode, "capture_sync")) cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+        else add_one_kernel<<<1, 64>>>(d, 64);   /* the legacy default stream */
     } else {
         fprintf(stderr, "selftest: unknown mode %s\n", mode);
         return 2;
