@@ -61,20 +61,29 @@ namespace wmma = nvcuda::wmma;
 /* ------------------------------------------------------------------------ */
 /* error checking */
 
-static int g_capturing = 0;   /* inside graph_begin ... graph_end */
-/* What to try when a call fails while a graph is being recorded. */
-static const char* capture_hint(void) {
-    return g_capturing ? " (while capturing a CUDA graph: DD_CUDA_GRAPHS=off runs without graphs)" : "";
+/* While a graph is captured (graph_begin ... graph_end) nothing runs, so a
+ * failing call there is not fatal: the first failure is kept, graph_end reports
+ * it once and answers NULL, and the caller runs the calls directly (where a
+ * real error then stops the program as usual). */
+static int g_capturing = 0;
+static char g_capture_error[256];
+static int capture_failed(const char* call, const char* error, int line) {
+    if (!g_capturing) return 0;
+    if (!g_capture_error[0])
+        snprintf(g_capture_error, sizeof g_capture_error, "kernels_cuda.cu:%d: %s: %s", line, call, error);
+    return 1;
 }
 static void cuda_check(cudaError_t e, const char* call, int line) {
     if (e != cudaSuccess) {
-        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s%s\n", line, call, cudaGetErrorString(e), capture_hint());
+        if (capture_failed(call, cudaGetErrorString(e), line)) return;
+        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s\n", line, call, cudaGetErrorString(e));
         exit(1);
     }
 }
 static void cublas_check(cublasStatus_t s, const char* call, int line) {
     if (s != CUBLAS_STATUS_SUCCESS) {
-        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s%s\n", line, call, cublasGetStatusString(s), capture_hint());
+        if (capture_failed(call, cublasGetStatusString(s), line)) return;
+        fprintf(stderr, "kernels_cuda.cu:%d: %s: %s\n", line, call, cublasGetStatusString(s));
         exit(1);
     }
 }
@@ -543,6 +552,8 @@ static void lt_matmul(float* D, const float* A, const float* Bm, const float* bi
                 cublasStatus_t st = cublasLtMatmul(g_lt, p->desc, &alpha, A, p->la, Bm, p->lb, &beta, dst, p->ld, dst,
                                                    p->ld, &p->algo, g_lt_ws, LT_WS_BYTES, g_stream);
                 if (st == CUBLAS_STATUS_SUCCESS) { out = dst; break; }
+                /* in a capture: the capture is lost, not the plan (the pass runs again directly) */
+                if (capture_failed("cublasLtMatmul", cublasGetStatusString(st), __LINE__)) { out = dst; break; }
                 if (!epi && !gelu) cublas_check(st, "cublasLtMatmul", __LINE__);   /* the plain product: fatal */
                 p->ok = 0;
             }
@@ -2136,30 +2147,41 @@ typedef struct {
     unsigned long gen;   /* g_scratch_gen when captured */
 } Graph;
 
+static int g_graphs_broken = 0;   /* a capture failed: no more graphs this process */
+
 static int cu_graph_begin(void) {
     if (g_capturing) fail(__LINE__, "graph_begin: already capturing");
+    if (g_graphs_broken) return 0;
+    g_capture_error[0] = 0;
     /* thread-local: a call on this thread that would synchronise fails at once */
     CUDA_CHECK(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
     g_capturing = 1;
     return 1;
 }
+/* Says once why graphs are off from now on; the run goes on without them. */
+static void* graphs_off(const char* why, cudaError_t e) {
+    (void)cudaGetLastError();
+    g_graphs_broken = 1;
+    fprintf(stderr, "kernels_cuda: a CUDA graph could not be captured (%s%s%s); running without graphs\n",
+            why[0] ? why : "", why[0] && e != cudaSuccess ? "; " : "", e != cudaSuccess ? cudaGetErrorString(e) : "");
+    return NULL;
+}
 static void* cu_graph_end(void) {
     if (!g_capturing) fail(__LINE__, "graph_end: not capturing");
-    g_capturing = 0;
     cudaGraph_t graph = NULL;
     cudaError_t e = cudaStreamEndCapture(g_stream, &graph);
-    if (e != cudaSuccess || !graph) {
-        (void)cudaGetLastError();
-        return NULL;
+    g_capturing = 0;
+    if (e != cudaSuccess || !graph || g_capture_error[0]) {
+        if (graph) (void)cudaGraphDestroy(graph);
+        return graphs_off(g_capture_error, e);
     }
     Graph* g = (Graph*)malloc(sizeof *g);
     if (!g) fail(__LINE__, "graph_end: out of host memory");
     e = cudaGraphInstantiate(&g->exec, graph, 0);
     CUDA_CHECK(cudaGraphDestroy(graph));
     if (e != cudaSuccess) {
-        (void)cudaGetLastError();
         free(g);
-        return NULL;
+        return graphs_off("cudaGraphInstantiate", e);
     }
     g->gen = g_scratch_gen;
     return g;

@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
     double dt = (now_mono() - t0) / steps, tok_s = B * T * accum / dt;
     double mfu = tok_s * (6.0 * m.num_params + 6.0 * L * d * T) / (peak * 1e12);
     printf("{\"peer\": \"ours\", \"device\": \"%s\", \"precision\": \"%s\", \"mhc\": %ld, \"threads\": %ld, \"params\": %zu, "
-           "\"B\": %ld, \"T\": %ld, \"tok_per_s\": %.1f, \"ms_per_step\": %.2f, \"mfu\": %.4f, \"loss\": %.4f}\n",
-           m.k->name, m.k->precision, mhc, threads, m.num_params, B, T, tok_s, 1000 * dt, mfu, loss);
+           "\"B\": %ld, \"T\": %ld, \"tok_per_s\": %.1f, \"ms_per_step\": %.2f, \"graphs\": %d, \"mfu\": %.4f, "
+           "\"loss\": %.4f}\n",
+           m.k->name, m.k->precision, mhc, threads, m.num_params, B, T, tok_s, 1000 * dt, model_graphs_held(&m), mfu,
+           loss);
     return 0;
 }

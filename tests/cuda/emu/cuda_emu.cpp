@@ -90,6 +90,15 @@ struct EmuGraph {
 };
 static cudaStream_t g_capture_stream = NULL;   /* the stream being captured, or NULL */
 static EmuGraph* g_capture = NULL;
+static bool g_capture_invalid = false;          /* a call failed inside it: cudaStreamEndCapture fails */
+/* CUDA_EMU_CAPTURE_FAIL=1: every cuBLASLt product issued while capturing fails
+ * (as a library that cannot be captured would), and so does the capture. */
+static bool lt_capture_fails(void) {
+    static const char* f = getenv("CUDA_EMU_CAPTURE_FAIL");
+    if (!g_capture_stream || !f || strcmp(f, "1")) return false;
+    g_capture_invalid = true;
+    return true;
+}
 
 /* Calls a capture forbids (they would synchronise or allocate) stop the program. */
 static void not_while_capturing(const char* call) {
@@ -125,10 +134,13 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
 }
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* graph) {
     if (!g_capture_stream || s != g_capture_stream) die("cudaStreamEndCapture: this stream is not being captured");
-    *graph = g_capture;
+    bool invalid = g_capture_invalid;
+    *graph = invalid ? NULL : g_capture;
+    if (invalid) delete g_capture;
     g_capture = NULL;
     g_capture_stream = NULL;
-    return cudaSuccess;
+    g_capture_invalid = false;
+    return invalid ? set_error(cudaErrorStreamCaptureInvalidated) : cudaSuccess;
 }
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
     if (!graph) return set_error(cudaErrorInvalidValue);
@@ -903,6 +915,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
     int m, n, k;
     cublasStatus_t s = lt_shapes(desc, Adesc, Bdesc, Cdesc, Ddesc, &m, &n, &k);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
+    if (lt_capture_fails()) return CUBLAS_STATUS_EXECUTION_FAILED;
     if (!epilogue_supported(desc->epilogue, true)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (ws_bytes) check_range(workspace, ws_bytes, "cublasLtMatmul workspace");
     if (epilogue_has_bias(desc->epilogue) && !desc->bias) return CUBLAS_STATUS_INVALID_VALUE;
