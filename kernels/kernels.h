@@ -370,6 +370,10 @@ typedef struct KernelOps {
      * scratch exists). graph_end: NULL when the capture failed (nothing recorded
      * ran; run the calls directly). graph_launch: 0, launching nothing, when the
      * graph is stale (a backend scratch buffer it used was replaced since). */
+    /* 1 when attention_forward / attention_backward at these shapes are fused:
+     * att then holds only (B, NH, T) floats, and preatt, dpreatt, datt are not
+     * touched (the model need not allocate them). NULL: never (the CPU backends). */
+    int   (*attention_fused)(int T, int C, int NH);
     int   (*graph_begin)(void);
     void* (*graph_end)(void);
     int   (*graph_launch)(void* graph);

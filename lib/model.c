@@ -207,6 +207,17 @@ static void free_acts(Model* m) {
     m->act_mem = NULL; m->inputs = m->targets = m->pos = NULL; m->hlogits = m->hlosses = NULL;
     m->sub = NULL; m->xs = NULL;
     m->cap_B = m->cap_T = 0;
+    m->cap_att = m->cap_att_full = 0;
+}
+
+/* Floats of each attention buffer for B x T: att, and preatt / dpreatt / datt
+ * (none where the backend fuses attention: att then keeps a float per row). */
+static void att_sizes(const Model* m, int B, int T, size_t* att, size_t* full) {
+    const KernelOps* k = m->k;
+    size_t rows = (size_t)B * m->NH * T;
+    int fused = k->attention_fused && k->attention_fused(T, m->C, m->NH);
+    *att = fused ? rows : rows * T;
+    *full = fused ? 0 : rows * T;
 }
 
 #define ACT_ALIGN 16
@@ -214,22 +225,26 @@ static void free_acts(Model* m) {
 void model_alloc(Model* m, int B, int T) {
     lora_reserve(m, (size_t)B * T);
     /* Buffers sized for cap_B x cap_T hold any B x T with as many positions and
-     * no larger attention matrices (B*T*T). */
-    size_t cap_bt = (size_t)m->cap_B * m->cap_T, cap_att = cap_bt * m->cap_T;
-    if (m->act_mem && (size_t)B * T <= cap_bt && (size_t)B * T * T <= cap_att) { m->B = B; m->T = T; return; }
+     * attention buffers no larger. */
+    size_t cap_bt = (size_t)m->cap_B * m->cap_T, att, full;
+    att_sizes(m, B, T, &att, &full);
+    if (m->act_mem && (size_t)B * T <= cap_bt && att <= m->cap_att && full <= m->cap_att_full) {
+        m->B = B; m->T = T;
+        return;
+    }
     free_acts(m);
     m->B = m->cap_B = B;
     m->T = m->cap_T = T;
-    size_t BT = (size_t)B * T, C = m->C, S = m->S, n = m->n, M = m->M, NH = m->NH, V = m->V;
+    m->cap_att = att, m->cap_att_full = full;
+    size_t BT = (size_t)B * T, C = m->C, S = m->S, n = m->n, M = m->M, V = m->V;
     size_t sk = n ? (size_t)SINKHORN_SAVED_FLOATS(n, m->cfg.sinkhorn_iters) : 0;
-    size_t att = (size_t)B * NH * T * T;
     size_t per_sub_mhc = n ? BT * (n * C + 1 + 2 * M + sk + C) : 0;
-    size_t per_attn = BT * (C + 2 + 3 * C + C + C) + 2 * att;
+    size_t per_attn = BT * (C + 2 + 3 * C + C + C) + full + att;
     size_t per_mlp = BT * (C + 2 + 8 * C + C);
     size_t total = (2 * m->L + 1) * BT * S * C + m->L * (2 * per_sub_mhc + per_attn + per_mlp) +
                    BT * (3 * C + 2 + 2 * V + 1) +
                    /* backward scratch */
-                   2 * BT * S * C + 4 * BT * C + 2 * BT * 4 * C + BT * C + BT * 3 * C + 2 * att + 2 * BT * M + BT * n * C + 2 * BT * C + 2 * BT * n * n;
+                   2 * BT * S * C + 4 * BT * C + 2 * BT * 4 * C + BT * C + BT * 3 * C + 2 * full + 2 * BT * M + BT * n * C + 2 * BT * C + 2 * BT * n * n;
     /* Every buffer starts on a 64-byte boundary (ACT_ALIGN floats): cuBLASLt's
      * vectorised kernels and its epilogues want aligned operands whatever B*T is. */
     size_t nbufs = (2 * m->L + 1) + 2 * m->L * 14 + 7 + 20;
@@ -245,7 +260,7 @@ void model_alloc(Model* m, int B, int T) {
         SubActs* a = &m->sub[k];
         if (n) { TAKE(a->r, BT * n * C); TAKE(a->rms_inv, BT); TAKE(a->p, BT * M); TAKE(a->H, BT * M); TAKE(a->sk, BT * sk); TAKE(a->u, BT * C); }
         TAKE(a->ln, BT * C); TAKE(a->mean, BT); TAKE(a->rstd, BT);
-        if (k % 2 == 0) { TAKE(a->big, BT * 3 * C); TAKE(a->big2, BT * C); TAKE(a->preatt, att); TAKE(a->att, att); }
+        if (k % 2 == 0) { TAKE(a->big, BT * 3 * C); TAKE(a->big2, BT * C); TAKE(a->preatt, full); TAKE(a->att, att); }
         else { TAKE(a->big, BT * 4 * C); TAKE(a->big2, BT * 4 * C); }
         TAKE(a->y, BT * C);
     }
@@ -253,7 +268,7 @@ void model_alloc(Model* m, int B, int T) {
     TAKE(m->logits, BT * V); TAKE(m->ce_stats, BT * 2); TAKE(m->losses, BT);
     TAKE(m->dx_a, BT * S * C); TAKE(m->dx_b, BT * S * C); TAKE(m->du, BT * C); TAKE(m->dy, BT * C);
     TAKE(m->dln, BT * C); TAKE(m->dlnf, BT * C); TAKE(m->dbig, BT * 4 * C); TAKE(m->dbig2, BT * 4 * C);
-    TAKE(m->datty, BT * C); TAKE(m->dqkv, BT * 3 * C); TAKE(m->dpreatt, att); TAKE(m->datt, att);
+    TAKE(m->datty, BT * C); TAKE(m->dqkv, BT * 3 * C); TAKE(m->dpreatt, full); TAKE(m->datt, full);
     TAKE(m->dH, BT * M); TAKE(m->dp, BT * M); TAKE(m->dr, BT * n * C); TAKE(m->dh, BT * C);
     TAKE(m->sk_g, BT * n * n); TAKE(m->sk_d, BT * n * n);
 #undef TAKE

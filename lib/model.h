@@ -94,6 +94,7 @@ typedef struct {
     int        train_base;              /* 0: backward skips the base weights' matmul gradients */
     /* activations, sized for B x T by model_alloc */
     int        B, T, cap_B, cap_T;
+    size_t     cap_att, cap_att_full;   /* floats in each att buffer; in preatt, dpreatt, datt (0: fused attention) */
     float*     act_mem;
     size_t     act_floats;
     float**    xs;                      /* (2L+1) stream states, each (B*T, S, C) */

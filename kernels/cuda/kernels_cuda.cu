@@ -124,6 +124,9 @@ static Scratch g_int_scratch;   /* encoder_backward's token groups */
 static unsigned long g_scratch_gen = 0;
 
 static void* scratch_get(Scratch* s, size_t bytes) {
+    /* not while capturing: the capture fails instead (nothing recorded runs) */
+    if (bytes > s->bytes && capture_failed("scratch_get", "a scratch buffer would grow during the capture", __LINE__))
+        return s->p;
     if (bytes > s->bytes) {
         CUDA_CHECK(cudaDeviceSynchronize());
         CUDA_CHECK(cudaFree(s->p));
@@ -1229,6 +1232,8 @@ static int flash_applies(int T, int hs) {
 typedef void (*FlashFwd)(float*, float*, const float*, int, int, int, float);
 typedef void (*FlashBwd)(float*, const float*, const float*, const float*, const float*, int, int, int, float);
 
+static int cu_attention_fused(int T, int C, int NH) { return NH > 0 && C % NH == 0 && flash_applies(T, C / NH); }
+
 static void flash_forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
     FlashFwd fwd = hs == 16 ? flash_forward_kernel<16> : hs == 32 ? flash_forward_kernel<32> : flash_forward_kernel<64>;
@@ -2264,6 +2269,7 @@ extern "C" const KernelOps* kernels_cuda_init(int bf16, char* err, size_t errlen
     o->alloc = cu_alloc;
     o->release = cu_release;
     o->synchronize = cu_synchronize;
+    o->attention_fused = cu_attention_fused;
     o->graph_begin = NULL, o->graph_end = NULL, o->graph_launch = NULL, o->graph_free = NULL;
     if (prof::start(g_prof_names, g_stream)) {   /* DD_CUDA_PROFILE: every entry timed (profile.h), no graphs */
         o->profile_reset = prof::reset;
