@@ -9,8 +9,9 @@
  * layout or policy (lib/), nor which backend is chosen (kernels_get).
  *
  * Every pointer passed in is device memory. One stream (g_stream), so calls
- * are ordered exactly as the host issues them; upload and download are
- * synchronous. The table's graph_* entries record calls on that stream into a
+ * are ordered exactly as the host issues them; download is synchronous, and
+ * so is upload as far as the caller can tell (its source may be reused at once;
+ * small uploads are queued, not waited for: cu_upload). The table's graph_* entries record calls on that stream into a
  * CUDA graph and replay it (DD_CUDA_GRAPHS=off: none). Every CUDA / cuBLAS call is checked: on error the
  * process prints "kernels_cuda.cu:LINE: <call>: <error>" and exits 1.
  *
@@ -273,14 +274,42 @@ static void* cu_alloc(size_t bytes) {
 static void cu_release(void* p) {
     if (p) CUDA_CHECK(cudaFree(p));
 }
-/* Host transfers are synchronous: queued behind the stream's work, and done when they return. */
+/* Host transfers queued behind the stream's work and done when they return
+ * (downloads always; uploads above STAGE_BYTES, below). */
 static void host_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
     if (!bytes) return;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream));
 }
+/* Small uploads (tokens, positions, targets, per-row weights and uniforms:
+ * what every step sends) do not wait for the stream: the bytes are copied into
+ * one of a few pinned staging buffers and the copy is queued behind the
+ * stream's work, so the kernels after it see them and the host goes on at once.
+ * A staging buffer is reused only after its last copy has finished (its event).
+ * Larger uploads (weights, states) go the synchronous way. */
+#define STAGE_SLOTS 4
+#define STAGE_BYTES ((size_t)1 << 20)
+typedef struct {
+    void* host;          /* pinned, STAGE_BYTES */
+    cudaEvent_t done;    /* recorded after the copy out of it */
+    int pending;
+} Stage;
+static Stage g_stage[STAGE_SLOTS];
+static int g_stage_next = 0;
 static void cu_upload(void* dst, const void* host_src, size_t bytes) {
-    host_copy(dst, host_src, bytes, cudaMemcpyHostToDevice);
+    if (!bytes) return;
+    if (bytes > STAGE_BYTES) { host_copy(dst, host_src, bytes, cudaMemcpyHostToDevice); return; }
+    Stage* st = &g_stage[g_stage_next];
+    g_stage_next = (g_stage_next + 1) % STAGE_SLOTS;
+    if (!st->host) {
+        CUDA_CHECK(cudaMallocHost(&st->host, STAGE_BYTES));
+        CUDA_CHECK(cudaEventCreateWithFlags(&st->done, cudaEventDisableTiming));
+    }
+    if (st->pending) CUDA_CHECK(cudaEventSynchronize(st->done));
+    memcpy(st->host, host_src, bytes);
+    CUDA_CHECK(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, g_stream));
+    CUDA_CHECK(cudaEventRecord(st->done, g_stream));
+    st->pending = 1;
 }
 static void cu_download(void* host_dst, const void* src, size_t bytes) {
     host_copy(host_dst, src, bytes, cudaMemcpyDeviceToHost);

@@ -104,13 +104,37 @@ static bool lt_capture_fails(void) {
 static void not_while_capturing(const char* call) {
     if (g_capture_stream) die("%s while a stream is being captured into a CUDA graph", call);
 }
+
+/* Work issued on a stream is queued and runs at the next point where the host
+ * waits for the device (a synchronize, an event wait, a synchronous copy or
+ * set, a copy to the host, cudaFree), in issue order: as on a GPU, the host
+ * runs ahead. A host buffer handed to an async copy from pinned memory is read
+ * when the copy runs, so reusing it too early gives wrong data here as there.
+ * CUDA_EMU_ASYNC=0: everything runs when issued. */
+static std::vector<std::function<void()>> g_queue;
+static bool g_draining = false;
+static void drain(void) {
+    if (g_draining) return;
+    g_draining = true;
+    for (size_t i = 0; i < g_queue.size(); i++) {
+        std::function<void()> w = std::move(g_queue[i]);
+        w();
+    }
+    g_queue.clear();
+    g_draining = false;
+}
+static bool async_mode(void) {
+    static const char* a = getenv("CUDA_EMU_ASYNC");
+    return !(a && !strcmp(a, "0"));
+}
 void emu::submit(cudaStream_t s, std::function<void()> work) {
     if (g_capture_stream) {
         if (s != g_capture_stream) die("work on another stream while a stream is being captured into a CUDA graph");
         g_capture->work.push_back(std::move(work));
         return;
     }
-    work();
+    g_queue.push_back(std::move(work));
+    if (!async_mode()) drain();
 }
 cudaError_t cudaStreamCreate(cudaStream_t* s) {
     *s = new EmuStream{1};
@@ -123,6 +147,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
     not_while_capturing("cudaStreamSynchronize");
+    drain();
     return cudaSuccess;
 }
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
@@ -147,17 +172,21 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsig
     *exec = new EmuGraph(*graph);
     return cudaSuccess;
 }
-cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t) {
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s) {
     not_while_capturing("cudaGraphLaunch");
     if (!exec) return set_error(cudaErrorInvalidResourceHandle);
     stats_register();
     g_graph_launches++;
-    g_replaying = true;
-    for (auto& w : exec->work) w();
-    g_replaying = false;
+    std::vector<std::function<void()>>* work = &exec->work;   /* the exec outlives its launches (destroy waits) */
+    emu::submit(s, [work]() {
+        g_replaying = true;
+        for (auto& w : *work) w();
+        g_replaying = false;
+    });
     return cudaSuccess;
 }
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    drain();   /* queued launches of it run first */
     delete exec;
     return cudaSuccess;
 }
@@ -227,6 +256,7 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
 
 cudaError_t cudaFree(void* p) {
     not_while_capturing("cudaFree");
+    drain();   /* cudaFree waits for the device */
     if (!p) return cudaSuccess;
     auto it = g_blocks.find((uintptr_t)p);
     if (it == g_blocks.end()) die("cudaFree(%p): not the start of a cudaMalloc block", p);
@@ -252,24 +282,59 @@ static void memcpy_checks(void* dst, const void* src, size_t bytes, cudaMemcpyKi
     default: break;
     }
 }
+/* cudaMallocHost's blocks: a copy from or to them is asynchronous. */
+static std::map<uintptr_t, size_t> g_pinned;
+static bool is_pinned(const void* p, size_t bytes) {
+    auto it = g_pinned.upper_bound((uintptr_t)p);
+    if (it == g_pinned.begin()) return false;
+    --it;
+    return (uintptr_t)p + bytes <= it->first + it->second;
+}
+cudaError_t cudaMallocHost(void** p, size_t bytes) {
+    not_while_capturing("cudaMallocHost");
+    *p = malloc(bytes ? bytes : 1);
+    if (!*p) return set_error(cudaErrorMemoryAllocation);
+    g_pinned[(uintptr_t)*p] = bytes;
+    return cudaSuccess;
+}
+cudaError_t cudaFreeHost(void* p) {
+    not_while_capturing("cudaFreeHost");
+    drain();
+    g_pinned.erase((uintptr_t)p);
+    free(p);
+    return cudaSuccess;
+}
+
+/* The legacy stream's copy: after all queued work, done on return. */
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
     not_while_capturing("cudaMemcpy");
     memcpy_checks(dst, src, bytes, kind);
+    drain();
     if (bytes) memmove(dst, src, bytes);
     return cudaSuccess;
 }
-/* A device-to-device copy can be captured; a copy from or to (pageable) host memory cannot. */
+/* A device-to-device copy can be captured; a copy from or to (pageable) host memory cannot.
+ * As CUDA: from pageable memory the source is taken at the call, to pageable memory the
+ * call returns when the copy is done; to and from pinned memory the copy runs in its turn. */
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
     if (kind != cudaMemcpyDeviceToDevice) not_while_capturing("cudaMemcpyAsync to or from the host");
     memcpy_checks(dst, src, bytes, kind);
-    emu::submit(s, [=]() {
-        if (bytes) memmove(dst, src, bytes);
-    });
+    if (!bytes) return cudaSuccess;
+    if (kind == cudaMemcpyHostToDevice && !is_pinned(src, bytes)) {
+        std::vector<char> copy((const char*)src, (const char*)src + bytes);
+        emu::submit(s, [=]() { memcpy(dst, copy.data(), bytes); });
+    } else if (kind == cudaMemcpyDeviceToHost && !is_pinned(dst, bytes)) {
+        drain();
+        memmove(dst, src, bytes);
+    } else {
+        emu::submit(s, [=]() { memmove(dst, src, bytes); });
+    }
     return cudaSuccess;
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
     not_while_capturing("cudaMemset");
     check_range(p, bytes, "cudaMemset");
+    drain();
     if (bytes) memset(p, value, bytes);
     return cudaSuccess;
 }
@@ -314,6 +379,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
 }
 cudaError_t cudaDeviceSynchronize(void) {
     not_while_capturing("cudaDeviceSynchronize");
+    drain();
     return cudaSuccess;
 }
 
@@ -325,21 +391,30 @@ cudaError_t cudaEventCreate(cudaEvent_t* e) {
     *e = new EmuEvent{0, false};
     return cudaSuccess;
 }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return cudaEventCreate(e); }
 cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    drain();   /* a queued record of it runs first */
     delete e;
     return cudaSuccess;
 }
-cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+/* The host clock when the record runs in its turn (the work before it is done by then). */
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     not_while_capturing("cudaEventRecord");
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    e->ms = ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-    e->recorded = true;
+    if (!e) return set_error(cudaErrorInvalidResourceHandle);
+    e->recorded = false;
+    emu::submit(s, [e]() {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        e->ms = ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+        e->recorded = true;
+    });
     return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     not_while_capturing("cudaEventSynchronize");
-    return e ? cudaSuccess : set_error(cudaErrorInvalidResourceHandle);
+    if (!e) return set_error(cudaErrorInvalidResourceHandle);
+    drain();
+    return cudaSuccess;
 }
 /* As CUDA: both events must have been recorded. */
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
@@ -588,17 +663,24 @@ static void run_block(void) {
     g_cur = NULL;
 }
 
-void emu::launch(dim3 grid, dim3 block, size_t smem, const char* name, const void* func, void (*body)(void*),
-                 void* ctx) {
-    install_fault_handler();
+/* Checked when the launch is issued, as CUDA reports a bad configuration at once. */
+bool emu::launch_config_ok(dim3 grid, dim3 block, size_t smem, const void* func) {
     long threads = (long)block.x * block.y * block.z;
     auto it = g_dyn_smem_max.find(func);
     size_t smem_max = it == g_dyn_smem_max.end() ? 48 * 1024 : (size_t)it->second;
     if (threads < 1 || threads > MAX_THREADS || block.z > 64 || grid.x < 1 || grid.y < 1 || grid.z < 1 ||
         grid.y > 65535 || grid.z > 65535 || grid.x > 0x7fffffffu || smem > smem_max) {
         set_error(cudaErrorInvalidConfiguration);
-        return;
+        return false;
     }
+    return true;
+}
+
+void emu::launch(dim3 grid, dim3 block, size_t smem, const char* name, const void* func, void (*body)(void*),
+                 void* ctx) {
+    install_fault_handler();
+    long threads = (long)block.x * block.y * block.z;
+    if (!launch_config_ok(grid, block, smem, func)) return;
     if (g_cur) die("a kernel launch inside a kernel");
     stats_register();
     g_launches++;

@@ -94,7 +94,8 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s = 0);
 cudaError_t cudaDeviceSynchronize(void);
-/* Streams: work runs when issued (in issue order, as one stream would). While
+/* Streams: work is queued and runs, in issue order, when the host next waits
+ * for the device (cuda_emu.cpp: drain; CUDA_EMU_ASYNC=0 runs it at once). While
  * a stream is being captured, the work issued on it (kernels, async copies and
  * sets, cuBLAS(Lt) products) is recorded instead, and cudaGraphLaunch runs the
  * recording again. During a capture every call that would synchronise or
@@ -112,6 +113,11 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
 cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 /* Events: the host clock when recorded (the emulator's work is done by then). */
 cudaError_t cudaEventCreate(cudaEvent_t* e);
+#define cudaEventDisableTiming 0x02
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
+/* Pinned host memory: ordinary host memory here (never device memory). */
+cudaError_t cudaMallocHost(void** p, size_t bytes);
+cudaError_t cudaFreeHost(void* p);
 cudaError_t cudaEventDestroy(cudaEvent_t e);
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = 0);
 cudaError_t cudaEventSynchronize(cudaEvent_t e);
@@ -192,8 +198,10 @@ namespace emu {
 /* Stops the emulator when p (not NULL) is not inside a cudaMalloc'd block. */
 void check_device_pointer(const void* p, const char* what);
 void launch(dim3 grid, dim3 block, size_t smem, const char* name, const void* func, void (*body)(void*), void* ctx);
-/* Work issued on stream s: run now, or recorded when s is being captured. */
+/* Work issued on stream s: queued (it runs when the host next waits for the
+ * device), or recorded when s is being captured. */
 void submit(cudaStream_t s, std::function<void()> work);
+bool launch_config_ok(dim3 grid, dim3 block, size_t smem, const void* func);
 
 template <typename T> inline void check_arg(T* p) { check_device_pointer((const void*)p, "kernel argument"); }
 template <typename T> inline void check_arg(const T&) {}
@@ -206,6 +214,7 @@ struct Launch {
     template <typename... P, typename... A> void run(const char* name, void (*k)(P...), A&&... a) {
         std::tuple<P...> args(std::forward<A>(a)...);
         std::apply([](auto&... x) { (check_arg(x), ...); }, args);
+        if (!launch_config_ok(grid, block, smem, (const void*)k)) return;
         dim3 g = grid, b = block;
         size_t sm = smem;
         submit(stream, [=]() {   /* the arguments are copied, as a launch (or a graph node) copies them */

@@ -315,6 +315,28 @@ static void check_graphs(float* d) {
     CHECK(cudaStreamDestroy(s) == cudaSuccess);
 }
 
+/* Asynchrony: a copy from pinned memory reads it when the copy runs (after
+ * the host changed it here), one from pageable memory takes it at the call. */
+static void check_async(float* d) {
+    cudaStream_t s;
+    CHECK(cudaStreamCreate(&s) == cudaSuccess);
+    float *pinned, pageable[64], h[64];
+    CHECK(cudaMallocHost((void**)&pinned, sizeof h) == cudaSuccess);
+    for (int i = 0; i < 64; i++) pinned[i] = 1.0f, pageable[i] = 3.0f;
+    CHECK(cudaMemcpyAsync(d, pinned, sizeof h, cudaMemcpyHostToDevice, s) == cudaSuccess);
+    for (int i = 0; i < 64; i++) pinned[i] = 2.0f;
+    CHECK(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(h[0] == 2.0f && h[63] == 2.0f);
+    CHECK(cudaMemcpyAsync(d, pageable, sizeof h, cudaMemcpyHostToDevice, s) == cudaSuccess);
+    for (int i = 0; i < 64; i++) pageable[i] = 4.0f;
+    add_one_kernel<<<2, 32, 0, s>>>(d, 64);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    CHECK(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess);
+    CHECK(h[0] == 4.0f && h[63] == 4.0f);   /* 3, then the kernel's +1 */
+    CHECK(cudaFreeHost(pinned) == cudaSuccess);
+    CHECK(cudaStreamDestroy(s) == cudaSuccess);
+}
+
 int main(int argc, char** argv) {
     const char* mode = argc > 1 ? argv[1] : "ok";
     float* d;
@@ -338,6 +360,7 @@ int main(int argc, char** argv) {
         check_bf16();
         check_wmma();
         check_graphs(d);
+        check_async(d);
         puts("ok");
     } else if (!strcmp(mode, "race")) {
         race_kernel<<<1, 64>>>(d);
