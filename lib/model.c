@@ -383,7 +383,7 @@ static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, cons
 static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
 
 /* ---- CUDA graphs of the passes --------------------------------------------------
- * The forward, the backward (up to the embedding's gradient) and a decoding step
+ * The forward, the backward and a decoding step
  * issue hundreds of kernels each; on a backend with graphs (CUDA) a pass is
  * recorded once and replayed as one launch. Everything the pass's host code
  * decides from (shapes, buffers, the adapter's state, the cache) is its key: the
@@ -700,8 +700,7 @@ void model_backward_logits(Model* m, const float* dlogits) {
     backward_from_dlogits(m);
 }
 
-/* From d(loss)/d(logits) in m->logits to the embedding output's gradient, in
- * m->dh with mHC, else m->dx_a; every other parameter gradient accumulated. */
+/* From d(loss)/d(logits) in m->logits, every parameter gradient accumulated. */
 static void backward_pass(Model* m, void* arg) {
     (void)arg;
     const KernelOps* k = m->k;
@@ -736,16 +735,15 @@ static void backward_pass(Model* m, void* arg) {
             }
         }
     }
-    if (n) k->stream_sum(m->dh, dx, BT, n, C);
+    if (n) {
+        k->stream_sum(m->dh, dx, BT, n, C);
+        dx = m->dh;
+    }
+    k->encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
 }
 
-/* m->logits holds d(loss)/d(logits) (B*T, V). The embedding's gradient is
- * outside the graphed pass: it groups the positions by token on the host. */
-static void backward_from_dlogits(Model* m) {
-    run_pass(m, PASS_BACKWARD, NULL, backward_pass, NULL);
-    const float* dx = m->n ? m->dh : m->dx_a;
-    m->k->encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, m->B, m->T, m->C);
-}
+/* m->logits holds d(loss)/d(logits) (B*T, V). */
+static void backward_from_dlogits(Model* m) { run_pass(m, PASS_BACKWARD, NULL, backward_pass, NULL); }
 
 /* ---- decoding with a KV cache --------------------------------------------------- */
 

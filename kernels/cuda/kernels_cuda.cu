@@ -32,9 +32,9 @@
  * chunks whose layout depends only on the shapes, each chunk summed in row
  * order into a scratch buffer, then the chunks summed in order by a second
  * kernel. Row-wise reductions (softmax, norms, dot products) use fixed warp /
- * block trees. encoder_backward downloads the tokens, groups positions by
- * token on the host (stable, so in (b, t) order) and adds them in that order,
- * exactly as the CPU does. cuBLAS(Lt) is deterministic for a fixed GPU model,
+ * block trees. encoder_backward sorts the positions by token on the device
+ * (stable, by counting, so in (b, t) order) and adds each token's rows in that
+ * order, exactly as the CPU does. cuBLAS(Lt) is deterministic for a fixed GPU model,
  * library version, shape and pointer alignment (the algorithm is picked by
  * the heuristic from those alone).
  *
@@ -121,7 +121,7 @@ static cublasComputeType_t compute_type(void) {
 typedef struct { void* p; size_t bytes; } Scratch;
 static Scratch g_att_scratch;   /* attention: permuted q, k, v, ... */
 static Scratch g_red_scratch;   /* partial sums of the row reductions */
-static Scratch g_int_scratch;   /* encoder_backward's token groups */
+static Scratch g_int_scratch;   /* encoder_backward's positions sorted by token */
 static unsigned long g_scratch_gen = 0;
 
 static void* scratch_get(Scratch* s, size_t bytes) {
@@ -362,16 +362,42 @@ __global__ void encoder_backward_wpe_kernel(float* dwpe, const float* dout, int 
     }
 }
 
-/* One block row per distinct token g: dwte[tok, c] += dout[pos, c] for the
- * token's positions in (b, t) order, the CPU's exact sequence of additions. */
-__global__ void encoder_backward_wte_kernel(float* dwte, const float* dout, const int* pos_sorted,
-                                            const int* group_start, const int* group_tok, int C) {
-    int g = blockIdx.x;
+/* Positions grouped by token on the device, stable: position i goes to
+ * #{j : tok[j] < tok[i]} + #{j < i : tok[j] == tok[i]}, so each token's positions
+ * stay in (b, t) order. O(BT^2) comparisons from shared-memory tiles, no
+ * atomics, no vocabulary size needed (BT = 16384 is 2.7e8 comparisons). */
+#define SORT_BLOCK 128
+__global__ void __launch_bounds__(SORT_BLOCK) token_sort_kernel(int* pos_sorted, const int* tok, int BT) {
+    __shared__ int tile[SORT_BLOCK];
+    int i = blockIdx.x * SORT_BLOCK + threadIdx.x;
+    int ti = i < BT ? tok[i] : 0;
+    int dest = 0;
+    for (int j0 = 0; j0 < BT; j0 += SORT_BLOCK) {
+        int j = j0 + threadIdx.x;
+        tile[threadIdx.x] = j < BT ? tok[j] : 0;
+        __syncthreads();
+        int n = min(SORT_BLOCK, BT - j0);
+        for (int q = 0; q < n; q++) {
+            int tj = tile[q];
+            dest += tj < ti || (tj == ti && j0 + q < i);
+        }
+        __syncthreads();
+    }
+    if (i < BT) pos_sorted[dest] = i;
+}
+
+/* A block row per sorted slot j; the slot that starts a token's run adds the
+ * run's rows into dwte[tok, c] in order (the CPU's exact sequence of
+ * additions); the other slots' blocks return at once. */
+__global__ void encoder_backward_wte_kernel(float* dwte, const float* dout, const int* pos_sorted, const int* tok,
+                                            int BT, int C) {
+    int j = blockIdx.x;
     int c = blockIdx.y * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    float* dw = dwte + (size_t)group_tok[g] * C + c;
+    int t = tok[pos_sorted[j]];
+    if (c >= C || t < 0 || (j > 0 && tok[pos_sorted[j - 1]] == t)) return;
+    float* dw = dwte + (size_t)t * C + c;
     float acc = *dw;
-    for (int j = group_start[g]; j < group_start[g + 1]; j++) acc += dout[(size_t)pos_sorted[j] * C + c];
+    for (int k = j; k < BT && tok[pos_sorted[k]] == t; k++) acc += dout[(size_t)pos_sorted[k] * C + c];
     *dw = acc;
 }
 
@@ -383,48 +409,11 @@ static void cu_encoder_backward(float* dwte, float* dwpe, const float* dout, con
         encoder_backward_wpe_kernel<<<blocks_for((long)T * C, BLOCK), BLOCK, 0, g_stream>>>(dwpe, dout, B, T, C);
         LAUNCH_CHECK();
     }
-    /* Group positions by token on the host: a counting sort by token, stable, so
-     * the positions of one token stay in (b, t) order (O(BT + V), no comparisons). */
-    static int *host = NULL, *tok = NULL, *next = NULL;
-    static int host_cap = 0, next_cap = 0;
-    if (BT > host_cap) {
-        free(host);
-        free(tok);
-        host = (int*)malloc((3 * (size_t)BT + 1) * sizeof(int));
-        tok = (int*)malloc((size_t)BT * sizeof(int));
-        if (!host || !tok) fail(__LINE__, "encoder_backward: out of host memory");
-        host_cap = BT;
-    }
-    host_copy(tok, tokens, (size_t)BT * sizeof(int), cudaMemcpyDeviceToHost);
-    int vmax = 0;
-    for (int i = 0; i < BT; i++) {
-        if (tok[i] < 0) fail(__LINE__, "encoder_backward: a negative token id");
-        if (tok[i] > vmax) vmax = tok[i];
-    }
-    if (vmax + 2 > next_cap) {
-        free(next);
-        next_cap = vmax + 2;
-        next = (int*)malloc((size_t)next_cap * sizeof(int));
-        if (!next) fail(__LINE__, "encoder_backward: out of host memory");
-    }
-    memset(next, 0, (size_t)(vmax + 2) * sizeof(int));
-    for (int i = 0; i < BT; i++) next[tok[i] + 1]++;
-    for (int v = 0; v <= vmax; v++) next[v + 1] += next[v];   /* next[v]: where token v's positions start */
-    /* host = [pos_sorted (BT) | group_start (G+1) | group_tok (G)], G <= BT */
-    int* pos_sorted = host;
-    for (int i = 0; i < BT; i++) pos_sorted[next[tok[i]]++] = i;
-    int* starts = host + BT;
-    int G = 0;
-    for (int j = 0; j < BT; j++)
-        if (j == 0 || tok[pos_sorted[j]] != tok[pos_sorted[j - 1]]) starts[G++] = j;
-    starts[G] = BT;
-    int* gtok = starts + G + 1;
-    for (int g = 0; g < G; g++) gtok[g] = tok[pos_sorted[starts[g]]];
-    size_t nints = (size_t)BT + 2 * (size_t)G + 1;
-    int* d = (int*)scratch_get(&g_int_scratch, nints * sizeof(int));
-    host_copy(d, host, nints * sizeof(int), cudaMemcpyHostToDevice);
-    dim3 grid(G, (C + BLOCK - 1) / BLOCK);
-    encoder_backward_wte_kernel<<<grid, BLOCK, 0, g_stream>>>(dwte, dout, d, d + BT, d + BT + G + 1, C);
+    int* pos_sorted = (int*)scratch_get(&g_int_scratch, (size_t)BT * sizeof(int));
+    token_sort_kernel<<<(BT + SORT_BLOCK - 1) / SORT_BLOCK, SORT_BLOCK, 0, g_stream>>>(pos_sorted, tokens, BT);
+    LAUNCH_CHECK();
+    dim3 grid(BT, (C + BLOCK - 1) / BLOCK);
+    encoder_backward_wte_kernel<<<grid, BLOCK, 0, g_stream>>>(dwte, dout, pos_sorted, tokens, BT, C);
     LAUNCH_CHECK();
 }
 

@@ -81,6 +81,16 @@ static void kernel_parity(void) {
         G->encoder_backward(dwte.d, dwpe.d, dout.d, tok.d, B, T, C);
         same("encoder_backward.dwte", &dwte);
         same("encoder_backward.dwpe", &dwpe);
+        /* 7 distinct tokens, so long runs: each token's rows are added in (b, t)
+         * order on both sides (the device sorts positions by token), the same bits */
+        IBuf few = ibuf(BT, 0, 7);
+        K->encoder_backward(dwte.c, NULL, dout.c, few.c, B, T, C);
+        G->encoder_backward(dwte.d, NULL, dout.d, few.d, B, T, C);
+        float* h = malloc_check((size_t)V * C * sizeof(float));
+        G->download(h, dwte.d, (size_t)V * C * sizeof(float));
+        CHECK("kernel.encoder_backward.repeated_tokens_same_bits", !memcmp(h, dwte.c, (size_t)V * C * sizeof(float)),
+              "the device's dwte differs from the CPU's bits");
+        free(h);
         IBuf pos = ibuf(BT, 0, T);
         K->encoder_decode_forward(out.c, tok.c, pos.c, wte.c, wpe.c, BT, C);
         G->encoder_decode_forward(out.d, tok.d, pos.d, wte.d, wpe.d, BT, C);
