@@ -383,9 +383,9 @@ static void mhc_pre(Model* m, SubActs* a, const float* x, const float* phi, cons
 static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
 
 /* ---- CUDA graphs of the passes --------------------------------------------------
- * The forward, the backward and a decoding step
- * issue hundreds of kernels each; on a backend with graphs (CUDA) a pass is
- * recorded once and replayed as one launch. Everything the pass's host code
+ * The forward, the backward and a decoding step issue hundreds of kernels each;
+ * on a backend with graphs (CUDA) a pass is recorded once and replayed as one
+ * launch. Everything the pass's host code
  * decides from (shapes, buffers, the adapter's state, the cache) is its key: the
  * first run of a key runs directly (the backend's scratch and plans come into
  * being), the second is captured and replayed, later ones replay. Inputs reach
@@ -440,7 +440,7 @@ int model_graphs_held(const Model* m) {
 
 /* The slot for key: its own, else a free one, else the least recently used one (emptied). */
 static PassGraph* graph_slot(Model* m, const PassKey* key) {
-    static unsigned long clock;
+    static unsigned long tick;
     if (!m->graphs) m->graphs = calloc_check(MODEL_GRAPHS, sizeof *m->graphs);
     PassGraph* pick = NULL;
     for (int i = 0; i < MODEL_GRAPHS; i++) {
@@ -453,7 +453,7 @@ static PassGraph* graph_slot(Model* m, const PassKey* key) {
         memset(pick, 0, sizeof *pick);
         memcpy(&pick->key, key, sizeof *key);
     }
-    pick->last = ++clock;
+    pick->last = ++tick;
     return pick;
 }
 
