@@ -385,18 +385,19 @@ static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
 /* ---- CUDA graphs of the passes --------------------------------------------------
  * The forward, the backward and a decoding step issue hundreds of kernels each;
  * on a backend with graphs (CUDA) a pass is recorded once and replayed as one
- * launch. Everything the pass's host code
- * decides from (shapes, buffers, the adapter's state, the cache) is its key: the
- * first run of a key runs directly (the backend's scratch and plans come into
- * being), the second is captured and replayed, later ones replay. Inputs reach
- * the pass through fixed device buffers (m->inputs, m->pos, ...) uploaded
- * before it; results are read after it. A stale graph (the backend replaced a
- * scratch buffer) runs directly once and is captured again. */
+ * launch. Everything the pass's host code decides from (shapes, buffers and
+ * their layout, the adapter's state, the cache) is its key: the first run of a
+ * key runs directly (the backend's scratch and plans come into being), the
+ * second is captured and replayed, later ones replay. Inputs reach the pass
+ * through fixed device buffers (m->inputs, m->pos, ...) uploaded before it;
+ * results are read after it. A stale graph (the backend replaced a scratch
+ * buffer) runs directly once and is captured again. */
 #define MODEL_GRAPHS 8
 enum { PASS_FORWARD, PASS_BACKWARD, PASS_DECODE };
 typedef struct {
     int pass, B, T, cap_B, cap_T, train_base, lora_enabled, lora_rank, kv_N, kv_T;
     float lora_scale;
+    size_t lora_rows;   /* the adapter's buffers' layout (cap_rows) */
     const void *acts, *lora, *lora_params, *lora_grads, *lora_tmp, *lora_scr, *lora_dt, *kv_k, *kv_v;
 } PassKey;
 struct PassGraph {
@@ -407,21 +408,19 @@ struct PassGraph {
     unsigned long last;
 };
 
-/* Keys compare with memcmp and are copied with memcpy, padding included. */
-static void pass_key(PassKey* out, const Model* m, int pass, const KVCache* kv) {
-    PassKey key;
-    memset(&key, 0, sizeof key);
-    key.pass = pass, key.B = m->B, key.T = m->T, key.cap_B = m->cap_B, key.cap_T = m->cap_T;
-    key.train_base = m->train_base;
-    key.acts = m->act_mem;
+/* Keys compare with memcmp and are copied with memcpy, padding included (zeroed here). */
+static void pass_key(PassKey* key, const Model* m, int pass, const KVCache* kv) {
+    memset(key, 0, sizeof *key);
+    key->pass = pass, key->B = m->B, key->T = m->T, key->cap_B = m->cap_B, key->cap_T = m->cap_T;
+    key->train_base = m->train_base;
+    key->acts = m->act_mem;
     if (m->lora) {
         const Lora* lo = m->lora;
-        key.lora = lo, key.lora_params = lo->params, key.lora_grads = lo->grads;
-        key.lora_tmp = lo->tmp, key.lora_scr = lo->scr, key.lora_dt = lo->dt;
-        key.lora_enabled = lo->enabled, key.lora_rank = lo->rank, key.lora_scale = lo->scale;
+        key->lora = lo, key->lora_params = lo->params, key->lora_grads = lo->grads;
+        key->lora_tmp = lo->tmp, key->lora_scr = lo->scr, key->lora_dt = lo->dt, key->lora_rows = lo->cap_rows;
+        key->lora_enabled = lo->enabled, key->lora_rank = lo->rank, key->lora_scale = lo->scale;
     }
-    if (kv) key.kv_k = kv->k, key.kv_v = kv->v, key.kv_N = kv->N, key.kv_T = kv->T;
-    memcpy(out, &key, sizeof key);
+    if (kv) key->kv_k = kv->k, key->kv_v = kv->v, key->kv_N = kv->N, key->kv_T = kv->T;
 }
 
 static void graphs_free(Model* m) {
