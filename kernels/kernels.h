@@ -247,6 +247,13 @@ void attention_decode_forward(float* out,       // (N, C)
                               const float* qkv, // (N, 3C)
                               const int* pos,   // (N), each < Tc
                               int N, int Tc, int C, int NH);
+/* A prompt's keys and values into the cache in one go (a batched forward's
+ * qkv, the prefill): kc[b, t, :] = k of qkv row b*P + t, vc likewise, for
+ * t < P. kc/vc are one layer's cache: (N, Tc, C), sequence-major, P <= Tc. */
+void kv_fill(float* kc,        // (N, Tc, C) written at 0..P-1
+             float* vc,        // (N, Tc, C) written at 0..P-1
+             const float* qkv, // (N, P, 3C)
+             int N, int P, int Tc, int C);
 
 /* ---- sampling: one token per row from softmax(logits * inv_temperature) ----
  * By inverse CDF with the caller's uniform draw u[i] in [0, 1): the first v
@@ -345,7 +352,7 @@ double sumsq(const float* x, long N);
     X(crossentropy_softmax_forward)                                                                       \
     X(crossentropy_softmax_backward) X(adamw_update) X(adamw_update_segments) X(sinkhorn_forward)         \
     X(sinkhorn_backward)                                                                                  \
-    X(encoder_decode_forward) X(attention_decode_forward) X(sample_rows) X(stream_broadcast)              \
+    X(encoder_decode_forward) X(attention_decode_forward) X(kv_fill) X(sample_rows) X(stream_broadcast)   \
     X(stream_sum) X(mhc_coeffs_forward) X(mhc_pre_forward) X(mhc_post_forward) X(mhc_post_backward)       \
     X(mhc_pre_backward) X(mhc_coeffs_backward) X(axpy) X(scale) X(ema_update) X(sumsq)
 

@@ -393,7 +393,7 @@ static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
  * results are read after it. A stale graph (the backend replaced a scratch
  * buffer) runs directly once and is captured again. */
 #define MODEL_GRAPHS 8
-enum { PASS_FORWARD, PASS_BACKWARD, PASS_DECODE };
+enum { PASS_FORWARD, PASS_BACKWARD, PASS_DECODE, PASS_PREFILL };
 typedef struct {
     int pass, B, T, cap_B, cap_T, train_base, lora_enabled, lora_rank, kv_N, kv_T;
     float lora_scale;
@@ -769,6 +769,33 @@ static void decode_pass(Model* m, void* arg) {
     k->stream_broadcast(m->xs[0], e, N, m->S, C);
     layers_forward(m, N, 1, kv);
     head_forward(m, N);
+}
+
+/* From m->inputs (m->B sequences of m->T positions) to every layer's keys and
+ * values in the cache arg, positions 0..T-1. */
+static void prefill_pass(Model* m, void* arg) {
+    KVCache* kv = arg;
+    const KernelOps* k = m->k;
+    int N = m->B, P = m->T, C = m->C, n = m->n;
+    if (n) {
+        k->encoder_forward(m->hsum, m->inputs, m->wte, m->wpe, N, P, C);
+        k->stream_broadcast(m->xs[0], m->hsum, N * P, n, C);
+    } else k->encoder_forward(m->xs[0], m->inputs, m->wte, m->wpe, N, P, C);
+    layers_forward(m, N, P, NULL);
+    for (int l = 0; l < m->L; l++) {
+        size_t layer = (size_t)l * kv->N * kv->T * C;
+        k->kv_fill(kv->k + layer, kv->v + layer, m->sub[2 * l].big, N, P, kv->T, C);
+    }
+}
+
+void model_prefill(Model* m, KVCache* kv, const int* tok, int N, int P) {
+    if (N > kv->N || P >= kv->T || P > m->Tmax)
+        die(EXIT_FAIL, "internal: prefill of %d x %d into a cache of %d x %d", N, P, kv->N, kv->T);
+    if (kv->ops != m->k) die(EXIT_FAIL, "internal: the KV cache is on another device than the model");
+    if (P <= 0) return;
+    model_alloc(m, N, P);
+    m->k->upload(m->inputs, tok, (size_t)N * P * sizeof(int));
+    run_pass(m, PASS_PREFILL, kv, prefill_pass, kv);
 }
 
 void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) {

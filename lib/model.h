@@ -163,6 +163,11 @@ const float* model_losses(Model* m);
 void   kv_init(KVCache* kv, const Model* m, int N, int T);
 void   kv_free(KVCache* kv);
 void   model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N);
+/* The first P positions of every sequence at once: tok (N, P) row-major through
+ * one batched forward (no output head), its keys and values into the cache at
+ * positions 0..P-1. model_decode then goes on from any position <= P (a
+ * position it feeds overwrites the cache there first). P < kv->T. */
+void   model_prefill(Model* m, KVCache* kv, const int* tok, int N, int P);
 
 /* On a backend with CUDA graphs, model_forward, the backward and model_decode
  * replay a recording of their kernels from the second call with the same shapes,

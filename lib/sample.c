@@ -72,11 +72,30 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
     int* dtok = on_device ? k->alloc(N * sizeof(int)) : NULL;
     float invT = (float)(1.0 / sc->temperature);
     long evaluated = 0;
-    /* Every sequence advances one position per step: prompt tokens first, then
-     * its own samples. A sequence whose prompt fills the cache gets nothing. */
-    for (int s = 0; s < T; s++) {
+    /* Every prompt but its last token goes through one batched forward (the
+     * prefill, P positions, shorter prompts padded: causal attention keeps a
+     * sequence's positions from seeing what follows them). Then each sequence
+     * advances one position per step from its own last prompt token, each draw
+     * feeding the next. A sequence whose prompt fills the cache gets nothing. */
+    int* at = malloc_check(N * sizeof(int));   /* the position sequence i feeds next */
+    int P = 0;
+    for (int i = 0; i < N; i++) {
+        if (plens[i] >= T) done[i] = 1;
+        at[i] = plens[i] > 0 ? plens[i] - 1 : 0;
+        if (!done[i] && at[i] > P) P = at[i];
+    }
+    if (P > 0) {
+        int* pre = malloc_check((size_t)N * P * sizeof(int));
+        for (int i = 0; i < N; i++)
+            for (int t = 0; t < P; t++) pre[(size_t)i * P + t] = t < plens[i] ? prompts[i][t] : 0;
+        model_prefill(m, &kv, pre, N, P);
+        evaluated += (long)N * P;
+        free(pre);
+    }
+    for (;;) {
         int live = 0;
         for (int i = 0; i < N; i++) {
+            int s = at[i] < T ? at[i] : T - 1;   /* a finished sequence idles at its position */
             tok[i] = s < plens[i] ? prompts[i][s] : last[i];
             pos[i] = s;
             live |= !done[i];
@@ -87,23 +106,23 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
         int any = 0;
         for (int i = 0; i < N; i++) {
             u[i] = -1;   /* no draw: sample_rows skips the row */
-            if (done[i] || s < plens[i] - 1) continue;
-            if (lens[i] >= max_new || s + 1 >= T) { done[i] = 1; continue; }
+            if (done[i]) continue;
+            if (lens[i] >= max_new || at[i] + 1 >= T) { done[i] = 1; continue; }
             any = 1;
             if (on_device) u[i] = rng_double(&rs[i]);
         }
-        if (!any) continue;
-        if (on_device) {
+        if (any && on_device) {
             k->upload(du, u, N * sizeof(double));
             k->sample_rows(dtok, m->logits, du, N, m->V, invT);
             k->download(drawn, dtok, N * sizeof(int));
-        } else {
+        } else if (any) {
             const float* logits = model_logits(m);   /* (N, V) on the host */
             for (int i = 0; i < N; i++)
-                if (!done[i] && s >= plens[i] - 1) drawn[i] = sample_token(logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
+                if (!done[i]) drawn[i] = sample_token(logits + (size_t)i * m->V, m->V, sc, &rs[i], p, idx);
         }
         for (int i = 0; i < N; i++) {
-            if (done[i] || s < plens[i] - 1) continue;
+            if (done[i]) continue;
+            at[i]++;
             int t = drawn[i];
             if (stop[t]) { done[i] = 1; continue; }
             out[(size_t)i * max_new + lens[i]++] = t;
@@ -112,7 +131,7 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
     }
     kv_free(&kv);
     if (on_device) { k->release(du); k->release(dtok); }
-    free(u); free(drawn);
+    free(u); free(drawn); free(at);
     free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);
     return evaluated;
 }

@@ -200,6 +200,33 @@ static void lora_check(void) {
     CHECK("kv_decode_matches_forward", worst < 1e-4, "max logit difference %g", worst);
     printf("  kv decode vs full forward: max |logit diff| %.2e\n", worst);
     kv_free(&kv);
+    /* A prefill of the first P positions in one batched forward, then decoding
+     * from each sequence's own position (sequence 1 restarts inside the
+     * prefilled span): the full forward's logits again. */
+    int P = T / 2;
+    kv_init(&kv, &m, B, T);
+    model_prefill(&m, &kv, in, 1, P);   /* sequence 0: its first P tokens */
+    int* pre = malloc((size_t)B * P * sizeof(int));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < P; t++) pre[b * P + t] = in[b * T + t];
+    model_prefill(&m, &kv, pre, B, P);
+    free(pre);
+    worst = 0;
+    for (int s = 0; s < T - P; s++) {
+        int p1 = P - 2 + s;   /* sequence 1 from position P - 2 on */
+        int tok[2] = {in[P + s], in[T + p1]}, pos[2] = {P + s, p1};
+        model_decode(&m, &kv, tok, pos, B);
+        for (int b = 0; b < B; b++) {
+            int t = b ? p1 : P + s;
+            for (int v = 0; v < m.V; v++) {
+                double d = fabs(m.logits[(size_t)b * m.V + v] - full[((size_t)b * T + t) * m.V + v]);
+                if (d > worst) worst = d;
+            }
+        }
+    }
+    CHECK("kv_prefill_then_decode_matches_forward", worst < 1e-4, "max logit difference %g", worst);
+    printf("  kv prefill + decode vs full forward: max |logit diff| %.2e\n", worst);
+    kv_free(&kv);
     free(full);
     free(g);
     m.lora = NULL;

@@ -503,6 +503,16 @@ void encoder_decode_forward(float* out, const int* tok, const int* pos, const fl
     }
 }
 
+void kv_fill(float* kc, float* vc, const float* qkv, int N, int P, int Tc, int C) {
+    #pragma omp parallel for collapse(2) if ((long)N * P * C > PAR_MIN)
+    for (int b = 0; b < N; b++)
+        for (int t = 0; t < P; t++) {
+            const float* q = qkv + ((long)b * P + t) * 3 * C;
+            memcpy(kc + ((long)b * Tc + t) * C, q + C, C * sizeof(float));
+            memcpy(vc + ((long)b * Tc + t) * C, q + 2 * C, C * sizeof(float));
+        }
+}
+
 void attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos,
                               int N, int Tc, int C, int NH) {
     int hs = C / NH;

@@ -303,6 +303,13 @@ static void g_attention_decode_forward(float* out, float* kc, float* vc, const f
     device_off();
 }
 
+static void g_kv_fill(float* kc, float* vc, const float* qkv, int N, int P, int Tc, int C) {
+    on_device_all("kv_fill", 3, (const void*)kc, (const void*)vc, (const void*)qkv);
+    device_on();
+    kv_fill(kc, vc, qkv, N, P, Tc, C);
+    device_off();
+}
+
 static void g_stream_broadcast(float* out, const float* inp, int BT, int n, int C) {
     on_device_all("stream_broadcast", 2, (const void*)out, (const void*)inp);
     device_on();

@@ -1662,6 +1662,21 @@ __global__ void attention_decode_kernel(float* out, const float* kc, const float
     }
 }
 
+__global__ void kv_fill_kernel(float* kc, float* vc, const float* qkv, int N, int P, int Tc, int C) {
+    GRID_STRIDE(idx, (long)N * P * C) {
+        long row = idx / C, b = row / P, t = row % P;
+        int c = (int)(idx % C);
+        const float* q = qkv + row * 3 * C;
+        kc[(b * Tc + t) * C + c] = q[C + c];
+        vc[(b * Tc + t) * C + c] = q[2 * C + c];
+    }
+}
+static void cu_kv_fill(float* kc, float* vc, const float* qkv, int N, int P, int Tc, int C) {
+    if (N <= 0 || P <= 0) return;
+    kv_fill_kernel<<<blocks_for((long)N * P * C, BLOCK), BLOCK, 0, g_stream>>>(kc, vc, qkv, N, P, Tc, C);
+    LAUNCH_CHECK();
+}
+
 static void cu_attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos, int N,
                                         int Tc, int C, int NH) {
     if (N <= 0) return;

@@ -220,6 +220,12 @@ static void kernel_parity(void) {
         G->attention_decode_forward(o1.d, kc.d, vc.d, q1.d, pos.d, N, Tc, C, NH);
         same("attention_decode_forward.out", &o1); same("attention_decode_forward.kcache", &kc);
         same("attention_decode_forward.vcache", &vc);
+        /* the prefill's copy of a batched qkv into the first P positions of each sequence */
+        int P = 7;
+        Buf qp = buf_rand((size_t)N * P * 3 * C, -1, 1);
+        K->kv_fill(kc.c, vc.c, qp.c, N, P, Tc, C);
+        G->kv_fill(kc.d, vc.d, qp.d, N, P, Tc, C);
+        same("kv_fill.kcache", &kc); same("kv_fill.vcache", &vc);
     }
     {   /* fused softmax + cross-entropy, some positions ignored */
         Buf losses = buf_zero(BT), stats = buf_zero((size_t)BT * 2), logits = buf_rand((size_t)BT * V, -4, 4);
@@ -523,6 +529,26 @@ static void model_parity(int mhc, double tol, double curve_tol, int bf16) {
         if (d > de) de = d;
     }
     snprintf(nm, sizeof nm, "%s.decode_logits", tag);
+    CHECK(nm, de <= tol, "rel err %.3g", de);
+    kv_free(&kc); kv_free(&kg);
+    /* The same after a prefill of the first 8 positions (decoding 8..11). */
+    kv_init(&kc, &mc, N, T);
+    kv_init(&kg, &mg, N, T);
+    int pre[3 * 8];
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < 8; t++) pre[i * 8 + t] = x[i * T + t];
+    model_prefill(&mc, &kc, pre, N, 8);
+    model_prefill(&mg, &kg, pre, N, 8);
+    de = 0;
+    for (int s = 8; s < 12; s++) {
+        int tok[3], pos[3];
+        for (int i = 0; i < N; i++) { tok[i] = x[i * T + s]; pos[i] = s; }
+        model_decode(&mc, &kc, tok, pos, N);
+        model_decode(&mg, &kg, tok, pos, N);
+        double d = rel_err(model_logits(&mc), model_logits(&mg), (size_t)N * mc.V);
+        if (d > de) de = d;
+    }
+    snprintf(nm, sizeof nm, "%s.prefill_decode_logits", tag);
     CHECK(nm, de <= tol, "rel err %.3g", de);
     kv_free(&kc); kv_free(&kg);
     /* LoRA on: adapter gradients with the base frozen. */
