@@ -393,7 +393,8 @@ static int lora_on(const Model* m) { return m->lora && m->lora->enabled; }
  * results are read after it. A stale graph (the backend replaced a scratch
  * buffer) runs directly once and is captured again. */
 #define MODEL_GRAPHS 8
-enum { PASS_FORWARD, PASS_BACKWARD, PASS_DECODE, PASS_PREFILL };
+/* _LOSS: with the cross-entropy (forward) or its gradient (backward) inside */
+enum { PASS_FORWARD, PASS_FORWARD_LOSS, PASS_BACKWARD, PASS_BACKWARD_LOSS, PASS_DECODE, PASS_PREFILL };
 typedef struct {
     int pass, B, T, cap_B, cap_T, train_base, lora_enabled, lora_rank, kv_N, kv_T;
     float lora_scale;
@@ -592,9 +593,9 @@ static void head_forward(Model* m, int BT) {
     m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
 }
 
-/* From m->inputs to m->logits. */
+/* From m->inputs to m->logits; with a non-NULL arg, on to the per-position
+ * losses against m->targets (m->losses, and ce_stats for the backward). */
 static void forward_pass(Model* m, void* arg) {
-    (void)arg;
     const KernelOps* k = m->k;
     int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
     if (n) {
@@ -604,6 +605,7 @@ static void forward_pass(Model* m, void* arg) {
     } else k->encoder_forward(m->xs[0], m->inputs, m->wte, m->wpe, B, T, C);
     layers_forward(m, B, T, NULL);
     head_forward(m, BT);
+    if (arg) k->crossentropy_softmax_forward(m->losses, m->ce_stats, m->logits, m->targets, BT, m->V);
 }
 
 float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
@@ -612,10 +614,9 @@ float model_forward(Model* m, const int* inputs, const int* targets, int B, int 
     const KernelOps* k = m->k;
     int BT = B * T;
     k->upload(m->inputs, inputs, BT * sizeof(int));
-    run_pass(m, PASS_FORWARD, NULL, forward_pass, NULL);
+    if (targets) k->upload(m->targets, targets, BT * sizeof(int));
+    run_pass(m, targets ? PASS_FORWARD_LOSS : PASS_FORWARD, NULL, forward_pass, (void*)targets);
     if (!targets) return 0.0f;
-    k->upload(m->targets, targets, BT * sizeof(int));
-    k->crossentropy_softmax_forward(m->losses, m->ce_stats, m->logits, m->targets, BT, m->V);
     const float* losses = model_losses(m);
     double sum = 0;
     for (int i = 0; i < BT; i++) sum += losses[i];
@@ -684,27 +685,28 @@ void model_backward(Model* m, float scale) {
     model_backward_weighted(m, dlosses);
 }
 
-static void backward_from_dlogits(Model* m);
+static void backward_pass(Model* m, void* arg);
 
 void model_backward_weighted(Model* m, const float* dlosses) {
     int BT = m->B * m->T;
     m->k->upload(m->losses, dlosses, BT * sizeof(float));
-    /* The logits become their gradient in place (the softmax is recomputed from ce_stats). */
-    m->k->crossentropy_softmax_backward(m->logits, m->losses, m->logits, m->ce_stats, m->targets, BT, m->V);
-    backward_from_dlogits(m);
+    run_pass(m, PASS_BACKWARD_LOSS, NULL, backward_pass, m->losses);
 }
 
 void model_backward_logits(Model* m, const float* dlogits) {
     m->k->upload(m->logits, dlogits, (size_t)m->B * m->T * m->V * sizeof(float));
-    backward_from_dlogits(m);
+    run_pass(m, PASS_BACKWARD, NULL, backward_pass, NULL);
 }
 
-/* From d(loss)/d(logits) in m->logits, every parameter gradient accumulated. */
+/* Every parameter gradient accumulated, from d(loss)/d(logits) in m->logits, or
+ * with a non-NULL arg from the per-position loss weights in m->losses: the
+ * logits then become their gradient in place first (the softmax recomputed
+ * from ce_stats). */
 static void backward_pass(Model* m, void* arg) {
-    (void)arg;
     const KernelOps* k = m->k;
     int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
     float* dlogits = m->logits;
+    if (arg) k->crossentropy_softmax_backward(m->logits, m->losses, m->logits, m->ce_stats, m->targets, BT, m->V);
     k->matmul_backward(m->dlnf, m->train_base ? GRAD(m->wte) : NULL, NULL, dlogits, m->lnf, m->wte, BT, C, m->V, 0);
     float* dx = m->dx_a;
     const float* h = n ? m->hsum : m->xs[2 * m->L];
@@ -741,8 +743,6 @@ static void backward_pass(Model* m, void* arg) {
     k->encoder_backward(GRAD(m->wte), GRAD(m->wpe), dx, m->inputs, B, T, C);
 }
 
-/* m->logits holds d(loss)/d(logits) (B*T, V). */
-static void backward_from_dlogits(Model* m) { run_pass(m, PASS_BACKWARD, NULL, backward_pass, NULL); }
 
 /* ---- decoding with a KV cache --------------------------------------------------- */
 
