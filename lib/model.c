@@ -283,6 +283,7 @@ void model_alloc(Model* m, int B, int T) {
 
 void model_free(Model* m) {
     free_acts(m);
+    kv_free(&m->kv);
     m->k->release(m->params); m->k->release(m->grads);
     if (!on_host(m)) free(m->hparams);
     free(m->hgrads); free(m->layers); free(m->info);
@@ -297,6 +298,7 @@ void model_to_device(Model* m, const KernelOps* k) {
     if (!on_host(m)) die(EXIT_FAIL, "internal: a model moves from the CPU only");
     if (m->lora) die(EXIT_FAIL, "internal: move the model before attaching LoRA");
     free_acts(m);
+    kv_free(&m->kv);
     size_t bytes = m->num_params * sizeof(float);
     float* d = k->alloc(bytes);
     k->upload(d, m->params, bytes);
@@ -752,6 +754,15 @@ void kv_init(KVCache* kv, const Model* m, int N, int T) {
     size_t n = (size_t)m->L * N * T * m->C;
     kv->k = m->k->alloc(n * sizeof(float));
     kv->v = m->k->alloc(n * sizeof(float));
+}
+
+KVCache* model_kv_reserve(Model* m, int N, int T) {
+    KVCache* kv = &m->kv;
+    if (kv->ops == m->k && kv->N >= N && kv->T >= T) return kv;
+    int n = kv->ops == m->k && kv->N > N ? kv->N : N, t = kv->ops == m->k && kv->T > T ? kv->T : T;
+    kv_free(kv);
+    kv_init(kv, m, n, t);
+    return kv;
 }
 
 void kv_free(KVCache* kv) {

@@ -106,6 +106,7 @@ typedef struct {
     float     *dx_a, *dx_b, *du, *dy, *dln, *dbig, *dbig2, *datty, *dqkv, *dpreatt, *datt, *dH, *dp, *dr, *dlnf, *dh;
     float     *sk_g, *sk_d;               /* (B*T, n*n) Sinkhorn gradient in/out */
     PassGraph* graphs;                  /* (MODEL_GRAPHS) the passes' CUDA graphs (model.c), or NULL */
+    KVCache    kv;                      /* the cache model_kv_reserve hands out (kv.ops NULL: none yet) */
 } Model;
 
 /* Builds the parameter table and buffer from a validated config; init from
@@ -168,6 +169,12 @@ void   model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N
  * positions 0..P-1. model_decode then goes on from any position <= P (a
  * position it feeds overwrites the cache there first). P < kv->T. */
 void   model_prefill(Model* m, KVCache* kv, const int* tok, int N, int P);
+/* A cache for N sequences of T positions, kept by the model and reused from
+ * call to call (grown when too small; freed by model_free), so its buffers,
+ * and with them the decoding pass's CUDA graph, stay the same. Only what a
+ * caller writes is read: a decode step writes its position before attending
+ * up to it, a prefill writes 0..P-1. */
+KVCache* model_kv_reserve(Model* m, int N, int T);
 
 /* On a backend with CUDA graphs, model_forward, the backward and model_decode
  * replay a recording of their kernels from the second call with the same shapes,

@@ -53,8 +53,7 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
     for (int i = 0; i < N; i++) maxp = plens[i] > maxp ? plens[i] : maxp;
     int T = maxp + max_new;
     if (T > m->Tmax) T = m->Tmax;
-    KVCache kv;
-    kv_init(&kv, m, N, T);
+    KVCache* kv = model_kv_reserve(m, N, T);
     Rng* rs = malloc_check(N * sizeof(Rng));
     for (int i = 0; i < N; i++) rs[i] = rng_split(base, (uint64_t)i);
     int *tok = malloc_check(N * sizeof(int)), *pos = malloc_check(N * sizeof(int)), *done = calloc_check(N, sizeof(int));
@@ -88,7 +87,7 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
         int* pre = malloc_check((size_t)N * P * sizeof(int));
         for (int i = 0; i < N; i++)
             for (int t = 0; t < P; t++) pre[(size_t)i * P + t] = t < plens[i] ? prompts[i][t] : 0;
-        model_prefill(m, &kv, pre, N, P);
+        model_prefill(m, kv, pre, N, P);
         evaluated += (long)N * P;
         free(pre);
     }
@@ -101,7 +100,7 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
             live |= !done[i];
         }
         if (!live) break;
-        model_decode(m, &kv, tok, pos, N);
+        model_decode(m, kv, tok, pos, N);
         evaluated += N;
         int any = 0;
         for (int i = 0; i < N; i++) {
@@ -129,7 +128,6 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
             last[i] = t;
         }
     }
-    kv_free(&kv);
     if (on_device) { k->release(du); k->release(dtok); }
     free(u); free(drawn); free(at);
     free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);
