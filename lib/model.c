@@ -595,19 +595,25 @@ static void head_forward(Model* m, int BT) {
     m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
 }
 
-/* From m->inputs to m->logits; with a non-NULL arg, on to the per-position
- * losses against m->targets (m->losses, and ce_stats for the backward). */
-static void forward_pass(Model* m, void* arg) {
+/* m->inputs (B x T) embedded into the first stream state m->xs[0]. */
+static void embed(Model* m, int B, int T) {
     const KernelOps* k = m->k;
-    int B = m->B, T = m->T, BT = B * T, C = m->C, n = m->n;
+    int C = m->C, n = m->n;
     if (n) {
         float* e = m->hsum;   /* scratch for the embedding */
         k->encoder_forward(e, m->inputs, m->wte, m->wpe, B, T, C);
-        k->stream_broadcast(m->xs[0], e, BT, n, C);
+        k->stream_broadcast(m->xs[0], e, B * T, n, C);
     } else k->encoder_forward(m->xs[0], m->inputs, m->wte, m->wpe, B, T, C);
+}
+
+/* From m->inputs to m->logits; with a non-NULL arg, on to the per-position
+ * losses against m->targets (m->losses, and ce_stats for the backward). */
+static void forward_pass(Model* m, void* arg) {
+    int B = m->B, T = m->T, BT = B * T;
+    embed(m, B, T);
     layers_forward(m, B, T, NULL);
     head_forward(m, BT);
-    if (arg) k->crossentropy_softmax_forward(m->losses, m->ce_stats, m->logits, m->targets, BT, m->V);
+    if (arg) m->k->crossentropy_softmax_forward(m->losses, m->ce_stats, m->logits, m->targets, BT, m->V);
 }
 
 float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
@@ -787,11 +793,8 @@ static void decode_pass(Model* m, void* arg) {
 static void prefill_pass(Model* m, void* arg) {
     KVCache* kv = arg;
     const KernelOps* k = m->k;
-    int N = m->B, P = m->T, C = m->C, n = m->n;
-    if (n) {
-        k->encoder_forward(m->hsum, m->inputs, m->wte, m->wpe, N, P, C);
-        k->stream_broadcast(m->xs[0], m->hsum, N * P, n, C);
-    } else k->encoder_forward(m->xs[0], m->inputs, m->wte, m->wpe, N, P, C);
+    int N = m->B, P = m->T, C = m->C;
+    embed(m, N, P);
     layers_forward(m, N, P, NULL);
     for (int l = 0; l < m->L; l++) {
         size_t layer = (size_t)l * kv->N * kv->T * C;
