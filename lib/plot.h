@@ -8,7 +8,7 @@
  * that avoid the data); PNG output through libpng, written atomically.
  * Coordinates are pixels, (0,0) at the top-left, y growing downward; Axes
  * map data coordinates onto a pixel rectangle.
- * Does not own: what the figures show (tools/plot.c), reading run outputs.
+ * Does not own: what the figures show (lib/figures.c), reading run outputs (lib/runs.c).
  * Errors are returned (-1 and err), never exits. */
 #ifndef DD_PLOT_H
 #define DD_PLOT_H

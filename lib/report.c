@@ -2,8 +2,8 @@
 #include "report.h"
 #include "atomic.h"
 #include "json.h"
+#include "runs.h"
 #include <ctype.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -60,36 +60,6 @@ static void fmt_num(double v, int integral, int tex, int sign, char* out, size_t
     snprintf(out, cap, "%s%s", neg ? "-" : (sign && v != 0 ? "+" : ""), body);
 }
 
-static void shell_join(const json_t* argv, char* out, size_t cap) {
-    size_t o = 0;
-    out[0] = 0;
-    size_t i;
-    json_t* a;
-    json_array_foreach(argv, i, a) {
-        const char* s = json_is_string(a) ? json_string_value(a) : "?";
-        int plain = *s != 0;
-        for (const char* p = s; *p; p++)
-            if (!(isalnum((unsigned char)*p) || strchr("_./=:,+-@%", *p))) { plain = 0; break; }
-        char piece[1024];
-        if (plain) snprintf(piece, sizeof piece, "%s%s", i ? " " : "", s);
-        else {
-            size_t q = 0;
-            if (i) piece[q++] = ' ';
-            piece[q++] = '\'';
-            for (const char* p = s; *p && q + 6 < sizeof piece; p++) {
-                if (*p == '\'') { memcpy(piece + q, "'\\''", 4); q += 4; }
-                else piece[q++] = *p;
-            }
-            piece[q++] = '\'';
-            piece[q] = 0;
-        }
-        size_t n = strlen(piece);
-        if (o + n + 1 >= cap) break;
-        memcpy(out + o, piece, n + 1);
-        o += n;
-    }
-}
-
 /* ---------- the registry of numbers ---------- */
 
 typedef struct {
@@ -107,8 +77,7 @@ typedef struct {
 typedef struct {
     Entry* e;
     int n, cap;
-    char notes[64][512];  /* registry notes: missing runs, choices made */
-    int nnotes;
+    Runs* runs;           /* the inputs; its notes are the registry's (missing runs, choices made) */
 } Report;
 
 static Entry* add(Report* r, const char* name, const char* what) {
@@ -123,11 +92,12 @@ static Entry* add(Report* r, const char* name, const char* what) {
 
 __attribute__((format(printf, 2, 3)))
 static void note(Report* r, const char* fmt, ...) {
-    if (r->nnotes >= 64) return;
+    char m[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->notes[r->nnotes++], 512, fmt, ap);
+    vsnprintf(m, sizeof m, fmt, ap);
     va_end(ap);
+    runs_note(r->runs, "%s", m);
 }
 
 static const Entry* find(const Report* r, const char* name) {
@@ -143,105 +113,28 @@ static const char* cell(const Report* r, const char* name, char* buf, size_t cap
     return buf;
 }
 
-/* ---------- reading inputs ---------- */
-
-/* Command of a run: argv of its run_record.json. 0, or -1 when the record is malformed. */
-static int read_cmd(const char* run_dir, char* out, size_t cap, char err[ERR_LEN]) {
-    char p[4200];
-    path_join(p, sizeof p, run_dir, "run_record.json");
-    if (!path_exists(p)) { snprintf(out, cap, "(no run_record.json)"); return 0; }
-    json_t* j = json_load_path(p, err);
-    if (!j) return -1;
-    if (!json_is_object(j)) { snprintf(err, ERR_LEN, "%s: not a JSON object", p); json_decref(j); return -1; }
-    json_t* a = json_object_get(j, "argv");
-    if (json_is_array(a)) shell_join(a, out, cap);
-    else snprintf(out, cap, "(run_record.json has no argv)");
-    json_decref(j);
-    return 0;
-}
-
-/* Lines of a JSONL file: fn per complete object line. A torn last line (no '\n') is skipped;
- * any other line that is not a JSON object is an error naming path:line. */
-static int jsonl_strict(const char* path, int (*fn)(json_t*, void*, const char*, long, char*), void* ctx,
-                        long* nlines, char err[ERR_LEN]) {
-    size_t len;
-    char* buf = read_file(path, &len, err);
-    if (!buf) return -1;
-    long line = 0, n = 0;
-    char* p = buf;
-    int rc = 0;
-    while (*p) {
-        char* nl = strchr(p, '\n');
-        if (!nl) break;
-        *nl = 0;
-        line++;
-        char* s = p;
-        p = nl + 1;
-        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
-        if (!*s) continue;
-        json_error_t je;
-        json_t* o = json_loads(s, 0, &je);
-        if (!o || !json_is_object(o)) {
-            snprintf(err, ERR_LEN, "%s:%ld: malformed line: %s", path, line, o ? "not a JSON object" : je.text);
-            json_decref(o);
-            rc = -1;
-            break;
-        }
-        int r = fn(o, ctx, path, line, err);
-        json_decref(o);
-        if (r) { rc = -1; break; }
-        n++;
-    }
-    free(buf);
-    if (nlines) *nlines = n;
-    return rc;
-}
+/* ---------- reading inputs (lib/runs) ---------- */
 
 typedef struct {
-    int present, n;
-    double best, mean_reward, samples;   /* means over tasks */
-    char name[256], dir[4096], summary[4200], cmd[CMD_LEN];
+    RunsSuite s;
+    char cmd[CMD_LEN];   /* the command that made it ("" when missing) */
 } Suite;
 
-static int suite_line(json_t* o, void* ctx, const char* path, long line, char* err) {
-    Suite* s = ctx;
-    json_t* b = json_object_get(o, "best_reward");
-    json_t* m = json_object_get(o, "mean_reward");
-    json_t* k = json_object_get(o, "samples");
-    if (!json_is_number(b) || !json_is_number(m) || !json_is_number(k)) {
-        snprintf(err, ERR_LEN, "%s:%ld: needs numbers best_reward, mean_reward, samples", path, line);
-        return -1;
-    }
-    double bv = json_number_value(b), mv = json_number_value(m);
-    if (!isfinite(bv) || !isfinite(mv)) { snprintf(err, ERR_LEN, "%s:%ld: non-finite reward", path, line); return -1; }
-    s->best += bv;
-    s->mean_reward += mv;
-    s->samples += json_number_value(k);
-    s->n++;
-    return 0;
-}
-
-static int load_suite(Report* r, const char* suite_dir, const char* name, Suite* s, char err[ERR_LEN]) {
-    memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    path_join(s->dir, sizeof s->dir, suite_dir, name);
-    path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl");
-    if (!path_exists(s->summary)) { note(r, "missing run: %s (no %s)", name, s->summary); return 0; }
-    if (jsonl_strict(s->summary, suite_line, s, NULL, err)) return -1;
-    if (s->n == 0) { note(r, "missing run: %s (%s has no complete task line)", name, s->summary); return 0; }
-    s->best /= s->n; s->mean_reward /= s->n; s->samples /= s->n;
-    s->present = 1;
-    return read_cmd(s->dir, s->cmd, sizeof s->cmd, err);
+static int load_suite(Report* r, const char* name, Suite* s, char err[ERR_LEN]) {
+    s->cmd[0] = 0;
+    if (runs_suite(r->runs, name, 0, &s->s, err)) return -1;
+    if (!s->s.present) { note(r, "%s", s->s.missing); return 0; }
+    return runs_command(r->runs, s->s.dir, s->cmd, sizeof s->cmd, err);
 }
 
 static void set_from(Entry* e, const Suite* s, double v, const char* seed) {
-    e->present = s->present;
+    e->present = s->s.present;
     e->v = v;
-    snprintf(e->source, sizeof e->source, "%s", s->summary);
-    snprintf(e->run, sizeof e->run, "%s", s->dir);
+    snprintf(e->source, sizeof e->source, "%s", s->s.summary);
+    snprintf(e->run, sizeof e->run, "%s", s->s.dir);
     snprintf(e->seed, sizeof e->seed, "%s", seed);
-    snprintf(e->cmd, sizeof e->cmd, "%s", s->present ? s->cmd : "");
-    if (!s->present) snprintf(e->note, sizeof e->note, "run missing");
+    snprintf(e->cmd, sizeof e->cmd, "%s", s->cmd);
+    if (!s->s.present) snprintf(e->note, sizeof e->note, "run missing");
 }
 
 /* Mean over the present seeds of a method. */
@@ -249,15 +142,16 @@ static void set_mean(Entry* e, const Suite* s, int ns, int field) {
     double sum = 0; int n = 0;
     char seeds[32] = "", src[1024] = "", run[512] = "", cmd[CMD_LEN * 2] = "";
     for (int i = 0; i < ns; i++) {
-        if (!s[i].present) continue;
-        double v = field == 0 ? s[i].best : field == 1 ? s[i].mean_reward : s[i].samples;
+        const RunsSuite* x = &s[i].s;
+        if (!x->present) continue;
+        double v = field == 0 ? x->best : field == 1 ? x->mean_reward : x->samples;
         sum += v; n++;
         size_t l = strlen(seeds);
         snprintf(seeds + l, sizeof seeds - l, "%s%d", n > 1 ? "," : "", i);
         l = strlen(src);
-        snprintf(src + l, sizeof src - l, "%s%s", n > 1 ? "; " : "", s[i].summary);
+        snprintf(src + l, sizeof src - l, "%s%s", n > 1 ? "; " : "", x->summary);
         l = strlen(run);
-        snprintf(run + l, sizeof run - l, "%s%s", n > 1 ? "; " : "", s[i].dir);
+        snprintf(run + l, sizeof run - l, "%s%s", n > 1 ? "; " : "", x->dir);
         l = strlen(cmd);
         snprintf(cmd + l, sizeof cmd - l, "%s%s", n > 1 ? " ; " : "", s[i].cmd);
     }
@@ -272,30 +166,6 @@ static void set_mean(Entry* e, const Suite* s, int ns, int field) {
     else snprintf(e->note, sizeof e->note, "mean over seeds");
 }
 
-/* Scandir-ordered subdirectories of dir holding file `marker`. Returns count (<= max). */
-static int dirs_with(const char* dir, const char* marker, char names[][256], int max) {
-    struct dirent** ents = NULL;
-    int m = scandir(dir, &ents, NULL, alphasort), n = 0;
-    for (int i = 0; i < m; i++) {
-        const char* d = ents[i]->d_name;
-        char p[4200], q[4500];
-        if (d[0] != '.' && n < max) {
-            path_join(p, sizeof p, dir, d);
-            path_join(q, sizeof q, p, marker);
-            if (is_dir(p) && path_exists(q)) snprintf(names[n++], 256, "%s", d);
-        }
-        free(ents[i]);
-    }
-    free(ents);
-    return n;
-}
-
-static json_t* load_obj(const char* path, char err[ERR_LEN]) {
-    json_t* j = json_load_path(path, err);
-    if (j && !json_is_object(j)) { snprintf(err, ERR_LEN, "%s: not a JSON object", path); json_decref(j); return NULL; }
-    return j;
-}
-
 /* Number `key` of object j into entry e; absent/non-number leaves it missing with a note. */
 static void num_from(Entry* e, const json_t* j, const char* key, const char* path, const char* run,
                      const char* cmd, int integral) {
@@ -308,43 +178,17 @@ static void num_from(Entry* e, const json_t* j, const char* key, const char* pat
     else snprintf(e->note, sizeof e->note, j ? "key missing" : "file missing");
 }
 
-typedef struct { int have; double v; } LastVal;
-static int val_line(json_t* o, void* ctx, const char* path, long line, char* err) {
-    (void)path; (void)line; (void)err;
-    LastVal* l = ctx;
-    json_t* v = json_object_get(o, "val_loss");
-    if (json_is_number(v)) { l->have = 1; l->v = json_number_value(v); }
-    return 0;
-}
-
 /* ---------- gathering ---------- */
 
 static const char* SEEDWORD[2] = {"Zero", "One"};
 
-static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl[5], char sdft_prefix[256],
-                  char mhc_run[2][256], char err[ERR_LEN]) {
+static int gather(Report* r, Suite main_s[3][2], Suite abl[5], char sdft_prefix[256], char mhc_run[2][256],
+                  char err[ERR_LEN]) {
+    const char* runs_dir = r->runs->dir;
     char suite_dir[4200];
     path_join(suite_dir, sizeof suite_dir, runs_dir, "suite");
 
-    /* SDFT prefix from the dir names: sdft*_bestofn_seed* */
-    snprintf(sdft_prefix, 256, "sdft");
-    {
-        struct dirent** ents = NULL;
-        int m = scandir(suite_dir, &ents, NULL, alphasort), found = 0;
-        for (int i = 0; i < m; i++) {
-            const char* d = ents[i]->d_name;
-            const char* k = strstr(d, "_bestofn_seed");
-            if (!strncmp(d, "sdft", 4) && k) {
-                char pre[256];
-                snprintf(pre, sizeof pre, "%.*s", (int)(k - d), d);
-                if (!found) { snprintf(sdft_prefix, 256, "%s", pre); found = 1; }
-                else if (strcmp(pre, sdft_prefix)) note(r, "several SDFT best-of-N prefixes; using %s, ignoring %s", sdft_prefix, pre);
-            }
-            free(ents[i]);
-        }
-        free(ents);
-        if (!found) note(r, "no sdft*_bestofn_seed* run in %s", suite_dir);
-    }
+    runs_sdft_prefix(r->runs, sdft_prefix);
 
     /* main methods */
     static const char* MM[3] = {"BaseBestofN", "TTTMain", "SDFTBestofN"};
@@ -355,21 +199,21 @@ static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl
             if (k == 0) snprintf(name, sizeof name, "base_bestofn_seed%d", sd);
             else if (k == 1) snprintf(name, sizeof name, "ttt_main_seed%d", sd);
             else snprintf(name, sizeof name, "%.200s_bestofn_seed%d", sdft_prefix, sd);
-            if (load_suite(r, suite_dir, name, &main_s[k][sd], err)) return -1;
+            if (load_suite(r, name, &main_s[k][sd], err)) return -1;
         }
         char nm[64], what[160], seed[8];
         for (int sd = 0; sd < 2; sd++) {
             snprintf(seed, sizeof seed, "%d", sd);
             snprintf(nm, sizeof nm, "%sSeed%s", MM[k], SEEDWORD[sd]);
             snprintf(what, sizeof what, "%s: mean over tasks of best reward, seed %d", MW[k], sd);
-            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].best, seed);
+            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].s.best, seed);
             snprintf(nm, sizeof nm, "%sMeanRewardSeed%s", MM[k], SEEDWORD[sd]);
             snprintf(what, sizeof what, "%s: mean over tasks of mean reward, seed %d", MW[k], sd);
-            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].mean_reward, seed);
+            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].s.mean_reward, seed);
             snprintf(nm, sizeof nm, "%sTasksSeed%s", MM[k], SEEDWORD[sd]);
             snprintf(what, sizeof what, "%s: tasks in summary.jsonl, seed %d", MW[k], sd);
             Entry* e = add(r, nm, what);
-            set_from(e, &main_s[k][sd], main_s[k][sd].n, seed);
+            set_from(e, &main_s[k][sd], main_s[k][sd].s.ntasks, seed);
             e->integral = 1;
         }
         snprintf(nm, sizeof nm, "%sMean", MM[k]);
@@ -391,25 +235,25 @@ static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl
     static const char* AW[5] = {"TTT main", "TTT reuse off", "TTT adaptive beta off", "TTT KL off", "TTT expected objective"};
     abl[0] = main_s[1][0];
     for (int k = 1; k < 5; k++) {
-        if (load_suite(r, suite_dir, AD[k], &abl[k], err)) return -1;
+        if (load_suite(r, AD[k], &abl[k], err)) return -1;
         char nm[64], what[160];
         snprintf(nm, sizeof nm, "%sSeedZero", AM[k]);
         snprintf(what, sizeof what, "%s: mean best reward, seed 0", AW[k]);
-        set_from(add(r, nm, what), &abl[k], abl[k].best, "0");
+        set_from(add(r, nm, what), &abl[k], abl[k].s.best, "0");
         snprintf(nm, sizeof nm, "%sMeanRewardSeedZero", AM[k]);
         snprintf(what, sizeof what, "%s: mean reward, seed 0", AW[k]);
-        set_from(add(r, nm, what), &abl[k], abl[k].mean_reward, "0");
+        set_from(add(r, nm, what), &abl[k], abl[k].s.mean_reward, "0");
         for (int f = 0; f < 2; f++) {
             snprintf(nm, sizeof nm, "%sDelta%s", AM[k], f ? "MeanReward" : "Best");
             snprintf(what, sizeof what, "%s minus TTT main: %s, seed 0", AW[k], f ? "mean reward" : "mean best reward");
             Entry* e = add(r, nm, what);
-            set_from(e, &abl[k], f ? abl[k].mean_reward - abl[0].mean_reward : abl[k].best - abl[0].best, "0");
-            e->present = abl[k].present && abl[0].present;
+            set_from(e, &abl[k], f ? abl[k].s.mean_reward - abl[0].s.mean_reward : abl[k].s.best - abl[0].s.best, "0");
+            e->present = abl[k].s.present && abl[0].s.present;
             e->sign = 1;
-            snprintf(e->source, sizeof e->source, "%s; %s", abl[k].summary, abl[0].summary);
-            snprintf(e->run, sizeof e->run, "%s; %s", abl[k].dir, abl[0].dir);
+            snprintf(e->source, sizeof e->source, "%s; %s", abl[k].s.summary, abl[0].s.summary);
+            snprintf(e->run, sizeof e->run, "%s; %s", abl[k].s.dir, abl[0].s.dir);
             snprintf(e->cmd, sizeof e->cmd, "%s ; %s", abl[k].cmd, abl[0].cmd);
-            if (!e->present) snprintf(e->note, sizeof e->note, "%s missing", abl[k].present ? "ttt_main_seed0" : AD[k]);
+            if (!e->present) snprintf(e->note, sizeof e->note, "%s missing", abl[k].s.present ? "ttt_main_seed0" : AD[k]);
         }
     }
 
@@ -420,8 +264,8 @@ static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl
         path_join(rr, sizeof rr, suite_dir, "_runs/retention_ppl.json");
         json_t* j = NULL;
         if (path_exists(p)) {
-            if (!(j = load_obj(p, err))) return -1;
-            if (is_dir(rr) && read_cmd(rr, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
+            if (!(j = runs_json(r->runs, p, err))) return -1;
+            if (is_dir(rr) && runs_command(r->runs, rr, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
         } else note(r, "missing: %s (retention not run)", p);
         static const char* K[5] = {"base_ppl", "updated_ppl", "abs_delta", "rel_delta", "tokens_evaluated"};
         static const char* N[5] = {"RetentionBasePpl", "RetentionUpdatedPpl", "RetentionAbsDelta", "RetentionRelDelta", "RetentionTokens"};
@@ -441,43 +285,29 @@ static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl
 
     /* pretrain runs: mHC on (mhc.n > 1) vs off */
     {
-        char names[64][256];
-        int n = dirs_with(runs_dir, "pretrain_config.json", names, 64);
-        mhc_run[0][0] = mhc_run[1][0] = 0;   /* [0] = on, [1] = off */
-        long streams[2] = {0, 0};
-        for (int i = 0; i < n; i++) {
-            char d[4200], mc[4500];
-            path_join(d, sizeof d, runs_dir, names[i]);
-            path_join(mc, sizeof mc, d, "model_config.json");
-            long mn = 1;
-            if (path_exists(mc)) {
-                json_t* j = load_obj(mc, err);
-                if (!j) return -1;
-                mn = jget_int(json_object_get(j, "mhc"), "n", 1);
-                json_decref(j);
-            } else note(r, "%s has no model_config.json; counted as mHC off", d);
-            int slot = mn > 1 ? 0 : 1;
-            if (!mhc_run[slot][0]) { snprintf(mhc_run[slot], 256, "%s", names[i]); streams[slot] = mn; }
-            else note(r, "several mHC-%s pretrain runs; using %s, ignoring %s", slot ? "off" : "on", mhc_run[slot], names[i]);
-        }
+        RunsPretrain pre[2];
+        if (runs_pretrain_find(r->runs, pre, err)) return -1;
+        for (int k = 0; k < 2; k++) snprintf(mhc_run[k], 256, "%s", pre[k].name);   /* [0] = on, [1] = off */
         static const char* S[2] = {"MhcOn", "MhcOff"};
         for (int k = 0; k < 2; k++) {
             char d[4200] = "", rec[4500] = "", met[4500] = "", cmd[CMD_LEN] = "";
             json_t* j = NULL;
-            LastVal lv = {0, 0};
             if (mhc_run[k][0]) {
                 path_join(d, sizeof d, runs_dir, mhc_run[k]);
                 path_join(rec, sizeof rec, d, "run_record.json");
                 path_join(met, sizeof met, d, "metrics.jsonl");
-                if (read_cmd(d, cmd, sizeof cmd, err)) return -1;
-                if (path_exists(rec) && !(j = load_obj(rec, err))) return -1;
-                if (path_exists(met) && jsonl_strict(met, val_line, &lv, NULL, err)) { json_decref(j); return -1; }
-            } else note(r, "missing run: no pretrain run with mHC %s under %s", k ? "off" : "on", runs_dir);
+                if (runs_command(r->runs, d, cmd, sizeof cmd, err)) return -1;
+                if (path_exists(rec) && !(j = runs_json(r->runs, rec, err))) return -1;
+                if (runs_pretrain_metrics(r->runs, &pre[k], err)) { json_decref(j); runs_pretrain_free(&pre[k]); return -1; }
+            }
+            int have_val = pre[k].nv > 0;
+            double val = have_val ? pre[k].vloss[pre[k].nv - 1] : 0;
+            runs_pretrain_free(&pre[k]);
             char nm[64], what[160];
             snprintf(nm, sizeof nm, "%sStreams", S[k]);
             snprintf(what, sizeof what, "mHC %s: residual streams (model_config.json mhc.n)", k ? "off" : "on");
             Entry* e = add(r, nm, what);
-            e->present = mhc_run[k][0] != 0; e->v = (double)streams[k]; e->integral = 1;
+            e->present = mhc_run[k][0] != 0; e->v = (double)pre[k].streams; e->integral = 1;
             snprintf(e->source, sizeof e->source, "%s/model_config.json", d);
             snprintf(e->run, sizeof e->run, "%s", d);
             snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
@@ -490,11 +320,11 @@ static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl
             snprintf(nm, sizeof nm, "%sValLoss", S[k]);
             snprintf(what, sizeof what, "mHC %s: final val loss (last val_loss in metrics.jsonl)", k ? "off" : "on");
             e = add(r, nm, what);
-            e->present = lv.have; e->v = lv.v;
+            e->present = have_val; e->v = val;
             snprintf(e->source, sizeof e->source, "%s", mhc_run[k][0] ? met : "(run missing)");
             snprintf(e->run, sizeof e->run, "%s", d);
             snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
-            if (!lv.have) snprintf(e->note, sizeof e->note, "no val_loss");
+            if (!have_val) snprintf(e->note, sizeof e->note, "no val_loss");
             json_decref(j);
         }
         const Entry* on = find(r, "MhcOnValLoss");
@@ -508,16 +338,15 @@ static int gather(Report* r, const char* runs_dir, Suite main_s[3][2], Suite abl
 
     /* SDFT run: sdft_eval_report.json */
     {
-        char names[16][256], d[4200] = "", p[4500] = "(run missing)", cmd[CMD_LEN] = "";
-        int n = dirs_with(runs_dir, "sdft_eval_report.json", names, 16);
+        char name[256], d[4200] = "", p[4500] = "(run missing)", cmd[CMD_LEN] = "";
+        runs_sdft(r->runs, name);
         json_t* j = NULL;
-        if (n > 0) {
-            path_join(d, sizeof d, runs_dir, names[0]);
+        if (name[0]) {
+            path_join(d, sizeof d, runs_dir, name);
             path_join(p, sizeof p, d, "sdft_eval_report.json");
-            if (!(j = load_obj(p, err))) return -1;
-            if (read_cmd(d, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
-            for (int i = 1; i < n; i++) note(r, "several SDFT runs; using %s, ignoring %s", names[0], names[i]);
-        } else note(r, "missing run: no SDFT run dir (sdft_eval_report.json) under %s", runs_dir);
+            if (!(j = runs_json(r->runs, p, err))) return -1;
+            if (runs_command(r->runs, d, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
+        }
         static const char* K[7] = {"base_val_ppl", "final_val_ppl", "val_ppl_rel_delta", "published_step", "demos_used",
                                    "best_of_k_before", "best_of_k_after"};
         static const char* N[7] = {"SdftBaseValPpl", "SdftFinalValPpl", "SdftValPplRelDelta", "SdftPublishedStep",
@@ -663,8 +492,13 @@ static void registry(FILE* f, const Report* r, const char* runs_dir, const char*
         fputs(" |\n", f);
     }
     fprintf(f, "\n## Missing runs and choices\n\n");
-    if (r->nnotes == 0) fprintf(f, "None: every expected run was found.\n");
-    for (int i = 0; i < r->nnotes; i++) { fputs("- ", f); md_cell(f, r->notes[i]); fputc('\n', f); }
+    size_t nnotes = json_array_size(r->runs->notes);
+    if (nnotes == 0) fprintf(f, "None: every expected run was found.\n");
+    for (size_t i = 0; i < nnotes; i++) {
+        fputs("- ", f);
+        md_cell(f, json_string_value(json_array_get(r->runs->notes, i)));
+        fputc('\n', f);
+    }
     fprintf(f, "\n## Claim-safety guardrails\n\n"
                "From the runbook (`discover-distill-runbook.md`, \"Claim-Safety Guardrails\"). Do not claim:\n\n"
                "- SOTA on real-world external benchmarks.\n"
@@ -693,10 +527,12 @@ static void macros(FILE* f, const Report* r, const char* runs_dir) {
 
 int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN]) {
     if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
-    Report r = {0};
+    Runs runs;
+    runs_open(&runs, runs_dir);
+    Report r = {.runs = &runs};
     Suite main_s[3][2], abl[5];
     char sdft_prefix[256], mhc_run[2][256];
-    int rc = gather(&r, runs_dir, main_s, abl, sdft_prefix, mhc_run, err);
+    int rc = gather(&r, main_s, abl, sdft_prefix, mhc_run, err);
     for (int i = 0; rc == 0 && i < r.n; i++)
         for (const char* p = r.e[i].name; *p; p++)
             if (!isalpha((unsigned char)*p)) { snprintf(err, ERR_LEN, "internal: macro name %s", r.e[i].name); rc = -1; break; }
@@ -730,5 +566,6 @@ int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN])
         rc = mem_commit(&m, p, err);
     }
     free(r.e);
+    runs_close(&runs);
     return rc;
 }

@@ -10,7 +10,8 @@
  *                                    the runbook's claim-safety guardrails
  * Inputs and macro names: docs/tables.md. A missing run leaves "--" (cells and macros) and is
  * noted in the registry; a malformed file is an error naming it, and nothing is written.
- * Does not own: figures (tools/plot.c), running anything. */
+ * Does not own: reading the run files (lib/runs.c, shared with the figures), figures
+ * (lib/figures.c), running anything. */
 #ifndef DD_REPORT_H
 #define DD_REPORT_H
 #include "util.h"

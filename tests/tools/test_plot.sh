@@ -66,3 +66,18 @@ sed -i '1s/"best_reward":[^,]*,/"best_reward":"lots",/' "$T/bad3/suite/base_best
 expect_err plot_bad_best_reward 2 "summary.jsonl:1: 'best_reward'" $BIN/plot --runs_dir "$T/bad3" --fig_dir "$T/bad3_figs"
 expect_err plot_no_runs_dir 2 "not a directory" $BIN/plot --runs_dir "$T/nowhere" --fig_dir "$T/nf"
 expect_err plot_bad_font 2 "nofont.ttf" $BIN/plot --runs_dir "$T/part" --fig_dir "$T/nf2" --font "$T/nofont.ttf"
+
+# The figures and the tables read the runs through one reader (lib/runs): an SDFT best-of-N
+# suite under another prefix is drawn and tabulated alike, and a torn last summary line
+# (a killed writer's) is skipped by both rather than refused by one.
+cp -r "$T/part" "$T/same"
+cp -r "$R/suite/sdft_bestofn_seed0" "$T/same/suite/sdft_v2_bestofn_seed0"
+# hand-made: no run records (a run's own files are refused when changed after it finished)
+(cd "$T/same/suite/sdft_v2_bestofn_seed0" && rm -rf _run_tracker control logs ./*.json ./*.yaml)
+printf '{"task_id": "torn", "best_re' >>"$T/same/suite/sdft_v2_bestofn_seed0/summary.jsonl"
+$BIN/plot --runs_dir "$T/same" --fig_dir "$T/same_paper/figs" >"$T/p3" 2>&1 && pass plot_torn_last_line_skipped \
+  || fail plot_torn_last_line_skipped "$(tail -3 "$T/p3")"
+grep -q 'suite/sdft_v2_bestofn_seed0/summary.jsonl' "$T/same_paper/figs/_runs/plot/provenance.json" 2>/dev/null \
+  && grep -q 'sdft\\_v2\\_bestofn' "$T/same_paper/tables/table_main_results.tex" 2>/dev/null \
+  && pass plot_figures_and_tables_read_same_sdft_runs \
+  || fail plot_figures_and_tables_read_same_sdft_runs "$(grep -o 'suite/sdft[^"]*' "$T/same_paper/figs/_runs/plot/provenance.json" | head -3)"

@@ -1,0 +1,32 @@
+/* figures: the paper's figures of phase F, drawn on a Canvas (lib/plot) from run outputs
+ * already read and checked (lib/runs). Which figure shows what: docs/figures.md.
+ *
+ * Owns: the content and layout of each figure (fig_pipeline 1600 x 480, fig_reward_vs_samples
+ * and fig_ablations 1200 x 750, fig_pretrain_loss and fig_sdft 1200 x 950, fig_retention
+ * 900 x 700: the canvas sizes they are drawn for) and the statistics over seeds they show.
+ * Does not own: reading files (lib/runs), writing PNGs or choosing which figures to make
+ * (tools/plot). Each fig_* returns 1 when it drew, 0 when its data are too thin to draw. */
+#ifndef DD_FIGURES_H
+#define DD_FIGURES_H
+#include "plot.h"
+#include "runs.h"
+
+#define FIG_SEEDS 16   /* seeds a method's figures read: <prefix>_seed0 .. _seed15 */
+
+/* One method's suite runs over seeds (s[k] = <prefix>_seed<k>, with curves). */
+typedef struct { RunsSuite s[FIG_SEEDS]; int nseeds; } SeedGroup;
+
+void fig_pipeline(Canvas* cv);
+/* Best reward so far vs samples: mean over tasks, line = mean over seeds, band = min-max.
+ * Needs the curves of base and ttt. */
+int  fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* ttt, const SeedGroup* sdft);
+/* gs[0..ng): base best-of-N, TTT main, then the ablations; needs the first two. */
+int  fig_ablations(Canvas* cv, const SeedGroup* gs, int ng);
+/* p[0] mHC on, p[1] off (either may be empty): losses, and their difference when both exist. */
+int  fig_pretrain(Canvas* cv, const RunsPretrain* p);
+/* An SDFT run's metrics.jsonl lines and its sdft_eval_report.json. */
+int  fig_sdft(Canvas* cv, const char* run, const json_t* metrics, const json_t* report);
+/* retention_ppl.json (base_ppl, updated_ppl, abs_delta, rel_delta checked by the caller). */
+int  fig_retention(Canvas* cv, const json_t* r);
+
+#endif
