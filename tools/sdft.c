@@ -67,55 +67,12 @@ static const ToolSpec SPEC = {"sdft", "sdft",
 
 typedef struct { Model s, t; const Tokenizer* tok; TokCache* cache; uint8_t* stop; } Ctx;
 
+/* The gate's val perplexity and the best-of-k on the demo tasks, with this run's settings. */
 static double val_ppl(Model* m, const Bin* val, const Args* a) {
-    int B = (int)a->gate_val_bs, T = (int)a->gate_val_seq_len;
-    int* in = malloc_check((size_t)B * T * sizeof(int));
-    int* tg = malloc_check((size_t)B * T * sizeof(int));
-    size_t cur = 0;
-    double sum = 0;
-    for (long k = 0; k < a->gate_val_batches; k++) {
-        for (int b = 0; b < B; b++) {
-            if (cur + T + 1 > val->ntok) cur = 0;
-            for (int t = 0; t < T; t++) { in[b * T + t] = (int)bin_get(val, cur + t); tg[b * T + t] = (int)bin_get(val, cur + t + 1); }
-            cur += T;
-        }
-        sum += model_forward(m, in, tg, B, T);
-    }
-    free(in); free(tg);
-    return exp(sum / a->gate_val_batches);
+    return sdft_val_ppl(m, val, (int)a->gate_val_bs, (int)a->gate_val_seq_len, a->gate_val_batches);
 }
-
-/* Mean over the demo tasks of the best reward in K samples from m. */
 static double best_of_k(Ctx* x, Model* m, const Task* tasks, long n, const Args* a, uint64_t seed) {
-    int K = (int)a->best_of_k, maxnew = (int)a->max_new_tokens;
-    int** pr = malloc_check(K * sizeof(int*));
-    int* pl = malloc_check(K * sizeof(int));
-    int* out = malloc_check((size_t)K * maxnew * sizeof(int));
-    int* lens = malloc_check(K * sizeof(int));
-    char text[4096];
-    double sum = 0;
-    SampleCfg sc = {1.0, 0, 1.0};
-    for (long i = 0; i < n; i++) {
-        pr[0] = malloc_check((size_t)m->Tmax * sizeof(int));
-        pl[0] = sample_encode_prompt(x->tok, x->cache, tasks[i].prompt, pr[0], m->Tmax - maxnew);
-        for (int k = 1; k < K; k++) { pr[k] = pr[0]; pl[k] = pl[0]; }
-        Rng r;
-        rng_seed(&r, seed + (uint64_t)i);
-        sample_batch(m, (const int* const*)pr, pl, K, maxnew, &sc, &r, x->stop, out, lens);
-        double best = 0;
-        for (int k = 0; k < K; k++) {
-            uint32_t u[4096];
-            for (int j = 0; j < lens[k]; j++) u[j] = (uint32_t)out[(size_t)k * maxnew + j];
-            size_t len = tok_decode(x->tok, u, lens[k], text, sizeof text - 1);
-            text[len] = 0;
-            double s = task_score(&tasks[i], text, len);
-            if (s > best) best = s;
-        }
-        sum += best;
-        free(pr[0]);
-    }
-    free(pr); free(pl); free(out); free(lens);
-    return n ? sum / n : 0;
+    return sdft_best_of_k(m, x->tok, x->cache, x->stop, tasks, n, (int)a->best_of_k, (int)a->max_new_tokens, seed);
 }
 
 /* The threshold build-sdft used, for the empty-demo message (from its run's resolved config). */
@@ -264,38 +221,12 @@ int main(int argc, char** argv) {
         Rng r;
         rng_seed(&r, (uint64_t)a.seed * 1000003 + (uint64_t)step);
         sample_batch(S, (const int* const*)sp, spl, N, maxnew, &sc, &r, x.stop, out, lens);
-        int Ts = 1, Tt = 1, ntok = 0;
-        for (int j = 0; j < N; j++) {
-            if (spl[j] + lens[j] > Ts) Ts = spl[j] + lens[j];
-            if (tpl[j] + lens[j] > Tt) Tt = tpl[j] + lens[j];
-            ntok += lens[j];
-        }
-        double kl = 0;
+        int ntok = 0;
+        for (int j = 0; j < N; j++) ntok += lens[j];
+        double kl = sdft_distill(S, &x.t, N, sp, spl, tp, tpl, out, lens, maxnew);
         if (ntok > 0) {
-            int* si = malloc_check((size_t)N * Ts * sizeof(int));
-            int* ti = malloc_check((size_t)N * Tt * sizeof(int));
-            for (int j = 0; j < N; j++) {
-                for (int q = 0; q < Ts; q++) si[j * Ts + q] = q < spl[j] ? sp[j][q] : q - spl[j] < lens[j] ? out[j * maxnew + q - spl[j]] : TOK_PAD;
-                for (int q = 0; q < Tt; q++) ti[j * Tt + q] = q < tpl[j] ? tp[j][q] : q - tpl[j] < lens[j] ? out[j * maxnew + q - tpl[j]] : TOK_PAD;
-            }
-            model_forward(&x.t, ti, NULL, N, Tt);             /* teacher, stop-gradient */
-            model_forward(S, si, NULL, N, Ts);
-            float* dl = calloc_check((size_t)N * Ts * S->V, sizeof(float));
-            const float* zs_all = model_logits(S);
-            const float* zt_all = model_logits(&x.t);
-            for (int j = 0; j < N; j++)
-                for (int i = 0; i < lens[j]; i++) {
-                    /* the logits that predict completion token i */
-                    const float* zs = zs_all + ((size_t)j * Ts + spl[j] - 1 + i) * S->V;
-                    const float* zt = zt_all + ((size_t)j * Tt + tpl[j] - 1 + i) * S->V;
-                    kl += sdft_kl(zs, zt, S->V, dl + ((size_t)j * Ts + spl[j] - 1 + i) * S->V, 1.0f / ntok);
-                }
-            kl /= ntok;
-            model_zero_grad(S);
-            model_backward_logits(S, dl);
             optim_step(&oc, S, mo, vo, step + 1, a.lr);
             S->k->ema_update(x.t.params, S->params, (long)S->num_params, (float)a.ema);
-            free(dl); free(si); free(ti);
         }
         step++;
         json_t* row = json_pack("{s:I, s:f, s:i, s:f}", "step", (json_int_t)step, "kl", kl, "tokens", ntok, "lr", a.lr);
