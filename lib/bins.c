@@ -103,3 +103,14 @@ int bin_writer_commit(BinWriter* w, char err[ERR_LEN]) {
 }
 
 void bin_writer_abort(BinWriter* w) { atomic_abort(&w->a); }
+
+void bin_next_batch(const Bin* b, size_t* cursor, int* in, int* tg, int B, int T) {
+    for (int r = 0; r < B; r++) {
+        if (*cursor + T + 1 > b->ntok) *cursor = 0;
+        for (int t = 0; t < T; t++) {
+            in[r * T + t] = (int)bin_get(b, *cursor + t);
+            tg[r * T + t] = (int)bin_get(b, *cursor + t + 1);
+        }
+        *cursor += T;
+    }
+}

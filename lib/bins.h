@@ -4,7 +4,8 @@
  * [1] version 1, [2] token count, [3] vocab size, [4] bytes per token (2 for
  * uint16; 4 for uint32 when vocab > 65535), the rest 0 — then the tokens.
  * Owns: reading (mmap, with the file size checked against the header and every
- * header field validated) and writing (atomic, the header filled in at commit).
+ * header field validated), language-model batches read from it, and writing
+ * (atomic, the header filled in at commit).
  * Does not own: tokenization. */
 #ifndef DD_BINS_H
 #define DD_BINS_H
@@ -30,6 +31,12 @@ void bin_close(Bin* b);
 static inline uint32_t bin_get(const Bin* b, size_t i) {
     return b->bpt == 2 ? ((const uint16_t*)b->tokens)[i] : ((const uint32_t*)b->tokens)[i];
 }
+
+/* The next B sequences of T inputs and their next-token targets, read back to back from
+ * token *cursor on (which moves on by T a sequence); a sequence that would run past the
+ * end (it needs T + 1 tokens) starts again at token 0. Pretraining's stream and every
+ * evaluation read batches this way. */
+void bin_next_batch(const Bin* b, size_t* cursor, int* in /* (B, T) */, int* tg /* (B, T) */, int B, int T);
 
 typedef struct {
     AtomicFile a;

@@ -64,14 +64,10 @@ double sdft_distill(Model* S, Model* T, int N, int* const* sp, const int* spl, i
 double sdft_val_ppl(Model* m, const Bin* val, int B, int T, long batches) {
     int* in = malloc_check((size_t)B * T * sizeof(int));
     int* tg = malloc_check((size_t)B * T * sizeof(int));
-    size_t cur = 0;
+    size_t cursor = 0;
     double sum = 0;
     for (long k = 0; k < batches; k++) {
-        for (int b = 0; b < B; b++) {
-            if (cur + T + 1 > val->ntok) cur = 0;
-            for (int t = 0; t < T; t++) { in[b * T + t] = (int)bin_get(val, cur + t); tg[b * T + t] = (int)bin_get(val, cur + t + 1); }
-            cur += T;
-        }
+        bin_next_batch(val, &cursor, in, tg, B, T);
         sum += model_forward(m, in, tg, B, T);
     }
     free(in); free(tg);

@@ -58,25 +58,11 @@ static const ToolSpec SPEC = {"pretrain", "pretrain",
     "accumulation. Writes ckpt_step_NNNNNNN/ (safetensors + resume state), ckpt_latest, model_config.json,\n"
     "pretrain_config.json, metrics.jsonl. Resumes from the newest valid checkpoint by default.", OPTS};
 
-typedef struct { const Bin* bin; size_t cursor; } Stream;
-
-/* Next B sequences of T+1 tokens, contiguous from the cursor (wrapping). */
-static void next_batch(Stream* s, int* in, int* tg, int B, int T) {
-    for (int b = 0; b < B; b++) {
-        if (s->cursor + T + 1 > s->bin->ntok) s->cursor = 0;
-        for (int t = 0; t < T; t++) {
-            in[b * T + t] = (int)bin_get(s->bin, s->cursor + t);
-            tg[b * T + t] = (int)bin_get(s->bin, s->cursor + t + 1);
-        }
-        s->cursor += T;
-    }
-}
-
 static double evaluate(Model* m, const Bin* val, int B, int T, long batches, int* in, int* tg) {
-    Stream s = {val, 0};
+    size_t cursor = 0;
     double sum = 0;
     for (long i = 0; i < batches; i++) {
-        next_batch(&s, in, tg, B, T);
+        bin_next_batch(val, &cursor, in, tg, B, T);
         sum += model_forward(m, in, tg, B, T);
     }
     return sum / batches;
@@ -190,7 +176,7 @@ int main(int argc, char** argv) {
 
     float* mopt = m.k->alloc(m.num_params * sizeof(float));   /* AdamW state, on the model's device */
     float* vopt = m.k->alloc(m.num_params * sizeof(float));
-    Stream s = {&train, 0};
+    size_t cursor = 0;   /* where the next training sequence starts in train */
     long step = 0;
     for (int i = 0; i < nck; i++) {
         char d[4096];
@@ -198,7 +184,7 @@ int main(int argc, char** argv) {
         ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[i]);
         if (ckpt_load_state(d, &m, mopt, vopt, &st, err) == 0) {
             step = jget_int(st, "step", 0);
-            s.cursor = (size_t)jget_int(st, "cursor", 0);
+            cursor = (size_t)jget_int(st, "cursor", 0);
             json_decref(st);
             track_say(&t, "pretrain: resuming from %s (step %ld)", d, step);
             track_resumed(&t, step);
@@ -232,7 +218,7 @@ int main(int argc, char** argv) {
         double t0 = now_mono(), lr = lr_at(&oc, step), loss = 0;
         model_zero_grad(&m);
         for (long k = 0; k < a.grad_accum; k++) {
-            next_batch(&s, in, tg, nrank * B, T);      /* the global micro-batch; this rank's slice: */
+            bin_next_batch(&train, &cursor, in, tg, nrank * B, T);      /* the global micro-batch; this rank's slice: */
             loss += model_forward(&m, in + (size_t)rank * B * T, tg + (size_t)rank * B * T, B, T);
             model_backward(&m, 1.0f / (float)a.grad_accum);
         }
@@ -279,7 +265,7 @@ int main(int argc, char** argv) {
         json_decref(row);
         if (worst == GATE_RED) {
             char d[4096];
-            json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)s.cursor, "train_bin", a.train_bin);
+            json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)cursor, "train_bin", a.train_bin);
             if (lead && ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
             json_decref(st);
             track_progress(&t, step, "gated");
@@ -289,7 +275,7 @@ int main(int argc, char** argv) {
         int pause = dist_any(control_pause_requested());   /* every rank stops at the same step */
         if (lead && (step % a.ckpt_interval == 0 || step == a.steps || pause)) {
             char d[4096];
-            json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)s.cursor,
+            json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)cursor,
                                    "train_bin", a.train_bin);
             if (ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
             json_decref(st);

@@ -68,14 +68,9 @@ static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const 
     int* in = malloc_check(sizeof(int) * (size_t)B * T);   /* (B,T) */
     int* tg = malloc_check(sizeof(int) * (size_t)B * T);   /* (B,T) */
     double sum = 0;
+    size_t cursor = 0;   /* batches fit in val (main), so reading never wraps */
     for (long k = 0; k < batches; k++) {
-        for (int b = 0; b < B; b++) {
-            size_t start = ((size_t)k * B + b) * T;
-            for (int i = 0; i < T; i++) {
-                in[b * T + i] = (int)bin_get(val, start + i);
-                tg[b * T + i] = (int)bin_get(val, start + i + 1);
-            }
-        }
+        bin_next_batch(val, &cursor, in, tg, B, T);
         sum += model_forward(&m, in, tg, B, T);
         track_progress(t, step0 + k + 1, ckpt);
         if (control_pause_requested()) control_pause_exit(t, "none: retention recomputes from the start");
