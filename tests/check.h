@@ -9,4 +9,18 @@ static int check_failures;
     else { printf("FAIL %s: ", name); printf(__VA_ARGS__); printf(" (%s:%d)\n", __FILE__, __LINE__); check_failures++; } \
 } while (0)
 static inline int check_status(void) { return check_failures ? 1 : 0; }
+
+/* Writes text to root/rel, making the directories on the way (fake run dirs). */
+#include "util.h"
+#include <stdlib.h>
+static inline void check_put(const char* root, const char* rel, const char* text) {
+    char p[4096], d[4096], err[ERR_LEN];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    path_dirname(d, sizeof d, p);
+    if (mkdir_p(d, err)) { fprintf(stderr, "%s\n", err); exit(1); }
+    FILE* f = fopen(p, "w");
+    if (!f) { perror(p); exit(1); }
+    fputs(text, f);
+    fclose(f);
+}
 #endif

@@ -11,16 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void put(const char* root, const char* rel, const char* text) {
-    char p[4096], d[4096], err[ERR_LEN];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    path_dirname(d, sizeof d, p);
-    if (mkdir_p(d, err)) { fprintf(stderr, "%s\n", err); exit(1); }
-    FILE* f = fopen(p, "w");
-    if (!f) { perror(p); exit(1); }
-    fputs(text, f);
-    fclose(f);
-}
 
 /* A summary.jsonl of two tasks with the given best and mean rewards, 64 samples each. */
 static void suite(const char* runs, const char* run, double b1, double b2, double m1, double m2) {
@@ -30,10 +20,10 @@ static void suite(const char* runs, const char* run, double b1, double b2, doubl
              "{\"task_id\":\"t1\",\"family\":\"order\",\"mode\":\"x\",\"seed\":0,\"best_reward\":%.17g,\"mean_reward\":%.17g,\"samples\":64}\n",
              b1, m1, b2, m2);
     snprintf(rel, sizeof rel, "suite/%s/summary.jsonl", run);
-    put(runs, rel, text);
+    check_put(runs, rel, text);
     snprintf(rel, sizeof rel, "suite/%s/run_record.json", run);
     snprintf(text, sizeof text, "{\"tool\":\"ttt\",\"argv\":[\"bin/ttt\",\"--out_root\",\"runs/suite/%s\",\"--note\",\"a b|c\"]}\n", run);
-    put(runs, rel, text);
+    check_put(runs, rel, text);
 }
 
 /* The fake runs: everything except ttt_kl0_seed0 and the SDFT best-of-N seed 1. */
@@ -46,19 +36,19 @@ static void fake_runs(const char* runs) {
     suite(runs, "ttt_adapt0_seed0", 1.0, 1.0, 0.2, 0.2);          /* best 1.0: delta +0.25 */
     suite(runs, "ttt_expected_seed0", 0.75, 0.75, 0.2, 0.2);      /* delta 0 */
     suite(runs, "sdft_x_bestofn_seed0", 0.25, 0.125, 0.05, 0.05); /* best 0.1875 */
-    put(runs, "suite/retention_ppl.json",
+    check_put(runs, "suite/retention_ppl.json",
         "{\"base_ppl\":24.0,\"updated_ppl\":24.5,\"abs_delta\":0.5,\"rel_delta\":0.0208333333,\"tokens_evaluated\":10240}\n");
-    put(runs, "pretrain_base/pretrain_config.json", "{}\n");
-    put(runs, "pretrain_base/model_config.json", "{\"d_model\":128,\"mhc\":{\"n\":4}}\n");
-    put(runs, "pretrain_base/run_record.json",
+    check_put(runs, "pretrain_base/pretrain_config.json", "{}\n");
+    check_put(runs, "pretrain_base/model_config.json", "{\"d_model\":128,\"mhc\":{\"n\":4}}\n");
+    check_put(runs, "pretrain_base/run_record.json",
         "{\"argv\":[\"bin/pretrain\",\"--out\",\"runs/pretrain_base\"],\"params\":1039320,\"tokens_per_s\":2418.2}\n");
-    put(runs, "pretrain_base/metrics.jsonl",
+    check_put(runs, "pretrain_base/metrics.jsonl",
         "{\"step\":1,\"loss\":5.0,\"val_loss\":5.5}\n{\"step\":2,\"loss\":3.2,\"val_loss\":3.1478}\n{\"step\":3,\"loss\":3.1}\n{\"step\":4,\"lo");
-    put(runs, "pretrain_nomhc/pretrain_config.json", "{}\n");
-    put(runs, "pretrain_nomhc/model_config.json", "{\"d_model\":128,\"mhc\":{\"n\":0}}\n");
-    put(runs, "pretrain_nomhc/run_record.json", "{\"argv\":[\"bin/pretrain\"],\"params\":940800,\"tokens_per_s\":1211.0}\n");
-    put(runs, "pretrain_nomhc/metrics.jsonl", "{\"step\":2,\"loss\":3.2,\"val_loss\":3.157}\n");
-    put(runs, "sdft_from_ttt/sdft_eval_report.json",
+    check_put(runs, "pretrain_nomhc/pretrain_config.json", "{}\n");
+    check_put(runs, "pretrain_nomhc/model_config.json", "{\"d_model\":128,\"mhc\":{\"n\":0}}\n");
+    check_put(runs, "pretrain_nomhc/run_record.json", "{\"argv\":[\"bin/pretrain\"],\"params\":940800,\"tokens_per_s\":1211.0}\n");
+    check_put(runs, "pretrain_nomhc/metrics.jsonl", "{\"step\":2,\"loss\":3.2,\"val_loss\":3.157}\n");
+    check_put(runs, "sdft_from_ttt/sdft_eval_report.json",
         "{\"base_val_ppl\":23.93,\"final_val_ppl\":24.28,\"val_ppl_rel_delta\":0.0147,\"published_step\":40,"
         "\"demos_used\":3,\"best_of_k_before\":0.5,\"best_of_k_after\":0.625}\n");
 }
@@ -163,7 +153,7 @@ int main(int argc, char** argv) {
     /* Malformed files: refused with the file named, nothing rewritten. */
     char p[4096];
     snprintf(p, sizeof p, "%s/suite/ttt_reuse0_seed0/summary.jsonl", runs);
-    put(runs, "suite/ttt_reuse0_seed0/summary.jsonl",
+    check_put(runs, "suite/ttt_reuse0_seed0/summary.jsonl",
         "{\"task_id\":\"t0\",\"best_reward\":0.5,\"mean_reward\":0.1,\"samples\":64}\n{not json\n"
         "{\"task_id\":\"t1\",\"best_reward\":0.5,\"mean_reward\":0.1,\"samples\":64}\n");
     err[0] = 0;
@@ -172,19 +162,19 @@ int main(int argc, char** argv) {
     char* abl2 = slurp(paper, "tables/table_ablation_summary.tex");
     CHECK("malformed: outputs untouched", !strcmp(abl, abl2), "ablation table changed");
     free(abl2);
-    put(runs, "suite/ttt_reuse0_seed0/summary.jsonl",
+    check_put(runs, "suite/ttt_reuse0_seed0/summary.jsonl",
         "{\"task_id\":\"t0\",\"best_reward\":\"high\",\"mean_reward\":0.1,\"samples\":64}\n");
     rc = report_write(runs, paper, err);
     CHECK("non-numeric reward refused", rc == -1 && has(err, "summary.jsonl:1"), "rc %d err %s", rc, err);
     suite(runs, "ttt_reuse0_seed0", 0.5, 0.5, 0.1, 0.1);
-    put(runs, "suite/retention_ppl.json", "{\"base_ppl\": 24.0,\n");
+    check_put(runs, "suite/retention_ppl.json", "{\"base_ppl\": 24.0,\n");
     rc = report_write(runs, paper, err);
     CHECK("malformed retention_ppl.json refused", rc == -1 && has(err, "retention_ppl.json"), "rc %d err %s", rc, err);
-    put(runs, "suite/retention_ppl.json", "{\"base_ppl\":24.0}\n");
-    put(runs, "pretrain_nomhc/model_config.json", "[1,2]\n");
+    check_put(runs, "suite/retention_ppl.json", "{\"base_ppl\":24.0}\n");
+    check_put(runs, "pretrain_nomhc/model_config.json", "[1,2]\n");
     rc = report_write(runs, paper, err);
     CHECK("malformed model_config.json refused", rc == -1 && has(err, "pretrain_nomhc/model_config.json"), "rc %d err %s", rc, err);
-    put(runs, "pretrain_nomhc/model_config.json", "{\"mhc\":{\"n\":0}}\n");
+    check_put(runs, "pretrain_nomhc/model_config.json", "{\"mhc\":{\"n\":0}}\n");
     rc = report_write(runs, paper, err);
     CHECK("retention key missing -> --, ok", rc == 0, "rc %d err %s", rc, err);
     free(mac);
