@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define W 1200
-#define H 750
-
 static int cmp_dbl(const void* a, const void* b) {
     double x = *(const double*)a, y = *(const double*)b;
     return x < y ? -1 : x > y;
@@ -59,7 +56,7 @@ static int group_curve(const SeedGroup* g, double** x, double** mean, double** l
 }
 
 static void axes_for(Axes* ax, Canvas* cv, double top, double bottom, double xmin, double xmax, double ymin, double ymax) {
-    axes_init(ax, cv, 120, top, W - 40, bottom, xmin, xmax, ymin, ymax);
+    axes_init(ax, cv, 120, top, cv->w - 40, bottom, xmin, xmax, ymin, ymax);
 }
 
 void fig_pipeline(Canvas* cv) {
@@ -115,7 +112,7 @@ int fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* ttt, const Se
     ymax = ymax > 0 ? ymax * 1.08 : 1;
     nice_range(&ymin, &ymax, 6);
     Axes ax;
-    axes_for(&ax, cv, 95, H - 90, xmin, xmax, ymin, ymax);
+    axes_for(&ax, cv, 95, cv->h - 90, xmin, xmax, ymin, ymax);
     axes_frame(&ax, "Best reward so far vs samples\n(held-out tasks, mean over tasks; line: mean over seeds, band: min–max)",
                "samples per task", "best reward so far", 1);
     LegendItem leg[3];
@@ -155,7 +152,7 @@ int fig_ablations(Canvas* cv, const SeedGroup* gs, int ng) {
     double ymin = 0, ymax = top > 0 ? top * 1.2 : 1;
     nice_range(&ymin, &ymax, 6);
     Axes ax;
-    axes_for(&ax, cv, 80, H - 120, 0, ng, ymin, ymax);
+    axes_for(&ax, cv, 80, cv->h - 120, 0, ng, ymin, ymax);
     axes_frame(&ax, "Ablations: mean best reward on held-out tasks (error bars: min–max over seeds)", NULL,
                "mean best reward", 0);
     axes_hline(&ax, val[0], C_GREY, "base best-of-N");

@@ -34,6 +34,7 @@ static const ToolSpec SPEC = {"plot", "plot",
     "suite/retention_ppl.json), then the LaTeX tables and results registry under --paper_dir. A figure whose\n"
     "inputs are missing is skipped with a warning; a malformed input is an error (exit 2).", OPTS};
 
+/* Canvas sizes of the figures (docs/figures.md); each figure lays itself out on the canvas it gets. */
 #define W 1200
 #define H 750
 
