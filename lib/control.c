@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t g_signals;
-static char   g_request[4200];
+static Tracker* g_t;
+static char   g_request[4200], g_hold[4200], g_hold_ack[4200];
 static double g_last_poll;
 static int    g_file_seen;
+static long   g_hold_at = -1;    /* control/hold's step as last read; -1: none */
 static const char* g_reason = "signal";
 
 static void on_signal(int sig) {
@@ -25,8 +27,12 @@ static void on_signal(int sig) {
     (void)w;
 }
 
-void control_install(const char* run_dir) {
-    path_join(g_request, sizeof g_request, run_dir, "control/pause.request");
+void control_install(Tracker* t) {
+    g_t = t;
+    path_join(g_request, sizeof g_request, t->dir, "control/pause.request");
+    path_join(g_hold, sizeof g_hold, t->dir, "control/hold");
+    path_join(g_hold_ack, sizeof g_hold_ack, t->dir, "control/hold_ack.json");
+    unlink(g_hold_ack);    /* a killed run's; this run holds the run dir's lock */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -35,14 +41,55 @@ void control_install(const char* run_dir) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-int control_pause_requested(void) {
+static int request_seen(void) {
     if (g_signals) { g_reason = "signal"; return 1; }
     if (g_file_seen) return 1;
-    double now = now_mono();
-    if (now - g_last_poll < 0.25) return 0;
-    g_last_poll = now;
     if (g_request[0] && access(g_request, F_OK) == 0) { g_file_seen = 1; g_reason = "pause.request"; return 1; }
     return 0;
+}
+
+/* The step control/hold names (0 for an empty file); -1 when there is no hold. */
+static long hold_step(void) {
+    FILE* f = fopen(g_hold, "r");
+    if (!f) return -1;
+    long step = 0;
+    if (fscanf(f, "%ld", &step) != 1) step = 0;
+    fclose(f);
+    return step;
+}
+
+/* Waits while control/hold applies; returns 1 when a pause ends the wait. */
+static int hold(void) {
+    long at = hold_step();
+    g_hold_at = at;
+    if (at < 0 || g_t->step < at) return 0;
+    char err[ERR_LEN], now[32];
+    iso_time(now, now_wall());
+    json_t* ack = json_pack("{s:s, s:I, s:i}", "held_at", now, "step", (json_int_t)g_t->step, "pid", (int)getpid());
+    if (json_write_atomic(g_hold_ack, ack, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(ack);
+    track_event(g_t, "hold", NULL);
+    double beat = now_mono();
+    int paused = 0;
+    while (!(paused = request_seen()) && hold_step() >= 0) {
+        usleep(20000);
+        if (now_mono() - beat >= 1.0) { track_heartbeat_now(g_t); beat = now_mono(); }   /* held, not stalled */
+    }
+    unlink(g_hold_ack);
+    if (!paused) { g_hold_at = -1; track_event(g_t, "release", NULL); }
+    return paused;
+}
+
+int control_pause_requested(void) {
+    if (g_signals || g_file_seen) return request_seen();
+    double now = now_mono();
+    /* A hold already seen is checked at the step it names, however soon: a
+     * fast run must not finish between two polls and step over it. */
+    int due = g_t && g_hold_at >= 0 && g_t->step >= g_hold_at;
+    if (now - g_last_poll < 0.25 && !due) return 0;
+    g_last_poll = now;
+    if (request_seen()) return 1;
+    return g_t && hold();
 }
 
 void control_pause_exit(Tracker* t, const char* resume_state) {

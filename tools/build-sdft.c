@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     else track_default_dir(run, sizeof run, a.out_jsonl);
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "build-sdft");
-    control_install(run);
+    control_install(&t);
     track_input(&t, a.tasks_jsonl);
     char summary[4200];
     path_join(summary, sizeof summary, a.suite_root, "summary.jsonl");

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     else track_default_dir(run, sizeof run, a.train_out);
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "gen-corpus");
-    control_install(run);
+    control_install(&t);
     track_total(&t, a.train_lines + a.val_lines);
     double t0 = now_mono();
     long done = 0;

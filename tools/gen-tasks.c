@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     else track_default_dir(run, sizeof run, a.out_train);
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "gen-tasks");
-    control_install(run);
+    control_install(&t);
     track_total(&t, 2);
     double t0 = now_mono();
     Task *train, *held;

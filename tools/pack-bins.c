@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     else track_default_dir(run, sizeof run, a.output);
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "pack-bins");
-    control_install(run);
+    control_install(&t);
     track_input(&t, a.tokenizer);
     track_input(&t, a.input);
     if (control_pause_requested()) control_pause_exit(&t, "none: packing restarts (seconds)");

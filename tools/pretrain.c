@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
     snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
     track_open(&t, lead ? a.out : own, &SPEC, &a, &c, "pretrain");
     track_summary(&t, "device", kernels_json(m.k));
-    control_install(lead ? a.out : own);
+    control_install(&t);
     t.quiet = !lead;
     t.tty = t.tty && lead;
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));

@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "retention");
     track_summary(&t, "device", kernels_json(kops));
-    control_install(run);
+    control_install(&t);
     const char* ins[] = {a.base_cfg, a.updated_cfg, a.val_bin};
     for (int i = 0; i < 3; i++) track_input(&t, ins[i]);
     path_join(p, sizeof p, a.base_ckpt, "model.safetensors");

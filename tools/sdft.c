@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, a.out, &SPEC, &a, &c, "sdft");
     track_summary(&t, "device", kernels_json(x.s.k));
-    control_install(a.out);
+    control_install(&t);
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
     track_input(&t, a.data);
     track_input(&t, wpath);

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     else track_default_dir(run, sizeof run, model);
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "train-tokenizer");
-    control_install(run);
+    control_install(&t);
     track_input(&t, a.input);
     if (control_pause_requested()) control_pause_exit(&t, "none: training restarts (seconds)");
     double t0 = now_mono();

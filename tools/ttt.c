@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
     track_open(&t, run_dir, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
     track_summary(&t, "device", kernels_json(m.k));
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
-    control_install(run_dir);
+    control_install(&t);
     track_input(&t, a.tasks);
     track_input(&t, a.tokenizer);
     track_input(&t, wpath);

@@ -19,3 +19,18 @@ expect_err() {
     elif ! grep -qE -- "$pat" "$T/.stderr"; then fail "$name" "stderr does not match /$pat/: $(cat "$T/.stderr")"
     else pass "$name"; fi
 }
+# Stopping a run at a known point without racing it (docs/operations.md, control/hold):
+# hold_at DIR [STEP]: the run in DIR waits at its first pause check once its progress reaches STEP;
+# wait_held DIR PID: returns when the run says it waits (control/hold_ack.json), 1 if PID ended first;
+# release DIR: the run goes on.
+hold_at() { mkdir -p "$1/control" && echo "${2:-0}" >"$1/control/hold"; }
+wait_held() {
+    local i
+    for i in $(seq 1 12000); do
+        [ -e "$1/control/hold_ack.json" ] && return 0
+        kill -0 "$2" 2>/dev/null || { [ -e "$1/control/hold_ack.json" ]; return; }
+        sleep 0.05
+    done
+    return 1
+}
+release() { rm -f "$1/control/hold"; }

@@ -3,14 +3,17 @@
 # and the same command finishes the job, resuming the paused run.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-mkdir -p "$T/cfg"; sed 's/^  steps: 20$/  steps: 400/' configs/ci.yaml >"$T/cfg/ci.yaml"
+mkdir -p "$T/cfg"; cp configs/ci.yaml "$T/cfg/ci.yaml"
 M="make --no-print-directory CONFIG=$T/cfg/ci.yaml OUT_ROOT=$T/out"
 R=$T/out/ci/runs
+# The base pretrain waits after step 10 (its first checkpoint) (control/hold) until the Ctrl+C has come.
+hold_at "$R/pretrain_base" 10
 setsid $M phase-F >"$T/c1" 2>&1 &
 mk=$!
-for i in $(seq 1 2400); do [ -L "$R/pretrain_base/ckpt_latest" ] && break; sleep 0.05; done
+wait_held "$R/pretrain_base" $mk
 kill -INT -- -"$mk"
 wait $mk; rc1=$?
+release "$R/pretrain_base"
 ok=1
 for f in data/raw/train.txt data/packed/train.bin data/tokenizer/bpe300.model; do [ -s "$T/out/ci/$f" ] || { ok=0; echo "deleted $f"; }; done
 [ -L "$R/pretrain_base/ckpt_latest" ] && grep -q '"status": "paused"' "$R/pretrain_base/run_record.json" || ok=0

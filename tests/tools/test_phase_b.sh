@@ -11,7 +11,7 @@ grep -q '"n": 4' "$R/pretrain_base/model_config.json" && grep -q '"n": 0' "$R/pr
   && pass phase_b_runs_mhc_on_and_off || fail phase_b_runs_mhc_on_and_off "model configs"
 $M check PHASES=AB >"$T/c" 2>&1 && grep -q " 0 missing" "$T/c" && pass make_check_phase_b || fail make_check_phase_b "$(tail -3 "$T/c")"
 $M phase-B >"$T/b2" 2>&1; grep -q "Nothing to be done" "$T/b2" && pass second_make_phase_b_does_nothing || fail second_make_phase_b_does_nothing "$(cat "$T/b2")"
-sleep 1.1; touch "$T/out/ci/data/packed/train.bin"
+touch -d "@$(( $(stat -c %Y "$T/out/ci/data/packed/train.bin") + 2 ))" "$T/out/ci/data/packed/train.bin"   # a later mtime, no sleep
 $M phase-B >"$T/b3" 2>&1; ! grep -q "bin/pretrain" "$T/b3" && pass touch_does_not_retrain || fail touch_does_not_retrain "$(cat "$T/b3")"
 sed -i 's/  lr: 3.0e-3/  lr: 2.0e-3/' "$T/cfg/ci.yaml"
 if $M phase-B >"$T/b4" 2>&1; then fail changed_settings_reported "make succeeded"; else
@@ -20,10 +20,12 @@ $M phase-B FORCE=1 >"$T/b5" 2>&1 && ls -d "$R"/.trash/*/pretrain_base >/dev/null
   && pass force_redoes_and_keeps_old || fail force_redoes_and_keeps_old "$(tail -3 "$T/b5")"
 
 # make pause asks every live run of the config to pause; the run checkpoints and exits 75.
+# The run is held after its first step (control/hold), so it is live when make pause looks.
+hold_at "$R/long" 1
 $BIN/pretrain --config "$T/cfg/ci.yaml" --train_bin "$T/out/ci/data/packed/train.bin" --val_bin "$T/out/ci/data/packed/val.bin" \
     --model configs/model/tiny.yaml --out "$R/long" --steps 100000 --seq_len 32 >"$T/long.log" 2>&1 &
 pid=$!
-for i in $(seq 1 200); do grep -qs '"status": "running"' "$R/long/_run_tracker/heartbeat.json" && grep -qs '"step": [1-9]' "$R/long/_run_tracker/heartbeat.json" && break; sleep 0.05; done
+wait_held "$R/long" $pid
 $M pause >"$T/pause" 2>&1
 wait $pid; rc=$?
 [ $rc -eq 75 ] && grep -q "pause requested: $R/long" "$T/pause" && [ -L "$R/long/ckpt_latest" ] && pass make_pause || fail make_pause "rc=$rc $(cat "$T/pause")"

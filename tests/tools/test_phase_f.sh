@@ -4,22 +4,18 @@
 # and fails on a removed artifact; the paper outputs exist.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-# ci with a longer base pretrain, so there is a live tool to kill.
-mkdir -p "$T/cfg"; sed 's/^  steps: 20$/  steps: 400/' configs/ci.yaml >"$T/cfg/ci.yaml"
+# ci as it is: control/hold stops the base pretrain at a known step.
+mkdir -p "$T/cfg"; cp configs/ci.yaml "$T/cfg/ci.yaml"
 M="make --no-print-directory CONFIG=$T/cfg/ci.yaml OUT_ROOT=$T/out"
 R=$T/out/ci/runs
+# The base pretrain waits after step 10 (its first checkpoint) (control/hold); kill -9 it there (not make).
+hold_at "$R/pretrain_base" 10
 $M phase-F >"$T/f1" 2>&1 &
 mk=$!
-# Wait until the base pretrain is past a checkpoint, then kill -9 it (not make).
 victim=""
-hb=$R/pretrain_base/_run_tracker/heartbeat.json
-for i in $(seq 1 2400); do
-    if [ -L "$R/pretrain_base/ckpt_latest" ] && grep -qs '"status": "running"' "$hb"; then
-        victim=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pid'])" "$hb"); break
-    fi
-    sleep 0.05
-done
-[ -n "$victim" ] && kill -9 "$victim" || victim=""
+wait_held "$R/pretrain_base" $mk && victim=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pid'])" "$R/pretrain_base/control/hold_ack.json")
+[ -n "$victim" ] && kill -9 "$victim"
+release "$R/pretrain_base"
 wait $mk; rc1=$?
 $M phase-F >"$T/f2" 2>&1; rc2=$?
 [ -n "$victim" ] && [ $rc1 -ne 0 ] && [ $rc2 -eq 0 ] && grep -q "resuming from" "$R/pretrain_base/logs/stdout.log" && pass phase_f_after_kill9_finishes || fail phase_f_after_kill9_finishes "victim=$victim rc1=$rc1 rc2=$rc2 $(tail -5 "$T/f2")"

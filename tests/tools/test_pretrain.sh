@@ -41,19 +41,23 @@ mkdir -p pz/control && touch pz/control/pause.request
 python3 -c "import json; r=[json.loads(l)['step'] for l in open('pz/metrics.jsonl')]; assert r==list(range(1,31)), r" \
   && pass resume_metrics_no_duplicates || fail resume_metrics_no_duplicates "$(cut -c1-20 pz/metrics.jsonl | tr '\n' ' ')"
 
-# Ctrl+C (SIGINT) mid-run, then rerun.
+# Ctrl+C (SIGINT) mid-run (held past step 5), then rerun.
+hold_at sg 5
 (P --out sg --steps 30) >sg.log 2>&1 & pid=$!
-for i in $(seq 1 400); do [ -e sg/ckpt_step_0000005 ] && break; sleep 0.02; done
+wait_held sg $pid
 kill -INT $pid; wait $pid; rc=$?
+release sg
 (P --out sg --steps 30) >>sg.log 2>&1
 [ $rc -eq 75 ] && [ "$(payload sg/ckpt_step_0000030/model.safetensors)" = "$REF" ] \
   && pass sigint_pause_resume_bit_identical || fail sigint_pause_resume_bit_identical "rc=$rc"
 
 # kill -9 mid-run, then rerun: resumes from the last checkpoint, same bits.
+hold_at k9 10
 (P --out k9 --steps 30) >k9.log 2>&1 & pid=$!
-for i in $(seq 1 400); do [ -e k9/ckpt_step_0000010 ] && break; sleep 0.02; done
+wait_held k9 $pid
 expect_err second_process_refused 2 "k9: run dir in use by another live process" Psub --out k9 --steps 30
 kill -9 $pid; wait $pid 2>/dev/null
+release k9
 st=$(python3 -c "import json; print(json.load(open('k9/_run_tracker/heartbeat.json'))['status'])")
 (P --out k9 --steps 30) >>k9.log 2>&1
 [ "$st" = running ] && grep -q "resuming from" k9.log && [ "$(payload k9/ckpt_step_0000030/model.safetensors)" = "$REF" ] \

@@ -68,11 +68,13 @@ else fail sweep_top_k_runs "$(tail -3 "$T/top1.log"; grep lr "$R/top/top_1.yaml"
 # A worker killed with -9 mid-trial: --resume fails that trial and retries it.
 R2=$T/sw_kill
 export SWEEP_STEPS=60   # the resume keeps it (same config)
+# The first trial waits after its step 2 (control/hold) until the test has killed its worker.
+hold_at "$R2/trials/trial_0000" 2
 "$BIN/sweep" --sweep_config $S --out_root "$R2" --workers 1 >"$T/kill.log" 2>&1 &
 wpid=$!
-# Kill once the first trial has logged a step: mid-run, whatever the machine's speed.
-for _ in $(seq 1 300); do [ -s "$R2/trials/trial_0000/metrics.jsonl" ] && break; sleep 0.05; done
+wait_held "$R2/trials/trial_0000" $wpid
 kill -9 $wpid; wait $wpid 2>/dev/null
+release "$R2/trials/trial_0000"
 grep -q '"state": 1' "$R2/journal.log" && fail sweep_kill_mid_trial "trial finished before the kill" || pass sweep_kill_mid_trial
 "$BIN/sweep" --sweep_config $S --out_root "$R2" --workers 2 --resume >"$T/resume.log" 2>&1
 rc=$?
@@ -92,23 +94,30 @@ print("ok")
 PY
 pgrep -f "$R2/trials" >/dev/null && fail sweep_kill_no_orphan_tool "a tool process of the killed worker lives on" || pass sweep_kill_no_orphan_tool
 
-# stop.request: the running trial finishes, no new one starts.
+# stop.request: the running trial finishes, no new one starts. The trial is held
+# until the request is in place, so it cannot finish first.
 R3=$T/sw_stop
+hold_at "$R3/trials/trial_0000" 2
 "$BIN/sweep" --sweep_config $S --out_root "$R3" --workers 1 >"$T/stop.log" 2>&1 &
 wpid=$!
-for _ in $(seq 1 300); do [ -s "$R3/trials/trial_0000/metrics.jsonl" ] && break; sleep 0.05; done
+wait_held "$R3/trials/trial_0000" $wpid
 touch "$R3/control/stop.request"
+release "$R3/trials/trial_0000"
 wait $wpid; rc=$?
 n=$(grep -c '"op_code": 4' "$R3/journal.log"); c=$(grep -c '"state": 1,' "$R3/journal.log")
 [ $rc -eq 0 ] && [ "$n" -eq 1 ] && [ "$c" -eq 1 ] && pass sweep_stop_request || fail sweep_stop_request "exit $rc, $n trials, $c complete: $(tail -3 "$T/stop.log")"
 
 # pause.request: the running trial pauses (exit 75), --resume finishes it from its checkpoint.
+# The trial is held until the sweep has passed the request on to it (its own
+# control/pause.request), which ends the hold with a pause.
 R4=$T/sw_pause
+hold_at "$R4/trials/trial_0000" 2
 "$BIN/sweep" --sweep_config $S --out_root "$R4" --workers 1 >"$T/pause.log" 2>&1 &
 wpid=$!
-for _ in $(seq 1 300); do [ -s "$R4/trials/trial_0000/metrics.jsonl" ] && break; sleep 0.05; done
+wait_held "$R4/trials/trial_0000" $wpid
 touch "$R4/control/pause.request"
 wait $wpid; rc=$?
+release "$R4/trials/trial_0000"
 st=$($PY -c "import json;print(json.load(open('$R4/trials/trial_0000/_run_tracker/heartbeat.json'))['status'])")
 [ $rc -eq 75 ] && [ "$st" = paused ] && pass sweep_pause_request || fail sweep_pause_request "exit $rc, trial status $st: $(tail -3 "$T/pause.log")"
 "$BIN/sweep" --sweep_config $S --out_root "$R4" --workers 2 --resume >"$T/pause_resume.log" 2>&1

@@ -47,11 +47,41 @@ $G --train_lines 100000 --val_lines 10 --train_out "$T/p/train.txt" --val_out "$
   && pass resume_after_pause_completes || fail resume_after_pause_completes "did not complete"
 
 # Pause by SIGINT (Ctrl+C): graceful, exit 75.
-$G --train_lines 50000000 --val_lines 10 --train_out "$T/s/train.txt" --val_out "$T/s/val.txt" >"$T/sig.out" 2>&1 &
+# Held (control/hold) past line 8192, so the signal comes mid-run, never before the handler.
+hold_at "$T/s/_runs/train.txt" 8192
+$G --train_lines 50000 --val_lines 10 --train_out "$T/s/train.txt" --val_out "$T/s/val.txt" >"$T/sig.out" 2>&1 &
 pid=$!
-sleep 0.5; kill -INT $pid; wait $pid; rc=$?
+wait_held "$T/s/_runs/train.txt" $pid
+kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 75 ] && grep -q '"status": "paused"' "$T/s/_runs/train.txt/_run_tracker/heartbeat.json" \
   && grep -q '"reason": "signal"' "$T/s/_runs/train.txt/control/pause_ack.json" && pass pause_on_sigint || fail pause_on_sigint "rc=$rc"
+
+# control/hold: the run waits once its progress reaches the step named, says so
+# (hold_ack.json, a hold event, fresh heartbeats), and goes on when the file goes.
+H=$T/h/_runs/train.txt
+hold_at "$H" 8192
+$G --train_lines 20000 --val_lines 10 --train_out "$T/h/train.txt" --val_out "$T/h/val.txt" >"$T/hold.out" 2>&1 &
+pid=$!
+wait_held "$H" $pid; held=$?
+step=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['step'])" "$H/control/hold_ack.json" 2>/dev/null)
+[ $held -eq 0 ] && [ "$step" -ge 8192 ] && [ "$step" -lt 20010 ] && kill -0 $pid && [ ! -e "$T/h/train.txt" ] \
+  && pass hold_waits_at_step || fail hold_waits_at_step "held=$held step=$step"
+release "$H"
+wait $pid; rc=$?
+[ $rc -eq 0 ] && [ "$(wc -l <"$T/h/train.txt")" -eq 20000 ] && [ ! -e "$H/control/hold_ack.json" ] \
+  && grep -q '"event":"hold"' "$H/_run_tracker/events.jsonl" && grep -q '"event":"release"' "$H/_run_tracker/events.jsonl" \
+  && pass hold_release_completes || fail hold_release_completes "rc=$rc $(cat "$T/hold.out")"
+# A pause request ends a hold with a pause; a stale hold_ack.json of a killed run is cleared at start.
+H2=$T/h2/_runs/train.txt
+hold_at "$H2" 0
+echo '{"stale": 1}' >"$H2/control/hold_ack.json"
+$G --train_lines 20000 --val_lines 10 --train_out "$T/h2/train.txt" --val_out "$T/h2/val.txt" >"$T/hold2.out" 2>&1 &
+pid=$!
+for i in $(seq 1 12000); do grep -qs '"held_at"' "$H2/control/hold_ack.json" && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+touch "$H2/control/pause.request"
+wait $pid; rc=$?
+[ $rc -eq 75 ] && [ -e "$H2/control/hold" ] && [ ! -e "$H2/control/hold_ack.json" ] \
+  && pass hold_ended_by_pause || fail hold_ended_by_pause "rc=$rc $(cat "$T/hold2.out")"
 
 # watch: a progress line for one run, a table for a root, and crashed detection.
 $BIN/watch --run_dir "$R" >"$T/w1" && grep -q "completed" "$T/w1" && grep -q "100.0%" "$T/w1" && pass watch_run_dir || fail watch_run_dir "$(cat "$T/w1")"
