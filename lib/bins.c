@@ -8,6 +8,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Index of the first token id >= vocab, or n when there is none. Blocks of
+ * 4096 are reduced to their maximum (a loop the compiler vectorises) and only a
+ * block over the limit is searched. */
+static size_t first_bad_id(const void* tokens, size_t n, int bpt, uint32_t vocab) {
+    enum { BLK = 4096 };
+    for (size_t i0 = 0; i0 < n; i0 += BLK) {
+        size_t m = n - i0 < BLK ? n - i0 : BLK;
+        uint32_t mx = 0;
+        if (bpt == 2) {
+            const uint16_t* t = (const uint16_t*)tokens + i0;
+            for (size_t i = 0; i < m; i++) mx = t[i] > mx ? t[i] : mx;
+        } else {
+            const uint32_t* t = (const uint32_t*)tokens + i0;
+            for (size_t i = 0; i < m; i++) mx = t[i] > mx ? t[i] : mx;
+        }
+        if (mx < vocab) continue;
+        for (size_t i = 0; i < m; i++) {
+            uint32_t id = bpt == 2 ? ((const uint16_t*)tokens)[i0 + i] : ((const uint32_t*)tokens)[i0 + i];
+            if (id >= vocab) return i0 + i;
+        }
+    }
+    return n;
+}
+
 int bin_open(Bin* b, const char* path, char err[ERR_LEN]) {
     memset(b, 0, sizeof *b);
     int fd = open(path, O_RDONLY);
@@ -40,6 +64,17 @@ int bin_open(Bin* b, const char* path, char err[ERR_LEN]) {
         snprintf(buf, sizeof buf, "header says %d tokens of %d bytes (%zu bytes) but the file has %zu (truncated or padded)",
                  h[2], h[4], (size_t)h[2] * h[4] + BIN_HEADER, size);
         why = buf;
+    }
+    if (!why) {
+        /* Every id indexes an embedding row: one pass, here, before any work. */
+        size_t bad = first_bad_id((const char*)map + BIN_HEADER, (size_t)h[2], h[4], (uint32_t)h[3]);
+        if (bad < (size_t)h[2]) {
+            const char* tk = (const char*)map + BIN_HEADER + bad * (size_t)h[4];
+            uint32_t id = h[4] == 2 ? *(const uint16_t*)tk : *(const uint32_t*)tk;
+            snprintf(buf, sizeof buf, "byte %zu (token %zu): id %u is not below the header's vocab %d (corrupt, or another tokenizer's bin)",
+                     (size_t)BIN_HEADER + bad * h[4], bad, id, h[3]);
+            why = buf;
+        }
     }
     if (why) { munmap(map, size); snprintf(err, ERR_LEN, "%s: %s", path, why); return -1; }
     b->map = map;

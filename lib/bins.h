@@ -3,8 +3,9 @@
  * A 1024-byte header of 256 little-endian int32 — [0] magic 0x4444544B,
  * [1] version 1, [2] token count, [3] vocab size, [4] bytes per token (2 for
  * uint16; 4 for uint32 when vocab > 65535), the rest 0 — then the tokens.
- * Owns: reading (mmap, with the file size checked against the header and every
- * header field validated), language-model batches read from it, and writing
+ * Owns: reading (mmap, with the file size checked against the header, every
+ * header field validated and every token id checked below the header's vocab,
+ * so a caller that checks that vocab against its model may index with any id), language-model batches read from it, and writing
  * (atomic, the header filled in at commit).
  * Does not own: tokenization. */
 #ifndef DD_BINS_H

@@ -34,3 +34,15 @@ wait_held() {
     return 1
 }
 release() { rm -f "$1/control/hold"; }
+# poison_bin SRC DST INDEX: a copy of token bin SRC whose token INDEX is the header's
+# vocab size, one past the largest valid id (header and length stay valid).
+poison_bin() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+n, vocab, bpt = struct.unpack_from('<3i', b, 8)
+i = int(sys.argv[3]); assert i < n
+struct.pack_into('<H' if bpt == 2 else '<I', b, 1024 + i * bpt, vocab)
+open(sys.argv[2], 'wb').write(b)
+PY
+}

@@ -1,4 +1,5 @@
-# Short libFuzzer runs (ASan + UBSan) of the parsers: the YAML config loader and
+# Short libFuzzer runs (ASan + UBSan) of the parsers: the YAML config loader, the
+# safetensors reader, the token-bin reader (ids below the vocab) and
 # the tokenizer-model reader. A longer run by hand: make fuzz FUZZ_SECONDS=600
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"

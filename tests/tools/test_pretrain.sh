@@ -102,6 +102,15 @@ PY
 expect_err bin_vocab_exceeds_model 2 "big.bin: vocab 5000 exceeds the model's vocab_size 1024" Psub --out x4 --steps 2 --train_bin d/big.bin
 printf 'd_model: 32\nn_layers: 1\nn_heads: 3\nseq_len: 32\nvocab_size: 300\n' >bad_model.yaml
 expect_err model_config_nonsense 2 "bad_model.yaml: n_heads: 3 does not divide d_model 32" Psub --out x5 --steps 2 --model bad_model.yaml
+# Ids at or past the vocab (valid header, corrupt payload): refused when the bin is opened,
+# naming the file and the byte of the first bad id; nothing is written.
+poison_bin d/train.bin d/badid.bin 1000
+expect_err train_bin_id_beyond_vocab 2 "badid.bin: byte 3024 \(token 1000\): id 300 is not below the header's vocab 300" \
+    Psub --out x8 --steps 2 --train_bin d/badid.bin
+[ ! -e x8 ] && pass train_bin_bad_id_writes_nothing || fail train_bin_bad_id_writes_nothing "x8 was created"
+poison_bin d/val.bin d/badval.bin 7
+expect_err val_bin_id_beyond_vocab 2 "badval.bin: byte 1038 \(token 7\): id 300 is not below" Psub --out x9 --steps 2 --val_bin d/badval.bin
+[ ! -e x9 ] && pass val_bin_bad_id_writes_nothing || fail val_bin_bad_id_writes_nothing "x9 was created"
 expect_err seq_len_exceeds_model 2 "seq_len: 512 exceeds the model's seq_len 128" Psub --out x6 --steps 2 --seq_len 512
 head -c 500 ref/ckpt_step_0000030/model.safetensors >trunc.safetensors
 expect_err truncated_checkpoint 2 "trunc.safetensors" Psub --out x7 --steps 2 --init_from trunc.safetensors

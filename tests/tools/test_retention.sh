@@ -62,6 +62,9 @@ U() { R --updated_ckpt "$BASE/ckpt_latest" --updated_cfg "$BASE/model_config.jso
 expect_err retention_mismatched_cfg 2 "pretrain_nomhc/model_config.json: mhc differs from the config recorded in" \
     U --base_cfg "$NOMHC/model_config.json"
 expect_err retention_missing_val_bin 2 "noval.bin" U --val_bin "$T/noval.bin"
+poison_bin "$VAL" "$T/badid.bin" 5
+expect_err retention_val_bin_id_beyond_vocab 2 "badid.bin: byte 1034 \(token 5\): id 300 is not below the header's vocab 300" U --val_bin "$T/badid.bin"
+[ ! -e "$T/x" ] && pass retention_bad_id_writes_nothing || fail retention_bad_id_writes_nothing "$(ls -R "$T/x" | head -5)"
 echo '{"d_model": 32' >"$T/broken.json"
 expect_err retention_malformed_cfg 2 "broken.json" U --updated_cfg "$T/broken.json"
 expect_err retention_missing_ckpt 2 "nockpt" U --base_ckpt "$T/nockpt"

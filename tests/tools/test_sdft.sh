@@ -49,5 +49,9 @@ expect_err sdft_empty_demos 2 "empty.jsonl: no demonstrations: no discovered sol
 printf '{"task_id": 3}\n' >"$T/bad.jsonl"
 expect_err sdft_malformed_demos 2 "bad.jsonl:1:" D --out "$T/x2" --data "$T/bad.jsonl"
 expect_err sdft_bad_gates 2 "gates\[0\].green" D --out "$T/x3" --gates '[{"metric": "val_ppl_rel_delta", "green": "small"}]'
+poison_bin "$O/data/packed/val.bin" "$T/badid.bin" 40
+expect_err sdft_gate_bin_id_beyond_vocab 2 "badid.bin: byte 1104 \(token 40\): id 300 is not below the header's vocab 300" \
+    D --out "$T/x5" --gate_val_bin "$T/badid.bin"
+[ ! -e "$T/x5" ] && pass sdft_gate_bad_id_writes_nothing || fail sdft_gate_bad_id_writes_nothing "x5 was created"
 $BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/big/t" --vocab_size 600 >/dev/null
 expect_err sdft_tokenizer_model_mismatch 2 "vocab 600 differs from the model's 300" D --out "$T/x4" --tokenizer "$T/big/t.model"
