@@ -15,7 +15,9 @@ json_t* json_load_path(const char* path, char err[ERR_LEN]) {
 }
 
 int json_write_atomic(const char* path, const json_t* j, char err[ERR_LEN]) {
-    char* s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    /* 17 significant digits: whole files include resume state, which a rerun
+     * must read back to the same bits (10 digits lost the last ones). */
+    char* s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     if (!s) { snprintf(err, ERR_LEN, "%s: cannot serialise JSON", path); return -1; }
     size_t n = strlen(s);
     s = realloc_check(s, n + 2);

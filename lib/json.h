@@ -8,6 +8,8 @@
 #include "util.h"
 
 json_t* json_load_path(const char* path, char err[ERR_LEN]);
+/* Whole files at 17 significant digits (every double reads back exactly: resume state); */
+/* appended lines (metrics, logs) at 10. */
 int     json_write_atomic(const char* path, const json_t* j, char err[ERR_LEN]);
 int     json_append_line(const char* path, const json_t* j, char err[ERR_LEN]);
 /* Calls fn for every complete JSON object line; returns lines read or -1. */

@@ -4,6 +4,7 @@
 #include "atomic.h"
 #include "hash.h"
 #include "json.h"
+#include <dirent.h>
 #include <glob.h>
 #include <math.h>
 #include <png.h>
@@ -13,6 +14,7 @@
 #include <sys/utsname.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -193,6 +195,43 @@ int track_changed_inputs(const char* run_dir, const char* const* paths, int n, c
     return changed;
 }
 
+/* Removes the temporaries killed writers left under dir (see is_stale_temp),
+ * skipping nested run dirs (their own lock guards them) and .trash. */
+static void clear_stale_temps(const char* dir, int depth) {
+    DIR* d = opendir(dir);
+    if (!d) return;
+    struct dirent* e;
+    char p[4400];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".trash"))) continue;
+        path_join(p, sizeof p, dir, e->d_name);
+        if (is_stale_temp(e->d_name)) { rm_tree(p); continue; }
+        struct stat st;
+        if (depth >= 8 || lstat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        char q[4500];
+        path_join(q, sizeof q, p, "_run_tracker");
+        if (!path_exists(q)) clear_stale_temps(p, depth + 1);
+    }
+    closedir(d);
+}
+
+void track_clear_temps(Tracker* t, const char* output) {
+    (void)t;   /* called with the run's lock held: no live writer owns these */
+    char d[4096], p[4400];
+    path_dirname(d, sizeof d, output);
+    const char* base = path_basename(output);
+    size_t n = strlen(base);
+    DIR* dir = opendir(d);
+    if (!dir) return;
+    struct dirent* e;
+    while ((e = readdir(dir)))
+        if (!strncmp(e->d_name, base, n) && !strncmp(e->d_name + n, ".tmp.", 5) && is_stale_temp(e->d_name)) {
+            path_join(p, sizeof p, d, e->d_name);
+            rm_tree(p);
+        }
+    closedir(dir);
+}
+
 void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* phase) {
     memset(t, 0, sizeof *t);
     char err[ERR_LEN], p[4200];
@@ -225,6 +264,8 @@ void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const voi
     char pid[32];
     int pl = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(lfd, 0) == 0 && pwrite(lfd, pid, pl, 0) != pl) { /* informative only */ }
+    /* This process holds the run: temporaries of killed earlier ones go. */
+    clear_stale_temps(t->dir, 0);
     /* Carry the time already spent across resumes, for duration and cost. */
     tpath(t, p, sizeof p, "run_record.json");
     if (path_exists(p)) {

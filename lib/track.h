@@ -52,6 +52,9 @@ __attribute__((format(printf, 2, 3))) void track_say(Tracker* t, const char* fmt
  * incomplete or whose content changed since that run wrote it. */
 void track_input(Tracker* t, const char* path);
 void track_output(Tracker* t, const char* path);
+/* Removes <output>.tmp.<pid> files a killed run of this tool left beside an output
+ * outside the run dir (track_open clears those inside it). */
+void track_clear_temps(Tracker* t, const char* output);
 void track_require(Tracker* t, const char* rel_path);
 void track_artifacts(Tracker* t);
 void track_summary(Tracker* t, const char* key, json_t* value);      /* steals value */

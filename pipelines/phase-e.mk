@@ -9,11 +9,13 @@ $(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed1,$(C_HELD),$(D_SDFT)/.comp
 E_RUNS := $(PIPE_SDFT_BESTOFN_RUN)_seed0 $(PIPE_SDFT_BESTOFN_RUN)_seed1
 
 # E2
-$(E_RET): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(CFG_STAMP) bin/retention
+$(call done,$(E_RET)): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(CFG_STAMP) bin/retention $(call redo_if_missing,$(E_RET))
 	bin/retention --config $(CONFIG) --base_ckpt $(B_BASE)/ckpt_latest --base_cfg $(B_BASE)/model_config.json \
 	  --updated_ckpt $(D_SDFT)/sdft_latest --updated_cfg $(D_SDFT)/model_config.json \
-	  --val_bin $(D)/packed/val.bin $(DEVICE_FLAGS) --out $@
+	  --val_bin $(D)/packed/val.bin $(DEVICE_FLAGS) --out $(E_RET)
+	@$(call complete,$(E_RET))
+$(E_RET): $(call done,$(E_RET)) ;
 
-.PRECIOUS: $(E_RET) $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete)
+.PRECIOUS: $(E_RET) $(call done,$(E_RET)) $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete)
 .PHONY: phase-E
 phase-E: phase-D $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete) $(E_RET)

@@ -12,14 +12,27 @@ DEVICE_FLAGS := $(if $(DEVICE),--device $(DEVICE))
 
 # Content stamps: X.sha256 changes only when X's bytes change, so touching a
 # file (mtime only) reruns nothing downstream; a real change propagates.
+# Stamps are written whole (temp file, then rename): a kill never leaves half a hash.
 %.sha256: %
-	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || echo "$$h" > "$@"
+	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || { echo "$$h" > "$@.tmp" && mv -f "$@.tmp" "$@"; }
 .PRECIOUS: %.sha256
 
 CFG_STAMP := $(OUT)/.config.sha256
 $(CFG_STAMP): $(CONFIG)
 	@mkdir -p $(@D)
-	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || echo "$$h" > "$@"
+	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || { echo "$$h" > "$@.tmp" && mv -f "$@.tmp" "$@"; }
+
+# An output and its completion are one commit as Make sees it (docs/operations.md):
+# the target of a tool's rule is its run's completion record, $(call done,OUT) =
+# <dir>/_runs/<name>/.complete, touched by the recipe after the tool exited 0. An
+# output renamed into place by a run that was killed before completing has no
+# record, so the same command redoes the run; a consumer never sees it. The
+# outputs are "made" by their record (an empty recipe) and take its time, so Make
+# sees them no older than it; one missing at parse time redoes the run.
+done = $(dir $(1))_runs/$(notdir $(1))/.complete
+redo_if_missing = $(if $(strip $(foreach f,$(1),$(if $(wildcard $(f)),,x))),.FORCE)
+complete = touch $@ && touch -c -r $@ $(1)
+.PHONY: .FORCE
 
 # The config's `pipeline:` names (run names, tokenizer name) as PIPE_* variables.
 ifneq ($(filter phase-% check,$(MAKECMDGOALS)),)

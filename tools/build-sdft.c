@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "build-sdft");
     control_install(&t);
+    track_clear_temps(&t, a.out_jsonl);
     track_input(&t, a.tasks_jsonl);
     char summary[4200];
     path_join(summary, sizeof summary, a.suite_root, "summary.jsonl");

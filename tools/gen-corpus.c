@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "gen-corpus");
     control_install(&t);
+    track_clear_temps(&t, a.train_out);
+    track_clear_temps(&t, a.val_out);
     track_total(&t, a.train_lines + a.val_lines);
     double t0 = now_mono();
     long done = 0;

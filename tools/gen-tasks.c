@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "gen-tasks");
     control_install(&t);
+    track_clear_temps(&t, a.out_train);
+    track_clear_temps(&t, a.out_heldout);
     track_total(&t, 2);
     double t0 = now_mono();
     Task *train, *held;

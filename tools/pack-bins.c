@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "pack-bins");
     control_install(&t);
+    track_clear_temps(&t, a.output);
     track_input(&t, a.tokenizer);
     track_input(&t, a.input);
     if (control_pause_requested()) control_pause_exit(&t, "none: packing restarts (seconds)");

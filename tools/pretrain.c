@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
                                    "train_bin", a.train_bin);
             if (ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
             json_decref(st);
-            track_event(&t, "checkpoint", json_pack("{s:s}", "dir", d));
+            track_event(&t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)step));
             last_ckpt = step;
             /* Older checkpoints keep their weights; only the newest keep resume state. */
             long all[4096];

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
     track_open(&t, run, &SPEC, &a, &c, "retention");
     track_summary(&t, "device", kernels_json(kops));
     control_install(&t);
+    track_clear_temps(&t, a.out);
     const char* ins[] = {a.base_cfg, a.updated_cfg, a.val_bin};
     for (int i = 0; i < 3; i++) track_input(&t, ins[i]);
     path_join(p, sizeof p, a.base_ckpt, "model.safetensors");

@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
                 }
             } else {
                 if (ckpt_save(a.out, "sdft", step, S, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);
-                track_event(&t, "checkpoint", json_pack("{s:s}", "dir", d));
+                track_event(&t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)step));
                 last_pass = step;
             }
         }

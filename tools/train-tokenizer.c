@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run, &SPEC, &a, &c, "train-tokenizer");
     control_install(&t);
+    track_clear_temps(&t, model);
+    track_clear_temps(&t, hf);
+    track_clear_temps(&t, hfc);
     track_input(&t, a.input);
     if (control_pause_requested()) control_pause_exit(&t, "none: training restarts (seconds)");
     double t0 = now_mono();

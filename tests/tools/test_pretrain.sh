@@ -59,7 +59,18 @@ expect_err second_process_refused 2 "k9: run dir in use by another live process"
 kill -9 $pid; wait $pid 2>/dev/null
 release k9
 st=$(python3 -c "import json; print(json.load(open('k9/_run_tracker/heartbeat.json'))['status'])")
+# What writers killed mid-write leave (lib/atomic, lib/ckpt): cleared when the run starts again.
+mkdir -p k9/ckpt_step_0000015.tmp.4242 k9/ckpt_step_0000005.old.4243 && touch k9/ckpt_step_0000015.tmp.4242/model.safetensors \
+  k9/metrics.jsonl.tmp.4244 k9/_run_tracker/heartbeat.json.tmp.4245 k9/keep.tmp.notapid
 (P --out k9 --steps 30) >>k9.log 2>&1
+[ -z "$(find k9 -name '*.tmp.[0-9]*' -o -name '*.old.[0-9]*')" ] && [ -e k9/keep.tmp.notapid ] \
+  && pass stale_temps_cleared_at_start || fail stale_temps_cleared_at_start "$(find k9 -name '*.tmp.*' -o -name '*.old.*')"
+python3 - k9/_run_tracker/events.jsonl <<'PY' && pass checkpoint_events_name_their_step || fail checkpoint_events_name_their_step "see above"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"checkpoint"' in l]
+assert ev, "no checkpoint events"
+for e in ev: assert e["dir"].endswith("ckpt_step_%07d" % e["step"]), e
+PY
 [ "$st" = running ] && grep -q "resuming from" k9.log && [ "$(payload k9/ckpt_step_0000030/model.safetensors)" = "$REF" ] \
   && pass kill9_resume_bit_identical || fail kill9_resume_bit_identical "status at kill: $st"
 

@@ -56,6 +56,12 @@ kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 75 ] && grep -q '"status": "paused"' "$T/s/_runs/train.txt/_run_tracker/heartbeat.json" \
   && grep -q '"reason": "signal"' "$T/s/_runs/train.txt/control/pause_ack.json" && pass pause_on_sigint || fail pause_on_sigint "rc=$rc"
 
+# Temporaries of a killed writer beside a plain output (outside the run dir) go when the run starts.
+touch "$T/d/train.txt.tmp.4242" "$T/d/val.txt.tmp.4243" "$T/d/other.txt.tmp.4244"
+$G --train_lines 200 --val_lines 20 --train_out "$T/d/train.txt" --val_out "$T/d/val.txt" --cost_per_hour 3.6 >/dev/null
+[ ! -e "$T/d/train.txt.tmp.4242" ] && [ ! -e "$T/d/val.txt.tmp.4243" ] && [ -e "$T/d/other.txt.tmp.4244" ] \
+  && pass output_temps_cleared_at_start || fail output_temps_cleared_at_start "$(ls "$T/d")"
+
 # control/hold: the run waits once its progress reaches the step named, says so
 # (hold_ack.json, a hold event, fresh heartbeats), and goes on when the file goes.
 H=$T/h/_runs/train.txt
