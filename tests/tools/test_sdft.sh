@@ -38,6 +38,17 @@ D --out "$T/p" >"$T/l3" 2>&1; rc=$?
 D --out "$T/p" >>"$T/l3" 2>&1
 [ $rc -eq 75 ] && [ "$(payload "$T/p/sdft_step_0000004/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
   && pass sdft_pause_resume_bit_identical || fail sdft_pause_resume_bit_identical "rc=$rc $(tail -3 "$T/l3")"
+# The resume state reads back to the same doubles (17 digits): the metrics after the resume,
+# val_ppl_rel_delta against the saved base perplexity included, are the uninterrupted run's.
+cmp -s "$T/p/metrics.jsonl" "$T/s1/metrics.jsonl" \
+  && diff <(grep -v '"published"' "$T/p/sdft_eval_report.json") <(grep -v '"published"' "$T/s1/sdft_eval_report.json") >/dev/null \
+  && pass sdft_resume_same_metrics || fail sdft_resume_same_metrics "$(diff "$T/p/metrics.jsonl" "$T/s1/metrics.jsonl" | head -4)"
+python3 - "$T/p/_run_tracker/events.jsonl" <<'PY' && pass sdft_checkpoint_events_name_their_step || fail sdft_checkpoint_events_name_their_step "see above"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"checkpoint"' in l]
+assert ev, "no checkpoint events"
+for e in ev: assert e["dir"].endswith("sdft_step_%07d" % e["step"]), e
+PY
 # Warm start: --init_from sets the starting weights (published as step 0); --ckpt stays the gate's base.
 D --out "$T/warm" --init_from "$T/s1/sdft_latest" >"$T/l5" 2>&1
 [ "$(payload "$T/warm/sdft_step_0000000/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
