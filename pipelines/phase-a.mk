@@ -1,5 +1,5 @@
 # Phase A: corpus (A2), tokenizer and packed bins (A3). Each rule's target is its
-# run's completion record ($(call done,...), pipelines/phases.mk).
+# run's completion record; consumers read content stamps (pipelines/phases.mk).
 A_TRAIN := $(D)/raw/train.txt
 A_VAL   := $(D)/raw/val.txt
 A_TOK   := $(D)/tokenizer/$(PIPE_TOKENIZER_NAME).model
@@ -8,23 +8,24 @@ A_BINS  := $(D)/packed/train.bin $(D)/packed/val.bin
 # A2
 $(call done,$(A_TRAIN)): $(CFG_STAMP) bin/gen-corpus $(call redo_if_missing,$(A_TRAIN) $(A_VAL))
 	bin/gen-corpus --config $(CONFIG) --train_out $(A_TRAIN) --val_out $(A_VAL)
-	@$(call complete,$(A_TRAIN) $(A_VAL))
-$(A_TRAIN) $(A_VAL): $(call done,$(A_TRAIN)) ;
+	@touch $@
+$(call content_stamps,$(call done,$(A_TRAIN)),$(A_TRAIN) $(A_VAL))
 
 # A3
 $(call done,$(A_TOK)): $(A_TRAIN).sha256 $(CFG_STAMP) bin/train-tokenizer $(call redo_if_missing,$(A_TOK))
 	bin/train-tokenizer --config $(CONFIG) --input $(A_TRAIN) --model_prefix $(basename $(A_TOK)) --model_type bpe
-	@$(call complete,$(A_TOK))
-$(A_TOK): $(call done,$(A_TOK)) ;
+	@touch $@
+$(call content_stamps,$(call done,$(A_TOK)),$(A_TOK))
 
 define pack_bin
 $(call done,$(D)/packed/$(1).bin): $(D)/raw/$(1).txt.sha256 $(A_TOK).sha256 $(CFG_STAMP) bin/pack-bins $(call redo_if_missing,$(D)/packed/$(1).bin)
 	bin/pack-bins --config $(CONFIG) --tokenizer $(A_TOK) --input $(D)/raw/$(1).txt --output $(D)/packed/$(1).bin --append_eos 1
-	@$$(call complete,$(D)/packed/$(1).bin)
-$(D)/packed/$(1).bin: $(call done,$(D)/packed/$(1).bin) ;
+	@touch $$@
+$(call content_stamps,$(call done,$(D)/packed/$(1).bin),$(D)/packed/$(1).bin)
 endef
 $(foreach s,train val,$(eval $(call pack_bin,$(s))))
 
-.PRECIOUS: $(A_TRAIN) $(A_VAL) $(A_TOK) $(A_BINS) $(call done,$(A_TRAIN)) $(call done,$(A_TOK)) $(foreach b,$(A_BINS),$(call done,$(b)))
+A_DONE := $(call done,$(A_TRAIN)) $(call done,$(A_TOK)) $(foreach b,$(A_BINS),$(call done,$(b)))
+.PRECIOUS: $(A_DONE)
 .PHONY: phase-A
-phase-A: $(A_BINS)
+phase-A: $(foreach b,$(A_BINS),$(b).sha256)

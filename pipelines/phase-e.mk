@@ -13,9 +13,8 @@ $(call done,$(E_RET)): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.b
 	bin/retention --config $(CONFIG) --base_ckpt $(B_BASE)/ckpt_latest --base_cfg $(B_BASE)/model_config.json \
 	  --updated_ckpt $(D_SDFT)/sdft_latest --updated_cfg $(D_SDFT)/model_config.json \
 	  --val_bin $(D)/packed/val.bin $(DEVICE_FLAGS) --out $(E_RET)
-	@$(call complete,$(E_RET))
-$(E_RET): $(call done,$(E_RET)) ;
+	@touch $@
 
-.PRECIOUS: $(E_RET) $(call done,$(E_RET)) $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete)
+.PRECIOUS: $(call done,$(E_RET)) $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete)
 .PHONY: phase-E
-phase-E: phase-D $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete) $(E_RET)
+phase-E: phase-D $(foreach r,$(E_RUNS),$(SUITE)/$(r)/.complete) $(call done,$(E_RET))

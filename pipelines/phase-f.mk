@@ -2,7 +2,7 @@
 # all from the run outputs. Cheap: redone whenever a run it reads was redone.
 F_PAPER := $(OUT)/paper
 F_INPUTS := $(B_BASE)/.complete $(B_NOMHC)/.complete $(foreach r,$(C_RUNS) $(E_RUNS),$(SUITE)/$(r)/.complete) \
-            $(D_SDFT)/.complete $(E_RET)
+            $(D_SDFT)/.complete $(call done,$(E_RET))
 
 # F1 + F2
 $(F_PAPER)/.complete: $(F_INPUTS) $(CFG_STAMP) bin/plot

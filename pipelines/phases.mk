@@ -13,25 +13,31 @@ DEVICE_FLAGS := $(if $(DEVICE),--device $(DEVICE))
 # Content stamps: X.sha256 changes only when X's bytes change, so touching a
 # file (mtime only) reruns nothing downstream; a real change propagates.
 # Stamps are written whole (temp file, then rename): a kill never leaves half a hash.
-%.sha256: %
-	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || { echo "$$h" > "$@.tmp" && mv -f "$@.tmp" "$@"; }
-.PRECIOUS: %.sha256
+SHA_RECIPE = @h=$$(sha256sum "$(1)" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || { echo "$$h" > "$@.tmp" && mv -f "$@.tmp" "$@"; }
 
 CFG_STAMP := $(OUT)/.config.sha256
 $(CFG_STAMP): $(CONFIG)
 	@mkdir -p $(@D)
-	@h=$$(sha256sum "$<" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || { echo "$$h" > "$@.tmp" && mv -f "$@.tmp" "$@"; }
+	$(call SHA_RECIPE,$<)
 
 # An output and its completion are one commit as Make sees it (docs/operations.md):
 # the target of a tool's rule is its run's completion record, $(call done,OUT) =
 # <dir>/_runs/<name>/.complete, touched by the recipe after the tool exited 0. An
 # output renamed into place by a run that was killed before completing has no
-# record, so the same command redoes the run; a consumer never sees it. The
-# outputs are "made" by their record (an empty recipe) and take its time, so Make
-# sees them no older than it; one missing at parse time redoes the run.
+# record, so the same command redoes the run; a consumer never sees it. Consumers
+# depend on the content stamp OUT.sha256 (rewritten only when OUT's bytes change),
+# which depends on the record (and on OUT itself while it exists, so an edit by hand
+# is seen); an output missing when Make starts redoes its run. Outputs themselves are
+# never Make targets.
 done = $(dir $(1))_runs/$(notdir $(1))/.complete
 redo_if_missing = $(if $(strip $(foreach f,$(1),$(if $(wildcard $(f)),,x))),.FORCE)
-complete = touch $@ && touch -c -r $@ $(1)
+# $(call content_stamps,DONE,FILES): FILE.sha256 for each FILE written by the run of DONE.
+define content_stamp
+$(2).sha256: $(1) $(wildcard $(2))
+	$$(call SHA_RECIPE,$(2))
+.PRECIOUS: $(2).sha256
+endef
+content_stamps = $(foreach f,$(2),$(eval $(call content_stamp,$(1),$(f))))
 .PHONY: .FORCE
 
 # The config's `pipeline:` names (run names, tokenizer name) as PIPE_* variables.

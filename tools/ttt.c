@@ -238,6 +238,8 @@ int main(int argc, char** argv) {
         snprintf(p, sizeof p, "%s%s/result.json", req_prefix, task->id);
         track_require(&t, p);
         json_t* r = path_exists(res_path) ? json_load_path(res_path, err) : NULL;
+        char state[4300];
+        path_join(state, sizeof state, dir, "state");
         if (!r) {
             /* Unfinished: continues from its state/ (or starts over), bit-identically. */
             if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
@@ -254,12 +256,11 @@ int main(int argc, char** argv) {
                           "adaptive_beta", a.adaptive_beta, "kl_lambda", a.kl_lambda, "ttt_steps", (json_int_t)a.ttt_steps,
                           "rollouts", (json_int_t)a.rollouts, "max_new_tokens", (json_int_t)a.max_new_tokens);
             if (json_write_atomic(res_path, r, err)) die(EXIT_FAIL, "%s", err);
-            char cmd[8700];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s/state'", dir);   /* resume state of a finished task */
-            if (system(cmd)) die(EXIT_FAIL, "%s/state: cannot remove", dir);
             track_say(&t, "%s [%s] best %.3f mean %.3f (%ld samples, %.1fs)", task->id, task_family_name(task->family),
                       tr.best_reward, tr.mean_reward, tr.samples, tr.seconds);
         }
+        /* A finished task keeps no resume state (also one a kill left after result.json). */
+        if (rm_tree(state)) die(EXIT_FAIL, "%s: cannot remove", state);
         best_sum += jget_num(r, "best_reward", 0);
         mean_sum += jget_num(r, "mean_reward", 0);
         json_object_del(r, "curve");

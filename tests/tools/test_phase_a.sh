@@ -73,6 +73,26 @@ if [ -d tests/hf/node_modules/@huggingface/tokenizers ]; then
       && pass hf_tokenizers_identical_ids_unicode || fail hf_tokenizers_identical_ids_unicode "$(tail -5 "$T/hf2")"
 fi
 
+# kill -9 after train-tokenizer renamed its model into place but before it marked its
+# run completed, while pack-bins had not started: the on-disk state of that instant is a
+# model whose run says "running" and no completion record. The same command redoes the
+# run (never a consumer refusing the model, for good), and the model is the same.
+tok=$(sha256sum <"$O/tokenizer/bpe300.model")
+TR=$O/tokenizer/_runs/bpe300.model
+for f in run_record.json _run_tracker/heartbeat.json; do
+    python3 -c "import json,sys; p=sys.argv[1]; r=json.load(open(p)); r['status']='running'; json.dump(r, open(p,'w'))" "$TR/$f"
+done
+rm -f "$TR/.complete"; mv "$O/packed" "$T/packed.before"
+$M phase-A >"$T/log_k" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q "bin/train-tokenizer" "$T/log_k" && grep -q '"status": "completed"' "$TR/run_record.json" \
+  && [ "$(sha256sum <"$O/tokenizer/bpe300.model")" = "$tok" ] && cmp -s "$O/packed/train.bin" "$T/packed.before/train.bin" \
+  && pass killed_before_completion_is_redone || fail killed_before_completion_is_redone "rc=$rc $(tail -3 "$T/log_k")"
+$M phase-A >"$T/log_k2" 2>&1 && ! grep -q "bin/" "$T/log_k2" && pass redone_run_then_no_tool_runs || fail redone_run_then_no_tool_runs "$(cat "$T/log_k2")"
+# An output deleted by hand is made again by its run.
+rm "$O/packed/val.bin"
+$M phase-A >"$T/log_d" 2>&1 && cmp -s "$O/packed/val.bin" "$T/packed.before/val.bin" && grep -q "bin/pack-bins" "$T/log_d" \
+  && pass deleted_output_is_redone || fail deleted_output_is_redone "$(tail -3 "$T/log_d")"
+
 # make clean moves the outputs aside, never deletes them.
 make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT="$T/out" clean >"$T/clean" 2>&1
 moved=$(sed -n 's/^moved .* to //p' "$T/clean")

@@ -50,6 +50,14 @@ S --out_root "$T/p" --mode ttt >>"$T/l3" 2>&1
   && cmp -s "$T/t1/$task/adapter_step_3/lora.safetensors" "$T/p/$task/adapter_step_3/lora.safetensors" \
   && cmp -s "$T/t1/$task/metrics.jsonl" "$T/p/$task/metrics.jsonl" && [ ! -e "$T/p/$task/state" ] \
   && pass ttt_pause_resume_same_results || fail ttt_pause_resume_same_results "rc=$rc $(tail -3 "$T/l3")"
+# A kill after a task's result.json was written but before its state/ was removed: the
+# rerun keeps the result and clears the state (a finished task keeps no resume state).
+cp -r "$T/t1" "$T/k"
+mkdir -p "$T/k/$task/state" && echo '{"step": 1}' >"$T/k/$task/state/state.json"
+python3 -c "import json,sys; p=sys.argv[1]; r=json.load(open(p)); r['status']='running'; json.dump(r, open(p,'w'))" "$T/k/run_record.json"
+S --out_root "$T/k" --mode ttt >"$T/lk" 2>&1; rc=$?
+[ $rc -eq 0 ] && [ ! -e "$T/k/$task/state" ] && cmp -s "$T/k/$task/result.json" "$T/t1/$task/result.json" \
+  && pass ttt_finished_task_state_cleared || fail ttt_finished_task_state_cleared "rc=$rc $(ls "$T/k/$task") $(tail -2 "$T/lk")"
 S --out_root "$T/t1" --mode ttt >"$T/l4" 2>&1 && grep -q "nothing to do" "$T/l4" && pass ttt_completed_is_noop || fail ttt_completed_is_noop "$(cat "$T/l4")"
 
 # Bad input: one line, exit 2.
