@@ -61,9 +61,13 @@ double rl_beta_adaptive(const float* r, int n) {
     float mx = max_f(r, n);
     int top = 0;
     for (int i = 0; i < n; i++) top += (r[i] == mx);
-    /* as β → ∞, q → uniform over the top ties and KL → ln(n/top) ≤ ln 2 */
-    if (2 * top >= n) return RL_BETA_MAX;
-    const double target = log(2.0);
+    if (top == n) return RL_BETA_MAX;                  /* constant: no advantage to weigh */
+    /* As β → ∞, q → uniform over the top ties and KL → ln(n/top). When that limit is
+     * ≤ ln 2 (a pair with different rewards; half the group or more tied at the top)
+     * ln 2 is never reached: the target is then half the limit, so β stays finite
+     * (a lone top sample of a pair would otherwise get A = e^{βΔ} − 1 ≈ 1e12). */
+    const double limit = log((double)n / top);
+    const double target = limit > log(2.0) ? log(2.0) : 0.5 * limit;
     double lo = 0.0, hi = 1.0;
     while (rl_kl_uniform(r, n, hi) < target) {
         if (hi >= RL_BETA_MAX) return RL_BETA_MAX;

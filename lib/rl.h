@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define RL_ENTROPIC_EPS 1e-12   /* added to the leave-one-out mean (SPEC §12) */
-#define RL_BETA_MAX     1e6     /* adaptive β cap, also "target unreachable" */
+#define RL_BETA_MAX     1e6     /* adaptive β cap (also a constant group's β) */
 #define RL_BETA_DEFAULT 2.0     /* fixed β default */
 #define RL_PUCT_C       1.0     /* PUCT exploration constant default */
 

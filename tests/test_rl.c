@@ -123,14 +123,41 @@ static void test_beta(void) {
 
     float t1[4] = { 1, 1, 0, 0 }, t2[4] = { 1, 1, 1, 0 }, t3[5] = { 1, 1, 0, 0, 0 }, p2[2] = { 0, 1 };
     float cst[3] = { 0.3f, 0.3f, 0.3f }, tiny[4] = { 0, 0, 0, 1e-7f };
-    CHECK("half the group tied at the top -> 1e6", rl_beta_adaptive(t1, 4) == 1e6, "%g", rl_beta_adaptive(t1, 4));
-    CHECK("most of the group tied at the top -> 1e6", rl_beta_adaptive(t2, 4) == 1e6, "%g", rl_beta_adaptive(t2, 4));
-    CHECK("group of two -> 1e6 (ln 2 only in the limit)", rl_beta_adaptive(p2, 2) == 1e6, "%g", rl_beta_adaptive(p2, 2));
+    /* ln 2 unreachable (the limit ln(n/top) ≤ ln 2): the target is half the limit, β finite */
+    CHECK("half the group tied at the top: KL = ln(2)/2", fabs(rl_kl_uniform(t1, 4, rl_beta_adaptive(t1, 4)) - 0.5 * ln2) < 1e-9,
+          "beta %g", rl_beta_adaptive(t1, 4));
+    CHECK("most of the group tied at the top: KL = ln(4/3)/2",
+          fabs(rl_kl_uniform(t2, 4, rl_beta_adaptive(t2, 4)) - 0.5 * log(4.0 / 3)) < 1e-9, "beta %g", rl_beta_adaptive(t2, 4));
+    CHECK("group of two: KL = ln(2)/2, beta finite", rl_beta_adaptive(p2, 2) < 1e6 &&
+          fabs(rl_kl_uniform(p2, 2, rl_beta_adaptive(p2, 2)) - 0.5 * ln2) < 1e-9, "beta %g", rl_beta_adaptive(p2, 2));
     CHECK("constant group -> 1e6", rl_beta_adaptive(cst, 3) == 1e6, "%g", rl_beta_adaptive(cst, 3));
     double bt3 = rl_beta_adaptive(t3, 5);
     CHECK("two of five tied at the top is reachable", bt3 < 1e6 && fabs(rl_kl_uniform(t3, 5, bt3) - ln2) < 1e-9,
           "beta %g", bt3);
     CHECK("reachable only beyond the cap -> 1e6", rl_beta_adaptive(tiny, 4) == 1e6, "%g", rl_beta_adaptive(tiny, 4));
+}
+
+/* Groups of 2, 3 and 4 with every pattern of rewards from {0, 0.25, 1} (ties or not):
+ * every adaptive entropic advantage is finite and |A| ≤ 100. */
+static void test_small_groups_bounded(void) {
+    static const float vals[3] = { 0.0f, 0.25f, 1.0f };
+    int groups = 0, worst_n = 0;
+    double worst = 0;
+    for (int n = 2; n <= 4; n++) {
+        int total = 1;
+        for (int i = 0; i < n; i++) total *= 3;
+        for (int code = 0; code < total; code++) {
+            float r[4], A[4];
+            for (int i = 0, c = code; i < n; i++, c /= 3) r[i] = vals[c % 3];
+            double b;
+            if (!rl_group_advantages(r, n, RL_OBJ_ENTROPIC, 0, 1, A, &b)) continue;
+            groups++;
+            for (int i = 0; i < n; i++)
+                if (!(fabs(A[i]) <= worst)) { worst = isfinite(A[i]) ? fabs(A[i]) : INFINITY; worst_n = n; }
+        }
+    }
+    CHECK("groups of 2, 3, 4 (ties and not): every |A| <= 100", groups == 6 + 24 + 78 && worst <= 100,
+          "%d groups, worst |A| %g at n = %d", groups, worst, worst_n);
 }
 
 static void test_kl_shape(void) {
@@ -302,6 +329,7 @@ static void test_puct(void) {
 int main(void) {
     test_advantages();
     test_beta();
+    test_small_groups_bounded();
     test_kl_shape();
     test_puct();
     return check_status();
