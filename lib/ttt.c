@@ -38,13 +38,14 @@ static uint64_t task_seed(uint64_t seed, const char* id) {
  * under state.tmp.<pid>/ and renamed over, so it is always whole. With it a
  * resumed task continues bit-identically (sampling at step s draws from
  * rng_split(task rng, s), which depends on nothing else). */
-static int state_save(const char* task_dir, long step, const TaskResult* res, double reward_sum, Lora* lo,
+static int state_save(const char* task_dir, long step, long updates, const TaskResult* res, double reward_sum, Lora* lo,
                       const float* mo, const float* vo, const RlArchive* ar, const Model* m, char err[ERR_LEN]) {
     char tmp[4300], fin[4300], p[4400], cmd[9000];
     snprintf(fin, sizeof fin, "%s/state", task_dir);
     snprintf(tmp, sizeof tmp, "%s/state.tmp.%d", task_dir, (int)getpid());
     if (mkdir_p(tmp, err)) return -1;
-    json_t* st = json_pack("{s:I, s:f, s:f, s:s, s:I, s:I, s:O}", "step", (json_int_t)step, "best_reward", res->best_reward,
+    json_t* st = json_pack("{s:I, s:I, s:f, s:f, s:s, s:I, s:I, s:O}", "step", (json_int_t)step, "updates", (json_int_t)updates,
+                           "best_reward", res->best_reward,
                            "reward_sum", reward_sum, "best_solution", res->best_solution, "samples", (json_int_t)res->samples,
                            "tokens", (json_int_t)res->tokens, "curve", res->curve);
     if (ar) {
@@ -82,14 +83,15 @@ static int state_save(const char* task_dir, long step, const TaskResult* res, do
 }
 
 /* 0 (no state), the step it was saved at, or -1 (err). */
-static long state_load(const char* task_dir, TaskResult* res, double* reward_sum, Lora* lo, float* mo, float* vo,
-                       RlArchive** ar, const Model* m, char err[ERR_LEN]) {
+static long state_load(const char* task_dir, TaskResult* res, double* reward_sum, long* updates, Lora* lo, float* mo,
+                       float* vo, RlArchive** ar, const Model* m, char err[ERR_LEN]) {
     char p[4400];
     snprintf(p, sizeof p, "%s/state/state.json", task_dir);
     if (!path_exists(p)) return 0;
     json_t* st = json_load_path(p, err);
     if (!st) return -1;
     long step = jget_int(st, "step", 0);
+    *updates = jget_int(st, "updates", 0);
     res->best_reward = jget_num(st, "best_reward", -1);
     *reward_sum = jget_num(st, "reward_sum", 0);
     snprintf(res->best_solution, sizeof res->best_solution, "%s", jget_str(st, "best_solution", ""));
@@ -160,8 +162,9 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     path_join(metrics_path, sizeof metrics_path, task_dir, "metrics.jsonl");
     SampleCfg sc = {c->temperature, (int)c->top_k, c->top_p};
     double reward_sum = 0;
+    long updates = 0;    /* Adam updates taken: Adam's t (a step with no update does not count) */
     int rc = 0;
-    long step0 = state_load(task_dir, res, &reward_sum, lo, mo, vo, &ar, m, err);
+    long step0 = state_load(task_dir, res, &reward_sum, &updates, lo, mo, vo, &ar, m, err);
     if (step0 < 0) rc = -1;
     else if (jsonl_truncate_steps(metrics_path, step0, err)) rc = -1;
     for (long step = step0 + 1; rc == 0 && step <= c->ttt_steps; step++) {
@@ -259,11 +262,14 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
                 }
                 lora_zero_grad(lo);
                 model_backward_weighted(m, dl);
-                lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f, (int)step);
+                updates++;
+                lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f,
+                                    (int)updates);
                 kl = dmean;
                 free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
             }
             json_object_set_new(row, "groups_used", json_integer(used));
+            json_object_set_new(row, "updates", json_integer(updates));
             json_object_set_new(row, "beta", json_real(used ? beta_sum / used : 0));
             json_object_set_new(row, "loss", json_real(loss));
             json_object_set_new(row, "kl", json_real(kl));
@@ -279,7 +285,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
         if (json_append_line(metrics_path, row, err)) { rc = -1; json_decref(row); break; }
         int stop = fn && fn(ctx, step, row);
         if ((stop || step % c->adapter_every == 0) && step < c->ttt_steps &&
-            state_save(task_dir, step, res, reward_sum, lo, mo, vo, ar, m, err)) { rc = -1; break; }
+            state_save(task_dir, step, updates, res, reward_sum, lo, mo, vo, ar, m, err)) { rc = -1; break; }
         if (stop) { rc = 1; break; }
     }
     res->mean_reward = res->samples ? reward_sum / res->samples : 0;

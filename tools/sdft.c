@@ -27,7 +27,7 @@
 typedef struct {
     const char *ckpt, *tokenizer, *data, *out, *gate_val_bin, *init_from, *device, *precision;
     long steps, gate_val_seq_len, gate_val_bs, gate_val_batches, gate_every, max_new_tokens, demos_per_step, best_of_k, seed;
-    double lr, weight_decay, grad_clip, ema, temperature;
+    double lr, warmup_frac, beta2, weight_decay, grad_clip, ema, temperature;
     json_t* gates;
 } Args;
 
@@ -45,7 +45,9 @@ static const Opt OPTS[] = {
     {"gates", OPT_JSON, offsetof(Args, gates),
      "[{\"metric\": \"val_ppl_rel_delta\", \"green\": \"<=0.05\", \"amber\": \"<=0.10\", \"on_red\": \"keep_best\"}]",
      OPT_RANGE_NONE, "gates on val_ppl_rel_delta (SPEC §8)"},
-    {"lr", OPT_FLOAT, offsetof(Args, lr), "2e-5", 0, 10, "AdamW learning rate (constant)"},
+    {"lr", OPT_FLOAT, offsetof(Args, lr), "2e-5", 0, 10, "AdamW peak learning rate: linear warmup, then cosine to 0 (the reference's)"},
+    {"warmup_frac", OPT_FLOAT, offsetof(Args, warmup_frac), "0.1", 0, 1, "fraction of steps in the linear warmup (ceil)"},
+    {"beta2", OPT_FLOAT, offsetof(Args, beta2), "0.999", 0, 0.999999, "AdamW beta2 (beta1 0.9; Hugging Face's defaults)"},
     {"weight_decay", OPT_FLOAT, offsetof(Args, weight_decay), "0", 0, 10, "AdamW weight decay"},
     {"grad_clip", OPT_FLOAT, offsetof(Args, grad_clip), "1.0", 0, 1e9, "global gradient-norm clip (0 = off)"},
     {"ema", OPT_FLOAT, offsetof(Args, ema), "0.99", 0, 1, "teacher EMA decay: phi <- ema phi + (1 - ema) theta"},
@@ -167,7 +169,7 @@ int main(int argc, char** argv) {
     float* vo = S->k->alloc(S->num_params * sizeof(float));
     char resume_dir[4200];
     path_join(resume_dir, sizeof resume_dir, a.out, "_resume");
-    long step = 0, last_pass = 0, red_step = -1;
+    long step = 0, updates = 0, last_pass = 0, red_step = -1;
     double base_ppl, bok_before;
     json_t* verdicts = json_array();
     long rs[8];
@@ -178,6 +180,7 @@ int main(int argc, char** argv) {
         ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[0]);
         if (ckpt_load_state(sd, S, mo, vo, &st, err) || ckpt_load_weights(td, &x.t, err)) die(EXIT_BADINPUT, "%s", err);
         step = jget_int(st, "step", 0);
+        updates = jget_int(st, "updates", step);
         last_pass = jget_int(st, "last_pass", 0);
         base_ppl = jget_num(st, "base_ppl", 0);
         bok_before = jget_num(st, "best_of_k_before", 0);
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
     if (jsonl_truncate_steps(p, step, err)) die(EXIT_FAIL, "%s", err);
     track_say(&t, "sdft: %ld demos from %s, base val ppl %.4f, best-of-%ld on the demo tasks %.4f", nd, a.data, base_ppl,
               a.best_of_k, bok_before);
-    OptimCfg oc = {a.lr, 1.0, 0.9, 0.95, 1e-8, a.weight_decay, a.grad_clip, 0, a.steps};
+    /* The reference trainer's schedule: warmup over ceil(warmup_frac x steps), then cosine to 0. */
+    OptimCfg oc = {a.lr, 0.0, 0.9, a.beta2, 1e-8, a.weight_decay, a.grad_clip, (long)ceil(a.warmup_frac * a.steps), a.steps};
     int N = (int)(a.demos_per_step < nd ? a.demos_per_step : nd), maxnew = (int)a.max_new_tokens;
     int** sp = malloc_check(N * sizeof(int*));
     int** tp = malloc_check(N * sizeof(int*));
@@ -224,12 +228,14 @@ int main(int argc, char** argv) {
         int ntok = 0;
         for (int j = 0; j < N; j++) ntok += lens[j];
         double kl = sdft_distill(S, &x.t, N, sp, spl, tp, tpl, out, lens, maxnew);
-        if (ntok > 0) {
-            optim_step(&oc, S, mo, vo, step + 1, a.lr);
+        double lr = lr_at(&oc, step);
+        if (ntok > 0) {    /* a step without tokens takes no update and leaves Adam's t */
+            optim_step(&oc, S, mo, vo, ++updates, lr);
             S->k->ema_update(x.t.params, S->params, (long)S->num_params, (float)a.ema);
         }
         step++;
-        json_t* row = json_pack("{s:I, s:f, s:i, s:f}", "step", (json_int_t)step, "kl", kl, "tokens", ntok, "lr", a.lr);
+        json_t* row = json_pack("{s:I, s:f, s:i, s:f, s:I}", "step", (json_int_t)step, "kl", kl, "tokens", ntok, "lr", lr,
+                                "updates", (json_int_t)updates);
         int pause = control_pause_requested();
         if (step % a.gate_every == 0 || step == a.steps) {
             double ppl = val_ppl(S, &val, &a), rel = ppl / base_ppl - 1;
@@ -269,7 +275,8 @@ int main(int argc, char** argv) {
         track_progress(&t, step, NULL);
         if ((pause || step % a.gate_every == 0) && !stopped && step < a.steps) {
             /* Resume state: never a published checkpoint (those are gated). */
-            json_t* st = json_pack("{s:I, s:I, s:f, s:f, s:O}", "step", (json_int_t)step, "last_pass", (json_int_t)last_pass,
+            json_t* st = json_pack("{s:I, s:I, s:I, s:f, s:f, s:O}", "step", (json_int_t)step, "updates", (json_int_t)updates,
+                                   "last_pass", (json_int_t)last_pass,
                                    "base_ppl", base_ppl, "best_of_k_before", bok_before, "verdicts", verdicts);
             if (ckpt_save(resume_dir, "state", step, S, mo, vo, st, d, err) ||
                 ckpt_save(resume_dir, "teacher", step, &x.t, NULL, NULL, NULL, d, err)) die(EXIT_FAIL, "%s", err);

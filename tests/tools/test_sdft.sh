@@ -32,6 +32,19 @@ D --out "$T/red" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_
   && pass keep_best_base_is_base_weights || fail keep_best_base_is_base_weights "step 0 differs from the base"
 D --out "$T/stop" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_red": "stop"}]' >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q '"status": "gated"' "$T/stop/run_record.json" && pass gate_red_stop_exit_3 || fail gate_red_stop_exit_3 "rc=$rc"
+# The reference trainer's schedule: warmup over ceil(0.1 x 4) = 1 step, then cosine to 0;
+# Adam's t (updates) counts only steps that had tokens to train on.
+python3 - "$T/s1/metrics.jsonl" <<'PY' && pass sdft_lr_schedule_and_updates || fail sdft_lr_schedule_and_updates "see above"
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+want = [1e-3, 1e-3, 1e-3 * 0.5 * (1 + math.cos(math.pi / 3)), 1e-3 * 0.5 * (1 + math.cos(2 * math.pi / 3))]
+got = [r["lr"] for r in rows]
+assert all(abs(g - w) < 1e-12 for g, w in zip(got, want)) and len(got) == 4, (got, want)
+u = 0
+for r in rows:
+    u += r["tokens"] > 0
+    assert r["updates"] == u, (r, u)
+PY
 # Pause after the first step, resume: the same published weights as uninterrupted.
 mkdir -p "$T/p/control" && touch "$T/p/control/pause.request"
 D --out "$T/p" >"$T/l3" 2>&1; rc=$?

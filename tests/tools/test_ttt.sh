@@ -27,6 +27,19 @@ S --out_root "$T/t1" --mode ttt >"$T/l2" 2>&1 && pass ttt_mode_runs || { fail tt
 task=$(head -1 "$T/he.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 [ "$(wc -l <"$T/t1/$task/metrics.jsonl")" -eq 3 ] && [ -f "$T/t1/$task/adapter_step_2/lora.safetensors" ] && [ -f "$T/t1/$task/adapter_step_3/lora.safetensors" ] \
   && pass ttt_metrics_and_adapters || fail ttt_metrics_and_adapters "$(ls "$T/t1/$task")"
+# Adam's t is the number of updates taken: it moves by one on a step that trained, never
+# on a step whose groups all had constant rewards (no update).
+python3 - "$T/t1" <<'PY' && pass ttt_adam_counts_updates || fail ttt_adam_counts_updates "see above"
+import json, glob, sys
+n = 0
+for f in glob.glob(sys.argv[1] + "/*/metrics.jsonl"):
+    prev = 0
+    for r in map(json.loads, open(f)):
+        d = r["updates"] - prev
+        assert d in (0, 1) and (d == 0 or r["groups_used"] > 0), (f, r, prev)
+        prev = r["updates"]; n += 1
+assert n == 12, n
+PY
 /usr/bin/python3 - "$T/t1/$task/adapter_step_3/lora.safetensors" <<'PY' && pass lora_safetensors_peft_names || fail lora_safetensors_peft_names "see above"
 import sys; sys.path.insert(0, "tests/torch")
 import safetensors_np
