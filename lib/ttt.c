@@ -7,10 +7,10 @@
 #include "rl.h"
 #include "sample.h"
 #include "safetensors.h"
-#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const Tokenizer* tok;
@@ -128,6 +128,8 @@ static long state_load(const char* task_dir, TaskResult* res, double* reward_sum
     return step;
 }
 
+double ttt_lr_auto(long d_model) { return 5e-4 * pow(2000.0 / (double)d_model, 0.781); }
+
 int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
                  TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]) {
     double t0 = now_mono();
@@ -221,7 +223,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
             for (int i = 0; i < N; i++)
                 if (A[i] != 0 && lens[i] > 0) { rows++; if (plens[i] + lens[i] - 1 > T) T = plens[i] + lens[i] - 1; }
             double loss = 0, kl = 0;
-            if (rows > 0) {
+            if (rows > 0 && c->lr > 0) {    /* lr 0: sampling and scoring only, no update */
                 int* in = malloc_check((size_t)rows * T * sizeof(int));
                 int* tg = malloc_check((size_t)rows * T * sizeof(int));
                 float* Aseq = malloc_check(rows * sizeof(float));

@@ -38,6 +38,10 @@ typedef int (*TttStepFn)(void* ctx, long step, json_t* metrics);
  * metrics.jsonl and adapter_step_N/lora.safetensors in ttt mode, and state/ (the
  * resume state, every adapter_every steps and on a stop); a task_dir holding a
  * state/ continues from it. The caller removes state/ once the result is saved. */
+/* ttt.lr: auto. The LoRA rule of the TTT-Discover reference (tinker_cookbook
+ * hyperparam_utils.get_lr: 5e-5 x 10 x (2000 / hidden)^0.781, fit on Llama at hidden
+ * >= 2048 with LoRA alpha 32), extrapolated to our widths and alpha = 2 rank. */
+double ttt_lr_auto(long d_model);
 int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
                  TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]);
 

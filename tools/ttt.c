@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard, *device, *precision;
+    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard, *device, *precision, *lr;
     long seed, ttt_steps, rollouts, max_new_tokens, groups_per_step, lora_rank, top_k, archive_cap, adapter_every;
     int reuse, adaptive_beta, merge;
-    double kl_lambda, beta, lr, lora_alpha, temperature, top_p, puct_c;
+    double kl_lambda, beta, lora_alpha, temperature, top_p, puct_c;
     json_t* gates;
 } Args;
 
@@ -42,7 +42,8 @@ static const Opt OPTS[] = {
     {"adaptive_beta", OPT_BOOL, offsetof(Args, adaptive_beta), "1", OPT_RANGE_NONE, "choose beta per group so KL(softmax(beta r)||uniform) = ln 2"},
     {"kl_lambda", OPT_FLOAT, offsetof(Args, kl_lambda), "0.1", 0, 1e3, "per-token KL shaping against the adapter-off model"},
     {"beta", OPT_FLOAT, offsetof(Args, beta), "2.0", 0, 1e6, "fixed beta when adaptive_beta is 0"},
-    {"lr", OPT_FLOAT, offsetof(Args, lr), "4e-5", 0, 10, "Adam learning rate of the LoRA weights"},
+    {"lr", OPT_STR, offsetof(Args, lr), "auto", OPT_RANGE_NONE,
+     "Adam learning rate of the LoRA weights: a number in [0, 10] (0: no update), or auto = 5e-4 x (2000/d_model)^0.781"},
     {"lora_rank", OPT_INT, offsetof(Args, lora_rank), "32", 1, 4096, "LoRA rank"},
     {"lora_alpha", OPT_FLOAT, offsetof(Args, lora_alpha), "0", 0, 1e6, "LoRA alpha (0 = 2 x rank)"},
     {"groups_per_step", OPT_INT, offsetof(Args, groups_per_step), "1", 1, 4096, "start states per step with reuse (divides rollouts)"},
@@ -150,7 +151,13 @@ int main(int argc, char** argv) {
     if (a.rollouts / a.groups_per_step < 2) cfg_refuse(&c, "groups_per_step", "each group needs at least 2 rollouts");
     tc.ttt_steps = a.ttt_steps; tc.rollouts = a.rollouts; tc.max_new_tokens = a.max_new_tokens;
     tc.groups_per_step = a.reuse ? a.groups_per_step : 1; tc.reuse = a.reuse; tc.adaptive_beta = a.adaptive_beta;
-    tc.beta = a.beta; tc.kl_lambda = a.kl_lambda; tc.lr = a.lr; tc.lora_rank = a.lora_rank;
+    int lr_auto = !strcmp(a.lr, "auto");
+    if (!lr_auto) {
+        char* end = NULL;
+        tc.lr = strtod(a.lr, &end);
+        if (end == a.lr || *end || !(tc.lr >= 0 && tc.lr <= 10)) cfg_refuse(&c, "lr", "'%s': expected auto or a number in [0, 10]", a.lr);
+    }
+    tc.beta = a.beta; tc.kl_lambda = a.kl_lambda; tc.lora_rank = a.lora_rank;
     tc.lora_alpha = a.lora_alpha > 0 ? a.lora_alpha : 2.0 * a.lora_rank; tc.temperature = a.temperature;
     tc.top_k = a.top_k; tc.top_p = a.top_p; tc.archive_cap = a.archive_cap; tc.puct_c = a.puct_c;
     tc.adapter_every = a.adapter_every;
@@ -195,6 +202,7 @@ int main(int argc, char** argv) {
     if (tok_vocab_size(tok) != m.V)
         die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(tok), m.V, a.ckpt);
+    if (lr_auto) tc.lr = ttt_lr_auto(mc.d_model);
     if (a.max_new_tokens >= m.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in %d positions", a.max_new_tokens, m.Tmax);
 
     /* A shard's run dir (tracker, lock, logs, pause files) is its own, so shards run
@@ -219,6 +227,7 @@ int main(int argc, char** argv) {
     Tracker t;
     track_open(&t, run_dir, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
     track_summary(&t, "device", kernels_json(m.k));
+    if (tc.ttt) track_summary(&t, "lr", json_real(tc.lr));   /* the value used, also for lr: auto */
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
     control_install(&t);
     track_input(&t, a.tasks);

@@ -80,6 +80,13 @@ expect_err ttt_missing_ckpt 2 "nockpt" S --out_root "$T/x2" --ckpt "$T/nockpt"
 expect_err ttt_rollouts_too_few 2 "rollouts: 1 is out of range" S --out_root "$T/x3" --rollouts 1
 expect_err ttt_groups_must_divide 2 "groups_per_step: 3 does not divide rollouts 4" S --out_root "$T/x4" --groups_per_step 3
 expect_err ttt_bad_mode 2 "mode: 'sample': expected bestofn or ttt" S --out_root "$T/x5" --mode sample
+expect_err ttt_bad_lr 2 "lr: 'fast': expected auto or a number in \[0, 10\]" S --out_root "$T/x6" --mode ttt --lr fast
+expect_err ttt_negative_lr 2 "lr: '-1e-3': expected auto or a number" S --out_root "$T/x7" --mode ttt --lr -1e-3
+# lr: auto is the reference's LoRA rule at the model's width (ci: d_model 32).
+S --out_root "$T/auto" --mode ttt --lr auto --ttt_steps 1 >"$T/la" 2>&1
+python3 -c "
+import json,sys; r=json.load(open(sys.argv[1])); want=5e-4*(2000/32)**0.781
+assert abs(r['lr']-want) < 1e-12*want, (r['lr'], want)" "$T/auto/run_record.json" && pass ttt_lr_auto_rule || fail ttt_lr_auto_rule "$(tail -2 "$T/la")"
 $BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/big/t" --vocab_size 600 >/dev/null
 expect_err ttt_tokenizer_model_mismatch 2 "vocab 600 differs from the model's 300" S --out_root "$T/x6" --tokenizer "$T/big/t.model"
 
