@@ -144,13 +144,14 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     Lora* lo = NULL;
     float *mo = NULL, *vo = NULL;
     if (c->ttt) {
-        lo = lora_new(m, (int)c->lora_rank, (float)c->lora_alpha, rng_u64(&trng));
+        Rng init = rng_split(&trng, 0);    /* steps draw from splits 1, 2, ...: the same in every mode */
+        lo = lora_new(m, (int)c->lora_rank, (float)c->lora_alpha, rng_u64(&init));
         mo = lo->k->alloc(lo->num_params * sizeof(float));
         vo = lo->k->alloc(lo->num_params * sizeof(float));
         m->lora = lo;
         m->train_base = 0;
     }
-    RlArchive* ar = c->ttt && c->reuse ? rl_archive_new((int)c->archive_cap, "", 0.0) : NULL;
+    RlArchive* ar = (c->ttt || c->search) && c->reuse ? rl_archive_new((int)c->archive_cap, "", 0.0) : NULL;
     int** prompts = calloc_check(N, sizeof(int*));
     int* plens = calloc_check(N, sizeof(int));
     for (int i = 0; i < N; i++) prompts[i] = malloc_check((size_t)m->Tmax * sizeof(int));

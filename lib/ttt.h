@@ -12,7 +12,8 @@
 #include "tokenizer.h"
 
 typedef struct {
-    int    ttt;                 /* 0 best-of-N, 1 test-time training */
+    int    ttt;                 /* 1: test-time training (a LoRA adapter, updated every step) */
+    int    search;              /* 1: search, TTT without learning (no adapter) */
     long   ttt_steps, rollouts, max_new_tokens, groups_per_step;
     int    entropic, reuse, adaptive_beta;
     double beta, kl_lambda, lr;
@@ -34,14 +35,19 @@ typedef struct {
  * owns); return nonzero to stop the task early (a pause). */
 typedef int (*TttStepFn)(void* ctx, long step, json_t* metrics);
 
-/* 0: done; 1: stopped by fn (state saved); -1: error (err). task_dir receives
- * metrics.jsonl and adapter_step_N/lora.safetensors in ttt mode, and state/ (the
- * resume state, every adapter_every steps and on a stop); a task_dir holding a
- * state/ continues from it. The caller removes state/ once the result is saved. */
 /* ttt.lr: auto. The LoRA rule of the TTT-Discover reference (tinker_cookbook
  * hyperparam_utils.get_lr: 5e-5 x 10 x (2000 / hidden)^0.781, fit on Llama at hidden
  * >= 2048 with LoRA alpha 32), extrapolated to our widths and alpha = 2 rank. */
 double ttt_lr_auto(long d_model);
+
+/* 0: done; 1: stopped by fn (state saved); -1: error (err). task_dir receives
+ * metrics.jsonl and adapter_step_N/lora.safetensors in ttt mode, and state/ (the
+ * resume state, every adapter_every steps and on a stop); a task_dir holding a
+ * state/ continues from it. The caller removes state/ once the result is saved.
+ * Common random numbers: step s samples from rng_split(task stream, s) in every mode
+ * (the LoRA init draws from split 0), so best-of-N, search and TTT in the same state
+ * draw the same uniforms: ttt with lr 0 gives best-of-N's samples (reuse 0) or
+ * search's (reuse 1). */
 int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
                  TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]);
 

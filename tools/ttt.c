@@ -33,7 +33,8 @@ static const Opt OPTS[] = {
     {"tokenizer", OPT_STR, offsetof(Args, tokenizer), NULL, OPT_RANGE_NONE, "tokenizer .model"},
     {"out_root", OPT_STR, offsetof(Args, out_root), NULL, OPT_RANGE_NONE, "run directory of this suite run"},
     {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "sampling and adapter seed"},
-    {"mode", OPT_STR, offsetof(Args, mode), "ttt", OPT_RANGE_NONE, "bestofn | ttt"},
+    {"mode", OPT_STR, offsetof(Args, mode), "ttt", OPT_RANGE_NONE,
+     "bestofn | search (PUCT reuse and refinement prompts, no learning) | ttt"},
     {"ttt_steps", OPT_INT, offsetof(Args, ttt_steps), "30", 1, 1e6, "steps per task (best-of-N samples ttt_steps x rollouts)"},
     {"rollouts", OPT_INT, offsetof(Args, rollouts), "32", 2, 4096, "completions per step"},
     {"max_new_tokens", OPT_INT, offsetof(Args, max_new_tokens), "32", 1, 4096, "tokens per completion at most"},
@@ -64,9 +65,11 @@ static const Opt OPTS[] = {
 
 static const ToolSpec SPEC = {"ttt", "ttt",
     "The discovery suite: per task, best-of-N from the frozen model (--mode bestofn, ttt_steps x rollouts\n"
-    "samples) or test-time LoRA training (--mode ttt: entropic or expected objective, adaptive beta,\n"
-    "KL shaping, PUCT reuse). Writes <out_root>/summary.jsonl and <task_id>/result.json (+ metrics.jsonl,\n"
-    "adapter_step_N/lora.safetensors in ttt mode). Rerunning skips finished tasks. --shard i/n splits the\n"
+    "samples), search (--mode search: ttt's start states and refinement prompts, no update) or test-time\n"
+    "LoRA training (--mode ttt: entropic or expected objective, adaptive beta, KL shaping, PUCT reuse).\n"
+    "All three draw the same random numbers in the same state (common random numbers). Writes\n"
+    "<out_root>/summary.jsonl and <task_id>/result.json (+ metrics.jsonl, adapter_step_N/lora.safetensors\n"
+    "in ttt mode). Rerunning skips finished tasks. --shard i/n splits the\n"
     "tasks across processes that share <out_root>; the shard that finds every result.json present writes\n"
     "summary.jsonl (--merge 1 rebuilds it without sampling). See docs/scale.md.", OPTS};
 
@@ -144,7 +147,9 @@ int main(int argc, char** argv) {
     if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
     TttCfg tc = {0};
     if (!strcmp(a.mode, "ttt")) tc.ttt = 1;
-    else if (strcmp(a.mode, "bestofn")) cfg_refuse(&c, "mode", "'%s': expected bestofn or ttt", a.mode);
+    else if (!strcmp(a.mode, "search")) tc.search = 1;
+    else if (strcmp(a.mode, "bestofn")) cfg_refuse(&c, "mode", "'%s': expected bestofn, search or ttt", a.mode);
+    if (tc.search && !a.reuse) cfg_refuse(&c, "reuse", "0: search is PUCT reuse without learning (reuse 0 is best-of-N)");
     if (!strcmp(a.objective, "entropic")) tc.entropic = 1;
     else if (strcmp(a.objective, "expected")) cfg_refuse(&c, "objective", "'%s': expected entropic or expected", a.objective);
     if (a.rollouts % a.groups_per_step) cfg_refuse(&c, "groups_per_step", "%ld does not divide rollouts %ld", a.groups_per_step, a.rollouts);
@@ -225,7 +230,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     Tracker t;
-    track_open(&t, run_dir, &SPEC, &a, &c, tc.ttt ? "ttt" : "bestofn");
+    track_open(&t, run_dir, &SPEC, &a, &c, a.mode);
     track_summary(&t, "device", kernels_json(m.k));
     if (tc.ttt) track_summary(&t, "lr", json_real(tc.lr));   /* the value used, also for lr: auto */
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));

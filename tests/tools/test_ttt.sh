@@ -73,13 +73,40 @@ S --out_root "$T/k" --mode ttt >"$T/lk" 2>&1; rc=$?
   && pass ttt_finished_task_state_cleared || fail ttt_finished_task_state_cleared "rc=$rc $(ls "$T/k/$task") $(tail -2 "$T/lk")"
 S --out_root "$T/t1" --mode ttt >"$T/l4" 2>&1 && grep -q "nothing to do" "$T/l4" && pass ttt_completed_is_noop || fail ttt_completed_is_noop "$(cat "$T/l4")"
 
+# Common random numbers: at every step of every task, ttt with lr 0 draws what best-of-N
+# draws (reuse 0) and what search draws (reuse 1): the same samples, tokens and rewards.
+# Search is TTT minus learning; best-of-N and search share step 1 (the same state).
+S --out_root "$T/crn_s" --mode search >"$T/lc1" 2>&1 && pass ttt_search_runs || fail ttt_search_runs "$(tail -2 "$T/lc1")"
+S --out_root "$T/crn_t0" --mode ttt --lr 0 --reuse 0 >"$T/lc2" 2>&1
+S --out_root "$T/crn_t1" --mode ttt --lr 0 --reuse 1 >"$T/lc3" 2>&1
+cat >"$T/crn.py" <<'PY'
+import json, sys, glob, os
+def load(root):
+    m = {}
+    for f in sorted(glob.glob(root + "/*/metrics.jsonl")):
+        rows = [{k: r[k] for k in ("step", "samples", "mean_reward", "max_reward", "best_reward", "tokens")} for r in map(json.loads, open(f))]
+        res = json.load(open(os.path.join(os.path.dirname(f), "result.json")))
+        m[os.path.basename(os.path.dirname(f))] = (rows, res["best_solution"], res["best_reward"], res["mean_reward"])
+    return m
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert len(a) == 4 and a == b, [(k, a[k], b.get(k)) for k in a if a[k] != b.get(k)][:1]
+if len(sys.argv) > 3:   # first steps agree, later ones may not
+    c = load(sys.argv[3])
+    assert all(a[k][0][0] == c[k][0][0] for k in a)
+PY
+python3 "$T/crn.py" "$T/bon" "$T/crn_t0" "$T/crn_s" && pass crn_ttt_lr0_reuse0_is_bestofn || fail crn_ttt_lr0_reuse0_is_bestofn "$(tail -2 "$T/lc2")"
+python3 "$T/crn.py" "$T/crn_s" "$T/crn_t1" && pass crn_ttt_lr0_reuse1_is_search || fail crn_ttt_lr0_reuse1_is_search "$(tail -2 "$T/lc3")"
+[ -z "$(ls -d "$T"/crn_s/*/adapter_step_* 2>/dev/null)" ] && grep -q '"mode": "search"' "$T/crn_s/$task/result.json" \
+  && pass search_has_no_adapter || fail search_has_no_adapter "$(ls "$T/crn_s/$task")"
+
 # Bad input: one line, exit 2.
 printf '{"id": "x", "family": "reach"}\n' >"$T/bad.jsonl"
 expect_err ttt_malformed_tasks 2 "bad.jsonl:1:" S --out_root "$T/x1" --tasks "$T/bad.jsonl"
 expect_err ttt_missing_ckpt 2 "nockpt" S --out_root "$T/x2" --ckpt "$T/nockpt"
 expect_err ttt_rollouts_too_few 2 "rollouts: 1 is out of range" S --out_root "$T/x3" --rollouts 1
 expect_err ttt_groups_must_divide 2 "groups_per_step: 3 does not divide rollouts 4" S --out_root "$T/x4" --groups_per_step 3
-expect_err ttt_bad_mode 2 "mode: 'sample': expected bestofn or ttt" S --out_root "$T/x5" --mode sample
+expect_err ttt_bad_mode 2 "mode: 'sample': expected bestofn, search or ttt" S --out_root "$T/x5" --mode sample
+expect_err ttt_search_needs_reuse 2 "reuse: 0: search is PUCT reuse without learning" S --out_root "$T/x8" --mode search --reuse 0
 expect_err ttt_bad_lr 2 "lr: 'fast': expected auto or a number in \[0, 10\]" S --out_root "$T/x6" --mode ttt --lr fast
 expect_err ttt_negative_lr 2 "lr: '-1e-3': expected auto or a number" S --out_root "$T/x7" --mode ttt --lr -1e-3
 # lr: auto is the reference's LoRA rule at the model's width (ci: d_model 32).
