@@ -92,20 +92,21 @@ void fig_pipeline(Canvas* cv) {
               C_GREY, HA_CENTER, VA_BOTTOM, 0);
 }
 
-int fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* ttt, const SeedGroup* sdft) {
-    const SeedGroup* gs[] = {ttt, base, sdft};
-    const char* names[] = {"TTT main", "base best-of-N", "SDFT best-of-N"};
-    Rgb col[] = {C_RED, C_BLUE, C_GREEN};
-    double *x[3] = {0}, *m[3] = {0}, *lo[3] = {0}, *hi[3] = {0};
-    int n[3] = {0}, any = 0;
+int fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* search, const SeedGroup* ttt, const SeedGroup* sdft) {
+    enum { NS = 4 };   /* TTT and base first (both required), then search and SDFT; SDFT dashed */
+    const SeedGroup* gs[NS] = {ttt, base, search, sdft};
+    const char* names[NS] = {"TTT main", "base best-of-N", "search (no learning)", "SDFT best-of-N"};
+    Rgb col[NS] = {C_RED, C_BLUE, C_ORANGE, C_GREEN};
+    double *x[NS] = {0}, *m[NS] = {0}, *lo[NS] = {0}, *hi[NS] = {0};
+    int n[NS] = {0}, any = 0;
     double xmax = 0, ymax = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NS; i++) {
         n[i] = gs[i]->nseeds ? group_curve(gs[i], &x[i], &m[i], &lo[i], &hi[i]) : 0;
         for (int k = 0; k < n[i]; k++) { xmax = fmax(xmax, x[i][k]); ymax = fmax(ymax, hi[i][k]); }
         any += n[i] > 0;
     }
     if (!n[0] || !n[1]) {
-        for (int i = 0; i < 3; i++) { free(x[i]); free(m[i]); free(lo[i]); free(hi[i]); }
+        for (int i = 0; i < NS; i++) { free(x[i]); free(m[i]); free(lo[i]); free(hi[i]); }
         return 0;
     }
     double ymin = 0, xmin = 0;
@@ -115,21 +116,21 @@ int fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* ttt, const Se
     axes_for(&ax, cv, 95, cv->h - 90, xmin, xmax, ymin, ymax);
     axes_frame(&ax, "Best reward so far vs samples\n(held-out tasks, mean over tasks; line: mean over seeds, band: min–max)",
                "samples per task", "best reward so far", 1);
-    LegendItem leg[3];
+    LegendItem leg[NS];
     int nl = 0;
-    char lab[3][128];
-    for (int i = 0; i < 3; i++) if (n[i] && gs[i]->nseeds > 1) axes_band(&ax, x[i], lo[i], hi[i], n[i], col[i], 0.18f);
-    for (int i = 2; i >= 0; i--) {
+    char lab[NS][128];
+    for (int i = 0; i < NS; i++) if (n[i] && gs[i]->nseeds > 1) axes_band(&ax, x[i], lo[i], hi[i], n[i], col[i], 0.18f);
+    for (int i = NS - 1; i >= 0; i--) {
         if (!n[i]) continue;
-        axes_series(&ax, x[i], m[i], n[i], col[i], 3, i == 2, n[i] <= 40 ? 4.5 : 0);
+        axes_series(&ax, x[i], m[i], n[i], col[i], 3, i == NS - 1, n[i] <= 40 ? 4.5 : 0);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NS; i++) {
         if (!n[i]) continue;
         snprintf(lab[i], sizeof lab[i], "%s (%d seed%s)", names[i], gs[i]->nseeds, gs[i]->nseeds == 1 ? "" : "s");
-        leg[nl++] = (LegendItem){lab[i], col[i], i == 2 ? LEG_DASHED : LEG_LINE};
+        leg[nl++] = (LegendItem){lab[i], col[i], i == NS - 1 ? LEG_DASHED : LEG_LINE};
     }
     axes_legend(&ax, leg, nl);
-    for (int i = 0; i < 3; i++) { free(x[i]); free(m[i]); free(lo[i]); free(hi[i]); }
+    for (int i = 0; i < NS; i++) { free(x[i]); free(m[i]); free(lo[i]); free(hi[i]); }
     return any;
 }
 

@@ -19,7 +19,7 @@ typedef struct { RunsSuite s[FIG_SEEDS]; int nseeds; } SeedGroup;
 void fig_pipeline(Canvas* cv);
 /* Best reward so far vs samples: mean over tasks, line = mean over seeds, band = min-max.
  * Needs the curves of base and ttt. */
-int  fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* ttt, const SeedGroup* sdft);
+int  fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* search, const SeedGroup* ttt, const SeedGroup* sdft);
 /* gs[0..ng): base best-of-N, TTT main, then the ablations; needs the first two. */
 int  fig_ablations(Canvas* cv, const SeedGroup* gs, int ng);
 /* p[0] mHC on, p[1] off (either may be empty): losses, and their difference when both exist. */

@@ -1,5 +1,5 @@
-# Phase C: discovery tasks (C1) and the held-out suite (C2): best-of-N and TTT
-# for seeds 0 and 1, and the ablations of the runbook, each its own run of
+# Phase C: discovery tasks (C1) and the held-out suite (C2): best-of-N, search and
+# TTT for seeds 0 and 1, and the ablations of the runbook, each its own run of
 # `ttt` under runs/suite/<name>/ (expensive: completion records, FORCE=1 redoes).
 C_TRAIN := $(D)/discovery/train.jsonl
 C_HELD  := $(D)/discovery/heldout.jsonl
@@ -20,10 +20,14 @@ $(SUITE)/$(1)/.complete: $(C_DEPS)
 	@touch $$@
 endef
 TTT_MAIN := --mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.1
-C_RUNS := base_bestofn_seed0 base_bestofn_seed1 ttt_main_seed0 ttt_main_seed1 \
+C_RUNS := base_bestofn_seed0 base_bestofn_seed1 search_seed0 search_seed1 ttt_main_seed0 ttt_main_seed1 \
           ttt_reuse0_seed0 ttt_adapt0_seed0 ttt_kl0_seed0 ttt_expected_seed0
 $(eval $(call suite_run,base_bestofn_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode bestofn))
 $(eval $(call suite_run,base_bestofn_seed1,$(C_HELD),$(B_BASE)/.complete,1,--mode bestofn))
+# Search: TTT main's start states, refinement prompts and budget without learning
+# (common random numbers: the same draws as TTT wherever both are in the same state).
+$(eval $(call suite_run,search_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode search --reuse 1))
+$(eval $(call suite_run,search_seed1,$(C_HELD),$(B_BASE)/.complete,1,--mode search --reuse 1))
 $(eval $(call suite_run,ttt_main_seed0,$(C_HELD),$(B_BASE)/.complete,0,$(TTT_MAIN)))
 $(eval $(call suite_run,ttt_main_seed1,$(C_HELD),$(B_BASE)/.complete,1,$(TTT_MAIN)))
 $(eval $(call suite_run,ttt_reuse0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 0 --adaptive_beta 1 --kl_lambda 0.1))

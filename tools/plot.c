@@ -63,6 +63,7 @@ static void figure(Figs* f, const char* name, int w, int h, int (*draw)(Canvas*,
 /* What the figures are drawn from, all read before any is drawn. */
 typedef struct {
     SeedGroup abl[6];   /* base best-of-N, TTT main, then the ablations */
+    SeedGroup search;   /* search: TTT without learning */
     SeedGroup sdft;     /* SDFT best-of-N */
     RunsPretrain pre[2];
     char sdft_run[256];
@@ -70,7 +71,7 @@ typedef struct {
 } Inputs;
 
 static int draw_pipeline(Canvas* cv, void* d) { (void)d; fig_pipeline(cv); return 1; }
-static int draw_reward(Canvas* cv, void* d) { Inputs* in = d; return fig_reward(cv, &in->abl[0], &in->abl[1], &in->sdft); }
+static int draw_reward(Canvas* cv, void* d) { Inputs* in = d; return fig_reward(cv, &in->abl[0], &in->search, &in->abl[1], &in->sdft); }
 static int draw_ablations(Canvas* cv, void* d) { return fig_ablations(cv, ((Inputs*)d)->abl, 6); }
 static int draw_pretrain(Canvas* cv, void* d) { return fig_pretrain(cv, ((Inputs*)d)->pre); }
 static int draw_sdft(Canvas* cv, void* d) {
@@ -91,6 +92,8 @@ static void read_inputs(Runs* r, const Args* a, Inputs* in) {
         in->abl[i].nseeds = runs_suite_seeds(r, prefixes[i], FIG_SEEDS, 1, in->abl[i].s, err);
         need(in->abl[i].nseeds < 0, err);
     }
+    in->search.nseeds = runs_suite_seeds(r, "search", FIG_SEEDS, 1, in->search.s, err);
+    need(in->search.nseeds < 0, err);
     runs_sdft_prefix(r, sdft_prefix);
     snprintf(p, sizeof p, "%.240s_bestofn", sdft_prefix);
     in->sdft.nseeds = runs_suite_seeds(r, p, FIG_SEEDS, 1, in->sdft.s, err);
@@ -125,6 +128,7 @@ static void read_inputs(Runs* r, const Args* a, Inputs* in) {
 
 static void free_inputs(Inputs* in) {
     for (int g = 0; g < 6; g++) for (int k = 0; k < FIG_SEEDS; k++) runs_suite_free(&in->abl[g].s[k]);
+    for (int k = 0; k < FIG_SEEDS; k++) runs_suite_free(&in->search.s[k]);
     for (int k = 0; k < FIG_SEEDS; k++) runs_suite_free(&in->sdft.s[k]);
     for (int k = 0; k < 2; k++) runs_pretrain_free(&in->pre[k]);
     json_decref(in->sdft_metrics); json_decref(in->sdft_report); json_decref(in->retention);
