@@ -123,9 +123,9 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
             if (done[i]) continue;
             at[i]++;
             int t = drawn[i];
-            if (stop[t]) { done[i] = 1; continue; }
-            out[(size_t)i * max_new + lens[i]++] = t;
+            out[(size_t)i * max_new + lens[i]++] = t;   /* a stop token too: a training target */
             last[i] = t;
+            if (stop[t]) done[i] = 1;
         }
     }
     if (on_device) { k->release(du); k->release(dtok); }
@@ -133,6 +133,8 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
     free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);
     return evaluated;
 }
+
+int sample_text_len(const int* ids, int n, const uint8_t* stop) { return n > 0 && stop[ids[n - 1]] ? n - 1 : n; }
 
 uint8_t* sample_stop_flags(const Tokenizer* tok, int V) {
     uint8_t* stop = calloc_check(V, 1);

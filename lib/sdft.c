@@ -93,8 +93,9 @@ double sdft_best_of_k(Model* m, const Tokenizer* tok, TokCache* cache, const uin
         double best = 0;
         for (int k = 0; k < K; k++) {
             uint32_t u[4096];
-            for (int j = 0; j < lens[k]; j++) u[j] = (uint32_t)out[(size_t)k * maxnew + j];
-            size_t len = tok_decode(tok, u, lens[k], text, sizeof text - 1);
+            int n = sample_text_len(out + (size_t)k * maxnew, lens[k], stop);   /* scored without its stop token */
+            for (int j = 0; j < n; j++) u[j] = (uint32_t)out[(size_t)k * maxnew + j];
+            size_t len = tok_decode(tok, u, n, text, sizeof text - 1);
             text[len] = 0;
             double s = task_score(&tasks[i], text, len);
             if (s > best) best = s;

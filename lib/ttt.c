@@ -189,7 +189,8 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
         sample_batch(m, (const int* const*)prompts, plens, N, maxnew, &sc, &srng, x.stop, out, lens);
         double step_max = -1, step_sum = 0;
         for (int i = 0; i < N; i++) {
-            decode_text(&x, out + (size_t)i * maxnew, lens[i], text, 4096);
+            const int* ids = out + (size_t)i * maxnew;   /* scored and archived without its stop token */
+            decode_text(&x, ids, sample_text_len(ids, lens[i], x.stop), text, 4096);
             r[i] = (float)task_score(t, text, strlen(text));
             step_sum += r[i];
             if (r[i] > step_max) step_max = r[i];

@@ -51,10 +51,23 @@ int main(void) {
     }
     CHECK("sample_topk1_is_greedy", ok, "greedy mismatch");
 
-    /* Stop tokens end the sequence and are not emitted. */
+    /* A stop token ends the sequence and is kept as its last token (a training target);
+     * the text is what comes before it. A completion cut off at max_new has none. */
     memset(stop, 1, sizeof stop);
     sample_batch(&m, prompts, plens, 2, 12, &sc, &base, stop, out2, len2);
-    CHECK("sample_stop_tokens", len2[0] == 0 && len2[1] == 0, "lens %d %d", len2[0], len2[1]);
+    CHECK("sample_stop_token_kept", len2[0] == 1 && len2[1] == 1 && out2[0] == out1[0] && out2[12] == out1[12],
+          "lens %d %d", len2[0], len2[1]);
+    CHECK("sample_text_len_strips_stop", sample_text_len(out2, len2[0], stop) == 0, "text len %d", sample_text_len(out2, len2[0], stop));
+    memset(stop, 0, sizeof stop);
+    stop[out1[3]] = 1;   /* the 4th token of sequence 0: it ends there, within max_new */
+    int first = 0;
+    while (out1[first] != out1[3]) first++;
+    sample_batch(&m, prompts, plens, 1, 12, &sc, &base, stop, outa, lena);
+    CHECK("sample_stop_counts_in_max_new", lena[0] == first + 1 && outa[first] == out1[3] &&
+          sample_text_len(outa, lena[0], stop) == first && !memcmp(outa, out1, (first + 1) * sizeof(int)), "len %d", lena[0]);
+    sample_batch(&m, prompts, plens, 1, first, &sc, &base, stop, outa, lena);
+    CHECK("sample_cut_off_has_no_stop", lena[0] == first && sample_text_len(outa, lena[0], stop) == first, "len %d", lena[0]);
+    memset(stop, 1, sizeof stop);
 
     /* top-p keeps only the nucleus: with p tiny, always the most likely token. */
     float logits[5] = {0.1f, 2.0f, 1.0f, 1.9f, -1.0f}, scratch[5];
