@@ -1,5 +1,6 @@
 /* report: results tables, macros and registry (lib/report.h, docs/tables.md). */
 #include "report.h"
+#include "stats.h"
 #include "atomic.h"
 #include "json.h"
 #include "runs.h"
@@ -74,10 +75,24 @@ typedef struct {
     char note[256];
 } Entry;
 
+/* A paired comparison X - Y of mean best reward over the held-out tasks (lib/stats). */
+typedef struct {
+    char   name[48];      /* macro stem, letters only */
+    char   label[160];    /* "TTT main vs base best-of-N" */
+    char   x[64], y[64];  /* method names for claims */
+    int    primary;       /* the one comparison the suite exists for; the rest are secondary */
+    int    present, seeds;
+    double samples_x, samples_y;
+    PairedCI ci;
+} Comparison;
+
+#define MAX_CMP 16
 typedef struct {
     Entry* e;
     int n, cap;
     Runs* runs;           /* the inputs; its notes are the registry's (missing runs, choices made) */
+    Comparison cmp[MAX_CMP];
+    int ncmp;
 } Report;
 
 static Entry* add(Report* r, const char* name, const char* what) {
@@ -178,6 +193,93 @@ static void num_from(Entry* e, const json_t* j, const char* key, const char* pat
     else snprintf(e->note, sizeof e->note, j ? "key missing" : "file missing");
 }
 
+/* ---------- paired comparisons ---------- */
+
+/* X - Y over seeds 0..nseeds-1 (X[s], Y[s]): each task's difference of best reward,
+ * averaged over the seeds both runs have, then the paired bootstrap over tasks (a task
+ * missing from any of those seeds' summaries is left out, with a note). Adds the
+ * comparison and its macros. */
+static void compare(Report* r, const char* name, const char* label, const char* xname, const char* yname, int primary,
+                    const Suite* X, const Suite* Y, int nseeds) {
+    if (r->ncmp == MAX_CMP) return;
+    Comparison* c = &r->cmp[r->ncmp++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    snprintf(c->label, sizeof c->label, "%s", label);
+    snprintf(c->x, sizeof c->x, "%s", xname);
+    snprintf(c->y, sizeof c->y, "%s", yname);
+    c->primary = primary;
+    int seeds[8], ns = 0;
+    for (int s = 0; s < nseeds && ns < 8; s++)
+        if (X[s].s.present && Y[s].s.present && X[s].s.task_best && Y[s].s.task_best) seeds[ns++] = s;
+    double* d = NULL;
+    int n = 0, dropped = 0;
+    if (ns > 0) {
+        d = malloc_check((json_object_size(X[seeds[0]].s.task_best) + 1) * sizeof *d);
+        const char* id;
+        json_t* v;
+        json_object_foreach(X[seeds[0]].s.task_best, id, v) {
+            double acc = 0;
+            int ok = 1;
+            for (int k = 0; k < ns && ok; k++) {
+                json_t* xv = json_object_get(X[seeds[k]].s.task_best, id);
+                json_t* yv = json_object_get(Y[seeds[k]].s.task_best, id);
+                if (!xv || !yv) ok = 0;
+                else acc += json_number_value(xv) - json_number_value(yv);
+            }
+            if (ok) d[n++] = acc / ns;
+            else dropped++;
+        }
+        double sx = 0, sy = 0;
+        for (int k = 0; k < ns; k++) { sx += X[seeds[k]].s.samples; sy += Y[seeds[k]].s.samples; }
+        c->samples_x = sx / ns;
+        c->samples_y = sy / ns;
+    }
+    if (dropped) note(r, "%s: %d task(s) not in every compared summary, left out", label, dropped);
+    c->seeds = ns;
+    c->present = n > 0;
+    if (c->present) stats_paired_bootstrap(d, n, STATS_RESAMPLES, 0, 0.95, &c->ci);
+    else note(r, "%s: no seed with both runs present; no comparison", label);
+    free(d);
+    static const char* part[8] = {"Delta", "Lo", "Hi", "Wins", "Ties", "Losses", "Tasks", "Seeds"};
+    static const char* says[8] = {"mean paired difference of best reward", "95% bootstrap interval, lower end",
+                                  "95% bootstrap interval, upper end", "tasks where the first is better",
+                                  "tasks tied", "tasks where the second is better", "tasks compared", "seeds averaged per task"};
+    double val[8] = {c->ci.mean, c->ci.lo, c->ci.hi, c->ci.wins, c->ci.ties, c->ci.losses, c->ci.n, ns};
+    for (int k = 0; k < 8; k++) {
+        char nm[64], what[160];
+        snprintf(nm, sizeof nm, "%s%s", name, part[k]);
+        snprintf(what, sizeof what, "%s: %s%s", label, says[k], primary ? " (primary)" : " (secondary)");
+        Entry* e = add(r, nm, what);
+        e->present = c->present;
+        e->v = val[k];
+        e->integral = k >= 3;
+        e->sign = k < 3;
+        snprintf(e->seed, sizeof e->seed, "%d seed%s", ns, ns == 1 ? "" : "s");
+        snprintf(e->source, sizeof e->source, "%s; %s", X[0].s.summary, Y[0].s.summary);
+        snprintf(e->run, sizeof e->run, "%s; %s", X[0].s.dir, Y[0].s.dir);
+        snprintf(e->cmd, sizeof e->cmd, "%s ; %s", X[0].cmd, Y[0].cmd);
+        if (!e->present) snprintf(e->note, sizeof e->note, "a run is missing");
+    }
+}
+
+/* The claim the interval allows, scoped: "X beats Y", "X is worse than Y" or no difference. */
+static void claim(const Comparison* c, char* out, size_t cap) {
+    if (!c->present) { snprintf(out, cap, "%s: not measured (a run is missing).", c->label); return; }
+    char d[32], lo[32], hi[32], budget[96];
+    fmt_num(c->ci.mean, 0, 0, 1, d, sizeof d);
+    fmt_num(c->ci.lo, 0, 0, 1, lo, sizeof lo);
+    fmt_num(c->ci.hi, 0, 0, 1, hi, sizeof hi);
+    if (fabs(c->samples_x - c->samples_y) < 1e-9) snprintf(budget, sizeof budget, "equal samples (%.0f per task)", c->samples_x);
+    else snprintf(budget, sizeof budget, "UNEQUAL samples: %.0f vs %.0f per task", c->samples_x, c->samples_y);
+    char stat[256];
+    snprintf(stat, sizeof stat, "(Δ = %s, 95%% CI [%s, %s], %d tasks × %d seed%s, %s; wins/ties/losses %d/%d/%d)", d, lo, hi,
+             c->ci.n, c->seeds, c->seeds == 1 ? "" : "s", budget, c->ci.wins, c->ci.ties, c->ci.losses);
+    if (c->ci.lo > 0) snprintf(out, cap, "%s beats %s on this suite %s.", c->x, c->y, stat);
+    else if (c->ci.hi < 0) snprintf(out, cap, "%s is worse than %s on this suite %s.", c->x, c->y, stat);
+    else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.", c->x, c->y, stat);
+}
+
 /* ---------- gathering ---------- */
 
 static const char* SEEDWORD[2] = {"Zero", "One"};
@@ -261,6 +363,19 @@ static int gather(Report* r, Suite main_s[NMAIN][2], Suite abl[5], char sdft_pre
             snprintf(e->cmd, sizeof e->cmd, "%s ; %s", abl[k].cmd, abl[0].cmd);
             if (!e->present) snprintf(e->note, sizeof e->note, "%s missing", abl[k].s.present ? "ttt_main_seed0" : AD[k]);
         }
+    }
+
+    /* paired comparisons: the primary one first (held-out split, mean best reward at the
+     * full sample budget), then the secondary ones */
+    compare(r, "TTTMainVsBase", "TTT main vs base best-of-N", "TTT main", "base best-of-N", 1, main_s[2], main_s[0], 2);
+    compare(r, "TTTMainVsSearch", "TTT main vs search", "TTT main", "search (no learning)", 0, main_s[2], main_s[1], 2);
+    compare(r, "SearchVsBase", "search vs base best-of-N", "search (no learning)", "base best-of-N", 0, main_s[1], main_s[0], 2);
+    compare(r, "SDFTVsBase", "SDFT best-of-N vs base best-of-N", "SDFT best-of-N", "base best-of-N", 0, main_s[3], main_s[0], 2);
+    static const char* AC[5] = {"", "TTTReuseOffVsBase", "TTTAdaptOffVsBase", "TTTKLOffVsBase", "TTTExpectedVsBase"};
+    for (int k = 1; k < 5; k++) {
+        char label[160];
+        snprintf(label, sizeof label, "%s vs base best-of-N (seed 0)", AW[k]);
+        compare(r, AC[k], label, AW[k], "base best-of-N", 0, &abl[k], main_s[0], 1);
     }
 
     /* retention */
@@ -416,6 +531,30 @@ static void table_main(FILE* f, const Report* r, const char* runs_dir, const cha
     fprintf(f, "\\hline\n\\end{tabular}\n");
 }
 
+static void table_comparisons(FILE* f, const Report* r, const char* runs_dir) {
+    fprintf(f, "%% table_comparisons.tex: generated by report_write (lib/report.c) from ");
+    esc_line(f, runs_dir);
+    fprintf(f, "\n%% Paired comparisons of mean best reward on the held-out tasks: each task's difference averaged\n"
+               "%% over the seeds both runs have; mean, 95%% percentile bootstrap interval (10,000 resamples of tasks),\n"
+               "%% wins/ties/losses over tasks. The first row is the primary comparison; the others are secondary.\n");
+    fprintf(f, "\\begin{tabular}{llrcrr}\n\\hline\n"
+               "Comparison & & $\\Delta$ & 95\\%% CI & W/T/L & tasks $\\times$ seeds \\\\\n\\hline\n");
+    char d[64], lo[64], hi[64], esc[400];
+    for (int i = 0; i < r->ncmp; i++) {
+        const Comparison* c = &r->cmp[i];
+        report_tex_escape(c->label, esc, sizeof esc);
+        fprintf(f, "%s & %s & ", esc, c->primary ? "primary" : "secondary");
+        if (!c->present) { fprintf(f, "-- & -- & -- & -- \\\\\n"); continue; }
+        fmt_num(c->ci.mean, 0, 1, 1, d, sizeof d);
+        fmt_num(c->ci.lo, 0, 1, 1, lo, sizeof lo);
+        fmt_num(c->ci.hi, 0, 1, 1, hi, sizeof hi);
+        fprintf(f, "%s & [%s, %s] & %d/%d/%d & %d $\\times$ %d \\\\\n", d, lo, hi, c->ci.wins, c->ci.ties, c->ci.losses,
+                c->ci.n, c->seeds);
+        if (c->primary && i + 1 < r->ncmp) fprintf(f, "\\hline\n");
+    }
+    fprintf(f, "\\hline\n\\end{tabular}\n");
+}
+
 static void table_ablation(FILE* f, const Report* r, const char* runs_dir) {
     static const char* AM[5] = {"TTTMain", "TTTReuseOff", "TTTAdaptOff", "TTTKLOff", "TTTExpected"};
     static const char* AL[5] = {"TTT main (\\texttt{ttt\\_main\\_seed0})", "Reuse off (\\texttt{ttt\\_reuse0\\_seed0})",
@@ -497,6 +636,15 @@ static void registry(FILE* f, const Report* r, const char* runs_dir, const char*
         md_cell(f, e->note);
         fputs(" |\n", f);
     }
+    fprintf(f, "\n## Claims\n\nGenerated from the paired intervals (`tables/table_comparisons.tex`): a claim is made "
+               "only where the 95%% interval excludes 0. All are scoped to this synthetic suite and these budgets.\n\n");
+    for (int i = 0; i < r->ncmp; i++) {
+        char c[1024];
+        claim(&r->cmp[i], c, sizeof c);
+        fprintf(f, "- %s ", r->cmp[i].primary ? "**Primary.**" : "Secondary.");
+        md_cell(f, c);
+        fputc('\n', f);
+    }
     fprintf(f, "\n## Missing runs and choices\n\n");
     size_t nnotes = json_array_size(r->runs->notes);
     if (nnotes == 0) fprintf(f, "None: every expected run was found.\n");
@@ -514,8 +662,8 @@ static void registry(FILE* f, const Report* r, const char* runs_dir, const char*
                "Reading these numbers:\n\n"
                "- Base, TTT and SDFT best-of-N are compute-matched by samples per task (the `Samples` column); "
                "compare methods only at equal samples.\n"
-               "- Two seeds per main method and one per ablation: differences smaller than the spread between "
-               "the two seeds of one method are noise, not effects.\n"
+               "- Compare methods by the paired intervals above, not by the seed means: two seeds per main "
+               "method and one per ablation are few, and only an interval that excludes 0 supports a claim.\n"
                "- The mHC table is one on/off pair of pretraining runs at one scale and one seed; it is evidence "
                "about that pair only.\n"
                "- Retention is a perplexity delta on one validation bin; a small delta is not a zero-forgetting "
@@ -537,6 +685,8 @@ int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN])
     runs_open(&runs, runs_dir);
     Report r = {.runs = &runs};
     Suite main_s[NMAIN][2], abl[5];
+    memset(main_s, 0, sizeof main_s);
+    memset(abl, 0, sizeof abl);
     char sdft_prefix[256], mhc_run[2][256];
     int rc = gather(&r, main_s, abl, sdft_prefix, mhc_run, err);
     for (int i = 0; rc == 0 && i < r.n; i++)
@@ -557,6 +707,11 @@ int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN])
         rc = mem_commit(&m, p, err);
     }
     if (rc == 0) {
+        mem_open(&m); table_comparisons(m.f, &r, runs_dir);
+        path_join(p, sizeof p, tdir, "table_comparisons.tex");
+        rc = mem_commit(&m, p, err);
+    }
+    if (rc == 0) {
         mem_open(&m); table_mhc(m.f, &r, runs_dir, mhc_run);
         path_join(p, sizeof p, tdir, "table_mhc.tex");
         rc = mem_commit(&m, p, err);
@@ -572,6 +727,8 @@ int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN])
         rc = mem_commit(&m, p, err);
     }
     free(r.e);
+    for (int k = 0; k < NMAIN; k++) for (int sd = 0; sd < 2; sd++) runs_suite_free(&main_s[k][sd].s);
+    for (int k = 1; k < 5; k++) runs_suite_free(&abl[k].s);   /* abl[0] is main_s[2][0] */
     runs_close(&runs);
     return rc;
 }

@@ -112,6 +112,8 @@ static int suite_line(json_t* o, void* ctx, const char* path, long line, char er
         }
         json_array_append_new(sr->ids, json_string(id));
     }
+    const char* tid = jget_str(o, "task_id", NULL);
+    if (tid && *tid) json_object_set_new(sr->s->task_best, tid, json_real(b));
     sr->s->best += b; sr->s->mean_reward += m; sr->s->samples += k;
     sr->s->ntasks++;
     return 0;
@@ -199,6 +201,7 @@ int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR
     snprintf(s->dir, sizeof s->dir, "%s/suite/%s", r->dir, name);
     path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl");
     if (!path_exists(s->summary)) { snprintf(s->missing, sizeof s->missing, "missing run: %s (no %s)", name, s->summary); return 0; }
+    s->task_best = json_object();
     SuiteRead sr = {s, curves ? json_array() : NULL};
     int rc = runs_jsonl(r, s->summary, suite_line, &sr, NULL, err);
     if (rc == 0 && s->ntasks == 0)
@@ -225,6 +228,8 @@ int runs_suite_seeds(Runs* r, const char* prefix, int nseeds, int curves, RunsSu
 
 void runs_suite_free(RunsSuite* s) {
     free(s->x); free(s->y);
+    json_decref(s->task_best);
+    s->task_best = NULL;
     s->x = s->y = NULL;
     s->n = 0;
 }

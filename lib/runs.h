@@ -43,6 +43,7 @@ typedef struct {
     char   missing[4500];                /* why not present ("" when present) */
     int    n;                            /* points of the curve; 0 when not asked for or not complete */
     double *x, *y;                       /* (n,) samples per task, mean over tasks of the best reward so far */
+    json_t* task_best;                   /* {task_id: best_reward} of lines with a task_id (runs_suite_free) */
 } RunsSuite;
 
 /* curves: also the task-averaged reward curve from each task's result.json (a task

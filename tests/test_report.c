@@ -146,6 +146,24 @@ int main(int argc, char** argv) {
     CHECK("registry: source and seed", has(reg, "| `\\BaseBestofNSeedOne` | 0.5000 |") &&
           has(reg, "base_bestofn_seed1/summary.jsonl`"), "%.600s", reg);
 
+    /* Paired comparisons: per task, the difference averaged over the seeds both runs have.
+     * TTT main - base: t0 ((1 - .5) + (.5 - .75)) / 2 = .125, t1 ((.5 - .25) + (.5 - .25)) / 2 = .25. */
+    char* cmpT = slurp(paper, "tables/table_comparisons.tex");
+    CHECK("comparisons: primary row first, with interval and W/T/L",
+          has(cmpT, "TTT main vs base best-of-N & primary & +0.1875 & [+0.1250, +0.2500] & 2/0/0 & 2 $\\times$ 2 \\\\"), "%s", cmpT);
+    CHECK("comparisons: macros", has(mac, "\\newcommand{\\TTTMainVsBaseDelta}{+0.1875}") &&
+          has(mac, "\\newcommand{\\TTTMainVsBaseWins}{2}") && has(mac, "\\newcommand{\\TTTMainVsBaseSeeds}{2}"), "%s", mac);
+    CHECK("comparisons: a missing run -> --", has(mac, "\\newcommand{\\SearchVsBaseDelta}{--}") &&
+          has(cmpT, "search vs base best-of-N & secondary & -- & -- & -- & -- \\\\"), "%s", cmpT);
+    CHECK("claims: beats, where the interval excludes 0", has(reg, "**Primary.** TTT main beats base best-of-N on this suite "
+          "(Δ = +0.1875, 95% CI [+0.1250, +0.2500], 2 tasks × 2 seeds, equal samples (64 per task)"), "%.3000s", strstr(reg, "## Claims"));
+    CHECK("claims: worse, on the seeds both have", has(reg, "SDFT best-of-N is worse than base best-of-N on this suite "
+          "(Δ = -0.1875, 95% CI [-0.2500, -0.1250], 2 tasks × 1 seed"), "%.3000s", strstr(reg, "## Claims"));
+    CHECK("claims: no significant difference", has(reg, "No significant difference between TTT reuse off and base best-of-N at this scale"),
+          "%.3000s", strstr(reg, "## Claims"));
+    CHECK("claims: not measured", has(reg, "search vs base best-of-N: not measured"), "%.3000s", strstr(reg, "## Claims"));
+    free(cmpT);
+
     char e1[256] = "";
     report_tex_escape("a_b&c%d$e#f{g}h~i^j\\k", e1, sizeof e1);
     CHECK("tex_escape", !strcmp(e1, "a\\_b\\&c\\%d\\$e\\#f\\{g\\}h\\textasciitilde{}i\\textasciicircum{}j\\textbackslash{}k"), "%s", e1);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The results tables and macros of lib/report.c compile with pdflatex (texlive-latex-base,
 # no booktabs): build/tests/test_report --write writes fake runs and the report, then a small
-# document \input's results_macros.tex and the three tables.
+# document \input's results_macros.tex and the four tables.
 source "$(dirname "$0")/lib.sh"
 TR=$ROOT/build/tests/test_report
 [ -x "$TR" ] || make -s -C "$ROOT" build/tests/test_report >/dev/null
@@ -16,7 +16,8 @@ if ! command -v pdflatex >/dev/null; then fail report_latex "pdflatex missing an
 
 if "$TR" --write "$T/rep" >"$T/write.log" 2>&1; then pass report_write_fake; else fail report_write_fake "$(cat "$T/write.log")"; exit 1; fi
 P=$T/rep/paper
-for f in results_macros.tex results_registry.md tables/table_main_results.tex tables/table_ablation_summary.tex tables/table_mhc.tex; do
+for f in results_macros.tex results_registry.md tables/table_main_results.tex tables/table_ablation_summary.tex tables/table_mhc.tex \
+    tables/table_comparisons.tex; do
     [ -s "$P/$f" ] || fail report_outputs "$f missing"
 done
 cat >"$P/doc.tex" <<'TEX'
@@ -25,6 +26,9 @@ cat >"$P/doc.tex" <<'TEX'
 \begin{document}
 Base best-of-$N$ reaches \BaseBestofNSeedZero{} (seed 0) and TTT \TTTMainMean{} (mean of seeds);
 retention changes perplexity by \RetentionRelDeltaPct\%; missing KL-off run: \TTTKLOffSeedZero.
+TTT minus base: \TTTMainVsBaseDelta{} [\TTTMainVsBaseLo, \TTTMainVsBaseHi].
+
+\input{tables/table_comparisons.tex}
 
 \input{tables/table_main_results.tex}
 
