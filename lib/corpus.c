@@ -1173,10 +1173,14 @@ static void gen_record(const CorpusGen* g, Rng* r, Out* o) {
 /* score, so a model learns what a good answer looks like without always       */
 /* producing one.                                                               */
 
+/* Never a prompt reserved for the discovery suites (task_reserved): no held-out or
+ * train task appears in the corpus, by construction. */
 static void task_draw(Rng* r, Task* t) {
-    int fam = (int)rng_below(r, TASK_N_FAMILIES);
-    int d = (int)rng_range(r, TASK_DIFF_MIN, TASK_DIFF_MAX);
-    task_generate(r, fam, d, t);
+    do {
+        int fam = (int)rng_below(r, TASK_N_FAMILIES);
+        int d = (int)rng_range(r, TASK_DIFF_MIN, TASK_DIFF_MAX);
+        task_generate(r, fam, d, t);
+    } while (task_reserved(t));
 }
 
 /* "reach 24 with 3 5 8 2 : 3 + 8 ; score 0.45" */

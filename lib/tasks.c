@@ -384,7 +384,10 @@ static void order_generate(Rng* r, int d, Task* t) {
     for (int i = 0; i < t->n; i++) {
         for (int again = 1; again;) {   /* distinct items, so the order is unique */
             again = 0;
-            if (t->key == ORDER_ALPHA) snprintf(t->word[i], TASK_WORD_MAX, "%s", VOCAB[rng_below(r, NELEM(VOCAB))]);
+            if (t->key == ORDER_ALPHA) {   /* a redrawn word leaves no bytes of the old one (a Task compares whole) */
+                memset(t->word[i], 0, TASK_WORD_MAX);
+                snprintf(t->word[i], TASK_WORD_MAX, "%s", VOCAB[rng_below(r, NELEM(VOCAB))]);
+            }
             else t->num[i] = rng_range(r, 1, MAXV[d]);
             for (int j = 0; j < i; j++)
                 again |= t->key == ORDER_ALPHA ? strcmp(t->word[i], t->word[j]) == 0 : t->num[i] == t->num[j];
@@ -585,6 +588,12 @@ static int pset_add(PSet* p, const char* s) {   /* 1 if new */
     return 1;
 }
 
+int task_reserved(const Task* t) {
+    uint64_t h = 1469598103934665603ULL;
+    for (const char* p = t->prompt; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (h >> 61) == 0 || (h >> 61) == 7;   /* the top 3 bits: 2 of 8 values */
+}
+
 static int make_split(PSet* seen, Rng* r, const char* split, const int* fams, int nfam, int dmin, int dmax, long n,
                       Task* out, char err[ERR_LEN]) {
     for (long i = 0; i < n; i++) {
@@ -597,7 +606,7 @@ static int make_split(PSet* seen, Rng* r, const char* split, const int* fams, in
             }
             int d = (int)rng_range(r, dmin, dmax);
             task_generate(r, f, d, &out[i]);
-        } while (!pset_add(seen, out[i].prompt));
+        } while (!task_reserved(&out[i]) || !pset_add(seen, out[i].prompt));   /* never a corpus prompt */
         snprintf(out[i].split, sizeof out[i].split, "%s", split);
         snprintf(out[i].id, sizeof out[i].id, "%s-%05ld-%s", split, i, FAMILY[f]);
     }

@@ -63,6 +63,10 @@ int         task_parse_families(const char* list, int fams[TASK_N_FAMILIES], cha
 /* A fresh task of `family` at `difficulty` (clamped to [TASK_DIFF_MIN, TASK_DIFF_MAX]):
  * params, prompt and answer; id and split are left empty. Never fails. */
 void   task_generate(Rng* r, int family, int difficulty, Task* t);
+/* 1 for the quarter of prompts (by a hash of the prompt text) kept for the discovery
+ * suites: gen-tasks draws only these, the corpus (worked examples, refinements,
+ * demonstrations) never shows them, so no suite task is in the pretraining data. */
+int  task_reserved(const Task* t);
 /* An attempt of random quality (exact, close, poor), as the corpus shows them. */
 void   task_attempt(const Task* t, Rng* r, char* out, size_t cap);
 

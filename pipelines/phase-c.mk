@@ -5,9 +5,10 @@ C_TRAIN := $(D)/discovery/train.jsonl
 C_HELD  := $(D)/discovery/heldout.jsonl
 SUITE   := $(RUNS)/suite
 
-# C1 (the target is the run's completion record: pipelines/phases.mk)
-$(call done,$(C_TRAIN)): $(CFG_STAMP) bin/gen-tasks $(call redo_if_missing,$(C_TRAIN) $(C_HELD))
-	bin/gen-tasks --config $(CONFIG) --seed 0 --out_train $(C_TRAIN) --out_heldout $(C_HELD)
+# C1 (the target is the run's completion record: pipelines/phases.mk). --corpus: fails
+# loudly if the pretraining text holds any train or held-out task's prompt.
+$(call done,$(C_TRAIN)): $(A_TRAIN).sha256 $(CFG_STAMP) bin/gen-tasks $(call redo_if_missing,$(C_TRAIN) $(C_HELD))
+	bin/gen-tasks --config $(CONFIG) --seed 0 --out_train $(C_TRAIN) --out_heldout $(C_HELD) --corpus $(A_TRAIN)
 	@touch $@
 $(call content_stamps,$(call done,$(C_TRAIN)),$(C_TRAIN) $(C_HELD))
 

@@ -10,7 +10,7 @@
 
 typedef struct {
     long seed, n_train, n_heldout, min_difficulty, max_difficulty;
-    const char *out_train, *out_heldout, *families;
+    const char *out_train, *out_heldout, *families, *corpus;
 } Args;
 
 static const Opt OPTS[] = {
@@ -23,13 +23,49 @@ static const Opt OPTS[] = {
     {"max_difficulty", OPT_INT, offsetof(Args, max_difficulty), "5", TASK_DIFF_MIN, TASK_DIFF_MAX, "hardest difficulty"},
     {"families", OPT_STR, offsetof(Args, families), "reach,constrain,order", OPT_RANGE_NONE,
      "comma-separated task families, dealt round-robin"},
+    {"corpus", OPT_STR, offsetof(Args, corpus), "", OPT_RANGE_NONE,
+     "pretraining text to check (train.txt): exit 2, writing nothing, when one of its lines starts with a task's prompt"},
     {0},
 };
 
 static const ToolSpec SPEC = {"gen-tasks", "gen_tasks",
     "Generate the discovery tasks: verifiable problems with graded rewards in [0, 1] (reach a\n"
     "target with arithmetic, build a word meeting constraints, order items; docs/tasks.md).\n"
-    "Train and held-out come from one seed and never share a prompt.", OPTS};
+    "Train and held-out come from one seed and never share a prompt, and never a prompt the corpus\n"
+    "shows (task_reserved); --corpus checks that against the pretraining text itself.", OPTS};
+
+static int by_prompt(const void* a, const void* b) { return strcmp((*(const Task* const*)a)->prompt, (*(const Task* const*)b)->prompt); }
+
+/* Refuses (exit 2) a corpus one of whose lines starts with a task's prompt ("BODY :"). */
+static void check_corpus(const char* path, const Task* train, long ntr, const Task* held, long nho) {
+    char err[ERR_LEN];
+    size_t len;
+    char* text = read_file(path, &len, err);
+    if (!text) die(EXIT_BADINPUT, "%s", err);
+    long n = ntr + nho;
+    const Task** byp = malloc_check((size_t)(n ? n : 1) * sizeof *byp);
+    for (long i = 0; i < n; i++) byp[i] = i < ntr ? &train[i] : &held[i - ntr];
+    qsort(byp, (size_t)n, sizeof *byp, by_prompt);
+    Task key;
+    const Task* kp = &key;
+    long line = 1;
+    for (char* p = text; p < text + len; line++) {
+        char* end = memchr(p, '\n', (size_t)(text + len - p));
+        if (!end) end = text + len;
+        char* colon = NULL;
+        for (char* q = p; q + 1 < end; q++) if (q[0] == ' ' && q[1] == ':') { colon = q; break; }
+        if (colon && colon + 2 - p < (long)sizeof key.prompt) {
+            snprintf(key.prompt, sizeof key.prompt, "%.*s", (int)(colon + 2 - p), p);
+            const Task** hit = bsearch(&kp, byp, (size_t)n, sizeof *byp, by_prompt);
+            if (hit)
+                die(EXIT_BADINPUT, "%s:%ld: the pretraining corpus holds the prompt of %s task %s ('%s'): contaminated",
+                    path, line, (*hit)->split, (*hit)->id, (*hit)->prompt);
+        }
+        p = end + 1;
+    }
+    free(byp);
+    free(text);
+}
 
 static void count_families(const Task* t, long n, json_t* into) {
     for (long i = 0; i < n; i++) {
@@ -66,6 +102,11 @@ int main(int argc, char** argv) {
     if (tasks_make_splits((uint64_t)a.seed, fams, nfam, (int)a.min_difficulty, (int)a.max_difficulty, a.n_train,
                           a.n_heldout, &train, &held, err))
         die(EXIT_BADINPUT, "%s", err);
+    if (*a.corpus) {
+        track_input(&t, a.corpus);
+        check_corpus(a.corpus, train, a.n_train, held, a.n_heldout);
+        track_say(&t, "gen-tasks: no task prompt in %s", a.corpus);
+    }
     if (tasks_write_jsonl(a.out_train, train, a.n_train, err)) die(EXIT_FAIL, "%s", err);
     track_output(&t, a.out_train);
     track_progress(&t, 1, a.out_train);

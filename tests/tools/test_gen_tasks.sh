@@ -33,3 +33,16 @@ expect_err difficulty_range 2 "max_difficulty" $G $O --min_difficulty 4 --max_di
 expect_err difficulty_out_of_range 2 "out of range" $G $O --max_difficulty 9
 expect_err same_outputs 2 "must differ" $G --out_train "$T/x/a.jsonl" --out_heldout "$T/x/a.jsonl"
 expect_err too_many_for_range 2 "distinct" $G $O --families constrain --max_difficulty 1 --n_train 5000
+
+# No contamination: a corpus holding no task prompt passes; one that holds a held-out
+# task's prompt at the start of a line is refused, naming the line and the task, and no
+# task file is written.
+$BIN/gen-corpus --seed 0 --train_lines 20000 --val_lines 10 --train_out "$T/c/train.txt" --val_out "$T/c/val.txt" >/dev/null 2>&1
+$G --seed 0 --out_train "$T/ok/train.jsonl" --out_heldout "$T/ok/heldout.jsonl" --n_train 30 --n_heldout 12 --corpus "$T/c/train.txt" >"$T/ok.log" 2>&1 \
+  && grep -q "no task prompt in" "$T/ok.log" && pass corpus_check_clean || fail corpus_check_clean "$(tail -2 "$T/ok.log")"
+p=$(sed -n '3s/.*"prompt":"\([^"]*\)".*/\1/p' "$T/ok/heldout.jsonl")
+{ head -2 "$T/c/train.txt"; echo "$p 3 + 4 ; score 0.50"; tail -n +3 "$T/c/train.txt"; } >"$T/c/dirty.txt"
+expect_err corpus_contaminated_refused 2 "dirty.txt:3: the pretraining corpus holds the prompt of heldout task heldout-00002-" \
+    $G --seed 0 --out_train "$T/dirty/train.jsonl" --out_heldout "$T/dirty/heldout.jsonl" --n_train 30 --n_heldout 12 --corpus "$T/c/dirty.txt"
+[ ! -e "$T/dirty/train.jsonl" ] && [ ! -e "$T/dirty/heldout.jsonl" ] && pass corpus_contaminated_writes_nothing \
+  || fail corpus_contaminated_writes_nothing "$(ls "$T/dirty")"
