@@ -401,6 +401,21 @@ static int gather(Report* r, Suite main_s[NMAIN][2], Suite abl[5], char sdft_pre
         Entry* e = add(r, "RetentionRelDeltaPct", "retention: relative perplexity delta, percent");
         num_from(e, j, "rel_delta", p, is_dir(rr) ? rr : suite_dir, cmd, 0);
         e->v *= 100; e->sign = 1;
+        /* its 95% interval (paired bootstrap over val batches), percent */
+        json_t* ci = j ? json_object_get(j, "rel_delta_ci95") : NULL;
+        for (int k = 0; k < 2; k++) {
+            e = add(r, k ? "RetentionRelDeltaPctHi" : "RetentionRelDeltaPctLo",
+                    k ? "retention: relative perplexity delta, percent, 95% interval upper end (bootstrap over val batches)"
+                      : "retention: relative perplexity delta, percent, 95% interval lower end (bootstrap over val batches)");
+            json_t* v = json_array_get(ci, (size_t)k);
+            e->present = json_is_number(v);
+            e->v = 100 * json_number_value(v);
+            e->sign = 1;
+            snprintf(e->source, sizeof e->source, "%s key rel_delta_ci95", p);
+            snprintf(e->run, sizeof e->run, "%s", is_dir(rr) ? rr : suite_dir);
+            snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
+            if (!e->present) snprintf(e->note, sizeof e->note, j ? "no rel_delta_ci95 (an older retention run)" : "retention not run");
+        }
         json_decref(j);
     }
 
@@ -666,7 +681,9 @@ static void registry(FILE* f, const Report* r, const char* runs_dir, const char*
                "method and one per ablation are few, and only an interval that excludes 0 supports a claim.\n"
                "- The mHC table is one on/off pair of pretraining runs at one scale and one seed; it is evidence "
                "about that pair only.\n"
-               "- Retention is a perplexity delta on one validation bin; a small delta is not a zero-forgetting "
+               "- The mHC on/off comparison is one seed per arm: no interval, not a claim.\n"
+               "- Retention is a perplexity delta on one validation bin, with a 95%% interval over its batches "
+               "(`\\RetentionRelDeltaPctLo`, `\\RetentionRelDeltaPctHi`); a small delta is not a zero-forgetting "
                "guarantee.\n");
 }
 

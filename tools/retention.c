@@ -3,6 +3,7 @@
  * checkpoints on the same val-bin batches, and the delta. */
 #include "bins.h"
 #include "ckpt.h"
+#include "stats.h"
 #include "config.h"
 #include "control.h"
 #include "json.h"
@@ -59,7 +60,7 @@ static void read_config(const char* ckpt, const char* cfg_path, ModelConfig* mc)
 
 /* Mean cross-entropy of one checkpoint over `batches` batches; progress from step0. */
 static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const ModelConfig* mc, const Bin* val, int B, int T,
-                        long batches, long step0) {
+                        long batches, long step0, double* per /* (batches) each batch's mean loss */) {
     char err[ERR_LEN];
     Model m;
     model_build(&m, mc, 0);
@@ -71,7 +72,8 @@ static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const 
     size_t cursor = 0;   /* batches fit in val (main), so reading never wraps */
     for (long k = 0; k < batches; k++) {
         bin_next_batch(val, &cursor, in, tg, B, T);
-        sum += model_forward(&m, in, tg, B, T);
+        per[k] = model_forward(&m, in, tg, B, T);
+        sum += per[k];
         track_progress(t, step0 + k + 1, ckpt);
         if (control_pause_requested()) control_pause_exit(t, "none: retention recomputes from the start");
     }
@@ -128,15 +130,25 @@ int main(int argc, char** argv) {
     if (batches < a.max_batches) track_say(&t, "retention: %s holds %ld batches of %d x %d, fewer than max_batches %ld", a.val_bin,
                                            batches, B, T, a.max_batches);
 
-    double base_loss = eval_ckpt(&t, kops, a.base_ckpt, &bc, &val, B, T, batches, 0);
-    double upd_loss = eval_ckpt(&t, kops, a.updated_ckpt, &uc, &val, B, T, batches, batches);
+    double* base_per = malloc_check((size_t)batches * sizeof(double));
+    double* upd_per = malloc_check((size_t)batches * sizeof(double));
+    double base_loss = eval_ckpt(&t, kops, a.base_ckpt, &bc, &val, B, T, batches, 0, base_per);
+    double upd_loss = eval_ckpt(&t, kops, a.updated_ckpt, &uc, &val, B, T, batches, batches, upd_per);
     double base_ppl = exp(base_loss), upd_ppl = exp(upd_loss);
+    /* The interval of rel_delta: the paired bootstrap over val batches of the loss
+     * difference (both models saw the same batches); rel_delta = exp(mean difference) - 1. */
+    for (long k = 0; k < batches; k++) upd_per[k] -= base_per[k];
+    PairedCI ci;
+    stats_paired_bootstrap(upd_per, (int)batches, STATS_RESAMPLES, 0, 0.95, &ci);
+    free(base_per); free(upd_per);
     json_t* r = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "base_ppl", base_ppl, "updated_ppl",
                           upd_ppl, "abs_delta", upd_ppl - base_ppl, "rel_delta", upd_ppl / base_ppl - 1, "base_loss", base_loss,
                           "updated_loss", upd_loss, "tokens_evaluated", (json_int_t)(batches * (long)per_batch), "batches",
                           (json_int_t)batches, "seq_len", (json_int_t)T, "batch_size", (json_int_t)B, "base_ckpt", a.base_ckpt,
                           "updated_ckpt", a.updated_ckpt, "val_bin", a.val_bin);
     if (!r) die(EXIT_FAIL, "%s: cannot encode the result (a path is not UTF-8?)", a.out);
+    json_object_set_new(r, "rel_delta_ci95", json_pack("[f, f]", expm1(ci.lo), expm1(ci.hi)));
+    json_object_set_new(r, "ci", json_string("paired bootstrap over val batches, 10000 resamples"));
     if (json_write_atomic(a.out, r, err)) die(EXIT_FAIL, "%s", err);
     track_output(&t, a.out);
     track_summary(&t, "base_ppl", json_real(base_ppl));

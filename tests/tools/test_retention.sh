@@ -20,9 +20,10 @@ python3 - "$T/self/retention_ppl.json" "$SEQ" <<'PY' && pass retention_self_delt
 import json, math, sys
 r = json.load(open(sys.argv[1])); T = int(sys.argv[2])
 keys = {"base_ppl", "updated_ppl", "abs_delta", "rel_delta", "base_loss", "updated_loss", "tokens_evaluated",
-        "batches", "seq_len", "batch_size", "base_ckpt", "updated_ckpt", "val_bin"}
+        "batches", "seq_len", "batch_size", "base_ckpt", "updated_ckpt", "val_bin", "rel_delta_ci95", "ci"}
 assert set(r) == keys, set(r) ^ keys
 assert r["rel_delta"] == 0 and r["abs_delta"] == 0 and r["base_ppl"] == r["updated_ppl"], r
+assert r["rel_delta_ci95"] == [0, 0], r["rel_delta_ci95"]
 assert r["batches"] == 5 and r["seq_len"] == T and r["batch_size"] == 4 and r["tokens_evaluated"] == 5 * 4 * T, r
 assert abs(math.exp(r["base_loss"]) - r["base_ppl"]) <= 1e-6 * r["base_ppl"] and 1 < r["base_ppl"] < 1e6, r
 PY
@@ -37,6 +38,8 @@ assert r["base_ppl"] == s["base_ppl"], (r, s)
 assert r["updated_ppl"] != r["base_ppl"], r
 assert abs(r["abs_delta"] - (r["updated_ppl"] - r["base_ppl"])) < 1e-6 * r["base_ppl"]
 assert abs(r["rel_delta"] - (r["updated_ppl"] / r["base_ppl"] - 1)) < 1e-8, r
+lo, hi = r["rel_delta_ci95"]      # the paired bootstrap over the 5 val batches brackets the delta
+assert lo < r["rel_delta"] < hi, (lo, r["rel_delta"], hi)
 PY
 
 # The independent check: the PyTorch reference model on the same batches.
