@@ -82,7 +82,7 @@ typedef struct {
     char   x[64], y[64];  /* method names for claims */
     int    primary;       /* the one comparison the suite exists for; the rest are secondary */
     int    present, seeds;
-    double samples_x, samples_y;
+    double samples_x, samples_y, tokens_x, tokens_y;   /* per task, mean over the seeds compared */
     PairedCI ci;
 } Comparison;
 
@@ -230,10 +230,15 @@ static void compare(Report* r, const char* name, const char* label, const char* 
             if (ok) d[n++] = acc / ns;
             else dropped++;
         }
-        double sx = 0, sy = 0;
-        for (int k = 0; k < ns; k++) { sx += X[seeds[k]].s.samples; sy += Y[seeds[k]].s.samples; }
+        double sx = 0, sy = 0, tx = 0, ty = 0;
+        for (int k = 0; k < ns; k++) {
+            sx += X[seeds[k]].s.samples; sy += Y[seeds[k]].s.samples;
+            tx += X[seeds[k]].s.tokens; ty += Y[seeds[k]].s.tokens;
+        }
         c->samples_x = sx / ns;
         c->samples_y = sy / ns;
+        c->tokens_x = tx / ns;
+        c->tokens_y = ty / ns;
     }
     if (dropped) note(r, "%s: %d task(s) not in every compared summary, left out", label, dropped);
     c->seeds = ns;
@@ -275,9 +280,12 @@ static void claim(const Comparison* c, char* out, size_t cap) {
     char stat[256];
     snprintf(stat, sizeof stat, "(Δ = %s, 95%% CI [%s, %s], %d tasks × %d seed%s, %s; wins/ties/losses %d/%d/%d)", d, lo, hi,
              c->ci.n, c->seeds, c->seeds == 1 ? "" : "s", budget, c->ci.wins, c->ci.ties, c->ci.losses);
-    if (c->ci.lo > 0) snprintf(out, cap, "%s beats %s on this suite %s.", c->x, c->y, stat);
-    else if (c->ci.hi < 0) snprintf(out, cap, "%s is worse than %s on this suite %s.", c->x, c->y, stat);
-    else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.", c->x, c->y, stat);
+    char cost[160];   /* wall time is in each run's run_record.json; it varies from run to run, so it is not here */
+    snprintf(cost, sizeof cost, " Cost per task: %.0f samples and %.0f sampled tokens (%s) vs %.0f and %.0f (%s).", c->samples_x,
+             c->tokens_x, c->x, c->samples_y, c->tokens_y, c->y);
+    if (c->ci.lo > 0) snprintf(out, cap, "%s beats %s on this suite %s.%s", c->x, c->y, stat, cost);
+    else if (c->ci.hi < 0) snprintf(out, cap, "%s is worse than %s on this suite %s.%s", c->x, c->y, stat, cost);
+    else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.%s", c->x, c->y, stat, cost);
 }
 
 /* ---------- gathering ---------- */

@@ -115,6 +115,7 @@ static int suite_line(json_t* o, void* ctx, const char* path, long line, char er
     const char* tid = jget_str(o, "task_id", NULL);
     if (tid && *tid) json_object_set_new(sr->s->task_best, tid, json_real(b));
     sr->s->best += b; sr->s->mean_reward += m; sr->s->samples += k;
+    sr->s->tokens += jget_num(o, "tokens", 0);
     sr->s->ntasks++;
     return 0;
 }
@@ -207,7 +208,7 @@ int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR
     if (rc == 0 && s->ntasks == 0)
         snprintf(s->missing, sizeof s->missing, "missing run: %s (%s has no complete task line)", name, s->summary);
     else if (rc == 0) {
-        s->best /= s->ntasks; s->mean_reward /= s->ntasks; s->samples /= s->ntasks;
+        s->best /= s->ntasks; s->mean_reward /= s->ntasks; s->samples /= s->ntasks; s->tokens /= s->ntasks;
         s->present = 1;
         if (curves) rc = suite_curve(r, s, sr.ids, err);
     }

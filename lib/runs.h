@@ -39,6 +39,7 @@ typedef struct {
     int    present;                      /* summary.jsonl with at least one complete task line */
     int    ntasks;
     double best, mean_reward, samples;   /* means over tasks */
+    double tokens;                       /* mean over tasks of tokens sampled (0 when lines lack it) */
     char   name[256], dir[4200], summary[4300];
     char   missing[4500];                /* why not present ("" when present) */
     int    n;                            /* points of the curve; 0 when not asked for or not complete */
