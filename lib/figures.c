@@ -162,6 +162,34 @@ int fig_ablations(Canvas* cv, const SeedGroup* gs, int ng) {
     return 1;
 }
 
+int fig_differences(Canvas* cv, const ReportDiff* d, int n) {
+    double val[16], lo[16], hi[16], top = 0, bot = 0;
+    char glab[16][200];
+    const char* gl[16];
+    int present = 0;
+    if (n > 16) n = 16;
+    for (int i = 0; i < n; i++) {
+        val[i] = d[i].present ? d[i].mean : NAN;
+        lo[i] = d[i].present ? d[i].lo : NAN;
+        hi[i] = d[i].present ? d[i].hi : NAN;
+        if (d[i].present) { present++; top = fmax(top, hi[i]); bot = fmin(bot, lo[i]); }
+        snprintf(glab[i], sizeof glab[i], "%s\n%s", d[i].tag, !d[i].present ? "(missing)" : d[i].primary ? "PRIMARY" : "secondary");
+        gl[i] = glab[i];
+    }
+    if (!present) return 0;
+    double span = fmax(top - bot, 1e-3), ymin = bot - 0.15 * span, ymax = top + 0.15 * span;
+    nice_range(&ymin, &ymax, 6);
+    Axes ax;
+    axes_for(&ax, cv, 80, cv->h - 170, 0, n, ymin, ymax);
+    axes_frame(&ax, "Paired differences in mean best reward on held-out tasks (dashed: no difference)\n"
+               "(bar: mean over tasks of the per-task difference; error bar: 95% bootstrap interval over tasks)",
+               NULL, "difference in mean best reward", 0);
+    axes_hline(&ax, 0, C_BLACK, NULL);
+    Rgb c = C_SKY;
+    axes_bars(&ax, n, 1, val, lo, hi, &c, gl, "%+.3f");
+    return 1;
+}
+
 /* Centred moving average over 2k+1 points (fewer at the ends). */
 static void smooth(const double* y, int n, int k, double* out) {
     for (int i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 #define DD_FIGURES_H
 #include "plot.h"
 #include "runs.h"
+#include "report.h"
 
 #define FIG_SEEDS 16   /* seeds a method's figures read: <prefix>_seed0 .. _seed15 */
 
@@ -22,6 +23,9 @@ void fig_pipeline(Canvas* cv);
 int  fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* search, const SeedGroup* ttt, const SeedGroup* sdft);
 /* gs[0..ng): base best-of-N, TTT main, then the ablations; needs the first two. */
 int  fig_ablations(Canvas* cv, const SeedGroup* gs, int ng);
+/* The paired comparisons (lib/report: report_differences), one bar each with its 95%
+ * interval, zero marked; 0 when none is present. */
+int  fig_differences(Canvas* cv, const ReportDiff* d, int n);
 /* p[0] mHC on, p[1] off (either may be empty): losses, and their difference when both exist. */
 int  fig_pretrain(Canvas* cv, const RunsPretrain* p);
 /* An SDFT run's metrics.jsonl lines and its sdft_eval_report.json. */

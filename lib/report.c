@@ -79,6 +79,7 @@ typedef struct {
 typedef struct {
     char   name[48];      /* macro stem, letters only */
     char   label[160];    /* "TTT main vs base best-of-N" */
+    char   tag[64];       /* short, for the figure: "TTT main\nvs base" */
     char   x[64], y[64];  /* method names for claims */
     int    primary;       /* the one comparison the suite exists for; the rest are secondary */
     int    present, seeds;
@@ -199,13 +200,14 @@ static void num_from(Entry* e, const json_t* j, const char* key, const char* pat
  * averaged over the seeds both runs have, then the paired bootstrap over tasks (a task
  * missing from any of those seeds' summaries is left out, with a note). Adds the
  * comparison and its macros. */
-static void compare(Report* r, const char* name, const char* label, const char* xname, const char* yname, int primary,
-                    const Suite* X, const Suite* Y, int nseeds) {
+static void compare(Report* r, const char* name, const char* label, const char* tag, const char* xname, const char* yname,
+                    int primary, const Suite* X, const Suite* Y, int nseeds) {
     if (r->ncmp == MAX_CMP) return;
     Comparison* c = &r->cmp[r->ncmp++];
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     snprintf(c->label, sizeof c->label, "%s", label);
+    snprintf(c->tag, sizeof c->tag, "%s", tag);
     snprintf(c->x, sizeof c->x, "%s", xname);
     snprintf(c->y, sizeof c->y, "%s", yname);
     c->primary = primary;
@@ -375,15 +377,20 @@ static int gather(Report* r, Suite main_s[NMAIN][2], Suite abl[5], char sdft_pre
 
     /* paired comparisons: the primary one first (held-out split, mean best reward at the
      * full sample budget), then the secondary ones */
-    compare(r, "TTTMainVsBase", "TTT main vs base best-of-N", "TTT main", "base best-of-N", 1, main_s[2], main_s[0], 2);
-    compare(r, "TTTMainVsSearch", "TTT main vs search", "TTT main", "search (no learning)", 0, main_s[2], main_s[1], 2);
-    compare(r, "SearchVsBase", "search vs base best-of-N", "search (no learning)", "base best-of-N", 0, main_s[1], main_s[0], 2);
-    compare(r, "SDFTVsBase", "SDFT best-of-N vs base best-of-N", "SDFT best-of-N", "base best-of-N", 0, main_s[3], main_s[0], 2);
+    compare(r, "TTTMainVsBase", "TTT main vs base best-of-N", "TTT main\nvs base", "TTT main", "base best-of-N", 1, main_s[2],
+            main_s[0], 2);
+    compare(r, "TTTMainVsSearch", "TTT main vs search", "TTT main\nvs search", "TTT main", "search (no learning)", 0, main_s[2],
+            main_s[1], 2);
+    compare(r, "SearchVsBase", "search vs base best-of-N", "search\nvs base", "search (no learning)", "base best-of-N", 0,
+            main_s[1], main_s[0], 2);
+    compare(r, "SDFTVsBase", "SDFT best-of-N vs base best-of-N", "SDFT\nvs base", "SDFT best-of-N", "base best-of-N", 0,
+            main_s[3], main_s[0], 2);
     static const char* AC[5] = {"", "TTTReuseOffVsBase", "TTTAdaptOffVsBase", "TTTKLOffVsBase", "TTTExpectedVsBase"};
+    static const char* AT[5] = {"", "reuse off\nvs base", "adaptive β\noff vs base", "KL off\nvs base", "expected\nvs base"};
     for (int k = 1; k < 5; k++) {
         char label[160];
         snprintf(label, sizeof label, "%s vs base best-of-N (seed 0)", AW[k]);
-        compare(r, AC[k], label, AW[k], "base best-of-N", 0, &abl[k], main_s[0], 1);
+        compare(r, AC[k], label, AT[k], AW[k], "base best-of-N", 0, &abl[k], main_s[0], 1);
     }
 
     /* retention */
@@ -702,6 +709,31 @@ static void macros(FILE* f, const Report* r, const char* runs_dir) {
     char b[64];
     for (int i = 0; i < r->n; i++)
         fprintf(f, "\\newcommand{\\%s}{%s}\n", r->e[i].name, cell(r, r->e[i].name, b, sizeof b));
+}
+
+int report_differences(const char* runs_dir, ReportDiff* out, int max, char err[ERR_LEN]) {
+    if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
+    Runs runs;
+    runs_open(&runs, runs_dir);
+    Report r = {.runs = &runs};
+    Suite main_s[NMAIN][2], abl[5];
+    memset(main_s, 0, sizeof main_s);
+    memset(abl, 0, sizeof abl);
+    char sdft_prefix[256], mhc_run[2][256];
+    int rc = gather(&r, main_s, abl, sdft_prefix, mhc_run, err), n = 0;
+    for (int i = 0; rc == 0 && i < r.ncmp && n < max; i++, n++) {
+        const Comparison* c = &r.cmp[i];
+        snprintf(out[n].label, sizeof out[n].label, "%s", c->label);
+        snprintf(out[n].tag, sizeof out[n].tag, "%s", c->tag);
+        out[n].primary = c->primary;
+        out[n].present = c->present;
+        out[n].mean = c->ci.mean; out[n].lo = c->ci.lo; out[n].hi = c->ci.hi;
+    }
+    free(r.e);
+    for (int k = 0; k < NMAIN; k++) for (int sd = 0; sd < 2; sd++) runs_suite_free(&main_s[k][sd].s);
+    for (int k = 1; k < 5; k++) runs_suite_free(&abl[k].s);
+    runs_close(&runs);
+    return rc ? -1 : n;
 }
 
 int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN]) {

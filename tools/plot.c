@@ -29,7 +29,7 @@ static const Opt OPTS[] = {
 
 static const ToolSpec SPEC = {"plot", "plot",
     "Draws the paper's figures as PNGs into --fig_dir: fig_pipeline, fig_reward_vs_samples, fig_ablations,\n"
-    "fig_pretrain_loss, fig_sdft, fig_retention (docs/figures.md), from the run outputs under --runs_dir\n"
+    "fig_paired_differences, fig_pretrain_loss, fig_sdft, fig_retention (docs/figures.md), from the run outputs under --runs_dir\n"
     "(suite/<run>/summary.jsonl and <task>/result.json, pretrain and SDFT run dirs found by their files,\n"
     "suite/retention_ppl.json), then the LaTeX tables and results registry under --paper_dir. A figure whose\n"
     "inputs are missing is skipped with a warning; a malformed input is an error (exit 2).", OPTS};
@@ -68,11 +68,14 @@ typedef struct {
     RunsPretrain pre[2];
     char sdft_run[256];
     json_t *sdft_metrics, *sdft_report, *retention;
+    ReportDiff diff[16];   /* the paired comparisons (lib/report) */
+    int ndiff;
 } Inputs;
 
 static int draw_pipeline(Canvas* cv, void* d) { (void)d; fig_pipeline(cv); return 1; }
 static int draw_reward(Canvas* cv, void* d) { Inputs* in = d; return fig_reward(cv, &in->abl[0], &in->search, &in->abl[1], &in->sdft); }
 static int draw_ablations(Canvas* cv, void* d) { return fig_ablations(cv, ((Inputs*)d)->abl, 6); }
+static int draw_differences(Canvas* cv, void* d) { Inputs* in = d; return fig_differences(cv, in->diff, in->ndiff); }
 static int draw_pretrain(Canvas* cv, void* d) { return fig_pretrain(cv, ((Inputs*)d)->pre); }
 static int draw_sdft(Canvas* cv, void* d) {
     Inputs* in = d;
@@ -158,21 +161,24 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < json_array_size(r.read); i++) track_input(&t, json_string_value(json_array_get(r.read, i)));
     for (size_t i = 0; i < json_array_size(r.notes); i++)
         track_say(&t, "plot: warning: %s", json_string_value(json_array_get(r.notes, i)));
-    track_total(&t, 6);
+    in->ndiff = report_differences(a.runs_dir, in->diff, 16, err);
+    if (in->ndiff < 0) die(EXIT_BADINPUT, "%s", err);
+    track_total(&t, 7);
 
     Figs f = {&t, a.fig_dir, a.font, json_array(), 0};
     figure(&f, "fig_pipeline.png", 1600, 480, draw_pipeline, in, "");
     figure(&f, "fig_reward_vs_samples.png", W, H, draw_reward, in, "needs the curves of base_bestofn_seed* and ttt_main_seed*");
     figure(&f, "fig_ablations.png", W, H, draw_ablations, in, "needs base_bestofn_seed* and ttt_main_seed* summaries");
+    figure(&f, "fig_paired_differences.png", W, H, draw_differences, in, "no comparison has both of its runs");
     figure(&f, "fig_pretrain_loss.png", W, 950, draw_pretrain, in, "no pretrain metrics");
     figure(&f, "fig_sdft.png", W, 950, draw_sdft, in, "no SDFT metrics");
     figure(&f, "fig_retention.png", 900, 700, draw_retention, in, "no retention_ppl.json");
 
     /* F2: the LaTeX tables, macros and results registry (lib/report). */
     if (report_write(a.runs_dir, paper, err)) die(EXIT_BADINPUT, "%s", err);
-    static const char* tables[] = {"tables/table_main_results.tex", "tables/table_ablation_summary.tex", "tables/table_mhc.tex",
-                                   "results_macros.tex", "results_registry.md"};
-    for (int i = 0; i < 5; i++) {
+    static const char* tables[] = {"tables/table_main_results.tex", "tables/table_ablation_summary.tex", "tables/table_comparisons.tex",
+                                   "tables/table_mhc.tex", "results_macros.tex", "results_registry.md"};
+    for (int i = 0; i < 6; i++) {
         path_join(p, sizeof p, paper, tables[i]);
         if (path_exists(p)) track_output(&t, p);
     }

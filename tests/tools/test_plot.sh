@@ -32,9 +32,9 @@ for spec in sys.argv[2:]:
 PY
 }
 
-FIGS="fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 fig_pretrain_loss.png:1200x950 fig_sdft.png:1200x950 fig_retention.png:900x700"
+FIGS="fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 fig_paired_differences.png:1200x750 fig_pretrain_loss.png:1200x950 fig_sdft.png:1200x950 fig_retention.png:900x700"
 $BIN/plot --runs_dir "$R" --fig_dir "$T/paper/figs" >"$T/p1" 2>&1 && pass plot_runs || { fail plot_runs "$(tail -3 "$T/p1")"; exit 1; }
-check_pngs "$T/paper/figs" $FIGS >"$T/c1" 2>&1 && pass plot_six_pngs || fail plot_six_pngs "$(tail -2 "$T/c1")"
+check_pngs "$T/paper/figs" $FIGS >"$T/c1" 2>&1 && pass plot_seven_pngs || fail plot_seven_pngs "$(tail -2 "$T/c1")"
 grep -q warning "$T/p1" && fail plot_no_warnings_on_full_run "$(grep warning "$T/p1" | head -2)" || pass plot_no_warnings_on_full_run
 grep -q '"completed"' "$T/paper/figs/_runs/plot/run_record.json" 2>/dev/null && pass plot_run_dir || fail plot_run_dir "no completed run record"
 [ -f "$T/paper/tables/table_main_results.tex" ] && [ -f "$T/paper/results_registry.md" ] && pass plot_writes_tables \
@@ -44,7 +44,8 @@ grep -q '"completed"' "$T/paper/figs/_runs/plot/run_record.json" 2>/dev/null && 
 mkdir -p "$T/part/suite"
 cp -r "$R/suite/base_bestofn_seed0" "$R/suite/ttt_main_seed0" "$T/part/suite/"
 $BIN/plot --runs_dir "$T/part" --fig_dir "$T/part_figs/figs" >"$T/p2" 2>&1 && pass plot_partial_exit0 || fail plot_partial_exit0 "$(tail -3 "$T/p2")"
-check_pngs "$T/part_figs/figs" fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 >"$T/c2" 2>&1 \
+check_pngs "$T/part_figs/figs" fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 \
+    fig_paired_differences.png:1200x750 >"$T/c2" 2>&1 \
   && [ ! -e "$T/part_figs/figs/fig_sdft.png" ] && [ ! -e "$T/part_figs/figs/fig_retention.png" ] && [ ! -e "$T/part_figs/figs/fig_pretrain_loss.png" ] \
   && pass plot_partial_figures || fail plot_partial_figures "$(tail -2 "$T/c2"; ls "$T/part_figs/figs")"
 grep -q "warning: skipping fig_retention.png" "$T/p2" && grep -q "warning: skipping fig_sdft.png" "$T/p2" \
