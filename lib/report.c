@@ -711,41 +711,52 @@ static void macros(FILE* f, const Report* r, const char* runs_dir) {
         fprintf(f, "\\newcommand{\\%s}{%s}\n", r->e[i].name, cell(r, r->e[i].name, b, sizeof b));
 }
 
-int report_differences(const char* runs_dir, ReportDiff* out, int max, char err[ERR_LEN]) {
+/* Everything the outputs are made from, read once (gather), and released (release). */
+typedef struct {
+    Runs   runs;
+    Report r;
+    Suite  main_s[NMAIN][2], abl[5];   /* abl[0] is main_s[2][0] */
+    char   sdft_prefix[256], mhc_run[2][256];
+} Gathered;
+
+static int gather_all(Gathered* g, const char* runs_dir, char err[ERR_LEN]) {
+    memset(g, 0, sizeof *g);
+    runs_open(&g->runs, runs_dir);
+    g->r.runs = &g->runs;
     if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
-    Runs runs;
-    runs_open(&runs, runs_dir);
-    Report r = {.runs = &runs};
-    Suite main_s[NMAIN][2], abl[5];
-    memset(main_s, 0, sizeof main_s);
-    memset(abl, 0, sizeof abl);
-    char sdft_prefix[256], mhc_run[2][256];
-    int rc = gather(&r, main_s, abl, sdft_prefix, mhc_run, err), n = 0;
-    for (int i = 0; rc == 0 && i < r.ncmp && n < max; i++, n++) {
-        const Comparison* c = &r.cmp[i];
+    return gather(&g->r, g->main_s, g->abl, g->sdft_prefix, g->mhc_run, err);
+}
+
+static void release(Gathered* g) {
+    free(g->r.e);
+    for (int k = 0; k < NMAIN; k++) for (int sd = 0; sd < 2; sd++) runs_suite_free(&g->main_s[k][sd].s);
+    for (int k = 1; k < 5; k++) runs_suite_free(&g->abl[k].s);
+    runs_close(&g->runs);
+}
+
+int report_differences(const char* runs_dir, ReportDiff* out, int max, char err[ERR_LEN]) {
+    Gathered* g = calloc_check(1, sizeof *g);
+    int rc = gather_all(g, runs_dir, err), n = 0;
+    for (int i = 0; rc == 0 && i < g->r.ncmp && n < max; i++, n++) {
+        const Comparison* c = &g->r.cmp[i];
         snprintf(out[n].label, sizeof out[n].label, "%s", c->label);
         snprintf(out[n].tag, sizeof out[n].tag, "%s", c->tag);
         out[n].primary = c->primary;
         out[n].present = c->present;
         out[n].mean = c->ci.mean; out[n].lo = c->ci.lo; out[n].hi = c->ci.hi;
     }
-    free(r.e);
-    for (int k = 0; k < NMAIN; k++) for (int sd = 0; sd < 2; sd++) runs_suite_free(&main_s[k][sd].s);
-    for (int k = 1; k < 5; k++) runs_suite_free(&abl[k].s);
-    runs_close(&runs);
+    release(g);
+    free(g);
     return rc ? -1 : n;
 }
 
 int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN]) {
     if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
-    Runs runs;
-    runs_open(&runs, runs_dir);
-    Report r = {.runs = &runs};
-    Suite main_s[NMAIN][2], abl[5];
-    memset(main_s, 0, sizeof main_s);
-    memset(abl, 0, sizeof abl);
-    char sdft_prefix[256], mhc_run[2][256];
-    int rc = gather(&r, main_s, abl, sdft_prefix, mhc_run, err);
+    Gathered* g = calloc_check(1, sizeof *g);
+    int rc = gather_all(g, runs_dir, err);
+    Report r = g->r;   /* a view: entries and comparisons are released with g */
+    const char* sdft_prefix = g->sdft_prefix;
+    char (*mhc_run)[256] = g->mhc_run;
     for (int i = 0; rc == 0 && i < r.n; i++)
         for (const char* p = r.e[i].name; *p; p++)
             if (!isalpha((unsigned char)*p)) { snprintf(err, ERR_LEN, "internal: macro name %s", r.e[i].name); rc = -1; break; }
@@ -783,9 +794,7 @@ int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN])
         path_join(p, sizeof p, paper_dir, "results_registry.md");
         rc = mem_commit(&m, p, err);
     }
-    free(r.e);
-    for (int k = 0; k < NMAIN; k++) for (int sd = 0; sd < 2; sd++) runs_suite_free(&main_s[k][sd].s);
-    for (int k = 1; k < 5; k++) runs_suite_free(&abl[k].s);   /* abl[0] is main_s[2][0] */
-    runs_close(&runs);
+    release(g);
+    free(g);
     return rc;
 }
