@@ -48,6 +48,8 @@ typedef struct {
 
 static void figure(Figs* f, const char* name, int w, int h, int (*draw)(Canvas*, void*), void* data, const char* why) {
     char p[4400], err[ERR_LEN];
+    path_join(p, sizeof p, f->dir, name);
+    track_clear_temps(f->t, p);   /* a killed plot's half-written PNG (outside the run dir) */
     Canvas cv;
     if (canvas_init(&cv, w, h, C_WHITE, f->font, err)) die(EXIT_BADINPUT, "%s", err);
     if (draw(&cv, data)) {
@@ -175,9 +177,13 @@ int main(int argc, char** argv) {
     figure(&f, "fig_retention.png", 900, 700, draw_retention, in, "no retention_ppl.json");
 
     /* F2: the LaTeX tables, macros and results registry (lib/report). */
-    if (report_write(a.runs_dir, paper, err)) die(EXIT_BADINPUT, "%s", err);
     static const char* tables[] = {"tables/table_main_results.tex", "tables/table_ablation_summary.tex", "tables/table_comparisons.tex",
                                    "tables/table_mhc.tex", "results_macros.tex", "results_registry.md"};
+    for (int i = 0; i < 6; i++) {
+        path_join(p, sizeof p, paper, tables[i]);
+        track_clear_temps(&t, p);
+    }
+    if (report_write(a.runs_dir, paper, err)) die(EXIT_BADINPUT, "%s", err);
     for (int i = 0; i < 6; i++) {
         path_join(p, sizeof p, paper, tables[i]);
         if (path_exists(p)) track_output(&t, p);

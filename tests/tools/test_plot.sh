@@ -39,6 +39,13 @@ grep -q warning "$T/p1" && fail plot_no_warnings_on_full_run "$(grep warning "$T
 grep -q '"completed"' "$T/paper/figs/_runs/plot/run_record.json" 2>/dev/null && pass plot_run_dir || fail plot_run_dir "no completed run record"
 [ -f "$T/paper/tables/table_main_results.tex" ] && [ -f "$T/paper/results_registry.md" ] && pass plot_writes_tables \
   || fail plot_writes_tables "no tables/table_main_results.tex or results_registry.md under $T/paper"
+# What a killed plot leaves beside its outputs (outside its run dir) goes when it runs again.
+touch "$T/paper/figs/fig_ablations.png.tmp.4242" "$T/paper/tables/table_comparisons.tex.tmp.4243" "$T/paper/figs/other.png.tmp.4244"
+rm -f "$T/paper/figs/_runs/plot/run_record.json"
+$BIN/plot --runs_dir "$R" --fig_dir "$T/paper/figs" >"$T/p1b" 2>&1
+[ ! -e "$T/paper/figs/fig_ablations.png.tmp.4242" ] && [ ! -e "$T/paper/tables/table_comparisons.tex.tmp.4243" ] \
+  && [ -e "$T/paper/figs/other.png.tmp.4244" ] && pass plot_clears_killed_temps || fail plot_clears_killed_temps "$(ls "$T/paper/figs" "$T/paper/tables")"
+rm -f "$T/paper/figs/other.png.tmp.4244"
 
 # Only two suite runs: the other figures are skipped with a warning, exit 0.
 mkdir -p "$T/part/suite"
