@@ -44,8 +44,7 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
     char final[4096], tmp[4200], p[4400], link[4200], rel[512];
     ckpt_dir_name(final, sizeof final, run_dir, prefix, step);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
-    char cmd[8600];
-    if (path_exists(tmp)) { snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp); if (system(cmd)) {} }
+    rm_tree(tmp);
     if (mkdir_p(tmp, err)) return -1;
     path_join(p, sizeof p, tmp, "model.safetensors");
     if (write_weights(p, m, step, err)) return -1;
@@ -80,7 +79,7 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
     if (path_exists(final)) {
         char old[4300];
         snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
-        if (rename(final, old) == 0) { snprintf(cmd, sizeof cmd, "rm -rf '%s'", old); if (system(cmd)) {} }
+        if (rename(final, old) == 0) rm_tree(old);
     }
     if (rename(tmp, final) != 0) {
         snprintf(err, ERR_LEN, "%s: cannot publish checkpoint: %s", final, strerror(errno));

@@ -40,7 +40,7 @@ static uint64_t task_seed(uint64_t seed, const char* id) {
  * rng_split(task rng, s), which depends on nothing else). */
 static int state_save(const char* task_dir, long step, long updates, const TaskResult* res, double reward_sum, Lora* lo,
                       const float* mo, const float* vo, const RlArchive* ar, const Model* m, char err[ERR_LEN]) {
-    char tmp[4300], fin[4300], p[4400], cmd[9000];
+    char tmp[4300], fin[4300], p[4400];
     snprintf(fin, sizeof fin, "%s/state", task_dir);
     snprintf(tmp, sizeof tmp, "%s/state.tmp.%d", task_dir, (int)getpid());
     if (mkdir_p(tmp, err)) return -1;
@@ -76,8 +76,7 @@ static int state_save(const char* task_dir, long step, long updates, const TaskR
         free(host);
         if (wrc) return -1;
     }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fin);
-    if (path_exists(fin) && system(cmd)) { snprintf(err, ERR_LEN, "%s: cannot replace", fin); return -1; }
+    if (rm_tree(fin)) { snprintf(err, ERR_LEN, "%s: cannot replace", fin); return -1; }
     if (rename(tmp, fin) != 0) { snprintf(err, ERR_LEN, "%s: cannot publish task state", fin); return -1; }
     return 0;
 }

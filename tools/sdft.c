@@ -304,8 +304,6 @@ int main(int argc, char** argv) {
     track_say(&t, "sdft: done at step %ld%s; published step %ld: val ppl %.4f (base %.4f), best-of-%ld %.4f -> %.4f", step,
               red_step >= 0 ? " (stopped by a RED gate)" : "", last_pass, final_ppl, base_ppl, a.best_of_k, bok_before, bok_after);
     track_finish(&t, "completed", red_step >= 0 ? "gate RED: kept the last passing checkpoint" : "");
-    char cmd[4400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", resume_dir);   /* resume state of a finished run */
-    if (path_exists(resume_dir) && system(cmd)) fprintf(stderr, "sdft: could not remove %s\n", resume_dir);
+    if (rm_tree(resume_dir)) fprintf(stderr, "sdft: could not remove %s\n", resume_dir);   /* resume state of a finished run */
     return 0;
 }
