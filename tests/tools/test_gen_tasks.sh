@@ -46,3 +46,4 @@ expect_err corpus_contaminated_refused 2 "dirty.txt:3: the pretraining corpus ho
     $G --seed 0 --out_train "$T/dirty/train.jsonl" --out_heldout "$T/dirty/heldout.jsonl" --n_train 30 --n_heldout 12 --corpus "$T/c/dirty.txt"
 [ ! -e "$T/dirty/train.jsonl" ] && [ ! -e "$T/dirty/heldout.jsonl" ] && pass corpus_contaminated_writes_nothing \
   || fail corpus_contaminated_writes_nothing "$(ls "$T/dirty")"
+expect_err corpus_missing 2 "nope.txt" $G --seed 0 --out_train "$T/m/train.jsonl" --out_heldout "$T/m/heldout.jsonl" --n_train 3 --n_heldout 3 --corpus "$T/nope.txt"
