@@ -1,5 +1,5 @@
 # Phase C: discovery tasks (C1) and the held-out suite (C2): best-of-N, search and
-# TTT for seeds 0 and 1, and the ablations of the runbook, each its own run of
+# TTT at the config's seeds, and the ablations of the runbook, each its own run of
 # `ttt` under runs/suite/<name>/ (expensive: completion records, FORCE=1 redoes).
 C_TRAIN := $(D)/discovery/train.jsonl
 C_HELD  := $(D)/discovery/heldout.jsonl
@@ -21,20 +21,21 @@ $(SUITE)/$(1)/.complete: $(C_DEPS)
 	@touch $$@
 endef
 TTT_MAIN := --mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.1
-C_RUNS := base_bestofn_seed0 base_bestofn_seed1 search_seed0 search_seed1 ttt_main_seed0 ttt_main_seed1 \
-          ttt_reuse0_seed0 ttt_adapt0_seed0 ttt_kl0_seed0 ttt_expected_seed0
-$(eval $(call suite_run,base_bestofn_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode bestofn))
-$(eval $(call suite_run,base_bestofn_seed1,$(C_HELD),$(B_BASE)/.complete,1,--mode bestofn))
+# The main methods at every seed of the config's pipeline.seeds, the ablations at its
+# pipeline.ablation_seeds (pipeline-vars: PIPE_SEEDS, PIPE_ABLATION_SEEDS).
+C_MAIN := base_bestofn:--mode=bestofn search:--mode=search=--reuse=1 ttt_main:$(subst $(space),=,$(TTT_MAIN))
+C_ABL  := ttt_reuse0:--mode=ttt=--objective=entropic=--reuse=0=--adaptive_beta=1=--kl_lambda=0.1 \
+          ttt_adapt0:--mode=ttt=--objective=entropic=--reuse=1=--adaptive_beta=0=--kl_lambda=0.1 \
+          ttt_kl0:--mode=ttt=--objective=entropic=--reuse=1=--adaptive_beta=1=--kl_lambda=0.0 \
+          ttt_expected:--mode=ttt=--objective=expected=--reuse=1=--adaptive_beta=1=--kl_lambda=0.1
+# $(call suite_seeds,METHODS,SEEDS): a suite_run per METHOD:FLAGS (spaces as '=') and seed.
 # Search: TTT main's start states, refinement prompts and budget without learning
 # (common random numbers: the same draws as TTT wherever both are in the same state).
-$(eval $(call suite_run,search_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode search --reuse 1))
-$(eval $(call suite_run,search_seed1,$(C_HELD),$(B_BASE)/.complete,1,--mode search --reuse 1))
-$(eval $(call suite_run,ttt_main_seed0,$(C_HELD),$(B_BASE)/.complete,0,$(TTT_MAIN)))
-$(eval $(call suite_run,ttt_main_seed1,$(C_HELD),$(B_BASE)/.complete,1,$(TTT_MAIN)))
-$(eval $(call suite_run,ttt_reuse0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 0 --adaptive_beta 1 --kl_lambda 0.1))
-$(eval $(call suite_run,ttt_adapt0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 1 --adaptive_beta 0 --kl_lambda 0.1))
-$(eval $(call suite_run,ttt_kl0_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective entropic --reuse 1 --adaptive_beta 1 --kl_lambda 0.0))
-$(eval $(call suite_run,ttt_expected_seed0,$(C_HELD),$(B_BASE)/.complete,0,--mode ttt --objective expected --reuse 1 --adaptive_beta 1 --kl_lambda 0.1))
+suite_seeds = $(foreach m,$(1),$(foreach s,$(2),$(eval $(call suite_run,$(word 1,$(subst :, ,$(m)))_seed$(s),$(C_HELD),$(B_BASE)/.complete,$(s),$(subst =, ,$(word 2,$(subst :, ,$(m))))))))
+C_RUNS := $(foreach m,$(C_MAIN),$(foreach s,$(PIPE_SEEDS),$(word 1,$(subst :, ,$(m)))_seed$(s))) \
+          $(foreach m,$(C_ABL),$(foreach s,$(PIPE_ABLATION_SEEDS),$(word 1,$(subst :, ,$(m)))_seed$(s)))
+$(call suite_seeds,$(C_MAIN),$(PIPE_SEEDS))
+$(call suite_seeds,$(C_ABL),$(PIPE_ABLATION_SEEDS))
 
 # D1 (run with phase C: same tool, same inputs): TTT on the train split, whose
 # discoveries phase D distills.

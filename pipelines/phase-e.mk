@@ -1,12 +1,11 @@
 # Phase E: post-consolidation evaluation. E1: held-out best-of-N with the
-# consolidated checkpoint (seeds 0 and 1); E2: retention (val perplexity of
+# consolidated checkpoint (the config's pipeline.seeds); E2: retention (val perplexity of
 # the base vs the consolidated model).
 E_RET := $(SUITE)/retention_ppl.json
 
 # E1
-$(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed0,$(C_HELD),$(D_SDFT)/.complete,0,--mode bestofn,$(D_SDFT)/sdft_latest))
-$(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed1,$(C_HELD),$(D_SDFT)/.complete,1,--mode bestofn,$(D_SDFT)/sdft_latest))
-E_RUNS := $(PIPE_SDFT_BESTOFN_RUN)_seed0 $(PIPE_SDFT_BESTOFN_RUN)_seed1
+$(foreach s,$(PIPE_SEEDS),$(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed$(s),$(C_HELD),$(D_SDFT)/.complete,$(s),--mode bestofn,$(D_SDFT)/sdft_latest)))
+E_RUNS := $(foreach s,$(PIPE_SEEDS),$(PIPE_SDFT_BESTOFN_RUN)_seed$(s))
 
 # E2
 $(call done,$(E_RET)): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(CFG_STAMP) bin/retention $(call redo_if_missing,$(E_RET))

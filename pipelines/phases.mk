@@ -9,6 +9,8 @@ OUT      := $(OUT_ROOT)/$(NAME)
 D        := $(OUT)/data
 RUNS     := $(OUT)/runs
 DEVICE_FLAGS := $(if $(DEVICE),--device $(DEVICE))
+empty :=
+space := $(empty) $(empty)
 
 # Content stamps: X.sha256 changes only when X's bytes change, so touching a
 # file (mtime only) reruns nothing downstream; a real change propagates.

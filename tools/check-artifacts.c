@@ -18,7 +18,7 @@ typedef struct {
 
 static const Opt OPTS[] = {
     {"root", OPT_STR, offsetof(Args, root), NULL, OPT_RANGE_NONE, "output root of the config, e.g. out/tiny"},
-    {"manifest", OPT_STR, offsetof(Args, manifest), "pipelines/artifacts.txt", OPT_RANGE_NONE, "lines: PHASE RUN_DIR ARTIFACT... (globs and {pipeline keys} allowed)"},
+    {"manifest", OPT_STR, offsetof(Args, manifest), "pipelines/artifacts.txt", OPT_RANGE_NONE, "lines: PHASE RUN_DIR ARTIFACT... (globs and {pipeline keys} allowed; {seeds} or {ablation_seeds} in RUN_DIR: one row per seed)"},
     {"phases", OPT_STR, offsetof(Args, phases), "ABCDEF", OPT_RANGE_NONE, "which phases to check"},
     {"report", OPT_STR, offsetof(Args, report), "", OPT_RANGE_NONE, "also write the report as JSON here"},
     {0},
@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
     cfg_cli(&SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
     PipelineCfg pc;
-    if (cfg_defaults(PIPELINE_OPTS, &pc, err)) die(EXIT_FAIL, "%s", err);
-    if (c.config_path && cfg_load(c.config_path, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) die(EXIT_BADINPUT, "%s", err);
+    PipelinePlan plan;
+    pipeline_load(c.config_path, &pc, &plan);
     size_t len;
     char* text = read_file(a.manifest, &len, err);
     if (!text) die(EXIT_BADINPUT, "%s", err);
@@ -61,33 +61,47 @@ int main(int argc, char** argv) {
         if (!phase) continue;
         char* run = strtok_r(NULL, " \t", &save);
         if (!run || strlen(phase) != 1) die(EXIT_BADINPUT, "%s:%d: expected 'PHASE RUN_DIR ARTIFACT...'", a.manifest, lineno);
+        const char* arts[64];
+        int narts = 0;
+        for (char* art = strtok_r(NULL, " \t", &save); art && narts < 64; art = strtok_r(NULL, " \t", &save)) arts[narts++] = art;
+        if (!narts) die(EXIT_BADINPUT, "%s:%d: no artifacts listed for %s", a.manifest, lineno, run);
         if (!strchr(a.phases, phase[0])) continue;
-        char rundir[4096], tmp[4096], pat[8400];
-        if (pipeline_subst(&pc, run, tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
-        path_join(rundir, sizeof rundir, a.root, tmp);
-        RunStat rs;
-        runstat_load(&rs, rundir, 60);
-        json_t* arts = json_array();
-        int any = 0;
-        for (char* art = strtok_r(NULL, " \t", &save); art; art = strtok_r(NULL, " \t", &save)) {
-            if (pipeline_subst(&pc, art, tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
-            path_join(pat, sizeof pat, rundir, tmp);
-            int ok = present(pat) > 0;
-            total++;
-            missing += !ok;
-            any = 1;
-            /* Files of cheap tools carry their own run dir: <dir>/_runs/<file>. */
-            RunStat fs;
-            char frun[8400];
-            snprintf(frun, sizeof frun, "%s/_runs/%s", rundir, tmp);
-            int own = !rs.hb && runstat_load(&fs, frun, 60) == 0;
-            printf("%-5s %-40s %-10s %s %s\n", phase, rundir, own ? fs.status : rs.status, ok ? "[x]" : "[ ]", tmp);
-            if (own) runstat_free(&fs);
-            json_array_append_new(arts, json_pack("{s:s, s:b}", "artifact", tmp, "present", ok));
+        /* {seeds} / {ablation_seeds} in the run dir: one row per seed of the config's list */
+        const char* list = strstr(run, "{seeds}") ? "{seeds}" : strstr(run, "{ablation_seeds}") ? "{ablation_seeds}" : NULL;
+        const long* seeds = list && list[1] == 'a' ? plan.abl : plan.seeds;
+        int nrows = !list ? 1 : list[1] == 'a' ? plan.nabl : plan.nseeds;
+        for (int row = 0; row < nrows; row++) {
+            char rundir[4096], tmp[4096], pat[8400], one[4096];
+            snprintf(one, sizeof one, "%s", run);
+            if (list) {
+                char* at = strstr(one, list);
+                char rest[4096];
+                snprintf(rest, sizeof rest, "%s", at + strlen(list));
+                snprintf(at, sizeof one - (size_t)(at - one), "%ld%s", seeds[row], rest);
+            }
+            if (pipeline_subst(&pc, one, tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
+            path_join(rundir, sizeof rundir, a.root, tmp);
+            RunStat rs;
+            runstat_load(&rs, rundir, 60);
+            json_t* ja = json_array();
+            for (int k = 0; k < narts; k++) {
+                if (pipeline_subst(&pc, arts[k], tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
+                path_join(pat, sizeof pat, rundir, tmp);
+                int ok = present(pat) > 0;
+                total++;
+                missing += !ok;
+                /* Files of cheap tools carry their own run dir: <dir>/_runs/<file>. */
+                RunStat fs;
+                char frun[8400];
+                snprintf(frun, sizeof frun, "%s/_runs/%s", rundir, tmp);
+                int own = !rs.hb && runstat_load(&fs, frun, 60) == 0;
+                printf("%-5s %-40s %-10s %s %s\n", phase, rundir, own ? fs.status : rs.status, ok ? "[x]" : "[ ]", tmp);
+                if (own) runstat_free(&fs);
+                json_array_append_new(ja, json_pack("{s:s, s:b}", "artifact", tmp, "present", ok));
+            }
+            json_array_append_new(report, json_pack("{s:s, s:s, s:s, s:o}", "phase", phase, "run_dir", rundir, "status", rs.status, "artifacts", ja));
+            runstat_free(&rs);
         }
-        if (!any) die(EXIT_BADINPUT, "%s:%d: no artifacts listed for %s", a.manifest, lineno, run);
-        json_array_append_new(report, json_pack("{s:s, s:s, s:s, s:o}", "phase", phase, "run_dir", rundir, "status", rs.status, "artifacts", arts));
-        runstat_free(&rs);
     }
     printf("\n%ld required, %ld present, %ld missing\n", total, total - missing, missing);
     if (*a.report) {
