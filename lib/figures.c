@@ -1,5 +1,6 @@
 /* figures: the paper's figures (lib/figures.h, docs/figures.md). */
 #include "figures.h"
+#include "stats.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,41 +18,93 @@ static int uniq(double* v, int n) {
     return k;
 }
 
-/* Mean, min and max over seeds of mean_best. */
-static int group_stat(const SeedGroup* g, double* mean, double* lo, double* hi) {
-    int n = 0;
-    *mean = 0; *lo = INFINITY; *hi = -INFINITY;
-    for (int k = 0; k < FIG_SEEDS; k++)
-        if (g->s[k].present) { n++; *mean += g->s[k].best; *lo = fmin(*lo, g->s[k].best); *hi = fmax(*hi, g->s[k].best); }
-    if (n) *mean /= n;
-    else *mean = *lo = *hi = NAN;
-    return n;
+/* Task i of s[0] (first present seed) as the index of the same task in seed k, or -1. */
+static int task_in(const RunsSuite* s0, const RunsSuite* sk, int i) {
+    const char* id = json_string_value(json_array_get(s0->ids, (size_t)i));
+    if (s0 == sk) return i;
+    for (size_t j = 0; id && j < json_array_size(sk->ids); j++)
+        if (!strcmp(id, json_string_value(json_array_get(sk->ids, j)))) return (int)j;
+    return -1;
 }
 
-/* Mean, min, max over seeds of the curves, on the union grid where every seed has a value. */
+/* Mean over tasks of v (per task, averaged over seeds) and its 95% bootstrap interval. */
+static void over_tasks(const double* v, int n, double* mean, double* lo, double* hi) {
+    PairedCI ci;
+    stats_paired_bootstrap(v, n, STATS_RESAMPLES, 0, 0.95, &ci);
+    *mean = ci.mean; *lo = ci.lo; *hi = ci.hi;
+}
+
+/* Mean best reward over tasks (each task's best averaged over the present seeds) and its
+ * 95% bootstrap interval over tasks; returns the seeds present. */
+static int group_stat(const SeedGroup* g, double* mean, double* lo, double* hi) {
+    const RunsSuite* first = NULL;
+    int ns = 0;
+    for (int k = 0; k < FIG_SEEDS; k++) if (g->s[k].present) { ns++; if (!first) first = &g->s[k]; }
+    *mean = *lo = *hi = NAN;
+    if (!ns) return 0;
+    double* v = malloc_check(sizeof(double) * (json_object_size(first->task_best) + 1));
+    int n = 0;
+    const char* id;
+    json_t* x;
+    json_object_foreach(first->task_best, id, x) {
+        double sum = 0;
+        int c = 0;
+        for (int k = 0; k < FIG_SEEDS; k++) {
+            json_t* y = g->s[k].present ? json_object_get(g->s[k].task_best, id) : NULL;
+            if (y) { sum += json_number_value(y); c++; }
+        }
+        if (c == ns) v[n++] = sum / c;
+    }
+    if (n) over_tasks(v, n, mean, lo, hi);
+    free(v);
+    return ns;
+}
+
+/* The curve over tasks: at each sample count of the union grid where every present seed
+ * has a point, each task's value averaged over seeds; mean and 95% interval over tasks. */
 static int group_curve(const SeedGroup* g, double** x, double** mean, double** lo, double** hi) {
     int total = 0;
-    for (int k = 0; k < FIG_SEEDS; k++) if (g->s[k].present) { if (!g->s[k].n) return 0; total += g->s[k].n; }
+    const RunsSuite* first = NULL;
+    for (int k = 0; k < FIG_SEEDS; k++)
+        if (g->s[k].present) {
+            if (!g->s[k].n || !g->s[k].ty) return 0;
+            total += g->s[k].n;
+            if (!first) first = &g->s[k];
+        }
     if (!total) return 0;
     double* u = malloc_check(sizeof(double) * total);
     int n = 0;
     for (int k = 0; k < FIG_SEEDS; k++) for (int i = 0; g->s[k].present && i < g->s[k].n; i++) u[n++] = g->s[k].x[i];
     n = uniq(u, n);
+    int nt = first->ntasks;
+    double* v = malloc_check(sizeof(double) * (nt + 1));
+    int* at = malloc_check(sizeof(int) * (size_t)(nt * FIG_SEEDS + 1));   /* task t's index in seed k, or -1 */
+    for (int t = 0; t < nt; t++)
+        for (int k = 0; k < FIG_SEEDS; k++) at[t * FIG_SEEDS + k] = g->s[k].present ? task_in(first, &g->s[k], t) : -1;
     *x = malloc_check(sizeof(double) * n); *mean = malloc_check(sizeof(double) * n);
     *lo = malloc_check(sizeof(double) * n); *hi = malloc_check(sizeof(double) * n);
     int m = 0;
     for (int i = 0; i < n; i++) {
-        double s = 0, a = INFINITY, b = -INFINITY;
         int c = 0;
-        for (int k = 0; k < FIG_SEEDS; k++) {
-            if (!g->s[k].present) continue;
-            double v = runs_step_at(g->s[k].x, g->s[k].y, g->s[k].n, u[i]);
-            s += v; a = fmin(a, v); b = fmax(b, v); c++;
+        for (int t = 0; t < nt; t++) {
+            double sum = 0;
+            int seeds = 0, whole = 1;
+            for (int k = 0; k < FIG_SEEDS; k++) {
+                const RunsSuite* s = &g->s[k];
+                if (!s->present) continue;
+                int j = at[t * FIG_SEEDS + k];
+                if (j < 0) { whole = 0; break; }
+                sum += runs_step_at(s->x, s->ty + (size_t)j * s->n, s->n, u[i]);
+                seeds++;
+            }
+            if (whole && isfinite(sum)) v[c++] = sum / seeds;
         }
-        if (!isfinite(s)) continue;
-        (*x)[m] = u[i]; (*mean)[m] = s / c; (*lo)[m] = a; (*hi)[m] = b; m++;
+        if (c < nt || c == 0) continue;   /* a task without a value here: no point */
+        (*x)[m] = u[i];
+        over_tasks(v, c, &(*mean)[m], &(*lo)[m], &(*hi)[m]);
+        m++;
     }
-    free(u);
+    free(u); free(v); free(at);
     return m;
 }
 
@@ -114,12 +167,13 @@ int fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* search, const
     nice_range(&ymin, &ymax, 6);
     Axes ax;
     axes_for(&ax, cv, 95, cv->h - 90, xmin, xmax, ymin, ymax);
-    axes_frame(&ax, "Best reward so far vs samples\n(held-out tasks, mean over tasks; line: mean over seeds, band: min–max)",
-               "samples per task", "best reward so far", 1);
+    axes_frame(&ax, "Best reward vs samples per task (held-out tasks; best-of-N: expected best of k)\n"
+               "(line: mean over tasks, seeds averaged per task; band: 95% bootstrap interval over tasks)",
+               "samples per task", "best reward", 1);
     LegendItem leg[NS];
     int nl = 0;
     char lab[NS][128];
-    for (int i = 0; i < NS; i++) if (n[i] && gs[i]->nseeds > 1) axes_band(&ax, x[i], lo[i], hi[i], n[i], col[i], 0.18f);
+    for (int i = 0; i < NS; i++) if (n[i]) axes_band(&ax, x[i], lo[i], hi[i], n[i], col[i], 0.18f);
     for (int i = NS - 1; i >= 0; i--) {
         if (!n[i]) continue;
         axes_series(&ax, x[i], m[i], n[i], col[i], 3, i == NS - 1, n[i] <= 40 ? 4.5 : 0);
@@ -143,9 +197,8 @@ int fig_ablations(Canvas* cv, const SeedGroup* gs, int ng) {
     int present = 0;
     for (int i = 0; i < ng; i++) {
         int n = group_stat(&gs[i], &val[i], &lo[i], &hi[i]);
-        if (n < 2) lo[i] = hi[i] = NAN;
         if (n) { present++; top = fmax(top, isfinite(hi[i]) ? hi[i] : val[i]); }
-        snprintf(glab[i], sizeof glab[i], "%s\n%s", labels[i], n == 0 ? "(missing)" : n == 1 ? "seed 0" : "");
+        snprintf(glab[i], sizeof glab[i], "%s\n%s", labels[i], n == 0 ? "(missing)" : n == 1 ? "1 seed" : "");
         if (n > 1) snprintf(glab[i], sizeof glab[i], "%s\n%d seeds", labels[i], n);
         gl[i] = glab[i];
     }
@@ -154,7 +207,7 @@ int fig_ablations(Canvas* cv, const SeedGroup* gs, int ng) {
     nice_range(&ymin, &ymax, 6);
     Axes ax;
     axes_for(&ax, cv, 80, cv->h - 120, 0, ng, ymin, ymax);
-    axes_frame(&ax, "Ablations: mean best reward on held-out tasks (error bars: min–max over seeds)", NULL,
+    axes_frame(&ax, "Ablations: mean best reward on held-out tasks\n(error bars: 95% bootstrap interval over tasks, seeds averaged per task)", NULL,
                "mean best reward", 0);
     axes_hline(&ax, val[0], C_GREY, "base best-of-N");
     Rgb c = C_BLUE;
@@ -163,30 +216,48 @@ int fig_ablations(Canvas* cv, const SeedGroup* gs, int ng) {
 }
 
 int fig_differences(Canvas* cv, const ReportDiff* d, int n) {
-    double val[16], lo[16], hi[16], top = 0, bot = 0;
-    char glab[16][200];
-    const char* gl[16];
+    double top = 0, bot = 0, lw = 0;
     int present = 0;
-    if (n > 16) n = 16;
     for (int i = 0; i < n; i++) {
-        val[i] = d[i].present ? d[i].mean : NAN;
-        lo[i] = d[i].present ? d[i].lo : NAN;
-        hi[i] = d[i].present ? d[i].hi : NAN;
-        if (d[i].present) { present++; top = fmax(top, hi[i]); bot = fmin(bot, lo[i]); }
-        snprintf(glab[i], sizeof glab[i], "%s\n%s", d[i].tag, !d[i].present ? "(missing)" : d[i].primary ? "PRIMARY" : "secondary");
-        gl[i] = glab[i];
+        if (d[i].present) { present++; top = fmax(top, d[i].hi); bot = fmin(bot, d[i].lo); }
+        double w, h;
+        plot_text_size(cv, d[i].label, 17, &w, &h);
+        lw = fmax(lw, w);
     }
     if (!present) return 0;
-    double span = fmax(top - bot, 1e-3), ymin = bot - 0.15 * span, ymax = top + 0.15 * span;
-    nice_range(&ymin, &ymax, 6);
+    double span = fmax(top - bot, 0.05), xmin = bot - 0.1 * span, xmax = top + 0.1 * span;
+    nice_range(&xmin, &xmax, 7);
+    double px0 = fmin(30 + lw + 20, cv->w * 0.5), py0 = 110, py1 = cv->h - 90;
     Axes ax;
-    axes_for(&ax, cv, 80, cv->h - 170, 0, n, ymin, ymax);
-    axes_frame(&ax, "Paired differences in mean best reward on held-out tasks (dashed: no difference)\n"
-               "(bar: mean over tasks of the per-task difference; error bar: 95% bootstrap interval over tasks)",
-               NULL, "difference in mean best reward", 0);
-    axes_hline(&ax, 0, C_BLACK, NULL);
-    Rgb c = C_SKY;
-    axes_bars(&ax, n, 1, val, lo, hi, &c, gl, "%+.3f");
+    axes_init(&ax, cv, px0, py0, cv->w - 200, py1, xmin, xmax, 0, n);
+    double first, step;
+    char buf[64];
+    int nt = nice_ticks(xmin, xmax, 7, &first, &step);
+    for (int i = 0; i < nt; i++) {
+        double v = first + i * step, x = ax_x(&ax, v);
+        plot_line(cv, x, py0, x, py1, 1, C_LIGHT);
+        plot_line(cv, x, py1, x, py1 + 6, 1.5, C_BLACK);
+        tick_label(buf, sizeof buf, v, step);
+        plot_text(cv, buf, x, py1 + 9, 16, C_BLACK, HA_CENTER, VA_TOP, 0);
+    }
+    plot_rect(cv, px0, py0, ax.px1, py1, 1.5, C_BLACK);
+    plot_dashed(cv, ax_x(&ax, 0), py0, ax_x(&ax, 0), py1, 2, 8, 6, C_BLACK);
+    plot_text(cv, "Paired differences on the held-out tasks, one row per comparison (dashed: no difference)\n"
+              "(dot: mean over tasks of the per-task difference, seeds averaged per task; bar: 95% bootstrap interval over tasks)",
+              cv->w / 2.0, 20, 19, C_BLACK, HA_CENTER, VA_TOP, 0);
+    plot_text(cv, "difference (first minus second)", (px0 + ax.px1) / 2, py1 + 40, 18, C_BLACK, HA_CENTER, VA_TOP, 0);
+    for (int i = 0; i < n; i++) {
+        double y = ax_y(&ax, n - i - 0.5);
+        Rgb c = d[i].primary ? C_RED : C_BLUE;
+        plot_text(cv, d[i].label, px0 - 12, y, 17, C_BLACK, HA_RIGHT, VA_MIDDLE, 0);
+        if (!d[i].present) { plot_text(cv, "(missing)", ax.px1 + 12, y, 16, C_GREY, HA_LEFT, VA_MIDDLE, 0); continue; }
+        plot_line(cv, ax_x(&ax, d[i].lo), y, ax_x(&ax, d[i].hi), y, 3, c);
+        plot_line(cv, ax_x(&ax, d[i].lo), y - 7, ax_x(&ax, d[i].lo), y + 7, 2, c);
+        plot_line(cv, ax_x(&ax, d[i].hi), y - 7, ax_x(&ax, d[i].hi), y + 7, 2, c);
+        plot_circle(cv, ax_x(&ax, d[i].mean), y, 6, c);
+        snprintf(buf, sizeof buf, "%+.3f%s", d[i].mean, d[i].primary ? "  PRIMARY" : "");
+        plot_text(cv, buf, ax.px1 + 12, y, 16, c, HA_LEFT, VA_MIDDLE, 0);
+    }
     return 1;
 }
 

@@ -12,19 +12,22 @@
 #include "runs.h"
 #include "report.h"
 
-#define FIG_SEEDS 16   /* seeds a method's figures read: <prefix>_seed0 .. _seed15 */
+#define FIG_SEEDS 16   /* seeds a method's figures read (PIPE_MAX_SEEDS) */
 
-/* One method's suite runs over seeds (s[k] = <prefix>_seed<k>, with curves). */
+/* One method's suite runs over the config's seeds (s[k] = <prefix>_seed<seed k>, with
+ * curves); nseeds of them present. */
 typedef struct { RunsSuite s[FIG_SEEDS]; int nseeds; } SeedGroup;
 
 void fig_pipeline(Canvas* cv);
-/* Best reward so far vs samples: mean over tasks, line = mean over seeds, band = min-max.
- * Needs the curves of base and ttt. */
+/* Best reward vs samples per task (best-of-N: expected best of k; TTT, search: best so
+ * far): line = mean over tasks of each task's value averaged over seeds, band = its 95%
+ * bootstrap interval over tasks. Needs the curves of base and ttt. */
 int  fig_reward(Canvas* cv, const SeedGroup* base, const SeedGroup* search, const SeedGroup* ttt, const SeedGroup* sdft);
-/* gs[0..ng): base best-of-N, TTT main, then the ablations; needs the first two. */
+/* gs[0..ng): base best-of-N, TTT main, then the ablations; needs the first two. Bars:
+ * mean best reward; error bars: 95% bootstrap interval over tasks (seeds averaged per task). */
 int  fig_ablations(Canvas* cv, const SeedGroup* gs, int ng);
-/* The paired comparisons (lib/report: report_differences), one bar each with its 95%
- * interval, zero marked; 0 when none is present. */
+/* The paired comparisons (lib/report: report_differences), one row each: the mean
+ * difference and its 95% interval, zero marked, the primary one first; 0 when none is present. */
 int  fig_differences(Canvas* cv, const ReportDiff* d, int n);
 /* p[0] mHC on, p[1] off (either may be empty): losses, and their difference when both exist. */
 int  fig_pretrain(Canvas* cv, const RunsPretrain* p);

@@ -75,25 +75,30 @@ typedef struct {
     char note[256];
 } Entry;
 
-/* A paired comparison X - Y of mean best reward over the held-out tasks (lib/stats). */
+/* A paired comparison X - Y over the held-out tasks (lib/stats) of a per-task metric:
+ * best reward, or mean reward. */
 typedef struct {
     char   name[48];      /* macro stem, letters only */
     char   label[160];    /* "TTT main vs base best-of-N" */
-    char   tag[64];       /* short, for the figure: "TTT main\nvs base" */
-    char   x[64], y[64];  /* method names for claims */
-    int    primary;       /* the one comparison the suite exists for; the rest are secondary */
+    int    x, y;          /* PIPELINE_METHODS indices */
+    int    mean_reward;   /* the metric: 0 best reward per task, 1 mean reward per task */
+    int    primary;       /* the one comparison the suite exists for (the config's); the rest are secondary */
     int    present, seeds;
     double samples_x, samples_y, tokens_x, tokens_y;   /* per task, mean over the seeds compared */
     PairedCI ci;
 } Comparison;
 
 #define MAX_CMP 16
+#define MAX_FAM 16
 typedef struct {
     Entry* e;
     int n, cap;
     Runs* runs;           /* the inputs; its notes are the registry's (missing runs, choices made) */
     Comparison cmp[MAX_CMP];
     int ncmp;
+    Comparison fam[MAX_FAM];   /* the primary comparison within each task family (secondary) */
+    char family[MAX_FAM][64];
+    int nfam;
 } Report;
 
 static Entry* add(Report* r, const char* name, const char* what) {
@@ -153,23 +158,56 @@ static void set_from(Entry* e, const Suite* s, double v, const char* seed) {
     if (!s->s.present) snprintf(e->note, sizeof e->note, "run missing");
 }
 
+/* ---------- the suite's methods ---------- */
+
+/* PIPELINE_METHODS' names: macro stem, comparison stem, words, LaTeX label. */
+static const struct { const char *stem, *cmp, *what, *tex; } MD[PIPELINE_NMETHODS] = {
+    {"BaseBestofN", "Base", "base best-of-N", "Base best-of-$N$"},
+    {"Search", "Search", "search (no learning)", "Search, no learning"},
+    {"TTTMain", "TTTMain", "TTT main", "TTT main"},
+    {"SDFTBestofN", "SDFT", "SDFT best-of-N", "SDFT best-of-$N$"},
+    {"TTTReuseOff", "TTTReuseOff", "TTT reuse off", "Reuse off"},
+    {"TTTAdaptOff", "TTTAdaptOff", "TTT adaptive beta off", "Adaptive $\\beta$ off"},
+    {"TTTKLOff", "TTTKLOff", "TTT KL off", "KL shaping off"},
+    {"TTTExpected", "TTTExpected", "TTT expected objective", "Expected objective"},
+};
+enum { M_BASE, M_SEARCH, M_TTT, M_SDFT };
+
+/* One method's runs: <run>_seed<seed[i]> for the config's seeds (ablations: ablation_seeds). */
+typedef struct {
+    char  run[256];
+    int   ns;
+    long  seed[PIPE_MAX_SEEDS];
+    Suite s[PIPE_MAX_SEEDS];
+} Method;
+
+/* A seed as macro letters: 0 -> Zero, 12 -> OneTwo. */
+static void seed_word(long seed, char* out, size_t cap) {
+    static const char* D[10] = {"Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"};
+    char digits[24];
+    snprintf(digits, sizeof digits, "%ld", seed);
+    size_t o = 0;
+    out[0] = 0;
+    for (const char* d = digits; *d && o < cap; d++) o += snprintf(out + o, cap - o, "%s", D[*d - '0']);
+}
+
 /* Mean over the present seeds of a method. */
-static void set_mean(Entry* e, const Suite* s, int ns, int field) {
+static void set_mean(Entry* e, const Method* m, int field) {
     double sum = 0; int n = 0;
     char seeds[32] = "", src[1024] = "", run[512] = "", cmd[CMD_LEN * 2] = "";
-    for (int i = 0; i < ns; i++) {
-        const RunsSuite* x = &s[i].s;
+    for (int i = 0; i < m->ns; i++) {
+        const RunsSuite* x = &m->s[i].s;
         if (!x->present) continue;
         double v = field == 0 ? x->best : field == 1 ? x->mean_reward : x->samples;
         sum += v; n++;
         size_t l = strlen(seeds);
-        snprintf(seeds + l, sizeof seeds - l, "%s%d", n > 1 ? "," : "", i);
+        snprintf(seeds + l, sizeof seeds - l, "%s%ld", n > 1 ? "," : "", m->seed[i]);
         l = strlen(src);
         snprintf(src + l, sizeof src - l, "%s%s", n > 1 ? "; " : "", x->summary);
         l = strlen(run);
         snprintf(run + l, sizeof run - l, "%s%s", n > 1 ? "; " : "", x->dir);
         l = strlen(cmd);
-        snprintf(cmd + l, sizeof cmd - l, "%s%s", n > 1 ? " ; " : "", s[i].cmd);
+        snprintf(cmd + l, sizeof cmd - l, "%s%s", n > 1 ? " ; " : "", m->s[i].cmd);
     }
     e->present = n > 0;
     e->v = n ? sum / n : 0;
@@ -178,7 +216,7 @@ static void set_mean(Entry* e, const Suite* s, int ns, int field) {
     snprintf(e->run, sizeof e->run, "%s", run);
     snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
     if (n == 0) snprintf(e->note, sizeof e->note, "every seed missing");
-    else if (n < ns) snprintf(e->note, sizeof e->note, "mean over %d of %d seeds (others missing)", n, ns);
+    else if (n < m->ns) snprintf(e->note, sizeof e->note, "mean over %d of %d seeds (others missing)", n, m->ns);
     else snprintf(e->note, sizeof e->note, "mean over seeds");
 }
 
@@ -196,77 +234,136 @@ static void num_from(Entry* e, const json_t* j, const char* key, const char* pat
 
 /* ---------- paired comparisons ---------- */
 
-/* X - Y over seeds 0..nseeds-1 (X[s], Y[s]): each task's difference of best reward,
- * averaged over the seeds both runs have, then the paired bootstrap over tasks (a task
- * missing from any of those seeds' summaries is left out, with a note). Adds the
- * comparison and its macros. */
-static void compare(Report* r, const char* name, const char* label, const char* tag, const char* xname, const char* yname,
-                    int primary, const Suite* X, const Suite* Y, int nseeds) {
-    if (r->ncmp == MAX_CMP) return;
-    Comparison* c = &r->cmp[r->ncmp++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->label, sizeof c->label, "%s", label);
-    snprintf(c->tag, sizeof c->tag, "%s", tag);
-    snprintf(c->x, sizeof c->x, "%s", xname);
-    snprintf(c->y, sizeof c->y, "%s", yname);
-    c->primary = primary;
-    int seeds[8], ns = 0;
-    for (int s = 0; s < nseeds && ns < 8; s++)
-        if (X[s].s.present && Y[s].s.present && X[s].s.task_best && Y[s].s.task_best) seeds[ns++] = s;
+/* X - Y: each task's difference of the metric averaged over the seeds both methods have
+ * (a task missing from any of those seeds' summaries is left out and counted in
+ * *dropped), only tasks of `family` when it is given; then the paired bootstrap over tasks. */
+static void paired(const Method* X, const Method* Y, int mean_reward, const char* family, Comparison* c, int* dropped) {
+    const RunsSuite *xs[PIPE_MAX_SEEDS], *ys[PIPE_MAX_SEEDS];
+    int ns = 0;
+    for (int i = 0; i < X->ns; i++)
+        for (int j = 0; j < Y->ns; j++)
+            if (X->seed[i] == Y->seed[j] && X->s[i].s.present && Y->s[j].s.present && X->s[i].s.task_best && Y->s[j].s.task_best) {
+                xs[ns] = &X->s[i].s;
+                ys[ns++] = &Y->s[j].s;
+            }
+    int n = 0;
+    *dropped = 0;
     double* d = NULL;
-    int n = 0, dropped = 0;
     if (ns > 0) {
-        d = malloc_check((json_object_size(X[seeds[0]].s.task_best) + 1) * sizeof *d);
+        d = malloc_check((json_object_size(xs[0]->task_best) + 1) * sizeof *d);
         const char* id;
         json_t* v;
-        json_object_foreach(X[seeds[0]].s.task_best, id, v) {
+        json_object_foreach(xs[0]->task_best, id, v) {
+            if (family && strcmp(family, json_string_value(json_object_get(xs[0]->task_family, id)) ?: "")) continue;
             double acc = 0;
             int ok = 1;
             for (int k = 0; k < ns && ok; k++) {
-                json_t* xv = json_object_get(X[seeds[k]].s.task_best, id);
-                json_t* yv = json_object_get(Y[seeds[k]].s.task_best, id);
+                json_t* xv = json_object_get(mean_reward ? xs[k]->task_mean : xs[k]->task_best, id);
+                json_t* yv = json_object_get(mean_reward ? ys[k]->task_mean : ys[k]->task_best, id);
                 if (!xv || !yv) ok = 0;
                 else acc += json_number_value(xv) - json_number_value(yv);
             }
             if (ok) d[n++] = acc / ns;
-            else dropped++;
+            else (*dropped)++;
         }
         double sx = 0, sy = 0, tx = 0, ty = 0;
-        for (int k = 0; k < ns; k++) {
-            sx += X[seeds[k]].s.samples; sy += Y[seeds[k]].s.samples;
-            tx += X[seeds[k]].s.tokens; ty += Y[seeds[k]].s.tokens;
-        }
-        c->samples_x = sx / ns;
-        c->samples_y = sy / ns;
-        c->tokens_x = tx / ns;
-        c->tokens_y = ty / ns;
+        for (int k = 0; k < ns; k++) { sx += xs[k]->samples; sy += ys[k]->samples; tx += xs[k]->tokens; ty += ys[k]->tokens; }
+        c->samples_x = sx / ns; c->samples_y = sy / ns;
+        c->tokens_x = tx / ns; c->tokens_y = ty / ns;
     }
-    if (dropped) note(r, "%s: %d task(s) not in every compared summary, left out", label, dropped);
     c->seeds = ns;
     c->present = n > 0;
     if (c->present) stats_paired_bootstrap(d, n, STATS_RESAMPLES, 0, 0.95, &c->ci);
-    else note(r, "%s: no seed with both runs present; no comparison", label);
     free(d);
+}
+
+/* Adds the comparison X - Y (methods x, y) and its macros <Name>Delta, Lo, Hi, Wins, Ties,
+ * Losses, Tasks, Seeds; a repeat of one already added is skipped. */
+static void compare(Report* r, const Method* M, int x, int y, int mean_reward, int primary) {
+    for (int i = 0; i < r->ncmp; i++)
+        if (r->cmp[i].x == x && r->cmp[i].y == y && r->cmp[i].mean_reward == mean_reward) return;
+    if (r->ncmp == MAX_CMP) return;
+    Comparison* c = &r->cmp[r->ncmp++];
+    memset(c, 0, sizeof *c);
+    c->x = x; c->y = y; c->mean_reward = mean_reward; c->primary = primary;
+    snprintf(c->name, sizeof c->name, "%sVs%s%s", MD[x].cmp, MD[y].cmp, mean_reward ? "MeanReward" : "");
+    snprintf(c->label, sizeof c->label, "%s vs %s%s", MD[x].what, MD[y].what, mean_reward ? ", mean reward" : "");
+    int dropped;
+    paired(&M[x], &M[y], mean_reward, NULL, c, &dropped);
+    if (dropped) note(r, "%s: %d task(s) not in every compared summary, left out", c->label, dropped);
+    if (!c->present) note(r, "%s: no seed with both runs present; no comparison", c->label);
     static const char* part[8] = {"Delta", "Lo", "Hi", "Wins", "Ties", "Losses", "Tasks", "Seeds"};
-    static const char* says[8] = {"mean paired difference of best reward", "95% bootstrap interval, lower end",
-                                  "95% bootstrap interval, upper end", "tasks where the first is better",
-                                  "tasks tied", "tasks where the second is better", "tasks compared", "seeds averaged per task"};
-    double val[8] = {c->ci.mean, c->ci.lo, c->ci.hi, c->ci.wins, c->ci.ties, c->ci.losses, c->ci.n, ns};
+    static const char* says[8] = {"mean paired difference of %s", "%s, 95%% bootstrap interval, lower end",
+                                  "%s, 95%% bootstrap interval, upper end", "tasks where the first is better (%s)",
+                                  "tasks tied (%s)", "tasks where the second is better (%s)", "tasks compared (%s)",
+                                  "seeds averaged per task (%s)"};
+    double val[8] = {c->ci.mean, c->ci.lo, c->ci.hi, c->ci.wins, c->ci.ties, c->ci.losses, c->ci.n, c->seeds};
+    const Method *X = &M[x], *Y = &M[y];
     for (int k = 0; k < 8; k++) {
-        char nm[64], what[160];
-        snprintf(nm, sizeof nm, "%s%s", name, part[k]);
-        snprintf(what, sizeof what, "%s: %s%s", label, says[k], primary ? " (primary)" : " (secondary)");
+        char nm[64], what[160], says_k[96];
+        snprintf(nm, sizeof nm, "%s%s", c->name, part[k]);
+        snprintf(says_k, sizeof says_k, says[k], mean_reward ? "mean reward" : "best reward");
+        snprintf(what, sizeof what, "%s: %s%s", c->label, says_k, primary ? " (primary)" : " (secondary)");
         Entry* e = add(r, nm, what);
         e->present = c->present;
         e->v = val[k];
         e->integral = k >= 3;
         e->sign = k < 3;
-        snprintf(e->seed, sizeof e->seed, "%d seed%s", ns, ns == 1 ? "" : "s");
-        snprintf(e->source, sizeof e->source, "%s; %s", X[0].s.summary, Y[0].s.summary);
-        snprintf(e->run, sizeof e->run, "%s; %s", X[0].s.dir, Y[0].s.dir);
-        snprintf(e->cmd, sizeof e->cmd, "%s ; %s", X[0].cmd, Y[0].cmd);
+        snprintf(e->seed, sizeof e->seed, "%d seed%s", c->seeds, c->seeds == 1 ? "" : "s");
+        snprintf(e->source, sizeof e->source, "%s; %s", X->s[0].s.summary, Y->s[0].s.summary);
+        snprintf(e->run, sizeof e->run, "%s; %s", X->s[0].s.dir, Y->s[0].s.dir);
+        snprintf(e->cmd, sizeof e->cmd, "%s ; %s", X->s[0].cmd, Y->s[0].cmd);
         if (!e->present) snprintf(e->note, sizeof e->note, "a run is missing");
+    }
+}
+
+static int by_name(const void* a, const void* b) { return strcmp((const char*)a, (const char*)b); }
+
+/* A family name as macro letters: "reach" -> "Reach" (letters only, at most 40). */
+static void family_stem(const char* family, char F[64]) {
+    size_t l = 0;
+    for (const char* p = family; *p && l < 40; p++)
+        if (isalpha((unsigned char)*p)) { F[l] = (char)(l ? *p : toupper((unsigned char)*p)); l++; }
+    F[l] = 0;
+}
+
+/* The primary comparison within each task family (a secondary breakdown), with macros
+ * Family<F>Tasks, Delta, Lo, Hi and the two methods' means over the family's tasks. */
+static void families(Report* r, const Method* M, const PipelinePlan* plan) {
+    const Method *X = &M[plan->x], *Y = &M[plan->y];
+    const RunsSuite* first = NULL;
+    for (int i = 0; i < X->ns && !first; i++) if (X->s[i].s.present && X->s[i].s.task_family) first = &X->s[i].s;
+    if (!first) return;
+    const char* id;
+    json_t* v;
+    json_object_foreach(first->task_family, id, v) {
+        const char* f = json_string_value(v);
+        int seen = 0;
+        for (int i = 0; i < r->nfam; i++) seen |= !strcmp(r->family[i], f);
+        if (!seen && r->nfam < MAX_FAM) snprintf(r->family[r->nfam++], 64, "%s", f);
+    }
+    qsort(r->family, (size_t)r->nfam, sizeof r->family[0], by_name);
+    for (int i = 0; i < r->nfam; i++) {
+        Comparison* c = &r->fam[i];
+        memset(c, 0, sizeof *c);
+        c->x = plan->x; c->y = plan->y; c->mean_reward = plan->mean_reward;
+        int dropped;
+        paired(X, Y, plan->mean_reward, r->family[i], c, &dropped);
+        char F[64], nm[96], what[200];
+        family_stem(r->family[i], F);
+        static const char* part[4] = {"Tasks", "Delta", "Lo", "Hi"};
+        double val[4] = {c->ci.n, c->ci.mean, c->ci.lo, c->ci.hi};
+        for (int k = 0; k < 4; k++) {
+            snprintf(nm, sizeof nm, "Family%s%s", F, part[k]);
+            snprintf(what, sizeof what, "family %s: %s vs %s, %s (secondary)", r->family[i], MD[plan->x].what, MD[plan->y].what,
+                     k == 0 ? "tasks compared" : k == 1 ? "mean paired difference" : k == 2 ? "95% interval, lower end" : "95% interval, upper end");
+            Entry* e = add(r, nm, what);
+            e->present = c->present; e->v = val[k]; e->integral = k == 0; e->sign = k > 0;
+            snprintf(e->seed, sizeof e->seed, "%d seed%s", c->seeds, c->seeds == 1 ? "" : "s");
+            snprintf(e->source, sizeof e->source, "%s; %s", X->s[0].s.summary, Y->s[0].s.summary);
+            snprintf(e->run, sizeof e->run, "%s; %s", X->s[0].s.dir, Y->s[0].s.dir);
+            if (!e->present) snprintf(e->note, sizeof e->note, "a run is missing");
+        }
     }
 }
 
@@ -279,119 +376,81 @@ static void claim(const Comparison* c, char* out, size_t cap) {
     fmt_num(c->ci.hi, 0, 0, 1, hi, sizeof hi);
     if (fabs(c->samples_x - c->samples_y) < 1e-9) snprintf(budget, sizeof budget, "equal samples (%.0f per task)", c->samples_x);
     else snprintf(budget, sizeof budget, "UNEQUAL samples: %.0f vs %.0f per task", c->samples_x, c->samples_y);
-    char stat[256];
-    snprintf(stat, sizeof stat, "(Δ = %s, 95%% CI [%s, %s], %d tasks × %d seed%s, %s; wins/ties/losses %d/%d/%d)", d, lo, hi,
-             c->ci.n, c->seeds, c->seeds == 1 ? "" : "s", budget, c->ci.wins, c->ci.ties, c->ci.losses);
-    char cost[160];   /* wall time is in each run's run_record.json; it varies from run to run, so it is not here */
+    char stat[320];
+    snprintf(stat, sizeof stat, "(%s, Δ = %s, 95%% CI [%s, %s], %d tasks × %d seed%s, %s; wins/ties/losses %d/%d/%d)",
+             c->mean_reward ? "mean reward" : "best reward", d, lo, hi, c->ci.n, c->seeds, c->seeds == 1 ? "" : "s", budget,
+             c->ci.wins, c->ci.ties, c->ci.losses);
+    char cost[200];   /* wall time is in each run's run_record.json; it varies from run to run, so it is not here */
     snprintf(cost, sizeof cost, " Cost per task: %.0f samples and %.0f sampled tokens (%s) vs %.0f and %.0f (%s).", c->samples_x,
-             c->tokens_x, c->x, c->samples_y, c->tokens_y, c->y);
-    if (c->ci.lo > 0) snprintf(out, cap, "%s beats %s on this suite %s.%s", c->x, c->y, stat, cost);
-    else if (c->ci.hi < 0) snprintf(out, cap, "%s is worse than %s on this suite %s.%s", c->x, c->y, stat, cost);
-    else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.%s", c->x, c->y, stat, cost);
+             c->tokens_x, MD[c->x].what, c->samples_y, c->tokens_y, MD[c->y].what);
+    const char *x = MD[c->x].what, *y = MD[c->y].what;
+    if (c->ci.lo > 0) snprintf(out, cap, "%s beats %s on this suite %s.%s", x, y, stat, cost);
+    else if (c->ci.hi < 0) snprintf(out, cap, "%s is worse than %s on this suite %s.%s", x, y, stat, cost);
+    else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.%s", x, y, stat, cost);
 }
 
 /* ---------- gathering ---------- */
 
-static const char* SEEDWORD[2] = {"Zero", "One"};
-
-/* The main methods, in table order: search is TTT without learning (same sampler,
- * start states and budget, no update), the baseline that separates what the search
- * gives from what the learning gives. */
-#define NMAIN 4
-static const char* MM[NMAIN] = {"BaseBestofN", "Search", "TTTMain", "SDFTBestofN"};
-
-static int gather(Report* r, Suite main_s[NMAIN][2], Suite abl[5], char sdft_prefix[256], char mhc_run[2][256],
+static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc, const PipelinePlan* plan, char mhc_run[2][256],
                   char err[ERR_LEN]) {
     const char* runs_dir = r->runs->dir;
     char suite_dir[4200];
     path_join(suite_dir, sizeof suite_dir, runs_dir, "suite");
 
-    runs_sdft_prefix(r->runs, sdft_prefix);
-
-    /* main methods */
-    static const char* MW[NMAIN] = {"base best-of-N", "search (PUCT reuse, no learning)", "TTT main", "SDFT best-of-N"};
-    for (int k = 0; k < NMAIN; k++) {
-        for (int sd = 0; sd < 2; sd++) {
-            char name[256];
-            if (k == 0) snprintf(name, sizeof name, "base_bestofn_seed%d", sd);
-            else if (k == 1) snprintf(name, sizeof name, "search_seed%d", sd);
-            else if (k == 2) snprintf(name, sizeof name, "ttt_main_seed%d", sd);
-            else snprintf(name, sizeof name, "%.200s_bestofn_seed%d", sdft_prefix, sd);
-            if (load_suite(r, name, &main_s[k][sd], err)) return -1;
-        }
-        char nm[64], what[160], seed[8];
-        for (int sd = 0; sd < 2; sd++) {
-            snprintf(seed, sizeof seed, "%d", sd);
-            snprintf(nm, sizeof nm, "%sSeed%s", MM[k], SEEDWORD[sd]);
-            snprintf(what, sizeof what, "%s: mean over tasks of best reward, seed %d", MW[k], sd);
-            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].s.best, seed);
-            snprintf(nm, sizeof nm, "%sMeanRewardSeed%s", MM[k], SEEDWORD[sd]);
-            snprintf(what, sizeof what, "%s: mean over tasks of mean reward, seed %d", MW[k], sd);
-            set_from(add(r, nm, what), &main_s[k][sd], main_s[k][sd].s.mean_reward, seed);
-            snprintf(nm, sizeof nm, "%sTasksSeed%s", MM[k], SEEDWORD[sd]);
-            snprintf(what, sizeof what, "%s: tasks in summary.jsonl, seed %d", MW[k], sd);
+    /* every method at its seeds: the main ones at `seeds`, the ablations at `ablation_seeds` */
+    for (int k = 0; k < PIPELINE_NMETHODS; k++) {
+        Method* m = &M[k];
+        snprintf(m->run, sizeof m->run, "%s", k == M_SDFT ? pc->sdft_bestofn_run : PIPELINE_METHODS[k]);
+        m->ns = k < PIPELINE_NMAIN ? plan->nseeds : plan->nabl;
+        memcpy(m->seed, k < PIPELINE_NMAIN ? plan->seeds : plan->abl, sizeof(long) * (size_t)m->ns);
+        char nm[96], what[200], seed[24], word[128], name[300];
+        for (int i = 0; i < m->ns; i++) {
+            snprintf(name, sizeof name, "%.200s_seed%ld", m->run, m->seed[i]);
+            if (load_suite(r, name, &m->s[i], err)) return -1;
+            snprintf(seed, sizeof seed, "%ld", m->seed[i]);
+            seed_word(m->seed[i], word, sizeof word);
+            snprintf(nm, sizeof nm, "%sSeed%s", MD[k].stem, word);
+            snprintf(what, sizeof what, "%s: mean over tasks of best reward, seed %ld", MD[k].what, m->seed[i]);
+            set_from(add(r, nm, what), &m->s[i], m->s[i].s.best, seed);
+            snprintf(nm, sizeof nm, "%sMeanRewardSeed%s", MD[k].stem, word);
+            snprintf(what, sizeof what, "%s: mean over tasks of mean reward, seed %ld", MD[k].what, m->seed[i]);
+            set_from(add(r, nm, what), &m->s[i], m->s[i].s.mean_reward, seed);
+            snprintf(nm, sizeof nm, "%sTasksSeed%s", MD[k].stem, word);
+            snprintf(what, sizeof what, "%s: tasks in summary.jsonl, seed %ld", MD[k].what, m->seed[i]);
             Entry* e = add(r, nm, what);
-            set_from(e, &main_s[k][sd], main_s[k][sd].s.ntasks, seed);
+            set_from(e, &m->s[i], m->s[i].s.ntasks, seed);
             e->integral = 1;
         }
-        snprintf(nm, sizeof nm, "%sMean", MM[k]);
-        snprintf(what, sizeof what, "%s: mean best reward, mean over seeds", MW[k]);
-        set_mean(add(r, nm, what), main_s[k], 2, 0);
-        snprintf(nm, sizeof nm, "%sMeanReward", MM[k]);
-        snprintf(what, sizeof what, "%s: mean reward, mean over seeds", MW[k]);
-        set_mean(add(r, nm, what), main_s[k], 2, 1);
-        snprintf(nm, sizeof nm, "%sSamples", MM[k]);
-        snprintf(what, sizeof what, "%s: samples per task (compute budget), mean over seeds", MW[k]);
+        snprintf(nm, sizeof nm, "%sMean", MD[k].stem);
+        snprintf(what, sizeof what, "%s: mean best reward, mean over seeds", MD[k].what);
+        set_mean(add(r, nm, what), m, 0);
+        snprintf(nm, sizeof nm, "%sMeanReward", MD[k].stem);
+        snprintf(what, sizeof what, "%s: mean reward, mean over seeds", MD[k].what);
+        set_mean(add(r, nm, what), m, 1);
+        snprintf(nm, sizeof nm, "%sSamples", MD[k].stem);
+        snprintf(what, sizeof what, "%s: samples per task (compute budget), mean over seeds", MD[k].what);
         Entry* e = add(r, nm, what);
-        set_mean(e, main_s[k], 2, 2);
+        set_mean(e, m, 2);
         e->integral = e->present && fabs(e->v - round(e->v)) < 1e-9;
+        snprintf(nm, sizeof nm, "%sSeedsPresent", MD[k].stem);
+        snprintf(what, sizeof what, "%s: seeds present, of %d in the config", MD[k].what, m->ns);
+        e = add(r, nm, what);
+        int present = 0;
+        for (int i = 0; i < m->ns; i++) present += m->s[i].s.present;
+        e->present = 1; e->v = present; e->integral = 1;
+        snprintf(e->source, sizeof e->source, "%s/%s_seed*/summary.jsonl", suite_dir, m->run);
     }
 
-    /* ablations, seed 0 */
-    static const char* AD[5] = {"ttt_main_seed0", "ttt_reuse0_seed0", "ttt_adapt0_seed0", "ttt_kl0_seed0", "ttt_expected_seed0"};
-    static const char* AM[5] = {"TTTMain", "TTTReuseOff", "TTTAdaptOff", "TTTKLOff", "TTTExpected"};
-    static const char* AW[5] = {"TTT main", "TTT reuse off", "TTT adaptive beta off", "TTT KL off", "TTT expected objective"};
-    abl[0] = main_s[2][0];
-    for (int k = 1; k < 5; k++) {
-        if (load_suite(r, AD[k], &abl[k], err)) return -1;
-        char nm[64], what[160];
-        snprintf(nm, sizeof nm, "%sSeedZero", AM[k]);
-        snprintf(what, sizeof what, "%s: mean best reward, seed 0", AW[k]);
-        set_from(add(r, nm, what), &abl[k], abl[k].s.best, "0");
-        snprintf(nm, sizeof nm, "%sMeanRewardSeedZero", AM[k]);
-        snprintf(what, sizeof what, "%s: mean reward, seed 0", AW[k]);
-        set_from(add(r, nm, what), &abl[k], abl[k].s.mean_reward, "0");
-        for (int f = 0; f < 2; f++) {
-            snprintf(nm, sizeof nm, "%sDelta%s", AM[k], f ? "MeanReward" : "Best");
-            snprintf(what, sizeof what, "%s minus TTT main: %s, seed 0", AW[k], f ? "mean reward" : "mean best reward");
-            Entry* e = add(r, nm, what);
-            set_from(e, &abl[k], f ? abl[k].s.mean_reward - abl[0].s.mean_reward : abl[k].s.best - abl[0].s.best, "0");
-            e->present = abl[k].s.present && abl[0].s.present;
-            e->sign = 1;
-            snprintf(e->source, sizeof e->source, "%s; %s", abl[k].s.summary, abl[0].s.summary);
-            snprintf(e->run, sizeof e->run, "%s; %s", abl[k].s.dir, abl[0].s.dir);
-            snprintf(e->cmd, sizeof e->cmd, "%s ; %s", abl[k].cmd, abl[0].cmd);
-            if (!e->present) snprintf(e->note, sizeof e->note, "%s missing", abl[k].s.present ? "ttt_main_seed0" : AD[k]);
-        }
-    }
-
-    /* paired comparisons: the primary one first (held-out split, mean best reward at the
-     * full sample budget), then the secondary ones */
-    compare(r, "TTTMainVsBase", "TTT main vs base best-of-N", "TTT main\nvs base", "TTT main", "base best-of-N", 1, main_s[2],
-            main_s[0], 2);
-    compare(r, "TTTMainVsSearch", "TTT main vs search", "TTT main\nvs search", "TTT main", "search (no learning)", 0, main_s[2],
-            main_s[1], 2);
-    compare(r, "SearchVsBase", "search vs base best-of-N", "search\nvs base", "search (no learning)", "base best-of-N", 0,
-            main_s[1], main_s[0], 2);
-    compare(r, "SDFTVsBase", "SDFT best-of-N vs base best-of-N", "SDFT\nvs base", "SDFT best-of-N", "base best-of-N", 0,
-            main_s[3], main_s[0], 2);
-    static const char* AC[5] = {"", "TTTReuseOffVsBase", "TTTAdaptOffVsBase", "TTTKLOffVsBase", "TTTExpectedVsBase"};
-    static const char* AT[5] = {"", "reuse off\nvs base", "adaptive β\noff vs base", "KL off\nvs base", "expected\nvs base"};
-    for (int k = 1; k < 5; k++) {
-        char label[160];
-        snprintf(label, sizeof label, "%s vs base best-of-N (seed 0)", AW[k]);
-        compare(r, AC[k], label, AT[k], AW[k], "base best-of-N", 0, &abl[k], main_s[0], 1);
-    }
+    /* paired comparisons: the config's primary one first, then the secondary ones */
+    compare(r, M, plan->x, plan->y, plan->mean_reward, 1);
+    compare(r, M, M_TTT, M_BASE, 0, 0);
+    compare(r, M, M_TTT, M_SEARCH, 0, 0);
+    compare(r, M, M_SEARCH, M_BASE, 0, 0);
+    compare(r, M, M_SDFT, M_BASE, 0, 0);
+    compare(r, M, M_TTT, M_BASE, 1, 0);
+    for (int k = PIPELINE_NMAIN; k < PIPELINE_NMETHODS; k++) compare(r, M, k, M_BASE, 0, 0);
+    for (int k = PIPELINE_NMAIN; k < PIPELINE_NMETHODS; k++) compare(r, M, k, M_TTT, 0, 0);
+    families(r, M, plan);
 
     /* retention */
     {
@@ -531,32 +590,60 @@ static void esc_line(FILE* f, const char* s) {   /* LaTeX comment text: no newli
     for (; *s; s++) fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
 }
 
-static void table_main(FILE* f, const Report* r, const char* runs_dir, const char* sdft_prefix) {
-    char lab[NMAIN][512], esc[512], b[6][64];
-    snprintf(lab[0], sizeof lab[0], "Base best-of-$N$ (\\texttt{base\\_bestofn})");
-    snprintf(lab[1], sizeof lab[1], "Search, no learning (\\texttt{search})");
-    snprintf(lab[2], sizeof lab[2], "TTT main (\\texttt{ttt\\_main})");
-    char pre[300];
-    snprintf(pre, sizeof pre, "%s_bestofn", sdft_prefix);
-    report_tex_escape(pre, esc, sizeof esc);
-    snprintf(lab[3], sizeof lab[3], "SDFT best-of-$N$ (\\texttt{%.400s})", esc);
+/* A comparison's Δ and interval cells (from its macros), or "--". */
+static void delta_cells(const Report* r, const char* cmp, char* d, char* ci, size_t cap) {
+    char nm[96], lo[64], hi[64];
+    snprintf(nm, sizeof nm, "%sDelta", cmp);
+    cell(r, nm, d, cap);
+    snprintf(nm, sizeof nm, "%sLo", cmp);
+    cell(r, nm, lo, sizeof lo);
+    snprintf(nm, sizeof nm, "%sHi", cmp);
+    cell(r, nm, hi, sizeof hi);
+    if (!strcmp(d, "--")) snprintf(ci, cap, "--");
+    else snprintf(ci, cap, "[%s, %s]", lo, hi);
+}
+
+static const Comparison* find_cmp(const Report* r, int x, int y) {
+    for (int i = 0; i < r->ncmp; i++) if (r->cmp[i].x == x && r->cmp[i].y == y && !r->cmp[i].mean_reward) return &r->cmp[i];
+    return NULL;
+}
+
+static void method_label(const Method* m, int k, char* out, size_t cap) {
+    char esc[600];
+    report_tex_escape(m->run, esc, sizeof esc);
+    snprintf(out, cap, "%s (\\texttt{%s})", MD[k].tex, esc);
+}
+
+static void table_main(FILE* f, const Report* r, const Method* M, const char* runs_dir) {
     fprintf(f, "%% table_main_results.tex: generated by report_write (lib/report.c) from ");
     esc_line(f, runs_dir);
-    fprintf(f, "\n%% Held-out suite: mean over tasks of the best reward per seed, mean over seeds,\n"
-               "%% samples per task (compute-matched budget) and mean reward (mean over seeds). \"--\" = run missing.\n");
-    fprintf(f, "\\begin{tabular}{lrrrrr}\n\\hline\n"
-               "Method & \\multicolumn{3}{c}{Mean best reward} & Samples & Mean \\\\\n"
-               " & seed 0 & seed 1 & mean & per task & reward \\\\\n\\hline\n");
-    for (int k = 0; k < NMAIN; k++) {
-        char nm[6][64];
-        snprintf(nm[0], 64, "%sSeedZero", MM[k]);
-        snprintf(nm[1], 64, "%sSeedOne", MM[k]);
-        snprintf(nm[2], 64, "%sMean", MM[k]);
-        snprintf(nm[3], 64, "%sSamples", MM[k]);
-        snprintf(nm[4], 64, "%sMeanReward", MM[k]);
-        fprintf(f, "%s", lab[k]);
-        for (int c = 0; c < 5; c++) fprintf(f, " & %s", cell(r, nm[c], b[c], 64));
-        fprintf(f, " \\\\\n");
+    fprintf(f, "\n%% Held-out suite: mean over tasks of the best reward, mean over seeds; seeds present; samples per task\n"
+               "%% (the compute-matched budget); mean reward; Delta = paired difference vs base best-of-N (each task's\n"
+               "%% difference averaged over the seeds both have, mean over tasks) and its 95%% bootstrap interval over tasks\n"
+               "%% (docs/tables.md). The primary comparison is the config's pipeline.primary; the rest are secondary.\n"
+               "%% Per-seed values: results_registry.md. \"--\" = run missing.\n");
+    fprintf(f, "\\begin{tabular}{lrrrrrcl}\n\\hline\n"
+               "Method & Mean best & Seeds & Samples & Mean & $\\Delta$ vs & 95\\%% CI & \\\\\n"
+               " & reward & & per task & reward & base & & \\\\\n\\hline\n");
+    char lab[700], b[4][64], nm[96], d[64], ci[160];
+    for (int k = 0; k < PIPELINE_NMAIN; k++) {
+        method_label(&M[k], k, lab, sizeof lab);
+        static const char* col[4] = {"Mean", "SeedsPresent", "Samples", "MeanReward"};
+        fprintf(f, "%s", lab);
+        for (int c = 0; c < 4; c++) {
+            snprintf(nm, sizeof nm, "%s%s", MD[k].stem, col[c]);
+            fprintf(f, " & %s", cell(r, nm, b[c], 64));
+        }
+        const Comparison* c = k == M_BASE ? NULL : find_cmp(r, k, M_BASE);
+        if (!c) { fprintf(f, " & ref. & & \\\\\n"); continue; }
+        delta_cells(r, c->name, d, ci, sizeof d);
+        fprintf(f, " & %s & %s & %s \\\\\n", d, ci, c->primary ? "primary" : "secondary");
+    }
+    const Comparison* c = find_cmp(r, M_TTT, M_SEARCH);
+    if (c) {
+        delta_cells(r, c->name, d, ci, sizeof d);
+        fprintf(f, "\\hline\nTTT main $-$ search (learning alone) & & & & & %s & %s & %s \\\\\n", d, ci,
+                c->primary ? "primary" : "secondary");
     }
     fprintf(f, "\\hline\n\\end{tabular}\n");
 }
@@ -564,9 +651,9 @@ static void table_main(FILE* f, const Report* r, const char* runs_dir, const cha
 static void table_comparisons(FILE* f, const Report* r, const char* runs_dir) {
     fprintf(f, "%% table_comparisons.tex: generated by report_write (lib/report.c) from ");
     esc_line(f, runs_dir);
-    fprintf(f, "\n%% Paired comparisons of mean best reward on the held-out tasks: each task's difference averaged\n"
-               "%% over the seeds both runs have; mean, 95%% percentile bootstrap interval (10,000 resamples of tasks),\n"
-               "%% wins/ties/losses over tasks. The first row is the primary comparison; the others are secondary.\n");
+    fprintf(f, "\n%% Paired comparisons on the held-out tasks (best reward unless the row says mean reward): each task's\n"
+               "%% difference averaged over the seeds both runs have; mean, 95%% percentile bootstrap interval (10,000 resamples\n"
+               "%% of tasks), wins/ties/losses over tasks. The first row is the primary comparison; the others are secondary.\n");
     fprintf(f, "\\begin{tabular}{llrcrr}\n\\hline\n"
                "Comparison & & $\\Delta$ & 95\\%% CI & W/T/L & tasks $\\times$ seeds \\\\\n\\hline\n");
     char d[64], lo[64], hi[64], esc[400];
@@ -585,27 +672,56 @@ static void table_comparisons(FILE* f, const Report* r, const char* runs_dir) {
     fprintf(f, "\\hline\n\\end{tabular}\n");
 }
 
-static void table_ablation(FILE* f, const Report* r, const char* runs_dir) {
-    static const char* AM[5] = {"TTTMain", "TTTReuseOff", "TTTAdaptOff", "TTTKLOff", "TTTExpected"};
-    static const char* AL[5] = {"TTT main (\\texttt{ttt\\_main\\_seed0})", "Reuse off (\\texttt{ttt\\_reuse0\\_seed0})",
-                                "Adaptive $\\beta$ off (\\texttt{ttt\\_adapt0\\_seed0})", "KL shaping off (\\texttt{ttt\\_kl0\\_seed0})",
-                                "Expected objective (\\texttt{ttt\\_expected\\_seed0})"};
-    char b[4][64], nm[4][64];
+static void table_ablation(FILE* f, const Report* r, const Method* M, const char* runs_dir) {
     fprintf(f, "%% table_ablation_summary.tex: generated by report_write (lib/report.c) from ");
     esc_line(f, runs_dir);
-    fprintf(f, "\n%% Seed 0 only: one seed per ablation, so deltas are not significance tests. \"--\" = run missing.\n");
-    fprintf(f, "\\begin{tabular}{lrrrr}\n\\hline\n"
-               "Variant & Mean best & $\\Delta$ vs & Mean & $\\Delta$ vs \\\\\n"
-               " & reward & main & reward & main \\\\\n\\hline\n");
-    for (int k = 0; k < 5; k++) {
-        snprintf(nm[0], 64, "%sSeedZero", AM[k]);
-        snprintf(nm[1], 64, "%sDeltaBest", AM[k]);
-        snprintf(nm[2], 64, "%sMeanRewardSeedZero", AM[k]);
-        snprintf(nm[3], 64, "%sDeltaMeanReward", AM[k]);
-        fprintf(f, "%s & %s & %s & %s & %s \\\\\n", AL[k], cell(r, nm[0], b[0], 64),
-                k ? cell(r, nm[1], b[1], 64) : "", cell(r, nm[2], b[2], 64), k ? cell(r, nm[3], b[3], 64) : "");
-        if (k == 0) fprintf(f, "\\hline\n");
+    fprintf(f, "\n%% TTT main and its ablations (at the config's pipeline.ablation_seeds): mean best reward and mean reward,\n"
+               "%% mean over seeds; paired differences vs base best-of-N and vs TTT main with 95%% bootstrap intervals over\n"
+               "%% tasks (each task's difference averaged over the seeds both runs have). All secondary. \"--\" = run missing.\n");
+    fprintf(f, "\\begin{tabular}{lrrrrcrc}\n\\hline\n"
+               "Variant & Mean best & Seeds & Mean & $\\Delta$ vs & 95\\%% CI & $\\Delta$ vs & 95\\%% CI \\\\\n"
+               " & reward & & reward & base & & TTT main & \\\\\n\\hline\n");
+    char lab[700], b[3][64], nm[96], d[2][64], ci[2][160];
+    for (int k = M_TTT; k < PIPELINE_NMETHODS; k = k == M_TTT ? PIPELINE_NMAIN : k + 1) {
+        method_label(&M[k], k, lab, sizeof lab);
+        static const char* col[3] = {"Mean", "SeedsPresent", "MeanReward"};
+        fprintf(f, "%s", lab);
+        for (int c = 0; c < 3; c++) {
+            snprintf(nm, sizeof nm, "%s%s", MD[k].stem, col[c]);
+            fprintf(f, " & %s", cell(r, nm, b[c], 64));
+        }
+        for (int j = 0; j < 2; j++) {
+            const Comparison* c = find_cmp(r, k, j ? M_TTT : M_BASE);
+            if (c) delta_cells(r, c->name, d[j], ci[j], 64);
+            else d[j][0] = ci[j][0] = 0;
+            fprintf(f, " & %s & %s", d[j], ci[j]);
+        }
+        fprintf(f, " \\\\\n");
+        if (k == M_TTT) fprintf(f, "\\hline\n");
     }
+    fprintf(f, "\\hline\n\\end{tabular}\n");
+}
+
+static void table_families(FILE* f, const Report* r, const PipelinePlan* plan, const char* runs_dir) {
+    fprintf(f, "%% table_families.tex: generated by report_write (lib/report.c) from ");
+    esc_line(f, runs_dir);
+    fprintf(f, "\n%% Secondary: the primary comparison (%s vs %s, %s) within each task family: tasks, paired difference\n"
+               "%% and its 95%% bootstrap interval over the family's tasks. Few tasks per family: wide intervals.\n",
+            MD[plan->x].what, MD[plan->y].what, plan->mean_reward ? "mean reward" : "best reward");
+    fprintf(f, "\\begin{tabular}{lrrc}\n\\hline\n"
+               "Family & Tasks & $\\Delta$ & 95\\%% CI \\\\\n\\hline\n");
+    char esc[200], b[64], nm[96], d[64], ci[160];
+    for (int i = 0; i < r->nfam; i++) {
+        report_tex_escape(r->family[i], esc, sizeof esc);
+        char F[64];
+        family_stem(r->family[i], F);
+        snprintf(nm, sizeof nm, "Family%sTasks", F);
+        fprintf(f, "%s & %s", esc, cell(r, nm, b, sizeof b));
+        snprintf(nm, sizeof nm, "Family%s", F);
+        delta_cells(r, nm, d, ci, sizeof d);
+        fprintf(f, " & %s & %s \\\\\n", d, ci);
+    }
+    if (!r->nfam) fprintf(f, "-- & -- & -- & -- \\\\\n");
     fprintf(f, "\\hline\n\\end{tabular}\n");
 }
 
@@ -638,7 +754,7 @@ static void md_cell(FILE* f, const char* s) {    /* markdown table cell: escape 
     }
 }
 
-static void registry(FILE* f, const Report* r, const char* runs_dir, const char* paper_dir) {
+static void registry(FILE* f, const Report* r, const PipelinePlan* plan, const char* runs_dir, const char* paper_dir) {
     char now[32];
     iso_time(now, now_wall());
     fprintf(f, "# Results registry\n\nGenerated by `report_write` (lib/report.c) at %s from `", now);
@@ -666,8 +782,11 @@ static void registry(FILE* f, const Report* r, const char* runs_dir, const char*
         md_cell(f, e->note);
         fputs(" |\n", f);
     }
-    fprintf(f, "\n## Claims\n\nGenerated from the paired intervals (`tables/table_comparisons.tex`): a claim is made "
-               "only where the 95%% interval excludes 0. All are scoped to this synthetic suite and these budgets.\n\n");
+    fprintf(f, "\n## Claims\n\nThe primary comparison, declared in the config before any run (`pipeline.primary`): %s vs %s "
+               "on the held-out split, %s per task at the full sample budget; every other comparison is secondary. "
+               "Generated from the paired intervals (`tables/table_comparisons.tex`): a claim is made "
+               "only where the 95%% interval excludes 0. All are scoped to this synthetic suite and these budgets.\n\n",
+            MD[plan->x].what, MD[plan->y].what, plan->mean_reward ? "mean reward" : "best reward");
     for (int i = 0; i < r->ncmp; i++) {
         char c[1024];
         claim(&r->cmp[i], c, sizeof c);
@@ -692,14 +811,14 @@ static void registry(FILE* f, const Report* r, const char* runs_dir, const char*
                "Reading these numbers:\n\n"
                "- Base, TTT and SDFT best-of-N are compute-matched by samples per task (the `Samples` column); "
                "compare methods only at equal samples.\n"
-               "- Compare methods by the paired intervals above, not by the seed means: two seeds per main "
-               "method and one per ablation are few, and only an interval that excludes 0 supports a claim.\n"
+               "- Compare methods by the paired intervals above, not by the seed means: only an interval that "
+               "excludes 0 supports a claim. Seeds: %d per main method, %d per ablation.\n"
                "- The mHC table is one on/off pair of pretraining runs at one scale and one seed; it is evidence "
                "about that pair only.\n"
                "- The mHC on/off comparison is one seed per arm: no interval, not a claim.\n"
                "- Retention is a perplexity delta on one validation bin, with a 95%% interval over its batches "
                "(`\\RetentionRelDeltaPctLo`, `\\RetentionRelDeltaPctHi`); a small delta is not a zero-forgetting "
-               "guarantee.\n");
+               "guarantee.\n", plan->nseeds, plan->nabl);
 }
 
 static void macros(FILE* f, const Report* r, const char* runs_dir) {
@@ -715,32 +834,31 @@ static void macros(FILE* f, const Report* r, const char* runs_dir) {
 typedef struct {
     Runs   runs;
     Report r;
-    Suite  main_s[NMAIN][2], abl[5];   /* abl[0] is main_s[2][0] */
-    char   sdft_prefix[256], mhc_run[2][256];
+    Method m[PIPELINE_NMETHODS];
+    char   mhc_run[2][256];
 } Gathered;
 
-static int gather_all(Gathered* g, const char* runs_dir, char err[ERR_LEN]) {
+static int gather_all(Gathered* g, const char* runs_dir, const PipelineCfg* pc, const PipelinePlan* plan, char err[ERR_LEN]) {
     memset(g, 0, sizeof *g);
     runs_open(&g->runs, runs_dir);
     g->r.runs = &g->runs;
     if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
-    return gather(&g->r, g->main_s, g->abl, g->sdft_prefix, g->mhc_run, err);
+    return gather(&g->r, g->m, pc, plan, g->mhc_run, err);
 }
 
 static void release(Gathered* g) {
     free(g->r.e);
-    for (int k = 0; k < NMAIN; k++) for (int sd = 0; sd < 2; sd++) runs_suite_free(&g->main_s[k][sd].s);
-    for (int k = 1; k < 5; k++) runs_suite_free(&g->abl[k].s);
+    for (int k = 0; k < PIPELINE_NMETHODS; k++) for (int i = 0; i < g->m[k].ns; i++) runs_suite_free(&g->m[k].s[i].s);
     runs_close(&g->runs);
 }
 
-int report_differences(const char* runs_dir, ReportDiff* out, int max, char err[ERR_LEN]) {
+int report_differences(const char* runs_dir, const PipelineCfg* pc, const PipelinePlan* plan, ReportDiff* out, int max,
+                       char err[ERR_LEN]) {
     Gathered* g = calloc_check(1, sizeof *g);
-    int rc = gather_all(g, runs_dir, err), n = 0;
+    int rc = gather_all(g, runs_dir, pc, plan, err), n = 0;
     for (int i = 0; rc == 0 && i < g->r.ncmp && n < max; i++, n++) {
         const Comparison* c = &g->r.cmp[i];
         snprintf(out[n].label, sizeof out[n].label, "%s", c->label);
-        snprintf(out[n].tag, sizeof out[n].tag, "%s", c->tag);
         out[n].primary = c->primary;
         out[n].present = c->present;
         out[n].mean = c->ci.mean; out[n].lo = c->ci.lo; out[n].hi = c->ci.hi;
@@ -750,48 +868,35 @@ int report_differences(const char* runs_dir, ReportDiff* out, int max, char err[
     return rc ? -1 : n;
 }
 
-int report_write(const char* runs_dir, const char* paper_dir, char err[ERR_LEN]) {
+typedef void (*TableFn)(FILE* f, const Gathered* g, const PipelinePlan* plan, const char* runs_dir);
+static void w_main(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; table_main(f, &g->r, g->m, d); }
+static void w_ablation(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; table_ablation(f, &g->r, g->m, d); }
+static void w_comparisons(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; table_comparisons(f, &g->r, d); }
+static void w_families(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { table_families(f, &g->r, p, d); }
+static void w_mhc(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; table_mhc(f, &g->r, d, (char(*)[256])g->mhc_run); }
+static void w_macros(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; macros(f, &g->r, d); }
+
+const char* const REPORT_FILES[REPORT_NFILES] = {"tables/table_main_results.tex", "tables/table_ablation_summary.tex",
+    "tables/table_comparisons.tex", "tables/table_families.tex", "tables/table_mhc.tex", "results_macros.tex",
+    "results_registry.md"};
+
+int report_write(const char* runs_dir, const char* paper_dir, const PipelineCfg* pc, const PipelinePlan* plan, char err[ERR_LEN]) {
     if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
     Gathered* g = calloc_check(1, sizeof *g);
-    int rc = gather_all(g, runs_dir, err);
-    Report r = g->r;   /* a view: entries and comparisons are released with g */
-    const char* sdft_prefix = g->sdft_prefix;
-    char (*mhc_run)[256] = g->mhc_run;
-    for (int i = 0; rc == 0 && i < r.n; i++)
-        for (const char* p = r.e[i].name; *p; p++)
-            if (!isalpha((unsigned char)*p)) { snprintf(err, ERR_LEN, "internal: macro name %s", r.e[i].name); rc = -1; break; }
+    int rc = gather_all(g, runs_dir, pc, plan, err);
+    for (int i = 0; rc == 0 && i < g->r.n; i++)
+        for (const char* p = g->r.e[i].name; *p; p++)
+            if (!isalpha((unsigned char)*p)) { snprintf(err, ERR_LEN, "internal: macro name %s", g->r.e[i].name); rc = -1; break; }
     char tdir[4200], p[4400];
     path_join(tdir, sizeof tdir, paper_dir, "tables");
     if (rc == 0) rc = mkdir_p(tdir, err);
-    Mem m;
-    if (rc == 0) {
-        mem_open(&m); table_main(m.f, &r, runs_dir, sdft_prefix);
-        path_join(p, sizeof p, tdir, "table_main_results.tex");
-        rc = mem_commit(&m, p, err);
-    }
-    if (rc == 0) {
-        mem_open(&m); table_ablation(m.f, &r, runs_dir);
-        path_join(p, sizeof p, tdir, "table_ablation_summary.tex");
-        rc = mem_commit(&m, p, err);
-    }
-    if (rc == 0) {
-        mem_open(&m); table_comparisons(m.f, &r, runs_dir);
-        path_join(p, sizeof p, tdir, "table_comparisons.tex");
-        rc = mem_commit(&m, p, err);
-    }
-    if (rc == 0) {
-        mem_open(&m); table_mhc(m.f, &r, runs_dir, mhc_run);
-        path_join(p, sizeof p, tdir, "table_mhc.tex");
-        rc = mem_commit(&m, p, err);
-    }
-    if (rc == 0) {
-        mem_open(&m); macros(m.f, &r, runs_dir);
-        path_join(p, sizeof p, paper_dir, "results_macros.tex");
-        rc = mem_commit(&m, p, err);
-    }
-    if (rc == 0) {
-        mem_open(&m); registry(m.f, &r, runs_dir, paper_dir);
-        path_join(p, sizeof p, paper_dir, "results_registry.md");
+    static const TableFn fn[REPORT_NFILES - 1] = {w_main, w_ablation, w_comparisons, w_families, w_mhc, w_macros};
+    for (int i = 0; rc == 0 && i < REPORT_NFILES; i++) {
+        Mem m;
+        mem_open(&m);
+        if (i < REPORT_NFILES - 1) fn[i](m.f, g, plan, runs_dir);
+        else registry(m.f, &g->r, plan, runs_dir, paper_dir);
+        path_join(p, sizeof p, paper_dir, REPORT_FILES[i]);
         rc = mem_commit(&m, p, err);
     }
     release(g);

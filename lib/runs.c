@@ -1,5 +1,6 @@
 /* runs: reading finished run outputs (lib/runs.h, docs/figures.md, docs/tables.md). */
 #include "runs.h"
+#include "stats.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <math.h>
@@ -113,7 +114,12 @@ static int suite_line(json_t* o, void* ctx, const char* path, long line, char er
         json_array_append_new(sr->ids, json_string(id));
     }
     const char* tid = jget_str(o, "task_id", NULL);
-    if (tid && *tid) json_object_set_new(sr->s->task_best, tid, json_real(b));
+    if (tid && *tid) {
+        json_object_set_new(sr->s->task_best, tid, json_real(b));
+        json_object_set_new(sr->s->task_mean, tid, json_real(m));
+        const char* fam = jget_str(o, "family", NULL);
+        if (fam && *fam) json_object_set_new(sr->s->task_family, tid, json_string(fam));
+    }
     sr->s->best += b; sr->s->mean_reward += m; sr->s->samples += k;
     sr->s->tokens += jget_num(o, "tokens", 0);
     sr->s->ntasks++;
@@ -131,11 +137,29 @@ static int cmp_dbl(const void* a, const void* b) {
     return x < y ? -1 : x > y;
 }
 
-/* Task t's result.json curve [[samples, best reward so far], ...] into (*x, *y). */
+/* Task t's result.json curve [[samples, best reward so far], ...] into (*x, *y); for a
+ * best-of-N run with every sample's reward, y at k samples is the expected best of k. */
 static int task_curve(Runs* r, const char* rp, double** x, double** y, int* n, char err[ERR_LEN]) {
     json_t* res = runs_json(r, rp, err);
     if (!res) return -1;
     json_t* curve = json_object_get(res, "curve");
+    json_t* rw = json_object_get(res, "rewards");
+    const char* mode = jget_str(res, "mode", "");
+    int nr = json_is_array(rw) ? (int)json_array_size(rw) : 0;
+    double *rv = NULL, *scratch = NULL;
+    if (!strcmp(mode, "bestofn") && nr > 0) {
+        rv = malloc_check(sizeof(double) * nr);
+        scratch = malloc_check(sizeof(double) * nr);
+        for (int i = 0; i < nr; i++) {
+            json_t* v = json_array_get(rw, (size_t)i);
+            if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+                snprintf(err, ERR_LEN, "%s: rewards[%d] is not a finite number", rp, i);
+                free(rv); free(scratch); json_decref(res);
+                return -1;
+            }
+            rv[i] = json_number_value(v);
+        }
+    }
     if (!json_is_array(curve)) { snprintf(err, ERR_LEN, "%s: 'curve' missing or not an array", rp); json_decref(res); return -1; }
     int m = (int)json_array_size(curve);
     *x = malloc_check(sizeof(double) * (m + 1));
@@ -153,16 +177,19 @@ static int task_curve(Runs* r, const char* rp, double** x, double** y, int* n, c
         (*y)[i] = json_number_value(json_array_get(pt, 1));
         if (i && (*x)[i] < (*x)[i - 1]) {
             snprintf(err, ERR_LEN, "%s: curve samples decrease at point %d", rp, i);
-            json_decref(res);
+            free(rv); free(scratch); json_decref(res);
             return -1;
         }
+        int k = (int)(*x)[i];
+        if (rv && k >= 1 && k <= nr && (double)k == (*x)[i]) (*y)[i] = stats_expected_max(rv, nr, k, scratch);
     }
+    free(rv); free(scratch);
     json_decref(res);
     return 0;
 }
 
-/* The mean over tasks of their curves, on the union of their sample counts, where every
- * task has a point. */
+/* Each task's curve and their mean over tasks, on the union of their sample counts,
+ * where every task has a point. */
 static int suite_curve(Runs* r, RunsSuite* s, json_t* ids, char err[ERR_LEN]) {
     int nt = (int)json_array_size(ids), total = 0, rc = 0;
     double** cx = calloc_check((size_t)nt, sizeof(double*));
@@ -184,11 +211,15 @@ static int suite_curve(Runs* r, RunsSuite* s, json_t* ids, char err[ERR_LEN]) {
         for (int i = 0; i < k; i++) if (!u || g[i] != g[u - 1]) g[u++] = g[i];
         s->x = malloc_check(sizeof(double) * u);
         s->y = malloc_check(sizeof(double) * u);
+        double* ty = malloc_check(sizeof(double) * (size_t)u * nt);   /* (nt, u) */
         for (int i = 0; i < u; i++) {
             double sum = 0;
-            for (int t = 0; t < nt; t++) sum += runs_step_at(cx[t], cy[t], cn[t], g[i]);
+            for (int t = 0; t < nt; t++) sum += ty[(size_t)t * u + s->n] = runs_step_at(cx[t], cy[t], cn[t], g[i]);
             if (isfinite(sum)) { s->x[s->n] = g[i]; s->y[s->n++] = sum / nt; }
         }
+        s->ty = malloc_check(sizeof(double) * ((size_t)s->n * nt + 1));
+        for (int t = 0; t < nt; t++) memcpy(s->ty + (size_t)t * s->n, ty + (size_t)t * u, sizeof(double) * s->n);
+        free(ty);
         free(g);
     }
     for (int t = 0; t < nt; t++) { free(cx[t]); free(cy[t]); }
@@ -203,6 +234,8 @@ int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR
     path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl");
     if (!path_exists(s->summary)) { snprintf(s->missing, sizeof s->missing, "missing run: %s (no %s)", name, s->summary); return 0; }
     s->task_best = json_object();
+    s->task_mean = json_object();
+    s->task_family = json_object();
     SuiteRead sr = {s, curves ? json_array() : NULL};
     int rc = runs_jsonl(r, s->summary, suite_line, &sr, NULL, err);
     if (rc == 0 && s->ntasks == 0)
@@ -212,15 +245,15 @@ int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR
         s->present = 1;
         if (curves) rc = suite_curve(r, s, sr.ids, err);
     }
-    json_decref(sr.ids);
+    s->ids = sr.ids;
     return rc;
 }
 
-int runs_suite_seeds(Runs* r, const char* prefix, int nseeds, int curves, RunsSuite* s, char err[ERR_LEN]) {
+int runs_suite_seeds(Runs* r, const char* prefix, const long* seeds, int nseeds, int curves, RunsSuite* s, char err[ERR_LEN]) {
     int present = 0;
     for (int k = 0; k < nseeds; k++) {
         char name[256];
-        snprintf(name, sizeof name, "%.240s_seed%d", prefix, k);
+        snprintf(name, sizeof name, "%.230s_seed%ld", prefix, seeds[k]);
         if (runs_suite(r, name, curves, &s[k], err)) return -1;
         present += s[k].present;
     }
@@ -228,32 +261,11 @@ int runs_suite_seeds(Runs* r, const char* prefix, int nseeds, int curves, RunsSu
 }
 
 void runs_suite_free(RunsSuite* s) {
-    free(s->x); free(s->y);
-    json_decref(s->task_best);
-    s->task_best = NULL;
-    s->x = s->y = NULL;
+    free(s->x); free(s->y); free(s->ty);
+    json_decref(s->task_best); json_decref(s->task_mean); json_decref(s->task_family); json_decref(s->ids);
+    s->task_best = s->task_mean = s->task_family = s->ids = NULL;
+    s->x = s->y = s->ty = NULL;
     s->n = 0;
-}
-
-void runs_sdft_prefix(Runs* r, char prefix[256]) {
-    char suite_dir[4200];
-    path_join(suite_dir, sizeof suite_dir, r->dir, "suite");
-    snprintf(prefix, 256, "sdft");
-    struct dirent** ents = NULL;
-    int m = scandir(suite_dir, &ents, NULL, alphasort), found = 0;
-    for (int i = 0; i < m; i++) {
-        const char* d = ents[i]->d_name;
-        const char* k = strstr(d, "_bestofn_seed");
-        if (!strncmp(d, "sdft", 4) && k) {
-            char pre[256];
-            snprintf(pre, sizeof pre, "%.*s", (int)(k - d), d);
-            if (!found) { snprintf(prefix, 256, "%s", pre); found = 1; }
-            else if (strcmp(pre, prefix)) runs_note(r, "several SDFT best-of-N prefixes; using %s, ignoring %s", prefix, pre);
-        }
-        free(ents[i]);
-    }
-    free(ents);
-    if (!found) runs_note(r, "no sdft*_bestofn_seed* run in %s", suite_dir);
 }
 
 /* ---- run dirs ---- */

@@ -4,8 +4,7 @@
  *
  * Owns: strict JSONL reading (a torn last line, what a killed writer leaves, is skipped;
  * any other line that is not a JSON object is an error naming path:line), suite runs
- * (suite/<name>/summary.jsonl and, for reward curves, <task>/result.json), the SDFT
- * best-of-N suite prefix, the pretraining runs (mHC on and off, told apart by
+ * (suite/<name>/summary.jsonl and, for reward curves, <task>/result.json), the pretraining runs (mHC on and off, told apart by
  * model_config.json) and their metrics, the SDFT run, and a run's command (argv of its
  * run_record.json). Every file read is listed in Runs.read; missing runs and choices made
  * (several candidates, one used) are Runs.notes. A missing file is never an error; a
@@ -43,22 +42,26 @@ typedef struct {
     char   name[256], dir[4200], summary[4300];
     char   missing[4500];                /* why not present ("" when present) */
     int    n;                            /* points of the curve; 0 when not asked for or not complete */
-    double *x, *y;                       /* (n,) samples per task, mean over tasks of the best reward so far */
-    json_t* task_best;                   /* {task_id: best_reward} of lines with a task_id (runs_suite_free) */
+    double *x, *y;                       /* (n,) samples per task, mean over tasks of the best reward at x */
+    double* ty;                          /* (ntasks, n): each task's best reward at x, in summary order */
+    json_t* ids;                         /* task ids in summary order, when curves are asked for */
+    json_t *task_best, *task_mean;       /* {task_id: best_reward}, {task_id: mean_reward} of lines with a task_id */
+    json_t* task_family;                 /* {task_id: family} of lines with both */
 } RunsSuite;
 
-/* curves: also the task-averaged reward curve from each task's result.json (a task
- * without one leaves n = 0 and a note). Lines need numbers best_reward, mean_reward,
- * samples (rewards finite) and, for curves, a plain task_id. */
+/* curves: also each task's reward curve from its result.json (a task without one leaves
+ * n = 0 and a note): the best reward at k samples, k at the points of its `curve`. A
+ * best-of-N run (mode bestofn) draws its samples independently, so its curve is the
+ * expected best of k of the n samples drawn (stats_expected_max over `rewards`), not one
+ * draw order; a sequential method's (TTT, search) is the best so far, in its order.
+ * Lines need numbers best_reward, mean_reward, samples (rewards finite) and, for curves,
+ * a plain task_id. */
 int  runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR_LEN]);
-/* <prefix>_seed0 .. _seed<nseeds-1> into s[]; returns how many are present, -1 on error. */
-int  runs_suite_seeds(Runs* r, const char* prefix, int nseeds, int curves, RunsSuite* s, char err[ERR_LEN]);
+/* <prefix>_seed<seeds[i]> into s[i]; returns how many are present, -1 on error. */
+int  runs_suite_seeds(Runs* r, const char* prefix, const long* seeds, int nseeds, int curves, RunsSuite* s, char err[ERR_LEN]);
 void runs_suite_free(RunsSuite* s);
 /* Value at q of a curve given as a step function at increasing x (NAN before the first point). */
 double runs_step_at(const double* x, const double* y, int n, double q);
-/* The SDFT best-of-N suites' prefix: <p> of the first suite/<p>_bestofn_seed* with p
- * starting "sdft", in name order ("sdft" when none; notes for none and for others). */
-void runs_sdft_prefix(Runs* r, char prefix[256]);
 
 /* ---- pretraining runs: dirs with pretrain_config.json ---- */
 typedef struct {

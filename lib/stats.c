@@ -18,6 +18,19 @@ double stats_percentile(double* x, int n, double q) {
     return x[i] + (h - i) * (x[i + 1] - x[i]);
 }
 
+double stats_expected_max(const double* r, int n, int k, double* scratch) {
+    for (int i = 0; i < n; i++) scratch[i] = r[i];
+    qsort(scratch, (size_t)n, sizeof *scratch, by_value);
+    /* w(i) = C(i-1, k-1) / C(n, k) for the 1-based order statistic i: w(n) = k / n and
+     * w(i-1) = w(i) (i-k) / (i-1), down to w(k) (smaller ones are 0). */
+    double w = (double)k / n, e = 0;
+    for (int i = n; i >= k; i--) {
+        e += w * scratch[i - 1];
+        if (i > 1) w *= (double)(i - k) / (i - 1);
+    }
+    return e;
+}
+
 void stats_paired_bootstrap(const double* d, int n, long B, uint64_t seed, double level, PairedCI* out) {
     out->n = n;
     out->level = level;

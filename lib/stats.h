@@ -3,7 +3,7 @@
  * Owns: the paired bootstrap over tasks (docs/tables.md): for runs X and Y, each
  * task's difference X - Y averaged over the seeds both runs have; tasks resampled
  * with replacement (seeded, B resamples); the mean difference, the percentile
- * interval, and wins / ties / losses over tasks. Percentiles interpolate linearly
+ * interval, and wins / ties / losses over tasks; the expected best of k of n samples. Percentiles interpolate linearly
  * between order statistics, as numpy.percentile does by default.
  * Does not own: where the per-task numbers come from (lib/runs), how they are
  * printed (lib/report). */
@@ -24,6 +24,12 @@ typedef struct {
 /* q-th percentile (q in [0, 100]) of x[0..n-1], sorted in place; linear
  * interpolation between order statistics (numpy's default). n > 0. */
 double stats_percentile(double* x, int n, double q);
+
+/* The expected best of k of the n values r[0..n-1], drawn without replacement, all
+ * subsets equally likely: sum over the ascending order statistics r(i) of
+ * r(i) C(i-1, k-1) / C(n, k) (the unbiased estimator pass@k generalises to rewards).
+ * 1 <= k <= n; r is not changed; scratch holds n doubles. */
+double stats_expected_max(const double* r, int n, int k, double* scratch);
 
 /* The paired bootstrap of d[0..n-1] (per-task differences): B resamples of n tasks
  * drawn with replacement from a stream seeded by seed. n > 0, B > 0. */

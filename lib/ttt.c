@@ -44,10 +44,10 @@ static int state_save(const char* task_dir, long step, long updates, const TaskR
     snprintf(fin, sizeof fin, "%s/state", task_dir);
     snprintf(tmp, sizeof tmp, "%s/state.tmp.%d", task_dir, (int)getpid());
     if (mkdir_p(tmp, err)) return -1;
-    json_t* st = json_pack("{s:I, s:I, s:f, s:f, s:s, s:I, s:I, s:O}", "step", (json_int_t)step, "updates", (json_int_t)updates,
+    json_t* st = json_pack("{s:I, s:I, s:f, s:f, s:s, s:I, s:I, s:O, s:O}", "step", (json_int_t)step, "updates", (json_int_t)updates,
                            "best_reward", res->best_reward,
                            "reward_sum", reward_sum, "best_solution", res->best_solution, "samples", (json_int_t)res->samples,
-                           "tokens", (json_int_t)res->tokens, "curve", res->curve);
+                           "tokens", (json_int_t)res->tokens, "curve", res->curve, "rewards", res->rewards);
     if (ar) {
         char* a = rl_archive_dumps(ar);
         json_object_set_new(st, "archive", json_string(a));
@@ -99,6 +99,9 @@ static long state_load(const char* task_dir, TaskResult* res, double* reward_sum
     json_decref(res->curve);
     res->curve = json_deep_copy(json_object_get(st, "curve"));
     if (!json_is_array(res->curve)) { json_decref(res->curve); res->curve = json_array(); }
+    json_decref(res->rewards);
+    res->rewards = json_deep_copy(json_object_get(st, "rewards"));
+    if (!json_is_array(res->rewards)) { json_decref(res->rewards); res->rewards = json_array(); }
     if (*ar) {
         const char* a = jget_str(st, "archive", NULL);
         RlArchive* loaded = a ? rl_archive_loads(a, err) : NULL;
@@ -135,6 +138,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
     memset(res, 0, sizeof *res);
     res->best_reward = -1;
     res->curve = json_array();
+    res->rewards = json_array();
     Ctx x = {tok, tok_cache_new(tok), sample_stop_flags(tok, m->V), m->V, m->Tmax};
     int N = (int)c->rollouts, G = c->reuse ? (int)c->groups_per_step : 1, per = N / G;
     int maxnew = (int)c->max_new_tokens, keep = m->Tmax - maxnew;
@@ -202,6 +206,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
                     if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) *q = '?';
             }
             res->tokens += lens[i];
+            json_array_append_new(res->rewards, json_real(r[i]));
             if (ar) rl_archive_expand(ar, start[i / per], text, r[i]);
         }
         res->samples += N;

@@ -29,6 +29,7 @@ typedef struct {
     char   best_solution[TASK_ANSWER_MAX + 64];
     long   samples, tokens;
     json_t* curve;              /* [[samples, best reward so far], ...] after each step */
+    json_t* rewards;            /* every sample's reward, in draw order (expected best-of-k: lib/stats) */
 } TaskResult;
 
 /* Called after every step with that step's metrics (a new reference the callee

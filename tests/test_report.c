@@ -4,6 +4,7 @@
  *   build/tests/test_report --write DIR  write the fake runs to DIR/runs and the report to DIR/paper
  *                                        (tests/tools/test_report_latex.sh compiles it with pdflatex) */
 #include "check.h"
+#include "pipeline.h"
 #include "report.h"
 #include "util.h"
 #include <ctype.h>
@@ -53,6 +54,17 @@ static void fake_runs(const char* runs) {
         "\"demos_used\":3,\"best_of_k_before\":0.5,\"best_of_k_after\":0.625}\n");
 }
 
+/* The default pipeline section (seeds [0, 1], ablation seeds [0], TTT main vs base best-of-N
+ * primary), with the fake runs' SDFT best-of-N name. */
+static int write_report(const char* runs, const char* paper, char err[ERR_LEN]) {
+    PipelineCfg pc;
+    PipelinePlan plan;
+    if (cfg_defaults(PIPELINE_OPTS, &pc, err)) return -1;
+    pc.sdft_bestofn_run = "sdft_x_bestofn";
+    if (pipeline_plan(&pc, &plan, err)) return -1;
+    return report_write(runs, paper, &pc, &plan, err);
+}
+
 static char* slurp(const char* dir, const char* rel) {
     char p[4096], err[ERR_LEN];
     size_t n;
@@ -93,7 +105,7 @@ int main(int argc, char** argv) {
         snprintf(runs, sizeof runs, "%s/runs", argv[2]);
         snprintf(paper, sizeof paper, "%s/paper", argv[2]);
         fake_runs(runs);
-        if (report_write(runs, paper, err)) { fprintf(stderr, "report_write: %s\n", err); return 1; }
+        if (write_report(runs, paper, err)) { fprintf(stderr, "report_write: %s\n", err); return 1; }
         printf("wrote %s\n", paper);
         return 0;
     }
@@ -104,7 +116,7 @@ int main(int argc, char** argv) {
     snprintf(paper, sizeof paper, "%s/paper", root);
     fake_runs(runs);
 
-    int rc = report_write(runs, paper, err);
+    int rc = write_report(runs, paper, err);
     CHECK("report_write ok", rc == 0, "rc %d: %s", rc, err);
     char* mainT = slurp(paper, "tables/table_main_results.tex");
     char* abl = slurp(paper, "tables/table_ablation_summary.tex");
@@ -112,18 +124,24 @@ int main(int argc, char** argv) {
     char* mac = slurp(paper, "results_macros.tex");
     char* reg = slurp(paper, "results_registry.md");
 
-    CHECK("main: base row", has(mainT, "& 0.3750 & 0.5000 & 0.4375 & 64 & 0.08750 \\\\"), "%s", mainT);
-    CHECK("main: ttt row", has(mainT, "& 0.7500 & 0.5000 & 0.6250 & 64 & 0.1500 \\\\"), "%s", mainT);
-    CHECK("main: sdft seed1 missing -> --, mean over present seed",
-          has(mainT, "& 0.1875 & -- & 0.1875 & 64 & 0.05000 \\\\"), "%s", mainT);
-    CHECK("main: sdft prefix escaped", has(mainT, "\\texttt{sdft\\_x\\_bestofn}"), "%s", mainT);
+    CHECK("main: base row is the reference", has(mainT, "Base best-of-$N$ (\\texttt{base\\_bestofn}) & 0.4375 & 2 & 64 & 0.08750 & ref. & & \\\\"), "%s", mainT);
+    CHECK("main: ttt row with the primary delta and interval",
+          has(mainT, "TTT main (\\texttt{ttt\\_main}) & 0.6250 & 2 & 64 & 0.1500 & +0.1875 & [+0.1250, +0.2500] & primary \\\\"), "%s", mainT);
+    CHECK("main: sdft seed1 missing -> mean over the present seed, delta on it",
+          has(mainT, "& 0.1875 & 1 & 64 & 0.05000 & -0.1875 & [-0.2500, -0.1250] & secondary \\\\"), "%s", mainT);
+    CHECK("main: sdft run name escaped", has(mainT, "\\texttt{sdft\\_x\\_bestofn}"), "%s", mainT);
+    CHECK("main: search missing -> --", has(mainT, "Search, no learning (\\texttt{search}) & -- & 0 & -- & -- & -- & -- & secondary"), "%s", mainT);
     CHECK("main: plain tabular with hline, no booktabs", has(mainT, "\\begin{tabular}") && has(mainT, "\\hline") &&
           !has(mainT, "toprule"), "%s", mainT);
-    CHECK("ablation: reuse delta", has(abl, "& 0.5000 & -0.2500 & 0.1000 & -0.1000 \\\\"), "%s", abl);
-    CHECK("ablation: adapt delta", has(abl, "& 1.000 & +0.2500 & 0.2000 & +0.000 \\\\") ||
-          has(abl, "& 1.000 & +0.2500 & 0.2000 & 0.000 \\\\"), "%s", abl);
-    CHECK("ablation: kl missing -> --", has(abl, "ttt\\_kl0\\_seed0}) & -- & -- & -- & -- \\\\"), "%s", abl);
-    CHECK("ablation: expected zero delta", has(abl, "& 0.7500 & 0.000 &"), "%s", abl);
+    CHECK("ablation: reuse deltas vs base and vs main with intervals",
+          has(abl, "Reuse off (\\texttt{ttt\\_reuse0}) & 0.5000 & 1 & 0.1000 & +0.1250 & [0.000, +0.2500] & -0.2500 & [-0.5000, 0.000] \\\\"),
+          "%s", abl);
+    CHECK("ablation: kl missing -> --", has(abl, "KL shaping off (\\texttt{ttt\\_kl0}) & -- & 0 & -- & -- & -- & -- & -- \\\\"), "%s", abl);
+    CHECK("ablation: expected equal to main", has(abl, "& 0.7500 & 1 & 0.2000 & +0.3750 & [+0.2500, +0.5000] & 0.000 & [-0.2500, +0.2500] \\\\"), "%s", abl);
+    char* fam = slurp(paper, "tables/table_families.tex");
+    CHECK("families: the primary comparison per family", has(fam, "reach & 1 & +0.1250 & [+0.1250, +0.1250] \\\\") &&
+          has(fam, "order & 1 & +0.2500 & [+0.2500, +0.2500] \\\\"), "%s", fam);
+    free(fam);
     CHECK("mhc: on row", has(mhc, "mHC on & \\texttt{pretrain\\_base} & 4 & 1{,}039{,}320 & 3.148 & 2{,}418 \\\\"), "%s", mhc);
     CHECK("mhc: off row", has(mhc, "mHC off & \\texttt{pretrain\\_nomhc} & 0 & 940{,}800 & 3.157 & 1{,}211 \\\\"), "%s", mhc);
     CHECK("escaping: no bare underscore in tables",
@@ -131,6 +149,7 @@ int main(int argc, char** argv) {
     int nm = 0;
     CHECK("macros: names letters only", macro_names_letters(mac, &nm), "%s", mac);
     CHECK("macros: count", nm >= 50, "%d", nm);
+    CHECK("macros: family", has(mac, "\\newcommand{\\FamilyReachDelta}{+0.1250}") && has(mac, "\\newcommand{\\FamilyOrderTasks}{1}"), "%s", mac);
     CHECK("macros: base seed 0", has(mac, "\\newcommand{\\BaseBestofNSeedZero}{0.3750}"), "%s", mac);
     CHECK("macros: retention", has(mac, "\\newcommand{\\RetentionRelDelta}{+0.02083}") &&
           has(mac, "\\newcommand{\\RetentionRelDeltaPct}{+2.083}") && has(mac, "\\newcommand{\\RetentionTokens}{10{,}240}"), "%s", mac);
@@ -154,14 +173,14 @@ int main(int argc, char** argv) {
     CHECK("comparisons: macros", has(mac, "\\newcommand{\\TTTMainVsBaseDelta}{+0.1875}") &&
           has(mac, "\\newcommand{\\TTTMainVsBaseWins}{2}") && has(mac, "\\newcommand{\\TTTMainVsBaseSeeds}{2}"), "%s", mac);
     CHECK("comparisons: a missing run -> --", has(mac, "\\newcommand{\\SearchVsBaseDelta}{--}") &&
-          has(cmpT, "search vs base best-of-N & secondary & -- & -- & -- & -- \\\\"), "%s", cmpT);
+          has(cmpT, "search (no learning) vs base best-of-N & secondary & -- & -- & -- & -- \\\\"), "%s", cmpT);
     CHECK("claims: beats, where the interval excludes 0", has(reg, "**Primary.** TTT main beats base best-of-N on this suite "
-          "(Δ = +0.1875, 95% CI [+0.1250, +0.2500], 2 tasks × 2 seeds, equal samples (64 per task)"), "%.3000s", strstr(reg, "## Claims"));
+          "(best reward, Δ = +0.1875, 95% CI [+0.1250, +0.2500], 2 tasks × 2 seeds, equal samples (64 per task)"), "%.3000s", strstr(reg, "## Claims"));
     CHECK("claims: worse, on the seeds both have", has(reg, "SDFT best-of-N is worse than base best-of-N on this suite "
-          "(Δ = -0.1875, 95% CI [-0.2500, -0.1250], 2 tasks × 1 seed"), "%.3000s", strstr(reg, "## Claims"));
+          "(best reward, Δ = -0.1875, 95% CI [-0.2500, -0.1250], 2 tasks × 1 seed"), "%.3000s", strstr(reg, "## Claims"));
     CHECK("claims: no significant difference", has(reg, "No significant difference between TTT reuse off and base best-of-N at this scale"),
           "%.3000s", strstr(reg, "## Claims"));
-    CHECK("claims: not measured", has(reg, "search vs base best-of-N: not measured"), "%.3000s", strstr(reg, "## Claims"));
+    CHECK("claims: not measured", has(reg, "search (no learning) vs base best-of-N: not measured"), "%.3000s", strstr(reg, "## Claims"));
     free(cmpT);
 
     char e1[256] = "";
@@ -175,31 +194,31 @@ int main(int argc, char** argv) {
         "{\"task_id\":\"t0\",\"best_reward\":0.5,\"mean_reward\":0.1,\"samples\":64}\n{not json\n"
         "{\"task_id\":\"t1\",\"best_reward\":0.5,\"mean_reward\":0.1,\"samples\":64}\n");
     err[0] = 0;
-    rc = report_write(runs, paper, err);
+    rc = write_report(runs, paper, err);
     CHECK("malformed summary.jsonl refused", rc == -1 && has(err, "ttt_reuse0_seed0/summary.jsonl:2"), "rc %d err %s", rc, err);
     char* abl2 = slurp(paper, "tables/table_ablation_summary.tex");
     CHECK("malformed: outputs untouched", !strcmp(abl, abl2), "ablation table changed");
     free(abl2);
     check_put(runs, "suite/ttt_reuse0_seed0/summary.jsonl",
         "{\"task_id\":\"t0\",\"best_reward\":\"high\",\"mean_reward\":0.1,\"samples\":64}\n");
-    rc = report_write(runs, paper, err);
+    rc = write_report(runs, paper, err);
     CHECK("non-numeric reward refused", rc == -1 && has(err, "summary.jsonl:1"), "rc %d err %s", rc, err);
     suite(runs, "ttt_reuse0_seed0", 0.5, 0.5, 0.1, 0.1);
     check_put(runs, "suite/retention_ppl.json", "{\"base_ppl\": 24.0,\n");
-    rc = report_write(runs, paper, err);
+    rc = write_report(runs, paper, err);
     CHECK("malformed retention_ppl.json refused", rc == -1 && has(err, "retention_ppl.json"), "rc %d err %s", rc, err);
     check_put(runs, "suite/retention_ppl.json", "{\"base_ppl\":24.0}\n");
     check_put(runs, "pretrain_nomhc/model_config.json", "[1,2]\n");
-    rc = report_write(runs, paper, err);
+    rc = write_report(runs, paper, err);
     CHECK("malformed model_config.json refused", rc == -1 && has(err, "pretrain_nomhc/model_config.json"), "rc %d err %s", rc, err);
     check_put(runs, "pretrain_nomhc/model_config.json", "{\"mhc\":{\"n\":0}}\n");
-    rc = report_write(runs, paper, err);
+    rc = write_report(runs, paper, err);
     CHECK("retention key missing -> --, ok", rc == 0, "rc %d err %s", rc, err);
     free(mac);
     mac = slurp(paper, "results_macros.tex");
     CHECK("retention partial", has(mac, "\\newcommand{\\RetentionBasePpl}{24.00}") &&
           has(mac, "\\newcommand{\\RetentionRelDelta}{--}"), "%s", mac);
-    rc = report_write("/nonexistent/runs", paper, err);
+    rc = write_report("/nonexistent/runs", paper, err);
     CHECK("missing runs dir refused", rc == -1 && has(err, "/nonexistent/runs"), "rc %d err %s", rc, err);
 
     free(mainT); free(abl); free(mhc); free(mac); free(reg);

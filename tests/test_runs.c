@@ -1,6 +1,7 @@
 /* test_runs: lib/runs on a hand-written runs dir: suite means and the task-averaged
  * reward curve, a torn last JSONL line skipped and any other bad line refused (naming
- * path:line), the SDFT prefix, pretrain runs told apart by mhc.n, notes, files read. */
+ * path:line), best-of-N curves as the expected best of k, pretrain runs told apart by
+ * mhc.n, notes, files read. */
 #include "check.h"
 #include "runs.h"
 #include <math.h>
@@ -31,7 +32,9 @@ int main(void) {
     put("suite/ttt_main_seed0/a/result.json", "{\"curve\":[[1,0.2],[3,0.5]]}");
     put("suite/ttt_main_seed0/b/result.json", "{\"curve\":[[2,0.4]]}");
     put("suite/ttt_main_seed1/summary.jsonl", "{\"task_id\":\"a\",\"best_reward\":1,\"mean_reward\":1,\"samples\":1}\n");
-    put("suite/sdft_b_bestofn_seed0/summary.jsonl", "");
+    /* best-of-N: the curve is the expected best of k of the 4 rewards, not this draw order */
+    put("suite/base_bestofn_seed0/summary.jsonl", "{\"task_id\":\"a\",\"family\":\"reach\",\"best_reward\":1,\"mean_reward\":0.25,\"samples\":4}\n");
+    put("suite/base_bestofn_seed0/a/result.json", "{\"mode\":\"bestofn\",\"rewards\":[1,0,0,0],\"curve\":[[2,1],[4,1]]}");
     put("suite/sdft_a_bestofn_seed0/summary.jsonl", "");
     put("suite/bad_seed0/summary.jsonl", "{\"task_id\":\"a\",\"best_reward\":0.5,\"mean_reward\":0.25,\"samples\":3}\n[1]\n");
     put("suite/nan_seed0/summary.jsonl", "{\"task_id\":\"a\",\"best_reward\":\"x\",\"mean_reward\":0.25,\"samples\":3}\n");
@@ -47,7 +50,8 @@ int main(void) {
     Runs r;
     runs_open(&r, root);
     RunsSuite s[3];
-    int n = runs_suite_seeds(&r, "ttt_main", 3, 1, s, err);
+    static const long seeds[3] = {0, 1, 2};
+    int n = runs_suite_seeds(&r, "ttt_main", seeds, 3, 1, s, err);
     CHECK("seeds present", n == 2 && s[0].present && s[1].present && !s[2].present, "n %d err %s", n, err);
     CHECK("torn last line skipped", s[0].ntasks == 2, "ntasks %d", s[0].ntasks);
     CHECK("means over tasks", fabs(s[0].best - 0.45) < 1e-12 && fabs(s[0].mean_reward - 0.2) < 1e-12 &&
@@ -56,6 +60,8 @@ int main(void) {
     CHECK("curve: mean over tasks where every task has a point",
           s[0].n == 2 && s[0].x[0] == 2 && fabs(s[0].y[0] - 0.3) < 1e-12 && s[0].x[1] == 3 && fabs(s[0].y[1] - 0.45) < 1e-12,
           "n %d", s[0].n);
+    CHECK("per-task curves kept", s[0].ty && s[0].ty[0] == 0.2 && s[0].ty[1] == 0.5 && s[0].ty[2] == 0.4 && s[0].ty[3] == 0.4 &&
+          json_array_size(s[0].ids) == 2, "ty %p", (void*)s[0].ty);
     CHECK("missing seed says why", strstr(s[2].missing, "ttt_main_seed2") != NULL, "%s", s[2].missing);
     CHECK("missing result.json: no curve, a note", s[1].n == 0 && has_note(&r, "ttt_main_seed1/a/result.json: missing"), "n %d", s[1].n);
     for (int k = 0; k < 3; k++) runs_suite_free(&s[k]);
@@ -68,9 +74,12 @@ int main(void) {
     CHECK("empty summary: not present", runs_suite(&r, "sdft_a_bestofn_seed0", 0, &b, err) == 0 && !b.present &&
           strstr(b.missing, "no complete task line") != NULL, "%s", b.missing);
 
-    char prefix[256];
-    runs_sdft_prefix(&r, prefix);
-    CHECK("sdft prefix: first by name, others noted", !strcmp(prefix, "sdft_a") && has_note(&r, "ignoring sdft_b"), "%s", prefix);
+    RunsSuite bo;
+    CHECK("best-of-N curve: expected best of k (k=2: 1 - C(3,2)/C(4,2) = 0.5; k=4: 1)",
+          runs_suite(&r, "base_bestofn_seed0", 1, &bo, err) == 0 && bo.n == 2 && bo.y[0] == 0.5 && bo.y[1] == 1.0 &&
+          !strcmp(json_string_value(json_object_get(bo.task_family, "a")), "reach") &&
+          json_number_value(json_object_get(bo.task_mean, "a")) == 0.25, "n %d y %g err %s", bo.n, bo.n ? bo.y[0] : -1, err);
+    runs_suite_free(&bo);
 
     RunsPretrain p[2];
     CHECK("pretrain find", runs_pretrain_find(&r, p, err) == 0 && !strcmp(p[0].name, "pre_on") && p[0].streams == 4 &&

@@ -42,6 +42,20 @@ static int covers(Rng* r, int n, int S, double delta, long B, uint64_t boot_seed
     return ci.lo <= delta && delta <= ci.hi;
 }
 
+/* The mean over every k-subset of r's maximum, by enumeration (bit masks). */
+static double brute_expected_max(const double* r, int n, int k) {
+    double sum = 0;
+    long cnt = 0;
+    for (unsigned m = 0; m < (1u << n); m++) {
+        if (__builtin_popcount(m) != k) continue;
+        double best = -INFINITY;
+        for (int i = 0; i < n; i++) if (m & (1u << i)) best = fmax(best, r[i]);
+        sum += best;
+        cnt++;
+    }
+    return sum / cnt;
+}
+
 int main(int argc, char** argv) {
     if (argc > 1 && !strcmp(argv[1], "--bootstrap")) return cli();
 
@@ -72,6 +86,24 @@ int main(int argc, char** argv) {
     CHECK("bootstrap_constant_difference", a.lo == 0.25 && a.hi == 0.25 && a.wins == 5, "[%g, %g]", a.lo, a.hi);
 
     /* Coverage: 1000 studies of 64 tasks x 3 seeds, true difference 0.05. */
+    /* expected best-of-k against enumeration of every subset, ties included */
+    {
+        Rng g;
+        rng_seed(&g, 7);
+        double worst = 0, v[12], scratch[12];
+        for (int trial = 0; trial < 40; trial++) {
+            int n = 1 + (int)rng_below(&g, 12);
+            for (int i = 0; i < n; i++) v[i] = trial % 2 ? (double)rng_below(&g, 3) / 2 : rng_double(&g);
+            double keep0 = v[0];
+            for (int k = 1; k <= n; k++) worst = fmax(worst, fabs(stats_expected_max(v, n, k, scratch) - brute_expected_max(v, n, k)));
+            if (v[0] != keep0) worst = INFINITY;
+        }
+        CHECK("expected_max_matches_enumeration", worst < 1e-12, "max abs error %g", worst);
+        double w[4] = {0.2, 1.0, 0.0, 0.5};
+        CHECK("expected_max_ends", stats_expected_max(w, 4, 1, scratch) == 0.425 && stats_expected_max(w, 4, 4, scratch) == 1.0,
+              "k=1 %g (mean 0.425), k=n %g (max 1)", stats_expected_max(w, 4, 1, scratch), stats_expected_max(w, 4, 4, scratch));
+    }
+
     Rng r;
     rng_seed(&r, 2026);
     int hit = 0, studies = 1000;

@@ -5,6 +5,7 @@
  * one skips only the figures that need it, with a warning. Figures and inputs:
  * docs/figures.md. */
 #include "config.h"
+#include "pipeline.h"
 #include "figures.h"
 #include "report.h"
 #include "track.h"
@@ -30,9 +31,10 @@ static const Opt OPTS[] = {
 static const ToolSpec SPEC = {"plot", "plot",
     "Draws the paper's figures as PNGs into --fig_dir: fig_pipeline, fig_reward_vs_samples, fig_ablations,\n"
     "fig_paired_differences, fig_pretrain_loss, fig_sdft, fig_retention (docs/figures.md), from the run outputs under --runs_dir\n"
-    "(suite/<run>/summary.jsonl and <task>/result.json, pretrain and SDFT run dirs found by their files,\n"
-    "suite/retention_ppl.json), then the LaTeX tables and results registry under --paper_dir. A figure whose\n"
-    "inputs are missing is skipped with a warning; a malformed input is an error (exit 2).", OPTS};
+    "(suite/<run>_seed<s>/summary.jsonl and <task>/result.json at the seeds of the config's pipeline: section, pretrain\n"
+    "and SDFT run dirs found by their files, suite/retention_ppl.json), then the LaTeX tables and results registry under\n"
+    "--paper_dir, with the paired comparisons the config declares (pipeline.primary). A figure whose inputs are missing\n"
+    "is skipped with a warning; a malformed input is an error (exit 2).", OPTS};
 
 /* Canvas sizes of the figures (docs/figures.md); each figure lays itself out on the canvas it gets. */
 #define W 1200
@@ -90,18 +92,17 @@ static void need(int rc, const char* err) {
 }
 
 /* Every input, checked; missing ones leave their figure's data empty (and a note). */
-static void read_inputs(Runs* r, const Args* a, Inputs* in) {
+static void read_inputs(Runs* r, const Args* a, const PipelineCfg* pc, const PipelinePlan* plan, Inputs* in) {
     static const char* prefixes[] = {"base_bestofn", "ttt_main", "ttt_reuse0", "ttt_adapt0", "ttt_kl0", "ttt_expected"};
-    char err[ERR_LEN], p[4400], sdft_prefix[256];
-    for (int i = 0; i < 6; i++) {
-        in->abl[i].nseeds = runs_suite_seeds(r, prefixes[i], FIG_SEEDS, 1, in->abl[i].s, err);
+    char err[ERR_LEN], p[4400];
+    for (int i = 0; i < 6; i++) {   /* base and TTT main at the seeds, the ablations at the ablation seeds */
+        in->abl[i].nseeds = runs_suite_seeds(r, prefixes[i], i < 2 ? plan->seeds : plan->abl, i < 2 ? plan->nseeds : plan->nabl,
+                                             1, in->abl[i].s, err);
         need(in->abl[i].nseeds < 0, err);
     }
-    in->search.nseeds = runs_suite_seeds(r, "search", FIG_SEEDS, 1, in->search.s, err);
+    in->search.nseeds = runs_suite_seeds(r, "search", plan->seeds, plan->nseeds, 1, in->search.s, err);
     need(in->search.nseeds < 0, err);
-    runs_sdft_prefix(r, sdft_prefix);
-    snprintf(p, sizeof p, "%.240s_bestofn", sdft_prefix);
-    in->sdft.nseeds = runs_suite_seeds(r, p, FIG_SEEDS, 1, in->sdft.s, err);
+    in->sdft.nseeds = runs_suite_seeds(r, pc->sdft_bestofn_run, plan->seeds, plan->nseeds, 1, in->sdft.s, err);
     need(in->sdft.nseeds < 0, err);
 
     need(runs_pretrain_find(r, in->pre, err), err);
@@ -143,12 +144,15 @@ int main(int argc, char** argv) {
     Args a;
     Common c;
     cfg_cli(&SPEC, argc, argv, &a, &c);
+    PipelineCfg pc;
+    PipelinePlan plan;
+    pipeline_load(c.config_path, &pc, &plan);
     char err[ERR_LEN], p[4400], run[4400], paper[4400];
     if (!is_dir(a.runs_dir)) die(EXIT_BADINPUT, "--runs_dir %s: not a directory", a.runs_dir);
     Runs r;
     runs_open(&r, a.runs_dir);
     Inputs* in = calloc_check(1, sizeof *in);
-    read_inputs(&r, &a, in);
+    read_inputs(&r, &a, &pc, &plan, in);
 
     Canvas probe;   /* the font, before any file is written */
     if (canvas_init(&probe, 1, 1, C_WHITE, a.font, err)) die(EXIT_BADINPUT, "%s", err);
@@ -163,7 +167,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < json_array_size(r.read); i++) track_input(&t, json_string_value(json_array_get(r.read, i)));
     for (size_t i = 0; i < json_array_size(r.notes); i++)
         track_say(&t, "plot: warning: %s", json_string_value(json_array_get(r.notes, i)));
-    in->ndiff = report_differences(a.runs_dir, in->diff, 16, err);
+    in->ndiff = report_differences(a.runs_dir, &pc, &plan, in->diff, 16, err);
     if (in->ndiff < 0) die(EXIT_BADINPUT, "%s", err);
     track_total(&t, 7);
 
@@ -171,21 +175,19 @@ int main(int argc, char** argv) {
     figure(&f, "fig_pipeline.png", 1600, 480, draw_pipeline, in, "");
     figure(&f, "fig_reward_vs_samples.png", W, H, draw_reward, in, "needs the curves of base_bestofn_seed* and ttt_main_seed*");
     figure(&f, "fig_ablations.png", W, H, draw_ablations, in, "needs base_bestofn_seed* and ttt_main_seed* summaries");
-    figure(&f, "fig_paired_differences.png", W, H, draw_differences, in, "no comparison has both of its runs");
+    figure(&f, "fig_paired_differences.png", 1600, 900, draw_differences, in, "no comparison has both of its runs");
     figure(&f, "fig_pretrain_loss.png", W, 950, draw_pretrain, in, "no pretrain metrics");
     figure(&f, "fig_sdft.png", W, 950, draw_sdft, in, "no SDFT metrics");
     figure(&f, "fig_retention.png", 900, 700, draw_retention, in, "no retention_ppl.json");
 
     /* F2: the LaTeX tables, macros and results registry (lib/report). */
-    static const char* tables[] = {"tables/table_main_results.tex", "tables/table_ablation_summary.tex", "tables/table_comparisons.tex",
-                                   "tables/table_mhc.tex", "results_macros.tex", "results_registry.md"};
-    for (int i = 0; i < 6; i++) {
-        path_join(p, sizeof p, paper, tables[i]);
+    for (int i = 0; i < REPORT_NFILES; i++) {
+        path_join(p, sizeof p, paper, REPORT_FILES[i]);
         track_clear_temps(&t, p);
     }
-    if (report_write(a.runs_dir, paper, err)) die(EXIT_BADINPUT, "%s", err);
-    for (int i = 0; i < 6; i++) {
-        path_join(p, sizeof p, paper, tables[i]);
+    if (report_write(a.runs_dir, paper, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);
+    for (int i = 0; i < REPORT_NFILES; i++) {
+        path_join(p, sizeof p, paper, REPORT_FILES[i]);
         if (path_exists(p)) track_output(&t, p);
     }
 

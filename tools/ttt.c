@@ -82,7 +82,7 @@ static int on_step(void* ctx, long step, json_t* row) {
     return control_pause_requested();
 }
 
-/* summary.jsonl from result rows (curve dropped), in task order, atomically. */
+/* summary.jsonl from result rows (curve and rewards dropped), in task order, atomically. */
 static void write_summary(const char* path, json_t* results) {
     char err[ERR_LEN];
     AtomicFile af;
@@ -113,6 +113,7 @@ static long load_results(const char* out_root, const Task* tasks, long nt, json_
         *best_sum += jget_num(r, "best_reward", 0);
         *mean_sum += jget_num(r, "mean_reward", 0);
         json_object_del(r, "curve");
+        json_object_del(r, "rewards");
         json_array_append_new(*results, r);
     }
     return missing;
@@ -261,12 +262,12 @@ int main(int argc, char** argv) {
             TaskResult tr;
             int rc = ttt_run_task(&m, tok, task, &tc, (uint64_t)a.seed, dir, on_step, &sc, &tr, err);
             if (rc < 0) die(EXIT_FAIL, "%s: %s", task->id, err);
-            if (rc == 1) { json_decref(tr.curve); control_pause_exit(&t, "finished tasks' result.json and the current task's state/"); }
-            r = json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:f, s:I, s:I, s:f, s:o, s:s, s:b, s:b, s:f, s:I, s:I, s:I}",
+            if (rc == 1) { json_decref(tr.curve); json_decref(tr.rewards); control_pause_exit(&t, "finished tasks' result.json and the current task's state/"); }
+            r = json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:f, s:I, s:I, s:f, s:o, s:o, s:s, s:b, s:b, s:f, s:I, s:I, s:I}",
                           "task_id", task->id, "family", task_family_name(task->family), "mode", a.mode,
                           "seed", (json_int_t)a.seed, "best_reward", tr.best_reward, "best_solution", tr.best_solution,
                           "mean_reward", tr.mean_reward, "samples", (json_int_t)tr.samples, "tokens", (json_int_t)tr.tokens,
-                          "seconds", tr.seconds, "curve", tr.curve, "objective", a.objective, "reuse", a.reuse,
+                          "seconds", tr.seconds, "curve", tr.curve, "rewards", tr.rewards, "objective", a.objective, "reuse", a.reuse,
                           "adaptive_beta", a.adaptive_beta, "kl_lambda", a.kl_lambda, "ttt_steps", (json_int_t)a.ttt_steps,
                           "rollouts", (json_int_t)a.rollouts, "max_new_tokens", (json_int_t)a.max_new_tokens);
             if (json_write_atomic(res_path, r, err)) die(EXIT_FAIL, "%s", err);
@@ -278,6 +279,7 @@ int main(int argc, char** argv) {
         best_sum += jget_num(r, "best_reward", 0);
         mean_sum += jget_num(r, "mean_reward", 0);
         json_object_del(r, "curve");
+        json_object_del(r, "rewards");
         json_array_append_new(results, r);
         track_progress(&t, ++done * a.ttt_steps, task->id);
     }

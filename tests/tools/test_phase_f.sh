@@ -1,7 +1,8 @@
 # The whole pipeline through Make on configs/ci.yaml: phase-F from clean with a
 # kill -9 of a running tool in the middle, then rerun: finishes without redoing
 # finished runs; `make -q phase-F` is up to date afterwards; make check passes,
-# and fails on a removed artifact; the paper outputs exist.
+# and fails on a removed artifact; the paper outputs exist. Seeds come from the config:
+# pipeline.seeds [0, 2] and ablation_seeds [2] run, check and report exactly those runs.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 # ci as it is: control/hold stops the base pretrain at a known step.
@@ -30,3 +31,21 @@ ok=1; for f in figs/fig_pipeline.png figs/fig_reward_vs_samples.png figs/fig_pre
 [ $ok = 1 ] && pass paper_outputs || fail paper_outputs "see above"
 rm "$R/suite/retention_ppl.json"
 if $M check >"$T/c2" 2>&1; then fail make_check_detects_missing "exit 0"; else grep -q "\[ \] retention_ppl.json" "$T/c2" && pass make_check_detects_missing || fail make_check_detects_missing "$(tail -3 "$T/c2")"; fi
+
+# The suite's seeds are the config's: seeds [0, 2], ablation seeds [2] (another output root).
+sed -e 's/^  seeds: .*/  seeds: [0, 2]/' -e 's/^  ablation_seeds: .*/  ablation_seeds: [2]/' configs/ci.yaml >"$T/cfg/ci.yaml"
+M2="make --no-print-directory CONFIG=$T/cfg/ci.yaml OUT_ROOT=$T/out2"
+S2=$T/out2/ci/runs/suite
+$M2 phase-F >"$T/g1" 2>&1 && [ -f "$S2/ttt_main_seed2/summary.jsonl" ] && [ -f "$S2/ttt_kl0_seed2/summary.jsonl" ] \
+  && [ -f "$S2/sdft_bestofn_seed2/summary.jsonl" ] && [ ! -e "$S2/ttt_main_seed1" ] && [ ! -e "$S2/ttt_kl0_seed0" ] \
+  && pass config_seeds_run || fail config_seeds_run "$(tail -3 "$T/g1"; ls "$S2")"
+$M2 check >"$T/g2" 2>&1 && grep -q "ttt_kl0_seed2" "$T/g2" && ! grep -q "_seed1 " "$T/g2" && grep -q " 0 missing" "$T/g2" \
+  && pass config_seeds_checked || fail config_seeds_checked "$(tail -3 "$T/g2")"
+grep -q '\\newcommand{\\TTTMainSeedTwo}' "$T/out2/ci/paper/results_macros.tex" && ! grep -q 'SeedOne}' "$T/out2/ci/paper/results_macros.tex" \
+  && grep -q "2 seeds" "$T/out2/ci/paper/results_registry.md" && pass config_seeds_reported \
+  || fail config_seeds_reported "$(grep -c newcommand "$T/out2/ci/paper/results_macros.tex")"
+# A seed list that makes no sense is refused before anything runs, naming the file and key.
+sed -e 's/^  ablation_seeds: .*/  ablation_seeds: [5]/' configs/ci.yaml >"$T/cfg/bad.yaml"
+out=$(make --no-print-directory CONFIG=$T/cfg/bad.yaml OUT_ROOT=$T/out3 phase-A 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "bad.yaml: pipeline.ablation_seeds: seed 5 is not in seeds" && [ ! -e "$T/out3/bad/data" ] \
+  && pass config_bad_seeds_refused || fail config_bad_seeds_refused "rc=$rc $(echo "$out" | tail -2)"

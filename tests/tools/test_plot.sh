@@ -32,7 +32,7 @@ for spec in sys.argv[2:]:
 PY
 }
 
-FIGS="fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 fig_paired_differences.png:1200x750 fig_pretrain_loss.png:1200x950 fig_sdft.png:1200x950 fig_retention.png:900x700"
+FIGS="fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 fig_paired_differences.png:1600x900 fig_pretrain_loss.png:1200x950 fig_sdft.png:1200x950 fig_retention.png:900x700"
 $BIN/plot --runs_dir "$R" --fig_dir "$T/paper/figs" >"$T/p1" 2>&1 && pass plot_runs || { fail plot_runs "$(tail -3 "$T/p1")"; exit 1; }
 check_pngs "$T/paper/figs" $FIGS >"$T/c1" 2>&1 && pass plot_seven_pngs || fail plot_seven_pngs "$(tail -2 "$T/c1")"
 grep -q warning "$T/p1" && fail plot_no_warnings_on_full_run "$(grep warning "$T/p1" | head -2)" || pass plot_no_warnings_on_full_run
@@ -52,7 +52,7 @@ mkdir -p "$T/part/suite"
 cp -r "$R/suite/base_bestofn_seed0" "$R/suite/ttt_main_seed0" "$T/part/suite/"
 $BIN/plot --runs_dir "$T/part" --fig_dir "$T/part_figs/figs" >"$T/p2" 2>&1 && pass plot_partial_exit0 || fail plot_partial_exit0 "$(tail -3 "$T/p2")"
 check_pngs "$T/part_figs/figs" fig_pipeline.png:1600x480 fig_reward_vs_samples.png:1200x750 fig_ablations.png:1200x750 \
-    fig_paired_differences.png:1200x750 >"$T/c2" 2>&1 \
+    fig_paired_differences.png:1600x900 >"$T/c2" 2>&1 \
   && [ ! -e "$T/part_figs/figs/fig_sdft.png" ] && [ ! -e "$T/part_figs/figs/fig_retention.png" ] && [ ! -e "$T/part_figs/figs/fig_pretrain_loss.png" ] \
   && pass plot_partial_figures || fail plot_partial_figures "$(tail -2 "$T/c2"; ls "$T/part_figs/figs")"
 grep -q "warning: skipping fig_retention.png" "$T/p2" && grep -q "warning: skipping fig_sdft.png" "$T/p2" \
@@ -76,16 +76,23 @@ expect_err plot_no_runs_dir 2 "not a directory" $BIN/plot --runs_dir "$T/nowhere
 expect_err plot_bad_font 2 "nofont.ttf" $BIN/plot --runs_dir "$T/part" --fig_dir "$T/nf2" --font "$T/nofont.ttf"
 
 # The figures and the tables read the runs through one reader (lib/runs): an SDFT best-of-N
-# suite under another prefix is drawn and tabulated alike, and a torn last summary line
-# (a killed writer's) is skipped by both rather than refused by one.
+# suite under another name (the config's pipeline.sdft_bestofn_run) is drawn and tabulated
+# alike, and a torn last summary line (a killed writer's) is skipped by both rather than
+# refused by one.
 cp -r "$T/part" "$T/same"
 cp -r "$R/suite/sdft_bestofn_seed0" "$T/same/suite/sdft_v2_bestofn_seed0"
 # hand-made: no run records (a run's own files are refused when changed after it finished)
 (cd "$T/same/suite/sdft_v2_bestofn_seed0" && rm -rf _run_tracker control logs ./*.json ./*.yaml)
 printf '{"task_id": "torn", "best_re' >>"$T/same/suite/sdft_v2_bestofn_seed0/summary.jsonl"
-$BIN/plot --runs_dir "$T/same" --fig_dir "$T/same_paper/figs" >"$T/p3" 2>&1 && pass plot_torn_last_line_skipped \
+printf 'pipeline:\n  sdft_bestofn_run: sdft_v2_bestofn\n  seeds: [0, 3]\n' >"$T/same.yaml"
+$BIN/plot --config "$T/same.yaml" --runs_dir "$T/same" --fig_dir "$T/same_paper/figs" >"$T/p3" 2>&1 && pass plot_torn_last_line_skipped \
   || fail plot_torn_last_line_skipped "$(tail -3 "$T/p3")"
 grep -q 'suite/sdft_v2_bestofn_seed0/summary.jsonl' "$T/same_paper/figs/_runs/plot/provenance.json" 2>/dev/null \
   && grep -q 'sdft\\_v2\\_bestofn' "$T/same_paper/tables/table_main_results.tex" 2>/dev/null \
   && pass plot_figures_and_tables_read_same_sdft_runs \
   || fail plot_figures_and_tables_read_same_sdft_runs "$(grep -o 'suite/sdft[^"]*' "$T/same_paper/figs/_runs/plot/provenance.json" | head -3)"
+# Seeds are the config's: seed 3 is listed and missing, so its cells are "--" and the registry says so.
+grep -q '\\newcommand{\\TTTMainSeedThree}{--}' "$T/same_paper/results_macros.tex" && grep -q "missing run: ttt_main_seed3" "$T/same_paper/results_registry.md" \
+  && pass plot_seeds_from_config || fail plot_seeds_from_config "$(grep -c SeedThree "$T/same_paper/results_macros.tex")"
+printf 'pipeline:\n  primary: {x: ttt_main, y: ttt_main}\n' >"$T/badp.yaml"
+expect_err plot_bad_primary 2 "badp.yaml: pipeline.primary: x and y are both ttt_main" $BIN/plot --config "$T/badp.yaml" --runs_dir "$T/part" --fig_dir "$T/nf3"

@@ -17,7 +17,7 @@ if ! command -v pdflatex >/dev/null; then fail report_latex "pdflatex missing an
 if "$TR" --write "$T/rep" >"$T/write.log" 2>&1; then pass report_write_fake; else fail report_write_fake "$(cat "$T/write.log")"; exit 1; fi
 P=$T/rep/paper
 for f in results_macros.tex results_registry.md tables/table_main_results.tex tables/table_ablation_summary.tex tables/table_mhc.tex \
-    tables/table_comparisons.tex; do
+    tables/table_comparisons.tex tables/table_families.tex; do
     [ -s "$P/$f" ] || fail report_outputs "$f missing"
 done
 cat >"$P/doc.tex" <<'TEX'
@@ -35,6 +35,8 @@ TTT minus base: \TTTMainVsBaseDelta{} [\TTTMainVsBaseLo, \TTTMainVsBaseHi].
 \input{tables/table_ablation_summary.tex}
 
 \input{tables/table_mhc.tex}
+
+\input{tables/table_families.tex}
 \end{document}
 TEX
 if (cd "$P" && pdflatex -interaction=nonstopmode -halt-on-error doc.tex >"$T/latex.log" 2>&1) && [ -s "$P/doc.pdf" ]; then
