@@ -2,6 +2,7 @@
  * line/column, which is what makes the errors point at the right place. */
 #include "config.h"
 #include "atomic.h"
+#include "specs.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,13 +11,14 @@
 #include <strings.h>
 #include <yaml.h>
 
-/* Top-level sections that belong to some tool of the project. A tool reads
- * its own and skips these; any other top-level key is a typo and an error. */
-static const char* KNOWN_SECTIONS[] = {
-    "gen_corpus", "train_tokenizer", "pack_bins", "pretrain", "pretrain_nomhc", "gen_tasks",
-    "ttt", "suite", "build_sdft", "sdft", "retention", "plot", "watch", "sweep", "gate",
-    "check_artifacts", "pipeline", NULL,
-};
+/* Top-level sections that belong to some tool of the project (lib/specs), and the
+ * pipeline's. A tool reads its own and skips these; any other top-level key is a typo
+ * and an error. */
+static int known_section(const char* key) {
+    if (!strcmp(key, "pipeline")) return 1;
+    for (int i = 0; ALL_SPECS[i]; i++) if (!strcmp(ALL_SPECS[i]->section, key)) return 1;
+    return 0;
+}
 
 static const char* type_name(OptType t) {
     switch (t) {
@@ -295,9 +297,7 @@ int cfg_load_mem(const char* path, const char* buf, size_t len, const char* sect
             if (apply_mapping(&y, v, section, opts, st, err)) goto done;
             continue;
         }
-        int known = 0;
-        for (int i = 0; KNOWN_SECTIONS[i]; i++) known |= strcmp(KNOWN_SECTIONS[i], key) == 0;
-        if (!known) {
+        if (!known_section(key)) {
             char w[600];
             where_of(&y, k, w, sizeof w);
             snprintf(err, ERR_LEN, "%s: unknown top-level key '%s'", w, key);
@@ -364,6 +364,8 @@ void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c) {
     }
     if (c->config_path && cfg_load(c->config_path, spec->section, spec->opts, st, c, err))
         die(EXIT_BADINPUT, "%s", err);
+    /* The whole file, every tool's section, before any work: a typo anywhere surfaces now. */
+    if (c->config_path && specs_check_config(c->config_path, err)) die(EXIT_BADINPUT, "%s", err);
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         if (!strcmp(a, "--config")) { i++; continue; }

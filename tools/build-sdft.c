@@ -2,6 +2,7 @@
  * file from a discovery suite's results. A task whose best reward reaches
  * --min_reward contributes its prompt and best solution (lib/sdftdata.h). */
 #include "config.h"
+#include "specs.h"
 #include "control.h"
 #include "json.h"
 #include "sdftdata.h"
@@ -11,29 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *suite_root, *tasks_jsonl, *out_jsonl;
-    double min_reward;
-} Args;
-
-static const Opt OPTS[] = {
-    {"suite_root", OPT_STR, offsetof(Args, suite_root), NULL, OPT_RANGE_NONE, "a suite run dir (ttt --out_root): <task_id>/result.json"},
-    {"tasks_jsonl", OPT_STR, offsetof(Args, tasks_jsonl), NULL, OPT_RANGE_NONE, "the tasks that suite ran (gen-tasks)"},
-    {"out_jsonl", OPT_STR, offsetof(Args, out_jsonl), NULL, OPT_RANGE_NONE, "demonstration file to write"},
-    {"min_reward", OPT_FLOAT, offsetof(Args, min_reward), "0.99", 0, 1, "keep tasks whose best_reward is at least this"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"build-sdft", "build_sdft",
-    "Build the SDFT demonstration file: for every task of --tasks_jsonl, read <suite_root>/<task_id>/result.json\n"
-    "and keep the task if its best_reward >= --min_reward, as one JSONL line {task_id, family, prompt,\n"
-    "demonstration (the best solution), reward, source_run}. No task passing is a result: an empty file\n"
-    "and a warning.", OPTS};
-
 int main(int argc, char** argv) {
-    Args a;
+    BuildSdftArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&BUILD_SDFT_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096], d[4096];
 
     /* Everything is read and checked before the run dir or the output is touched. */
@@ -80,7 +62,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, a.out_jsonl);
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "build-sdft");
+    track_open(&t, run, &BUILD_SDFT_SPEC, &a, &c, "build-sdft");
     control_install(&t);
     track_clear_temps(&t, a.out_jsonl);
     track_input(&t, a.tasks_jsonl);

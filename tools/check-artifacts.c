@@ -1,6 +1,7 @@
 /* check-artifacts: required vs present artifacts of every run dir of a config
  * (the runbook's lists, in pipelines/artifacts.txt); exits 1 if any is missing. */
 #include "config.h"
+#include "specs.h"
 #include "json.h"
 #include "pipeline.h"
 #include "runstat.h"
@@ -8,26 +9,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    const char* root;
-    const char* manifest;
-    const char* phases;
-    const char* report;
-} Args;
-
-static const Opt OPTS[] = {
-    {"root", OPT_STR, offsetof(Args, root), NULL, OPT_RANGE_NONE, "output root of the config, e.g. out/tiny"},
-    {"manifest", OPT_STR, offsetof(Args, manifest), "pipelines/artifacts.txt", OPT_RANGE_NONE, "lines: PHASE RUN_DIR ARTIFACT... (globs and {pipeline keys} allowed; {seeds} or {ablation_seeds} in RUN_DIR: one row per seed)"},
-    {"phases", OPT_STR, offsetof(Args, phases), "ABCDEF", OPT_RANGE_NONE, "which phases to check"},
-    {"report", OPT_STR, offsetof(Args, report), "", OPT_RANGE_NONE, "also write the report as JSON here"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"check-artifacts", "check_artifacts",
-    "For every run dir listed in the manifest under --root, list the required artifacts and whether\n"
-    "each is present, then a summary table. Exit 0 when all are present, 1 when any is missing,\n"
-    "2 on a bad manifest. `make check` runs it for CONFIG.", OPTS};
 
 static int present(const char* pattern) {
     glob_t g;
@@ -38,9 +19,9 @@ static int present(const char* pattern) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    CheckArtifactsArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&CHECK_ARTIFACTS_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
     PipelineCfg pc;
     PipelinePlan plan;

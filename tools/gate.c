@@ -1,29 +1,13 @@
-/* gate: the verdict of a list of gates (lib/gate, SPEC §8) on any JSON or
+/* gate: the verdict of a list of gates (lib/gate, GATE_SPEC §8) on any JSON or
  * JSONL metrics file, as an exit code Make can branch on: 0 GREEN or AMBER,
  * 3 RED, 2 bad input (or a metric that is not there). */
 #include "config.h"
+#include "specs.h"
 #include "gate.h"
 #include "json.h"
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    const char* metrics;
-    json_t* spec;
-} Args;
-
-static const Opt OPTS[] = {
-    {"metrics", OPT_STR, offsetof(Args, metrics), NULL, OPT_RANGE_NONE, "a JSON object file, or JSONL (one object per line, e.g. metrics.jsonl)"},
-    {"spec", OPT_JSON, offsetof(Args, spec), NULL, OPT_RANGE_NONE,
-     "the gates, as JSON: [{\"at\": 100, \"metric\": \"val_loss\", \"green\": \"<=3.1\", \"amber\": \"<=3.4\"}]"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"gate", "gate",
-    "Evaluate gates on a metrics file. For a JSONL file a gate with `at` reads the line whose step\n"
-    "equals it, one without `at` the last line that has the metric. Prints one verdict line per gate.\n"
-    "Exit 0: all GREEN or AMBER; 3: any RED; 2: bad input or a metric not found.", OPTS};
 
 typedef struct { const Gate* g; json_t* hit; } Find;
 
@@ -36,9 +20,9 @@ static void find_in_line(json_t* o, void* ctx) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    GateArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&GATE_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
     Gate* gates;
     int n;

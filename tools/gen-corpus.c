@@ -1,5 +1,6 @@
 /* gen-corpus (A2): the synthetic training and validation text. */
 #include "atomic.h"
+#include "specs.h"
 #include "config.h"
 #include "control.h"
 #include "corpus.h"
@@ -8,26 +9,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    long seed, train_lines, val_lines;
-    const char *train_out, *val_out;
-    json_t* weights;
-} Args;
-
-static const Opt OPTS[] = {
-    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "corpus seed; same seed, byte-identical output"},
-    {"train_lines", OPT_INT, offsetof(Args, train_lines), "200000", 1, 1e9, "lines of training text"},
-    {"val_lines", OPT_INT, offsetof(Args, val_lines), "10000", 1, 1e9, "lines of validation text"},
-    {"train_out", OPT_STR, offsetof(Args, train_out), NULL, OPT_RANGE_NONE, "training text file"},
-    {"val_out", OPT_STR, offsetof(Args, val_out), NULL, OPT_RANGE_NONE, "validation text file"},
-    {"weights", OPT_JSON, offsetof(Args, weights), "null", OPT_RANGE_NONE, "mapping line kind -> weight, overriding the defaults (see docs/corpus.md)"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"gen-corpus", "gen_corpus",
-    "Generate the synthetic language corpus: one example per line (grammar sentences, facts,\n"
-    "numbers and arithmetic; docs/corpus.md). Train and val come from separate streams of one seed.", OPTS};
 
 static void write_split(Tracker* t, const CorpusGen* g, uint64_t seed, uint64_t stream, long n, const char* path, long* done) {
     char err[ERR_LEN], line[CORPUS_LINE_MAX + 1];
@@ -54,9 +35,9 @@ static void write_split(Tracker* t, const CorpusGen* g, uint64_t seed, uint64_t 
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    GenCorpusArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&GEN_CORPUS_SPEC, argc, argv, &a, &c);
     CorpusGen* g = malloc_check(sizeof *g);
     corpus_init(g);
     if (a.weights) {
@@ -79,7 +60,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, a.train_out);
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "gen-corpus");
+    track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus");
     control_install(&t);
     track_clear_temps(&t, a.train_out);
     track_clear_temps(&t, a.val_out);

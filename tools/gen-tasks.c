@@ -1,5 +1,6 @@
 /* gen-tasks (C1, runbook: gen_discovery_tasks): the discovery tasks, train and held-out. */
 #include "config.h"
+#include "specs.h"
 #include "control.h"
 #include "json.h"
 #include "tasks.h"
@@ -7,32 +8,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    long seed, n_train, n_heldout, min_difficulty, max_difficulty;
-    const char *out_train, *out_heldout, *families, *corpus;
-} Args;
-
-static const Opt OPTS[] = {
-    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "task seed; same seed, byte-identical files"},
-    {"out_train", OPT_STR, offsetof(Args, out_train), NULL, OPT_RANGE_NONE, "train tasks (JSONL)"},
-    {"out_heldout", OPT_STR, offsetof(Args, out_heldout), NULL, OPT_RANGE_NONE, "held-out tasks (JSONL)"},
-    {"n_train", OPT_INT, offsetof(Args, n_train), "64", 0, 1e6, "number of train tasks"},
-    {"n_heldout", OPT_INT, offsetof(Args, n_heldout), "32", 0, 1e6, "number of held-out tasks"},
-    {"min_difficulty", OPT_INT, offsetof(Args, min_difficulty), "1", TASK_DIFF_MIN, TASK_DIFF_MAX, "easiest difficulty"},
-    {"max_difficulty", OPT_INT, offsetof(Args, max_difficulty), "5", TASK_DIFF_MIN, TASK_DIFF_MAX, "hardest difficulty"},
-    {"families", OPT_STR, offsetof(Args, families), "reach,constrain,order", OPT_RANGE_NONE,
-     "comma-separated task families, dealt round-robin"},
-    {"corpus", OPT_STR, offsetof(Args, corpus), "", OPT_RANGE_NONE,
-     "pretraining text to check (train.txt): exit 2, writing nothing, when one of its lines starts with a task's prompt"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"gen-tasks", "gen_tasks",
-    "Generate the discovery tasks: verifiable problems with graded rewards in [0, 1] (reach a\n"
-    "target with arithmetic, build a word meeting constraints, order items; docs/tasks.md).\n"
-    "Train and held-out come from one seed and never share a prompt, and never a prompt the corpus\n"
-    "shows (task_reserved); --corpus checks that against the pretraining text itself.", OPTS};
 
 static int by_prompt(const void* a, const void* b) { return strcmp((*(const Task* const*)a)->prompt, (*(const Task* const*)b)->prompt); }
 
@@ -75,9 +50,9 @@ static void count_families(const Task* t, long n, json_t* into) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    GenTasksArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&GEN_TASKS_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096], d[4096];
     int fams[TASK_N_FAMILIES];
     int nfam = task_parse_families(a.families, fams, err);
@@ -92,7 +67,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, a.out_train);
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "gen-tasks");
+    track_open(&t, run, &GEN_TASKS_SPEC, &a, &c, "gen-tasks");
     control_install(&t);
     track_clear_temps(&t, a.out_train);
     track_clear_temps(&t, a.out_heldout);

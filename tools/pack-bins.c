@@ -1,7 +1,8 @@
-/* pack-bins (A3): text -> token bin (SPEC §5), one line after another, each
+/* pack-bins (A3): text -> token bin (PACK_BINS_SPEC §5), one line after another, each
  * followed by <eos> with --append_eos 1. Lines are encoded in parallel and
  * written in order, so the bin does not depend on the thread count. */
 #include "bins.h"
+#include "specs.h"
 #include "config.h"
 #include "control.h"
 #include "tokenizer.h"
@@ -11,30 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *tokenizer, *input, *output;
-    int append_eos, verify;
-} Args;
-
-static const Opt OPTS[] = {
-    {"tokenizer", OPT_STR, offsetof(Args, tokenizer), NULL, OPT_RANGE_NONE, "the .model written by train-tokenizer"},
-    {"input", OPT_STR, offsetof(Args, input), NULL, OPT_RANGE_NONE, "text, one example per line"},
-    {"output", OPT_STR, offsetof(Args, output), NULL, OPT_RANGE_NONE, "token bin to write"},
-    {"append_eos", OPT_BOOL, offsetof(Args, append_eos), "1", OPT_RANGE_NONE, "follow every line with <eos>"},
-    {"verify", OPT_BOOL, offsetof(Args, verify), "0", OPT_RANGE_NONE, "check decode(encode(line)) == line for every line"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"pack-bins", "pack_bins",
-    "Encode a text file with a trained tokenizer into a packed token bin (1024-byte header, then\n"
-    "uint16 tokens, or uint32 when the vocab exceeds 65535; docs/formats.md).", OPTS};
-
 typedef struct { uint32_t* ids; size_t n; } Chunk;
 
 int main(int argc, char** argv) {
-    Args a;
+    PackBinsArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&PACK_BINS_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096], d[4096];
     Tokenizer* tok = tok_load(a.tokenizer, err);
     if (!tok) die(EXIT_BADINPUT, "%s", err);
@@ -46,7 +29,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, a.output);
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "pack-bins");
+    track_open(&t, run, &PACK_BINS_SPEC, &a, &c, "pack-bins");
     control_install(&t);
     track_clear_temps(&t, a.output);
     track_input(&t, a.tokenizer);

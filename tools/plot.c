@@ -5,6 +5,7 @@
  * one skips only the figures that need it, with a warning. Figures and inputs:
  * docs/figures.md. */
 #include "config.h"
+#include "specs.h"
 #include "pipeline.h"
 #include "figures.h"
 #include "report.h"
@@ -12,29 +13,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    const char *runs_dir, *fig_dir, *paper_dir, *pretrain_run, *pretrain_nomhc_run, *sdft_run, *font;
-} Args;
-
-static const Opt OPTS[] = {
-    {"runs_dir", OPT_STR, offsetof(Args, runs_dir), NULL, OPT_RANGE_NONE, "run outputs to read (out/<config>/runs)"},
-    {"fig_dir", OPT_STR, offsetof(Args, fig_dir), NULL, OPT_RANGE_NONE, "where the PNG figures go (paper/figs)"},
-    {"paper_dir", OPT_STR, offsetof(Args, paper_dir), "", OPT_RANGE_NONE, "where tables/ and the registry go (default: fig_dir's parent)"},
-    {"pretrain_run", OPT_STR, offsetof(Args, pretrain_run), "", OPT_RANGE_NONE, "base pretrain run under runs_dir (default: the one with mHC n > 0)"},
-    {"pretrain_nomhc_run", OPT_STR, offsetof(Args, pretrain_nomhc_run), "", OPT_RANGE_NONE, "mHC-off pretrain run (default: the one with mHC off)"},
-    {"sdft_run", OPT_STR, offsetof(Args, sdft_run), "", OPT_RANGE_NONE, "SDFT run under runs_dir (default: the one with sdft_eval_report.json)"},
-    {"font", OPT_STR, offsetof(Args, font), "", OPT_RANGE_NONE, "TrueType font (default: DejaVu Sans)"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"plot", "plot",
-    "Draws the paper's figures as PNGs into --fig_dir: fig_pipeline, fig_reward_vs_samples, fig_ablations,\n"
-    "fig_paired_differences, fig_pretrain_loss, fig_sdft, fig_retention (docs/figures.md), from the run outputs under --runs_dir\n"
-    "(suite/<run>_seed<s>/summary.jsonl and <task>/result.json at the seeds of the config's pipeline: section, pretrain\n"
-    "and SDFT run dirs found by their files, suite/retention_ppl.json), then the LaTeX tables and results registry under\n"
-    "--paper_dir, with the paired comparisons the config declares (pipeline.primary). A figure whose inputs are missing\n"
-    "is skipped with a warning; a malformed input is an error (exit 2).", OPTS};
 
 /* Canvas sizes of the figures (docs/figures.md); each figure lays itself out on the canvas it gets. */
 #define W 1200
@@ -92,7 +70,7 @@ static void need(int rc, const char* err) {
 }
 
 /* Every input, checked; missing ones leave their figure's data empty (and a note). */
-static void read_inputs(Runs* r, const Args* a, const PipelineCfg* pc, const PipelinePlan* plan, Inputs* in) {
+static void read_inputs(Runs* r, const PlotArgs* a, const PipelineCfg* pc, const PipelinePlan* plan, Inputs* in) {
     static const char* prefixes[] = {"base_bestofn", "ttt_main", "ttt_reuse0", "ttt_adapt0", "ttt_kl0", "ttt_expected"};
     char err[ERR_LEN], p[4400];
     for (int i = 0; i < 6; i++) {   /* base and TTT main at the seeds, the ablations at the ablation seeds */
@@ -141,9 +119,9 @@ static void free_inputs(Inputs* in) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    PlotArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&PLOT_SPEC, argc, argv, &a, &c);
     PipelineCfg pc;
     PipelinePlan plan;
     pipeline_load(c.config_path, &pc, &plan);
@@ -163,7 +141,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else path_join(run, sizeof run, a.fig_dir, "_runs/plot");
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "plot");
+    track_open(&t, run, &PLOT_SPEC, &a, &c, "plot");
     for (size_t i = 0; i < json_array_size(r.read); i++) track_input(&t, json_string_value(json_array_get(r.read, i)));
     for (size_t i = 0; i < json_array_size(r.notes); i++)
         track_say(&t, "plot: warning: %s", json_string_value(json_array_get(r.notes, i)));

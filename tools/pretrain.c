@@ -2,6 +2,7 @@
  * bit: everything the next step depends on (weights, AdamW state, step, data
  * cursor) is in each checkpoint, and every kernel is deterministic. */
 #include "bins.h"
+#include "specs.h"
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
@@ -17,46 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct {
-    const char *train_bin, *val_bin, *out, *model, *init_from, *device, *precision;
-    long steps, seq_len, micro_bs, grad_accum, warmup, eval_interval, eval_batches, ckpt_interval, keep_state, seed;
-    double lr, min_lr_frac, weight_decay, beta1, beta2, grad_clip;
-    json_t* gates;
-} Args;
-
-static const Opt OPTS[] = {
-    {"train_bin", OPT_STR, offsetof(Args, train_bin), NULL, OPT_RANGE_NONE, "training token bin"},
-    {"val_bin", OPT_STR, offsetof(Args, val_bin), NULL, OPT_RANGE_NONE, "validation token bin"},
-    {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "run directory"},
-    {"model", OPT_STR, offsetof(Args, model), NULL, OPT_RANGE_NONE, "model config YAML (configs/model/)"},
-    {"steps", OPT_INT, offsetof(Args, steps), "5000", 1, 1e9, "optimizer steps"},
-    {"seq_len", OPT_INT, offsetof(Args, seq_len), "256", 1, 65536, "tokens per sequence (<= the model's seq_len)"},
-    {"micro_bs", OPT_INT, offsetof(Args, micro_bs), "4", 1, 65536, "sequences per micro-batch"},
-    {"grad_accum", OPT_INT, offsetof(Args, grad_accum), "4", 1, 65536, "micro-batches per optimizer step"},
-    {"lr", OPT_FLOAT, offsetof(Args, lr), "6e-4", 0, 10, "peak learning rate"},
-    {"min_lr_frac", OPT_FLOAT, offsetof(Args, min_lr_frac), "0.1", 0, 1, "cosine decay floor, as a fraction of lr"},
-    {"warmup", OPT_INT, offsetof(Args, warmup), "100", 0, 1e9, "linear warmup steps"},
-    {"weight_decay", OPT_FLOAT, offsetof(Args, weight_decay), "0.1", 0, 10, "AdamW decoupled weight decay (matrices only)"},
-    {"beta1", OPT_FLOAT, offsetof(Args, beta1), "0.9", 0, 1, "AdamW beta1"},
-    {"beta2", OPT_FLOAT, offsetof(Args, beta2), "0.95", 0, 1, "AdamW beta2"},
-    {"grad_clip", OPT_FLOAT, offsetof(Args, grad_clip), "1.0", 0, 1e9, "clip the global gradient norm (0 = off)"},
-    {"eval_interval", OPT_INT, offsetof(Args, eval_interval), "250", 1, 1e9, "steps between val-loss evaluations"},
-    {"eval_batches", OPT_INT, offsetof(Args, eval_batches), "20", 1, 1e6, "micro-batches of the val bin per evaluation"},
-    {"ckpt_interval", OPT_INT, offsetof(Args, ckpt_interval), "1000", 1, 1e9, "steps between checkpoints (also at the end and on pause)"},
-    {"keep_state", OPT_INT, offsetof(Args, keep_state), "2", 1, 1e6, "newest checkpoints that keep their resume state (older keep weights only)"},
-    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "initialisation seed"},
-    {"gates", OPT_JSON, offsetof(Args, gates), "null", OPT_RANGE_NONE,
-     "gates on val_loss or loss (SPEC §8), e.g. [{at: 100, metric: val_loss, green: \"<=3.1\", on_red: stop}]"},
-    {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE, "warm start: weights of this checkpoint (fresh optimizer)"},
-    MODEL_DEVICE_OPTS(Args),
-    {0},
-};
-
-static const ToolSpec SPEC = {"pretrain", "pretrain",
-    "Pretrain the GPT (+mHC, docs/model.md) with AdamW, warmup + cosine decay, gradient clipping and\n"
-    "accumulation. Writes ckpt_step_NNNNNNN/ (safetensors + resume state), ckpt_latest, model_config.json,\n"
-    "pretrain_config.json, metrics.jsonl. Resumes from the newest valid checkpoint by default.", OPTS};
 
 static double evaluate(Model* m, const Bin* val, int B, int T, long batches, int* in, int* tg) {
     size_t cursor = 0;
@@ -88,14 +49,14 @@ static double unigram_entropy(const Bin* train, const Bin* val, int V) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    PretrainArgs a;
     Common c;
     dist_init(&argc, &argv);
     /* Data parallel (make MPI=1): rank r takes sequences [r B, (r+1) B) of every
      * global micro-batch of size x B; gradients are summed across ranks and
      * averaged; rank 0 (the lead) writes checkpoints, metrics and the heartbeat. */
     int rank = dist_rank(), nrank = dist_size(), lead = rank == 0;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&PRETRAIN_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200];
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
     Gate* gates;
@@ -138,7 +99,7 @@ int main(int argc, char** argv) {
         const char* ins[] = {a.train_bin, a.val_bin};
         char changed[2048];
         int nch = track_changed_inputs(a.out, ins, 2, changed, sizeof changed);
-        json_t* now = cfg_to_json(OPTS, &a);
+        json_t* now = cfg_to_json(PRETRAIN_OPTS, &a);
         path_join(p, sizeof p, a.out, "pretrain_config.json");
         json_t* then = json_load_path(p, err);
         json_object_del(now, "out");
@@ -155,7 +116,7 @@ int main(int argc, char** argv) {
     Tracker t;
     char own[4200];
     snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
-    track_open(&t, lead ? a.out : own, &SPEC, &a, &c, "pretrain");
+    track_open(&t, lead ? a.out : own, &PRETRAIN_SPEC, &a, &c, "pretrain");
     track_summary(&t, "device", kernels_json(m.k));
     control_install(&t);
     t.quiet = !lead;
@@ -165,7 +126,7 @@ int main(int argc, char** argv) {
     track_input(&t, a.val_bin);
     track_total(&t, a.steps);
     json_t* mcj = model_config_to_json(&mc);
-    json_t* pc = cfg_to_json(OPTS, &a);
+    json_t* pc = cfg_to_json(PRETRAIN_OPTS, &a);
     if (lead) {
         path_join(p, sizeof p, a.out, "model_config.json");
         if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);

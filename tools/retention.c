@@ -2,6 +2,7 @@
  * model's language modelling an updated checkpoint kept. Perplexity of both
  * checkpoints on the same val-bin batches, and the delta. */
 #include "bins.h"
+#include "specs.h"
 #include "ckpt.h"
 #include "stats.h"
 #include "config.h"
@@ -14,31 +15,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    const char *base_ckpt, *base_cfg, *updated_ckpt, *updated_cfg, *val_bin, *device, *precision, *out;
-    long seq_len, batch_size, max_batches;
-} Args;
-
-static const Opt OPTS[] = {
-    {"base_ckpt", OPT_STR, offsetof(Args, base_ckpt), NULL, OPT_RANGE_NONE, "base checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
-    {"base_cfg", OPT_STR, offsetof(Args, base_cfg), NULL, OPT_RANGE_NONE, "its model_config.json (must match the checkpoint's own)"},
-    {"updated_ckpt", OPT_STR, offsetof(Args, updated_ckpt), NULL, OPT_RANGE_NONE, "updated checkpoint dir (e.g. runs/sdft_<name>/sdft_latest)"},
-    {"updated_cfg", OPT_STR, offsetof(Args, updated_cfg), NULL, OPT_RANGE_NONE, "its model_config.json (must match the checkpoint's own)"},
-    {"val_bin", OPT_STR, offsetof(Args, val_bin), NULL, OPT_RANGE_NONE, "validation token bin"},
-    {"seq_len", OPT_INT, offsetof(Args, seq_len), "256", 1, 1e6, "tokens per sequence (at most the models' seq_len)"},
-    {"batch_size", OPT_INT, offsetof(Args, batch_size), "4", 1, 1e6, "sequences per batch"},
-    {"max_batches", OPT_INT, offsetof(Args, max_batches), "50", 1, 1e9, "batches at most (fewer when the bin runs out)"},
-    MODEL_DEVICE_OPTS(Args),
-    {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "retention JSON to write (runs/suite/retention_ppl.json)"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"retention", "retention",
-    "Perplexity of a base and an updated checkpoint on the same batches of the val bin: batch k holds\n"
-    "batch_size sequences of seq_len + 1 contiguous tokens (inputs and next-token targets), taken from the\n"
-    "start of the bin at a stride of seq_len. ppl = exp(mean cross-entropy). Writes --out: base_ppl,\n"
-    "updated_ppl, abs_delta (updated - base), rel_delta (updated / base - 1), losses and what was evaluated.", OPTS};
 
 /* A checkpoint's recorded config, checked against the model_config.json given beside it. */
 static void read_config(const char* ckpt, const char* cfg_path, ModelConfig* mc) {
@@ -83,9 +59,9 @@ static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const 
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    RetentionArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&RETENTION_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096], d[4096], p[4200];
     const KernelOps* kops = kernels_get(a.device, a.precision, err, sizeof err);
     if (!kops) die(EXIT_BADINPUT, "%s", err);
@@ -116,7 +92,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, a.out);
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "retention");
+    track_open(&t, run, &RETENTION_SPEC, &a, &c, "retention");
     track_summary(&t, "device", kernels_json(kops));
     control_install(&t);
     track_clear_temps(&t, a.out);

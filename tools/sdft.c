@@ -1,10 +1,11 @@
 /* sdft (D3): consolidate discovered solutions into the base weights by on-policy
- * self-distillation (SPEC §6, §12): the student samples a completion for a
+ * self-distillation (SDFT_SPEC §6, §12): the student samples a completion for a
  * task prompt; an EMA teacher sees the same completion after a demonstration;
  * the loss is the per-token reverse KL(student || teacher) over the vocabulary.
  * A val-perplexity gate (lib/gate, on_red: keep_best) guards forgetting: only
  * checkpoints that passed are published as sdft_step_N / sdft_latest. */
 #include "bins.h"
+#include "specs.h"
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
@@ -24,56 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *ckpt, *tokenizer, *data, *out, *gate_val_bin, *init_from, *device, *precision;
-    long steps, gate_val_seq_len, gate_val_bs, gate_val_batches, gate_every, max_new_tokens, demos_per_step, best_of_k, seed;
-    double lr, warmup_frac, beta2, weight_decay, grad_clip, ema, temperature;
-    json_t* gates;
-} Args;
-
-static const Opt OPTS[] = {
-    {"ckpt", OPT_STR, offsetof(Args, ckpt), NULL, OPT_RANGE_NONE, "base checkpoint (e.g. runs/pretrain_base/ckpt_latest)"},
-    {"tokenizer", OPT_STR, offsetof(Args, tokenizer), NULL, OPT_RANGE_NONE, "tokenizer .model"},
-    {"data", OPT_STR, offsetof(Args, data), NULL, OPT_RANGE_NONE, "demonstrations JSONL (build-sdft)"},
-    {"out", OPT_STR, offsetof(Args, out), NULL, OPT_RANGE_NONE, "run directory"},
-    {"steps", OPT_INT, offsetof(Args, steps), "500", 1, 1e9, "optimizer steps"},
-    {"gate_val_bin", OPT_STR, offsetof(Args, gate_val_bin), NULL, OPT_RANGE_NONE, "val token bin for the perplexity gate"},
-    {"gate_val_seq_len", OPT_INT, offsetof(Args, gate_val_seq_len), "256", 2, 65536, "tokens per gate sequence"},
-    {"gate_val_bs", OPT_INT, offsetof(Args, gate_val_bs), "4", 1, 65536, "sequences per gate batch"},
-    {"gate_val_batches", OPT_INT, offsetof(Args, gate_val_batches), "10", 1, 1e6, "batches per gate evaluation"},
-    {"gate_every", OPT_INT, offsetof(Args, gate_every), "50", 1, 1e9, "steps between gate evaluations (and at the end)"},
-    {"gates", OPT_JSON, offsetof(Args, gates),
-     "[{\"metric\": \"val_ppl_rel_delta\", \"green\": \"<=0.05\", \"amber\": \"<=0.10\", \"on_red\": \"keep_best\"}]",
-     OPT_RANGE_NONE, "gates on val_ppl_rel_delta (SPEC §8)"},
-    {"lr", OPT_FLOAT, offsetof(Args, lr), "2e-5", 0, 10, "AdamW peak learning rate: linear warmup, then cosine to 0 (the reference's)"},
-    {"warmup_frac", OPT_FLOAT, offsetof(Args, warmup_frac), "0.1", 0, 1, "fraction of steps in the linear warmup (ceil)"},
-    {"beta2", OPT_FLOAT, offsetof(Args, beta2), "0.999", 0, 0.999999, "AdamW beta2 (beta1 0.9; Hugging Face's defaults)"},
-    {"weight_decay", OPT_FLOAT, offsetof(Args, weight_decay), "0", 0, 10, "AdamW weight decay"},
-    {"grad_clip", OPT_FLOAT, offsetof(Args, grad_clip), "1.0", 0, 1e9, "global gradient-norm clip (0 = off)"},
-    {"ema", OPT_FLOAT, offsetof(Args, ema), "0.99", 0, 1, "teacher EMA decay: phi <- ema phi + (1 - ema) theta"},
-    {"max_new_tokens", OPT_INT, offsetof(Args, max_new_tokens), "32", 1, 4096, "tokens per sampled completion at most"},
-    {"demos_per_step", OPT_INT, offsetof(Args, demos_per_step), "8", 1, 4096, "demonstrations per step (cycled in order)"},
-    {"temperature", OPT_FLOAT, offsetof(Args, temperature), "1.0", 1e-4, 100, "student sampling temperature"},
-    {"best_of_k", OPT_INT, offsetof(Args, best_of_k), "8", 1, 4096, "K of the best-of-K reward on the demo tasks, before and after"},
-    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "sampling seed"},
-    {"init_from", OPT_STR, offsetof(Args, init_from), "", OPT_RANGE_NONE,
-     "warm start: student and teacher start from this checkpoint (same shape); --ckpt stays the gate's base"},
-    MODEL_DEVICE_OPTS(Args),
-    {0},
-};
-
-static const ToolSpec SPEC = {"sdft", "sdft",
-    "Self-distillation of discovered solutions (SPEC §12) with a val-perplexity gate. Writes\n"
-    "sdft_step_NNNNNNN/ (published only when the gate passed; step 0 is the base), sdft_latest,\n"
-    "model_config.json, metrics.jsonl, sdft_eval_report.json. Resume state lives in _resume/.", OPTS};
-
 typedef struct { Model s, t; const Tokenizer* tok; TokCache* cache; uint8_t* stop; } Ctx;
 
 /* The gate's val perplexity and the best-of-k on the demo tasks, with this run's settings. */
-static double val_ppl(Model* m, const Bin* val, const Args* a) {
+static double val_ppl(Model* m, const Bin* val, const SdftArgs* a) {
     return sdft_val_ppl(m, val, (int)a->gate_val_bs, (int)a->gate_val_seq_len, a->gate_val_batches);
 }
-static double best_of_k(Ctx* x, Model* m, const Task* tasks, long n, const Args* a, uint64_t seed) {
+static double best_of_k(Ctx* x, Model* m, const Task* tasks, long n, const SdftArgs* a, uint64_t seed) {
     return sdft_best_of_k(m, x->tok, x->cache, x->stop, tasks, n, (int)a->best_of_k, (int)a->max_new_tokens, seed);
 }
 
@@ -91,9 +49,9 @@ static void demo_threshold(const char* data, char* out, size_t cap) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    SdftArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&SDFT_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200], d[4096];
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
     Gate* gates;
@@ -146,7 +104,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     Tracker t;
-    track_open(&t, a.out, &SPEC, &a, &c, "sdft");
+    track_open(&t, a.out, &SDFT_SPEC, &a, &c, "sdft");
     track_summary(&t, "device", kernels_json(x.s.k));
     control_install(&t);
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));

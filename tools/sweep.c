@@ -1,6 +1,7 @@
 /* sweep: hyper-parameter search over any tool, with parallel workers sharing an
  * Optuna-compatible journal (lib/sweep.h; docs/sweeps.md). */
 #include "atomic.h"
+#include "specs.h"
 #include "config.h"
 #include "json.h"
 #include "sweep.h"
@@ -12,28 +13,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-typedef struct {
-    const char *sweep_config, *out_root;
-    long workers, top_k;
-} Args;
-
-static const Opt OPTS[] = {
-    {"sweep_config", OPT_STR, offsetof(Args, sweep_config), "", OPT_RANGE_NONE, "sweep config YAML (configs/sweeps/)"},
-    {"out_root", OPT_STR, offsetof(Args, out_root), "", OPT_RANGE_NONE, "sweep directory: journal.log, trials/, control/, top/"},
-    {"workers", OPT_INT, offsetof(Args, workers), "1", 1, 256, "worker processes on this host"},
-    {"top_k", OPT_INT, offsetof(Args, top_k), "0", 0, 10000, "with --report: write the best K as ready-to-run configs in top/"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"sweep", "sweep",
-    "Run a hyper-parameter sweep; each trial is a normal run dir of the swept tool.\n"
-    "  sweep --sweep_config S.yaml --out_root R --workers N [--resume]\n"
-    "  sweep --validate --sweep_config S.yaml\n"
-    "  sweep --report --out_root R [--top_k K] [--sweep_config S.yaml]\n"
-    "The store R/journal.log is Optuna's JournalStorage format. Touch R/control/stop.request to let running\n"
-    "trials finish and stop, R/control/pause.request to pause them (continue with --resume).\n"
-    "Exit codes: 0 done or stopped, 1 failure, 2 bad input, 75 paused.", OPTS};
 
 static volatile sig_atomic_t g_signal;
 static void on_signal(int s) { g_signal = s; }
@@ -176,9 +155,9 @@ int main(int argc, char** argv) {
         else rest[n++] = argv[i];
     }
     rest[n] = NULL;
-    Args a;
+    SweepArgs a;
     Common c;
-    cfg_cli(&SPEC, n, rest, &a, &c);
+    cfg_cli(&SWEEP_SPEC, n, rest, &a, &c);
     char err[ERR_LEN], bin_dir[4096], exe[4096];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[el > 0 ? el : 0] = 0;

@@ -1,6 +1,7 @@
 /* train-tokenizer (A3): byte-level BPE with <eos>; writes P.model plus Hugging
  * Face's tokenizer.json and tokenizer_config.json beside it. */
 #include "atomic.h"
+#include "specs.h"
 #include "config.h"
 #include "control.h"
 #include "tokenizer.h"
@@ -9,24 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *input, *model_prefix, *model_type;
-    long vocab_size, model_max_length;
-} Args;
-
-static const Opt OPTS[] = {
-    {"input", OPT_STR, offsetof(Args, input), NULL, OPT_RANGE_NONE, "training text, one example per line"},
-    {"model_prefix", OPT_STR, offsetof(Args, model_prefix), NULL, OPT_RANGE_NONE, "writes PREFIX.model (and tokenizer.json, tokenizer_config.json in its folder)"},
-    {"vocab_size", OPT_INT, offsetof(Args, vocab_size), "32000", 259, 4194304, "tokens in all: 256 bytes + <eos> + <pad> + merges"},
-    {"model_type", OPT_STR, offsetof(Args, model_type), "bpe", OPT_RANGE_NONE, "only bpe (byte-level)"},
-    {"model_max_length", OPT_INT, offsetof(Args, model_max_length), "1024", 1, 1e9, "recorded in tokenizer_config.json"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"train-tokenizer", "train_tokenizer",
-    "Train a byte-level BPE tokenizer (every byte has a token; <eos> = 256, <pad> = 257) on a text\n"
-    "file. Formats: docs/formats.md. Deterministic: the same input gives byte-identical files.", OPTS};
-
 static void on_progress(void* ctx, long done, long total) {
     Tracker* t = ctx;
     track_total(t, total);
@@ -34,9 +17,9 @@ static void on_progress(void* ctx, long done, long total) {
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    TrainTokenizerArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&TRAIN_TOKENIZER_SPEC, argc, argv, &a, &c);
     if (strcmp(a.model_type, "bpe")) cfg_refuse(&c, "model_type", "'%s' is not supported (only bpe)", a.model_type);
     char err[ERR_LEN], dir[4096], run[4096], model[4200], hf[4200], hfc[4200];
     size_t len;
@@ -51,7 +34,7 @@ int main(int argc, char** argv) {
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, model);
     Tracker t;
-    track_open(&t, run, &SPEC, &a, &c, "train-tokenizer");
+    track_open(&t, run, &TRAIN_TOKENIZER_SPEC, &a, &c, "train-tokenizer");
     control_install(&t);
     track_clear_temps(&t, model);
     track_clear_temps(&t, hf);

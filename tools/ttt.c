@@ -4,6 +4,7 @@
  * --shard i/n runs every n-th task (a Slurm array, make -j); whichever shard finds
  * every result.json present writes the summary, and --merge 1 rebuilds it alone. */
 #include "atomic.h"
+#include "specs.h"
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
@@ -18,60 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct {
-    const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard, *device, *precision, *lr;
-    long seed, ttt_steps, rollouts, max_new_tokens, groups_per_step, lora_rank, top_k, archive_cap, adapter_every;
-    int reuse, adaptive_beta, merge;
-    double kl_lambda, beta, lora_alpha, temperature, top_p, puct_c;
-    json_t* gates;
-} Args;
-
-static const Opt OPTS[] = {
-    {"tasks", OPT_STR, offsetof(Args, tasks), NULL, OPT_RANGE_NONE, "tasks JSONL (gen-tasks)"},
-    {"ckpt", OPT_STR, offsetof(Args, ckpt), NULL, OPT_RANGE_NONE, "checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
-    {"tokenizer", OPT_STR, offsetof(Args, tokenizer), NULL, OPT_RANGE_NONE, "tokenizer .model"},
-    {"out_root", OPT_STR, offsetof(Args, out_root), NULL, OPT_RANGE_NONE, "run directory of this suite run"},
-    {"seed", OPT_INT, offsetof(Args, seed), "0", 0, 4294967295.0, "sampling and adapter seed"},
-    {"mode", OPT_STR, offsetof(Args, mode), "ttt", OPT_RANGE_NONE,
-     "bestofn | search (PUCT reuse and refinement prompts, no learning) | ttt"},
-    {"ttt_steps", OPT_INT, offsetof(Args, ttt_steps), "30", 1, 1e6, "steps per task (best-of-N samples ttt_steps x rollouts)"},
-    {"rollouts", OPT_INT, offsetof(Args, rollouts), "32", 2, 4096, "completions per step"},
-    {"max_new_tokens", OPT_INT, offsetof(Args, max_new_tokens), "32", 1, 4096, "tokens per completion at most"},
-    {"objective", OPT_STR, offsetof(Args, objective), "entropic", OPT_RANGE_NONE, "entropic | expected"},
-    {"reuse", OPT_BOOL, offsetof(Args, reuse), "1", OPT_RANGE_NONE, "PUCT state reuse from an archive of earlier attempts"},
-    {"adaptive_beta", OPT_BOOL, offsetof(Args, adaptive_beta), "1", OPT_RANGE_NONE, "choose beta per group so KL(softmax(beta r)||uniform) = ln 2"},
-    {"kl_lambda", OPT_FLOAT, offsetof(Args, kl_lambda), "0.1", 0, 1e3, "per-token KL shaping against the adapter-off model"},
-    {"beta", OPT_FLOAT, offsetof(Args, beta), "2.0", 0, 1e6, "fixed beta when adaptive_beta is 0"},
-    {"lr", OPT_STR, offsetof(Args, lr), "auto", OPT_RANGE_NONE,
-     "Adam learning rate of the LoRA weights: a number in [0, 10] (0: no update), or auto = 5e-4 x (2000/d_model)^0.781"},
-    {"lora_rank", OPT_INT, offsetof(Args, lora_rank), "32", 1, 4096, "LoRA rank"},
-    {"lora_alpha", OPT_FLOAT, offsetof(Args, lora_alpha), "0", 0, 1e6, "LoRA alpha (0 = 2 x rank)"},
-    {"groups_per_step", OPT_INT, offsetof(Args, groups_per_step), "1", 1, 4096, "start states per step with reuse (divides rollouts)"},
-    {"temperature", OPT_FLOAT, offsetof(Args, temperature), "1.0", 1e-4, 100, "sampling temperature"},
-    {"top_k", OPT_INT, offsetof(Args, top_k), "0", 0, 1e7, "sample from the k most likely tokens (0 = all)"},
-    {"top_p", OPT_FLOAT, offsetof(Args, top_p), "1.0", 1e-6, 1, "nucleus sampling mass (1 = off)"},
-    {"archive_cap", OPT_INT, offsetof(Args, archive_cap), "1000", 2, 1e7, "PUCT archive size per task"},
-    {"puct_c", OPT_FLOAT, offsetof(Args, puct_c), "1.0", 0, 1e6, "PUCT exploration constant"},
-    {"gates", OPT_JSON, offsetof(Args, gates), "null", OPT_RANGE_NONE,
-     "gates on the run's mean_best_reward or mean_reward, checked at the end (SPEC §8)"},
-    {"adapter_every", OPT_INT, offsetof(Args, adapter_every), "10", 1, 1e9, "save adapter_step_N/lora.safetensors every N steps (and the last)"},
-    {"shard", OPT_STR, offsetof(Args, shard), "", OPT_RANGE_NONE,
-     "i/n: only tasks whose index in --tasks is i mod n; run dir <out_root>/_shards/<i>_of_<n> (\"\" = all tasks)"},
-    {"merge", OPT_BOOL, offsetof(Args, merge), "0", OPT_RANGE_NONE, "1: sample nothing, rebuild summary.jsonl from every task's result.json"},
-    MODEL_DEVICE_OPTS(Args),
-    {0},
-};
-
-static const ToolSpec SPEC = {"ttt", "ttt",
-    "The discovery suite: per task, best-of-N from the frozen model (--mode bestofn, ttt_steps x rollouts\n"
-    "samples), search (--mode search: ttt's start states and refinement prompts, no update) or test-time\n"
-    "LoRA training (--mode ttt: entropic or expected objective, adaptive beta, KL shaping, PUCT reuse).\n"
-    "All three draw the same random numbers in the same state (common random numbers). Writes\n"
-    "<out_root>/summary.jsonl and <task_id>/result.json (+ metrics.jsonl, adapter_step_N/lora.safetensors\n"
-    "in ttt mode). Rerunning skips finished tasks. --shard i/n splits the\n"
-    "tasks across processes that share <out_root>; the shard that finds every result.json present writes\n"
-    "summary.jsonl (--merge 1 rebuilds it without sampling). See docs/scale.md.", OPTS};
 
 typedef struct { Tracker* t; long base; } StepCtx;
 
@@ -138,9 +85,9 @@ static GateVerdict check_gates(Tracker* t, const Gate* gates, int ngates, long a
 }
 
 int main(int argc, char** argv) {
-    Args a;
+    TttArgs a;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &a, &c);
+    cfg_cli(&TTT_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200];
     if (c.threads > 0) omp_set_num_threads((int)c.threads);
     Gate* gates;
@@ -231,7 +178,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     Tracker t;
-    track_open(&t, run_dir, &SPEC, &a, &c, a.mode);
+    track_open(&t, run_dir, &TTT_SPEC, &a, &c, a.mode);
     track_summary(&t, "device", kernels_json(m.k));
     if (tc.ttt) track_summary(&t, "lr", json_real(tc.lr));   /* the value used, also for lr: auto */
     if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));

@@ -1,5 +1,6 @@
 /* watch: live progress of one run, or a table of every run under a root. */
 #include "config.h"
+#include "specs.h"
 #include "json.h"
 #include "runstat.h"
 #include <dirent.h>
@@ -8,30 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct {
-    const char* root;
-    int    follow, stop_on_terminal;
-    double interval, watch, stale_sec;
-    int costs;
-} Args;
-
-static const Opt OPTS[] = {
-    {"root", OPT_STR, offsetof(Args, root), "", OPT_RANGE_NONE, "show a table of every run dir under this root"},
-    {"follow", OPT_BOOL, offsetof(Args, follow), "0", OPT_RANGE_NONE, "keep printing until stopped"},
-    {"stop_on_terminal", OPT_BOOL, offsetof(Args, stop_on_terminal), "0", OPT_RANGE_NONE, "with --follow: stop once the run is completed, failed, paused, gated or crashed"},
-    {"interval", OPT_FLOAT, offsetof(Args, interval), "2", 0.05, 3600, "seconds between updates with --follow"},
-    {"watch", OPT_FLOAT, offsetof(Args, watch), "0", 0, 3600, "with --root: redraw the table every N seconds (0 = once)"},
-    {"costs", OPT_BOOL, offsetof(Args, costs), "0", OPT_RANGE_NONE, "with --root: also sum time and cost estimate per tool (run_record.json)"},
-    {"stale_sec", OPT_FLOAT, offsetof(Args, stale_sec), "60", 1, 1e6, "a running heartbeat older than this whose pid is gone is 'crashed'"},
-    {0},
-};
-
-static const ToolSpec SPEC = {"watch", "watch",
-    "Print a run's heartbeat as a progress line (phase, status, step/total, rate, ETA, heartbeat age):\n"
-    "  watch --run_dir out/tiny/runs/pretrain_base --follow --stop_on_terminal\n"
-    "or a table of every run under a root:  watch --root out/tiny [--watch 15] [--costs 1]\n"
-    "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", OPTS};
 
 static int terminal(const char* st) {
     return !strcmp(st, "completed") || !strcmp(st, "failed") || !strcmp(st, "paused") ||
@@ -80,7 +57,7 @@ static void collect(const char* dir, int depth, char (*found)[4096], int* n, int
     }
 }
 
-static int table(const Args* a) {
+static int table(const WatchArgs* a) {
     static char found[1024][4096];
     int n = 0;
     if (!is_dir(a->root)) die(EXIT_BADINPUT, "%s: no such directory", a->root);
@@ -137,9 +114,9 @@ int main(int argc, char** argv) {
         int sw = !strcmp(argv[i], "--follow") || !strcmp(argv[i], "--stop_on_terminal");
         if (sw && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) av[ac++] = "1";
     }
-    Args a;
+    WatchArgs a;
     Common c;
-    cfg_cli(&SPEC, ac, av, &a, &c);
+    cfg_cli(&WATCH_SPEC, ac, av, &a, &c);
     const char* dir = c.run_dir;
     if (*a.root) {
         do {
