@@ -195,6 +195,74 @@ int track_changed_inputs(const char* run_dir, const char* const* paths, int n, c
     return changed;
 }
 
+/* A JSON value as text for a message: strings bare, others compact. */
+static void value_text(const json_t* v, char* out, size_t cap) {
+    if (!v) { snprintf(out, cap, "(unset)"); return; }
+    if (json_is_string(v)) { snprintf(out, cap, "%s", json_string_value(v)); return; }
+    char* s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(out, cap, "%s", s ? s : "?");
+    free(s);
+}
+
+/* "lr 0.001, steps 8" (then) and "0.002, 16" (now): the result-affecting settings that differ. */
+static int settings_diff(const json_t* then, const json_t* now, const char* const* ignore, char* was, char* is, size_t cap) {
+    int n = 0;
+    size_t uw = 0, ui = 0;
+    was[0] = is[0] = 0;
+    const char* key;
+    json_t* v;
+    json_object_foreach((json_t*)now, key, v) {
+        int skip = 0;
+        for (int k = 0; ignore && ignore[k]; k++) skip |= !strcmp(ignore[k], key);
+        json_t* old = json_object_get(then, key);
+        if (skip || (old && json_equal(old, v)) || (!old && json_is_null(v))) continue;
+        char a[256], b[256];
+        value_text(old, a, sizeof a);
+        value_text(v, b, sizeof b);
+        uw += snprintf(was + uw, uw < cap ? cap - uw : 0, "%s%s %s", n ? ", " : "", key, a);
+        ui += snprintf(is + ui, ui < cap ? cap - ui : 0, "%s%s", n ? ", " : "", b);
+        n++;
+    }
+    return n;
+}
+
+int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
+                     const char* const* inputs, int nin, TrackRedo* r) {
+    r->moved[0] = r->why[0] = 0;
+    if (!c->resume) {   /* --no-resume: start over (a completed run only with --force) */
+        track_move_aside(run_dir, c, r->moved);
+        snprintf(r->why, sizeof r->why, "--no-resume");
+        return 0;
+    }
+    char prev[16], p[4200], err[ERR_LEN], was[1024], is[1024], ins[2048] = "";
+    track_prev_status(run_dir, prev);
+    if (!*prev) return 0;
+    int done = !strcmp(prev, "completed");
+    path_join(p, sizeof p, run_dir, "_run_tracker/settings.json");
+    json_t* then = path_exists(p) ? json_load_path(p, err) : NULL;
+    json_t* now = cfg_to_json(spec->opts, st);
+    int nset = then ? settings_diff(then, now, ignore, was, is, sizeof was) : 0;
+    json_decref(then);
+    json_decref(now);
+    int nin_changed = done ? track_changed_inputs(run_dir, inputs, nin, ins, sizeof ins) : 0;
+    if (!nset && !nin_changed) return done;
+    char what[3200];
+    snprintf(what, sizeof what, "%s%s%s%s%s%s%s%s", done ? "completed" : "started", nset ? " with " : "", nset ? was : "",
+             nset ? "; now " : "", nset ? is : "", nin_changed ? (nset ? ", and " : ", but ") : "", nin_changed ? ins : "",
+             nin_changed ? " changed since" : "");
+    if (!c->force)
+        die(EXIT_BADINPUT, "%s: %s — FORCE=1 to %s", run_dir, what, done ? "redo it" : "start it over");
+    snprintf(r->why, sizeof r->why, "%s", what);
+    Common forced = *c;
+    forced.force = 1;
+    track_move_aside(run_dir, &forced, r->moved);
+    return 0;
+}
+
+void track_redo_event(Tracker* t, const TrackRedo* r) {
+    if (*r->moved) track_event(t, "discard", json_pack("{s:s, s:s}", "moved_to", r->moved, "reason", r->why));
+}
+
 /* Removes the temporaries killed writers left under dir (see is_stale_temp),
  * skipping nested run dirs (their own lock guards them) and .trash. */
 static void clear_stale_temps(const char* dir, int depth) {
@@ -275,6 +343,10 @@ void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const voi
     }
     tpath(t, p, sizeof p, "config_resolved.yaml");
     if (cfg_write_resolved(spec, st, c, p, err)) die(EXIT_BADINPUT, "%s", err);
+    tpath(t, p, sizeof p, "_run_tracker/settings.json");   /* what track_rerun_rule compares with */
+    json_t* settings = cfg_to_json(spec->opts, st);
+    if (json_write_atomic(p, settings, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(settings);
     write_env(t);
     write_git(t);
     g_active = t;

@@ -72,6 +72,20 @@ int  track_changed_inputs(const char* run_dir, const char* const* paths, int n, 
  * (never delete) and put the new place in moved ("" if there was nothing). */
 void track_move_aside(const char* run_dir, const Common* c, char moved[4096]);
 
+/* The one rule for a run dir that already holds a run (docs/operations.md): its settings
+ * (the tool's options as track_open recorded them in _run_tracker/settings.json, less the
+ * `ignore` keys: output paths, inputs compared by content) and, for a completed run, its
+ * inputs (paths, by content against provenance.json). Returns 1 when it completed with
+ * the same settings and inputs (nothing to do), 0 to run: fresh, resume, or redo. A
+ * difference is refused, exit 2, naming it ("<dir>: completed with lr 0.001; now 0.002 —
+ * FORCE=1 to redo it"), unless c->force: then the old run goes to .trash/ (r->moved, r->why).
+ * --no-resume starts over (a completed run only with --force), as track_move_aside. */
+typedef struct { char moved[4096]; char why[3300]; } TrackRedo;
+int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
+                      const char* const* inputs, int nin, TrackRedo* r);
+/* The "discard" event of a run redone by track_rerun_rule (nothing when nothing moved). */
+void track_redo_event(Tracker* t, const TrackRedo* r);
+
 /* Status recorded in <run_dir>/run_record.json, or "" when there is none. */
 void track_prev_status(const char* run_dir, char out[16]);
 

@@ -6,19 +6,19 @@ A_TOK   := $(D)/tokenizer/$(PIPE_TOKENIZER_NAME).model
 A_BINS  := $(D)/packed/train.bin $(D)/packed/val.bin
 
 # A2
-$(call done,$(A_TRAIN)): $(CFG_STAMP) bin/gen-corpus $(call redo_if_missing,$(A_TRAIN) $(A_VAL))
+$(call done,$(A_TRAIN)): $(call settings,gen_corpus) bin/gen-corpus $(call redo_if_missing,$(A_TRAIN) $(A_VAL))
 	bin/gen-corpus --config $(CONFIG) --train_out $(A_TRAIN) --val_out $(A_VAL)
 	@touch $@
 $(call content_stamps,$(call done,$(A_TRAIN)),$(A_TRAIN) $(A_VAL))
 
 # A3
-$(call done,$(A_TOK)): $(A_TRAIN).sha256 $(CFG_STAMP) bin/train-tokenizer $(call redo_if_missing,$(A_TOK))
+$(call done,$(A_TOK)): $(A_TRAIN).sha256 $(call settings,train_tokenizer) bin/train-tokenizer $(call redo_if_missing,$(A_TOK))
 	bin/train-tokenizer --config $(CONFIG) --input $(A_TRAIN) --model_prefix $(basename $(A_TOK)) --model_type bpe
 	@touch $@
 $(call content_stamps,$(call done,$(A_TOK)),$(A_TOK))
 
 define pack_bin
-$(call done,$(D)/packed/$(1).bin): $(D)/raw/$(1).txt.sha256 $(A_TOK).sha256 $(CFG_STAMP) bin/pack-bins $(call redo_if_missing,$(D)/packed/$(1).bin)
+$(call done,$(D)/packed/$(1).bin): $(D)/raw/$(1).txt.sha256 $(A_TOK).sha256 $(call settings,pack_bins) bin/pack-bins $(call redo_if_missing,$(D)/packed/$(1).bin)
 	bin/pack-bins --config $(CONFIG) --tokenizer $(A_TOK) --input $(D)/raw/$(1).txt --output $(D)/packed/$(1).bin --append_eos 1
 	@touch $$@
 $(call content_stamps,$(call done,$(D)/packed/$(1).bin),$(D)/packed/$(1).bin)

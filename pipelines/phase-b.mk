@@ -5,9 +5,9 @@
 # (FORCE=1 redoes it, moving the old run to .trash/), and never loses work.
 B_BASE  := $(RUNS)/$(PIPE_PRETRAIN_RUN)
 B_NOMHC := $(RUNS)/$(PIPE_PRETRAIN_NOMHC_RUN)
-FORCE_FLAGS := $(if $(filter 1,$(FORCE)),--no-resume --force)
+FORCE_FLAGS := $(if $(filter 1,$(FORCE)),--force)
 
-B_DEPS := $(D)/packed/train.bin.sha256 $(D)/packed/val.bin.sha256 $(CFG_STAMP) | bin/pretrain
+B_DEPS := $(D)/packed/train.bin.sha256 $(D)/packed/val.bin.sha256 $(call settings,pretrain) | bin/pretrain
 
 # B1
 $(B_BASE)/.complete: $(B_DEPS) $(PIPE_MODEL)

@@ -7,13 +7,13 @@ SUITE   := $(RUNS)/suite
 
 # C1 (the target is the run's completion record: pipelines/phases.mk). --corpus: fails
 # loudly if the pretraining text holds any train or held-out task's prompt.
-$(call done,$(C_TRAIN)): $(A_TRAIN).sha256 $(CFG_STAMP) bin/gen-tasks $(call redo_if_missing,$(C_TRAIN) $(C_HELD))
+$(call done,$(C_TRAIN)): $(A_TRAIN).sha256 $(call settings,gen_tasks) bin/gen-tasks $(call redo_if_missing,$(C_TRAIN) $(C_HELD))
 	bin/gen-tasks --config $(CONFIG) --seed 0 --out_train $(C_TRAIN) --out_heldout $(C_HELD) --corpus $(A_TRAIN)
 	@touch $@
 $(call content_stamps,$(call done,$(C_TRAIN)),$(C_TRAIN) $(C_HELD))
 
 # C2: $(call suite_run,NAME,TASKS,RUN_COMPLETE,SEED,FLAGS[,CKPT]); CKPT defaults to the run's ckpt_latest.
-C_DEPS = $(2).sha256 $(A_TOK).sha256 $(3) $(CFG_STAMP) | bin/ttt
+C_DEPS = $(2).sha256 $(A_TOK).sha256 $(3) $(call settings,ttt) | bin/ttt
 define suite_run
 $(SUITE)/$(1)/.complete: $(C_DEPS)
 	bin/ttt --config $(CONFIG) --tasks $(2) --ckpt $(if $(6),$(6),$(dir $(3))ckpt_latest) --tokenizer $(A_TOK) \

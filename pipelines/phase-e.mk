@@ -8,7 +8,7 @@ $(foreach s,$(PIPE_SEEDS),$(eval $(call suite_run,$(PIPE_SDFT_BESTOFN_RUN)_seed$
 E_RUNS := $(foreach s,$(PIPE_SEEDS),$(PIPE_SDFT_BESTOFN_RUN)_seed$(s))
 
 # E2
-$(call done,$(E_RET)): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(CFG_STAMP) bin/retention $(call redo_if_missing,$(E_RET))
+$(call done,$(E_RET)): $(D_SDFT)/.complete $(B_BASE)/.complete $(D)/packed/val.bin.sha256 $(call settings,retention) bin/retention $(call redo_if_missing,$(E_RET))
 	bin/retention --config $(CONFIG) --base_ckpt $(B_BASE)/ckpt_latest --base_cfg $(B_BASE)/model_config.json \
 	  --updated_ckpt $(D_SDFT)/sdft_latest --updated_cfg $(D_SDFT)/model_config.json \
 	  --val_bin $(D)/packed/val.bin $(DEVICE_FLAGS) --out $(E_RET)

@@ -5,7 +5,7 @@ F_INPUTS := $(B_BASE)/.complete $(B_NOMHC)/.complete $(foreach r,$(C_RUNS) $(E_R
             $(D_SDFT)/.complete $(call done,$(E_RET))
 
 # F1 + F2
-$(F_PAPER)/.complete: $(F_INPUTS) $(CFG_STAMP) bin/plot
+$(F_PAPER)/.complete: $(F_INPUTS) $(call settings,plot) $(call settings,pipeline) bin/plot
 	bin/plot --config $(CONFIG) --runs_dir $(RUNS) --fig_dir $(F_PAPER)/figs
 	@touch $@
 

@@ -17,10 +17,15 @@ space := $(empty) $(empty)
 # Stamps are written whole (temp file, then rename): a kill never leaves half a hash.
 SHA_RECIPE = @h=$$(sha256sum "$(1)" | cut -c1-64); [ -f "$@" ] && [ "$$(cat "$@")" = "$$h" ] || { echo "$$h" > "$@.tmp" && mv -f "$@.tmp" "$@"; }
 
-CFG_STAMP := $(OUT)/.config.sha256
-$(CFG_STAMP): $(CONFIG)
+# Settings stamps: $(call settings,SECTION) = $(SET)/SECTION.json, that section's resolved
+# settings, rewritten by pipeline-vars only when they change (with .pipeline.mk, whenever
+# the config changes). Each rule depends on the sections its tool reads, so editing one
+# section reruns only the runs that read it (threads and cost_per_hour are in none).
+SET := $(OUT)/.settings
+settings = $(SET)/$(1).json
+$(SET)/%.json: | bin/pipeline-vars
 	@mkdir -p $(@D)
-	$(call SHA_RECIPE,$<)
+	@bin/pipeline-vars --settings_dir $(SET) --config $(CONFIG) >/dev/null
 
 # An output and its completion are one commit as Make sees it (docs/operations.md):
 # the target of a tool's rule is its run's completion record, $(call done,OUT) =
@@ -46,7 +51,7 @@ content_stamps = $(foreach f,$(2),$(eval $(call content_stamp,$(1),$(f))))
 ifneq ($(filter phase-% check,$(MAKECMDGOALS)),)
 $(OUT)/.pipeline.mk: $(CONFIG) bin/pipeline-vars
 	@mkdir -p $(@D)
-	bin/pipeline-vars --config $(CONFIG) > $@.tmp && mv $@.tmp $@
+	bin/pipeline-vars --settings_dir $(SET) --config $(CONFIG) > $@.tmp && mv $@.tmp $@
 include $(OUT)/.pipeline.mk
 # Only once the PIPE_* names exist: on the first pass make writes .pipeline.mk and
 # restarts, and the phase rules read without them would name empty run directories.

@@ -1,16 +1,41 @@
 /* pipeline-vars: the `pipeline:` section of a config as Make variables, so the
  * phase makefiles use the config's run and file names (pipelines/phases.mk
- * includes the output; Make rebuilds it when the config changes). */
+ * includes the output; Make rebuilds it when the config changes); with
+ * --settings_dir DIR, also each section's settings as DIR/<section>.json, rewritten
+ * only when they change, the stamps each run's rule depends on. */
 #include "config.h"
+#include "json.h"
 #include "pipeline.h"
+#include "specs.h"
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* DIR/<section>.json = the section's resolved settings, unless it already holds them. */
+static void stamp(const char* dir, const char* section, json_t* settings) {
+    char p[4200], err[ERR_LEN];
+    snprintf(p, sizeof p, "%s/%s.json", dir, section);
+    json_t* old = path_exists(p) ? json_load_path(p, err) : NULL;
+    if (!old || !json_equal(old, settings))
+        if (json_write_atomic(p, settings, err)) die(EXIT_FAIL, "%s", err);
+    json_decref(old);
+    json_decref(settings);
+}
 
 static const ToolSpec SPEC = {"pipeline-vars", "pipeline",
     "Print the config's `pipeline:` names as 'PIPE_<KEY> := value' lines for Make, and its seed lists\n"
-    "as 'PIPE_SEEDS := 0 1' and 'PIPE_ABLATION_SEEDS := 0' (seeds, ablation_seeds and primary checked).", PIPELINE_OPTS};
+    "as 'PIPE_SEEDS := 0 1' and 'PIPE_ABLATION_SEEDS := 0' (seeds, ablation_seeds and primary checked).\n"
+    "--settings_dir DIR (first): also write DIR/<section>.json, each section's resolved settings (defaults,\n"
+    "then the config), only where they changed: the per-run settings stamps of the phase makefiles.", PIPELINE_OPTS};
 
 int main(int argc, char** argv) {
+    const char* settings_dir = NULL;
+    if (argc >= 3 && !strcmp(argv[1], "--settings_dir")) {
+        settings_dir = argv[2];
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+    }
     PipelineCfg pc;
     Common c;
     cfg_cli(&SPEC, argc, argv, &pc, &c);
@@ -32,5 +57,17 @@ int main(int argc, char** argv) {
     printf("\nPIPE_ABLATION_SEEDS :=");
     for (int i = 0; i < plan.nabl; i++) printf(" %ld", plan.abl[i]);
     printf("\n");
+    if (settings_dir) {
+        if (mkdir_p(settings_dir, err)) die(EXIT_FAIL, "%s", err);
+        static _Alignas(16) char scratch[8192];
+        for (int i = 0; ALL_SPECS[i]; i++) {
+            memset(scratch, 0, sizeof scratch);
+            if (cfg_defaults(ALL_SPECS[i]->opts, scratch, err) ||
+                (c.config_path && cfg_load(c.config_path, ALL_SPECS[i]->section, ALL_SPECS[i]->opts, scratch, NULL, err)))
+                die(EXIT_BADINPUT, "%s", err);
+            stamp(settings_dir, ALL_SPECS[i]->section, cfg_to_json(ALL_SPECS[i]->opts, scratch));
+        }
+        stamp(settings_dir, "pipeline", cfg_to_json(PIPELINE_OPTS, &pc));
+    }
     return 0;
 }

@@ -74,45 +74,41 @@ int main(int argc, char** argv) {
     if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
     model_use_device(&m, a.device, a.precision);
 
-    char moved[4096] = "";
-    if (!c.resume && lead) track_move_aside(a.out, &c, moved);
-    char prev[16];
-    track_prev_status(a.out, prev);
-    if (!strcmp(prev, "gated"))   /* a RED gate stopped this branch: it stays stopped until redone */
-        die(EXIT_GATED, "%s: stopped by a RED gate (see _run_tracker/events.jsonl); redo it with FORCE=1 (--no-resume --force)", a.out);
-    long ck[4096];
-    int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
-    /* A checkpoint of another shape is an input error, not a reason to start over. */
-    if (nck) {
-        ModelConfig old;
-        char d[4096];
-        ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[0]);
-        if (ckpt_read_config(d, &old, err) == 0) {
-            json_t *x = model_config_to_json(&old), *y = model_config_to_json(&mc);
-            int same = json_equal(x, y);
-            json_decref(x); json_decref(y);
-            if (!same) die(EXIT_BADINPUT, "%s: written for a different model than %s; use the matching --model or --no-resume", d, a.model);
+    /* The one rule (track_rerun_rule): a run with other settings, inputs or model shape is
+     * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. */
+    static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "keep_state", NULL};
+    const char* ins[] = {a.train_bin, a.val_bin};
+    TrackRedo redo = {"", ""};
+    int nothing = 0;
+    if (lead) {
+        char prev[16], d[4096];
+        track_prev_status(a.out, prev);
+        long last[1];
+        int other_model = 0;
+        if (c.resume && *prev && ckpt_list(a.out, "ckpt", last, 1) > 0) {
+            ModelConfig old;
+            ckpt_dir_name(d, sizeof d, a.out, "ckpt", last[0]);
+            if (ckpt_read_config(d, &old, err) == 0) {
+                json_t *x = model_config_to_json(&old), *y = model_config_to_json(&mc);
+                other_model = !json_equal(x, y);
+                json_decref(x); json_decref(y);
+            }
         }
+        if (c.resume && (!strcmp(prev, "gated") || other_model)) {
+            if (!c.force)
+                die(!strcmp(prev, "gated") ? EXIT_GATED : EXIT_BADINPUT, "%s: %s — FORCE=1 to redo it", a.out,
+                    !strcmp(prev, "gated") ? "stopped by a RED gate (see _run_tracker/events.jsonl)" : "written for a different model than --model");
+            snprintf(redo.why, sizeof redo.why, "%s", !strcmp(prev, "gated") ? "stopped by a RED gate" : "the model changed");
+            track_move_aside(a.out, &c, redo.moved);
+        } else nothing = track_rerun_rule(a.out, &PRETRAIN_SPEC, &a, &c, ignore, ins, 2, &redo);
     }
-    if (!strcmp(prev, "completed") && nck) {
-        /* A completed expensive run is redone only on request: report what changed. */
-        const char* ins[] = {a.train_bin, a.val_bin};
-        char changed[2048];
-        int nch = track_changed_inputs(a.out, ins, 2, changed, sizeof changed);
-        json_t* now = cfg_to_json(PRETRAIN_OPTS, &a);
-        path_join(p, sizeof p, a.out, "pretrain_config.json");
-        json_t* then = json_load_path(p, err);
-        json_object_del(now, "out");
-        if (then) json_object_del(then, "out");
-        int cfg_changed = !then || !json_equal(now, then);
-        json_decref(now);
-        json_decref(then);
-        if (nch || cfg_changed)
-            die(EXIT_BADINPUT, "%s: completed, but %s%s%s changed since; redo it with FORCE=1 (--no-resume --force)", a.out,
-                nch ? changed : "", nch && cfg_changed ? " and " : "", cfg_changed ? "its settings" : "");
-        printf("pretrain: %s is complete (step %ld); nothing to do (--no-resume --force to redo)\n", a.out, ck[0]);
+    /* also a barrier: the lead has moved an old run aside before any rank looks at checkpoints */
+    if (dist_any(nothing)) {
+        if (lead) printf("pretrain: %s is complete with these settings and inputs; nothing to do\n", a.out);
         return 0;
     }
+    long ck[4096];
+    int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
     Tracker t;
     char own[4200];
     snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
@@ -121,7 +117,7 @@ int main(int argc, char** argv) {
     control_install(&t);
     t.quiet = !lead;
     t.tty = t.tty && lead;
-    if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
+    track_redo_event(&t, &redo);
     track_input(&t, a.train_bin);
     track_input(&t, a.val_bin);
     track_total(&t, a.steps);

@@ -91,23 +91,21 @@ int main(int argc, char** argv) {
     if (bin_open(&val, a.gate_val_bin, err)) die(EXIT_BADINPUT, "%s", err);
     if (val.vocab > x.s.V) die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d", a.gate_val_bin, val.vocab, x.s.V);
     if ((long)val.ntok < a.gate_val_seq_len + 1) die(EXIT_BADINPUT, "%s: too few tokens for one gate sequence", a.gate_val_bin);
-    char wpath[4200], moved[4096] = "", prev[16];
+    char wpath[4200];
     path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
-    if (!c.resume) track_move_aside(a.out, &c, moved);
-    track_prev_status(a.out, prev);
-    if (!strcmp(prev, "completed")) {
-        const char* ins[] = {a.data, wpath, a.gate_val_bin};
-        char changed[2048];
-        if (track_changed_inputs(a.out, ins, 3, changed, sizeof changed))
-            die(EXIT_BADINPUT, "%s: completed, but %s changed since; redo it with FORCE=1 (--no-resume --force)", a.out, changed);
-        printf("sdft: %s is complete; nothing to do (--no-resume --force to redo)\n", a.out);
+    /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
+    static const char* const ignore[] = {"ckpt", "tokenizer", "data", "out", "gate_val_bin", NULL};
+    const char* ins[] = {a.data, wpath, a.gate_val_bin};
+    TrackRedo redo;
+    if (track_rerun_rule(a.out, &SDFT_SPEC, &a, &c, ignore, ins, 3, &redo)) {
+        printf("sdft: %s is complete with these settings and inputs; nothing to do\n", a.out);
         return 0;
     }
     Tracker t;
     track_open(&t, a.out, &SDFT_SPEC, &a, &c, "sdft");
     track_summary(&t, "device", kernels_json(x.s.k));
     control_install(&t);
-    if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
+    track_redo_event(&t, &redo);
     track_input(&t, a.data);
     track_input(&t, wpath);
     track_input(&t, a.gate_val_bin);

@@ -160,28 +160,33 @@ int main(int argc, char** argv) {
 
     /* A shard's run dir (tracker, lock, logs, pause files) is its own, so shards run
      * side by side; task dirs stay <out_root>/<task_id> whoever runs them. */
-    char run_dir[4200], wpath[4200], moved[4096] = "", prev[16];
+    char run_dir[4200], wpath[4200];
     if (*a.shard) snprintf(run_dir, sizeof run_dir, "%s/_shards/%ld_of_%ld", a.out_root, shard_i, shard_n);
     else snprintf(run_dir, sizeof run_dir, "%s", a.out_root);
     const char* req_prefix = *a.shard ? "../../" : "";   /* track_require paths are relative to run_dir */
     long nmine = (nt - shard_i + shard_n - 1) / shard_n;
     path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
-    if (!c.resume) track_move_aside(run_dir, &c, moved);
-    track_prev_status(run_dir, prev);
-    if (!strcmp(prev, "completed")) {
-        /* A completed suite run is redone only on request: report what changed. */
-        const char* ins[] = {a.tasks, a.tokenizer, wpath};
-        char changed[2048];
-        if (track_changed_inputs(run_dir, ins, 3, changed, sizeof changed))
-            die(EXIT_BADINPUT, "%s: completed, but %s changed since; redo it with FORCE=1 (--no-resume --force)", run_dir, changed);
-        printf("ttt: %s is complete; nothing to do (--no-resume --force to redo)\n", run_dir);
+    /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
+    /* Settings a mode does not read do not count: best-of-N learns nothing and keeps no
+     * archive; search keeps the archive but learns nothing. */
+    static const char* const ignore_ttt[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", NULL};
+    static const char* const ignore_search[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "lr", "lora_rank",
+                                                "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every", NULL};
+    static const char* const ignore_bestofn[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "lr", "lora_rank",
+                                                 "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every",
+                                                 "reuse", "groups_per_step", "archive_cap", "puct_c", NULL};
+    const char* const* ignore = tc.ttt ? ignore_ttt : tc.search ? ignore_search : ignore_bestofn;
+    const char* ins[] = {a.tasks, a.tokenizer, wpath};
+    TrackRedo redo;
+    if (track_rerun_rule(run_dir, &TTT_SPEC, &a, &c, ignore, ins, 3, &redo)) {
+        printf("ttt: %s is complete with these settings and inputs; nothing to do\n", run_dir);
         return 0;
     }
     Tracker t;
     track_open(&t, run_dir, &TTT_SPEC, &a, &c, a.mode);
     track_summary(&t, "device", kernels_json(m.k));
     if (tc.ttt) track_summary(&t, "lr", json_real(tc.lr));   /* the value used, also for lr: auto */
-    if (*moved) track_event(&t, "discard", json_pack("{s:s, s:s}", "moved_to", moved, "reason", "--no-resume"));
+    track_redo_event(&t, &redo);
     control_install(&t);
     track_input(&t, a.tasks);
     track_input(&t, a.tokenizer);
