@@ -45,6 +45,20 @@ const ToolSpec GATE_SPEC = {"gate", "gate",
     "equals it, one without `at` the last line that has the metric. Prints one verdict line per gate.\n"
     "Exit 0: all GREEN or AMBER; 3: any RED; 2: bad input or a metric not found.", GATE_OPTS};
 
+const Opt IMPORT_CORPUS_OPTS[] = {
+    {"train", OPT_STR, offsetof(ImportCorpusArgs, train), "", OPT_RANGE_NONE,
+     "your own training text (one document or line after another); with val, replaces the synthetic corpus"},
+    {"val", OPT_STR, offsetof(ImportCorpusArgs, val), "", OPT_RANGE_NONE, "your own validation text"},
+    {"train_out", OPT_STR, offsetof(ImportCorpusArgs, train_out), NULL, OPT_RANGE_NONE, "where the training text goes (data/raw/train.txt)"},
+    {"val_out", OPT_STR, offsetof(ImportCorpusArgs, val_out), NULL, OPT_RANGE_NONE, "where the validation text goes (data/raw/val.txt)"},
+    {0},
+};
+
+const ToolSpec IMPORT_CORPUS_SPEC = {"import-corpus", "corpus",
+    "Your own text in place of the synthetic corpus: copy the config's corpus.train and corpus.val (flags\n"
+    "--train, --val) to --train_out and --val_out, their hashes in provenance.json. A file already at an\n"
+    "output that no run of this tool wrote (placed by hand) is never overwritten: exit 2.", IMPORT_CORPUS_OPTS};
+
 const Opt GEN_CORPUS_OPTS[] = {
     {"seed", OPT_INT, offsetof(GenCorpusArgs, seed), "0", 0, 4294967295.0, "corpus seed; same seed, byte-identical output"},
     {"train_lines", OPT_INT, offsetof(GenCorpusArgs, train_lines), "200000", 1, 1e9, "lines of training text"},
@@ -294,7 +308,7 @@ const ToolSpec WATCH_SPEC = {"watch", "watch",
     "or a table of every run under a root:  watch --root out/tiny [--watch 15] [--costs 1]\n"
     "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", WATCH_OPTS};
 
-const ToolSpec* const ALL_SPECS[] = {&BUILD_SDFT_SPEC, &CHECK_ARTIFACTS_SPEC, &GATE_SPEC, &GEN_CORPUS_SPEC, &GEN_TASKS_SPEC, &PACK_BINS_SPEC, &PLOT_SPEC, &PRETRAIN_SPEC, &RETENTION_SPEC, &SDFT_SPEC, &SWEEP_SPEC, &TRAIN_TOKENIZER_SPEC, &TTT_SPEC, &WATCH_SPEC, NULL};
+const ToolSpec* const ALL_SPECS[] = {&IMPORT_CORPUS_SPEC, &BUILD_SDFT_SPEC, &CHECK_ARTIFACTS_SPEC, &GATE_SPEC, &GEN_CORPUS_SPEC, &GEN_TASKS_SPEC, &PACK_BINS_SPEC, &PLOT_SPEC, &PRETRAIN_SPEC, &RETENTION_SPEC, &SDFT_SPEC, &SWEEP_SPEC, &TRAIN_TOKENIZER_SPEC, &TTT_SPEC, &WATCH_SPEC, NULL};
 
 /* Every section of the file against its tool's table (keys, types, ranges), into scratch. */
 static int check_sections(const char* path, char err[ERR_LEN]) {
@@ -322,6 +336,18 @@ int specs_check_config(const char* path, char err[ERR_LEN]) {
     if (cfg_defaults(PIPELINE_OPTS, &pc, err) || cfg_load(path, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) return -1;
     char e[ERR_LEN];
     if (pipeline_plan(&pc, &plan, e)) { snprintf(err, ERR_LEN, "%s: %s", path, e); return -1; }
+    /* corpus: both files or neither, and they exist */
+    static ImportCorpusArgs own;
+    if (cfg_defaults(IMPORT_CORPUS_OPTS, &own, err) || cfg_load(path, "corpus", IMPORT_CORPUS_OPTS, &own, NULL, err)) return -1;
+    if (!*own.train != !*own.val) {
+        snprintf(err, ERR_LEN, "%s: corpus.%s: not set: your own text needs both train and val", path, *own.train ? "val" : "train");
+        return -1;
+    }
+    for (int k = 0; k < 2 && *own.train; k++)
+        if (!path_exists(k ? own.val : own.train)) {
+            snprintf(err, ERR_LEN, "%s: corpus.%s: %s: not found", path, k ? "val" : "train", k ? own.val : own.train);
+            return -1;
+        }
     /* Cross-section sense: the lengths and vocabularies the tools' sections ask of the models
      * the file names in its pipeline section. */
     static TrainTokenizerArgs tok;

@@ -28,6 +28,10 @@ typedef struct {
     json_t* spec;
 } GateArgs;
 
+/* import-corpus (section corpus) */
+typedef struct {
+    const char *train, *val, *train_out, *val_out;
+} ImportCorpusArgs;
 /* gen-corpus */
 typedef struct {
     long seed, train_lines, val_lines;
@@ -108,6 +112,7 @@ extern const ToolSpec BUILD_SDFT_SPEC;
 extern const ToolSpec CHECK_ARTIFACTS_SPEC;
 extern const ToolSpec GATE_SPEC;
 extern const ToolSpec GEN_CORPUS_SPEC;
+extern const ToolSpec IMPORT_CORPUS_SPEC;
 extern const ToolSpec GEN_TASKS_SPEC;
 extern const ToolSpec PACK_BINS_SPEC;
 extern const ToolSpec PLOT_SPEC;
@@ -123,6 +128,7 @@ extern const Opt BUILD_SDFT_OPTS[];
 extern const Opt CHECK_ARTIFACTS_OPTS[];
 extern const Opt GATE_OPTS[];
 extern const Opt GEN_CORPUS_OPTS[];
+extern const Opt IMPORT_CORPUS_OPTS[];
 extern const Opt GEN_TASKS_OPTS[];
 extern const Opt PACK_BINS_OPTS[];
 extern const Opt PLOT_OPTS[];

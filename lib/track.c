@@ -259,6 +259,29 @@ int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, 
     return 0;
 }
 
+void track_guard_output(const char* run_dir, const char* output) {
+    if (!path_exists(output)) return;
+    char p[4200], err[ERR_LEN], hex[HASH_HEX], st[16];
+    path_join(p, sizeof p, run_dir, "run_record.json");
+    if (!path_exists(p))
+        die(EXIT_BADINPUT, "%s: already there, and no run wrote it (placed by hand?): it is never overwritten. To pretrain on "
+            "your own text set corpus: {train: PATH, val: PATH} in the config (docs/operations.md); else move it away", output);
+    track_prev_status(run_dir, st);
+    if (strcmp(st, "completed")) return;   /* our own unfinished run's: it is redone */
+    path_join(p, sizeof p, run_dir, "provenance.json");
+    json_t* prov = json_load_path(p, err);
+    const char* rec = NULL;
+    size_t i;
+    json_t* o;
+    json_array_foreach(json_object_get(prov, "outputs"), i, o)
+        if (!strcmp(path_basename(jget_str(o, "path", "")), path_basename(output))) rec = jget_str(o, "sha256", "");
+    int edited = rec && hash_file(output, hex, err) == 0 && strcmp(rec, hex);
+    json_decref(prov);
+    if (edited)
+        die(EXIT_BADINPUT, "%s: changed by hand since the run in %s wrote it: it is never overwritten; move it away to regenerate it",
+            output, run_dir);
+}
+
 void track_redo_event(Tracker* t, const TrackRedo* r) {
     if (*r->moved) track_event(t, "discard", json_pack("{s:s, s:s}", "moved_to", r->moved, "reason", r->why));
 }

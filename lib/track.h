@@ -83,6 +83,10 @@ void track_move_aside(const char* run_dir, const Common* c, char moved[4096]);
 typedef struct { char moved[4096]; char why[3300]; } TrackRedo;
 int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
                       const char* const* inputs, int nin, TrackRedo* r);
+/* Before a plain-file tool (its run dir run_dir) writes output: an output already there
+ * that no run wrote (no run record: placed by hand) or that changed after the completed
+ * run wrote it is never overwritten: exit 2, naming it. An unfinished run's is redone. */
+void track_guard_output(const char* run_dir, const char* output);
 /* The "discard" event of a run redone by track_rerun_rule (nothing when nothing moved). */
 void track_redo_event(Tracker* t, const TrackRedo* r);
 

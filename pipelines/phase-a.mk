@@ -5,10 +5,18 @@ A_VAL   := $(D)/raw/val.txt
 A_TOK   := $(D)/tokenizer/$(PIPE_TOKENIZER_NAME).model
 A_BINS  := $(D)/packed/train.bin $(D)/packed/val.bin
 
-# A2
+# A2: the synthetic corpus, or with `corpus: {train, val}` in the config your own text,
+# copied in (import-corpus; its hashes in provenance). Neither overwrites a file placed
+# in data/raw/ by hand.
+ifeq ($(PIPE_OWN_CORPUS),1)
+$(call done,$(A_TRAIN)): $(PIPE_CORPUS_TRAIN) $(PIPE_CORPUS_VAL) $(call settings,corpus) bin/import-corpus $(call redo_if_missing,$(A_TRAIN) $(A_VAL))
+	bin/import-corpus --config $(CONFIG) --train_out $(A_TRAIN) --val_out $(A_VAL)
+	@touch $@
+else
 $(call done,$(A_TRAIN)): $(call settings,gen_corpus) bin/gen-corpus $(call redo_if_missing,$(A_TRAIN) $(A_VAL))
 	bin/gen-corpus --config $(CONFIG) --train_out $(A_TRAIN) --val_out $(A_VAL)
 	@touch $@
+endif
 $(call content_stamps,$(call done,$(A_TRAIN)),$(A_TRAIN) $(A_VAL))
 
 # A3

@@ -58,10 +58,14 @@ include $(OUT)/.pipeline.mk
 ifneq ($(wildcard $(OUT)/.pipeline.mk),)
 include pipelines/phase-a.mk
 include pipelines/phase-b.mk
+ifeq ($(PIPE_OWN_CORPUS),1)
+include pipelines/own-text.mk
+else
 include pipelines/phase-c.mk
 include pipelines/phase-d.mk
 include pipelines/phase-e.mk
 include pipelines/phase-f.mk
+endif
 endif
 endif
 
@@ -80,7 +84,7 @@ pause:
 	    echo "pause requested: $$d"; n=$$((n+1)); fi; done; echo "$$n live run(s) asked to pause"
 check: bin/check-artifacts
 	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
-PHASES ?= ABCDE
+PHASES ?= $(if $(filter 1,$(PIPE_OWN_CORPUS)),AB,ABCDE)
 
 # Never delete: move the whole config's outputs aside.
 clean:

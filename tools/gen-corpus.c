@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
     }
     if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
     else track_default_dir(run, sizeof run, a.train_out);
+    track_guard_output(run, a.train_out);   /* your own text is never overwritten (nor mixed with ours) */
+    track_guard_output(run, a.val_out);
     Tracker t;
     track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus");
     control_install(&t);

@@ -52,6 +52,16 @@ int main(int argc, char** argv) {
         for (const char* k = o->key; *k; k++) putchar(toupper((unsigned char)*k));
         printf(" := %s\n", v);
     }
+    /* corpus: {train, val}: your own text (import-corpus) in place of the synthetic corpus */
+    ImportCorpusArgs ca;
+    if (cfg_defaults(IMPORT_CORPUS_OPTS, &ca, err) || (c.config_path && cfg_load(c.config_path, "corpus", IMPORT_CORPUS_OPTS, &ca, NULL, err)))
+        die(EXIT_BADINPUT, "%s", err);
+    for (int k = 0; k < 2; k++)
+        for (const char* q = k ? ca.val : ca.train; *q; q++)
+            if (!isalnum((unsigned char)*q) && !strchr("_-./", *q))
+                die(EXIT_BADINPUT, "%s: corpus.%s: '%s' may only hold letters, digits, '_', '-', '.' and '/' (Make reads it)",
+                    c.config_path, k ? "val" : "train", k ? ca.val : ca.train);
+    printf("PIPE_OWN_CORPUS := %s\nPIPE_CORPUS_TRAIN := %s\nPIPE_CORPUS_VAL := %s\n", *ca.train ? "1" : "", ca.train, ca.val);
     printf("PIPE_SEEDS :=");
     for (int i = 0; i < plan.nseeds; i++) printf(" %ld", plan.seeds[i]);
     printf("\nPIPE_ABLATION_SEEDS :=");
