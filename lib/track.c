@@ -219,6 +219,11 @@ static int settings_diff(const json_t* then, const json_t* now, const char* cons
         char a[256], b[256];
         value_text(old, a, sizeof a);
         value_text(v, b, sizeof b);
+        if (json_is_number(old) && json_is_number(v)) {   /* 0.003, not 0.0030000000000000001, unless that is the difference */
+            snprintf(a, sizeof a, "%g", json_number_value(old));
+            snprintf(b, sizeof b, "%g", json_number_value(v));
+            if (!strcmp(a, b)) { snprintf(a, sizeof a, "%.17g", json_number_value(old)); snprintf(b, sizeof b, "%.17g", json_number_value(v)); }
+        }
         uw += snprintf(was + uw, uw < cap ? cap - uw : 0, "%s%s %s", n ? ", " : "", key, a);
         ui += snprintf(is + ui, ui < cap ? cap - ui : 0, "%s%s", n ? ", " : "", b);
         n++;
@@ -227,7 +232,7 @@ static int settings_diff(const json_t* then, const json_t* now, const char* cons
 }
 
 int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
-                     const char* const* inputs, int nin, TrackRedo* r) {
+                     const char* own_was, const char* own_is, const char* const* inputs, int nin, TrackRedo* r) {
     r->moved[0] = r->why[0] = 0;
     if (!c->resume) {   /* --no-resume: start over (a completed run only with --force) */
         track_move_aside(run_dir, c, r->moved);
@@ -242,6 +247,12 @@ int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, 
     json_t* then = path_exists(p) ? json_load_path(p, err) : NULL;
     json_t* now = cfg_to_json(spec->opts, st);
     int nset = then ? settings_diff(then, now, ignore, was, is, sizeof was) : 0;
+    if (own_was && *own_was) {   /* a difference the tool derives itself */
+        size_t lw = strlen(was), li = strlen(is);
+        snprintf(was + lw, sizeof was - lw, "%s%s", nset ? ", " : "", own_was);
+        snprintf(is + li, sizeof is - li, "%s%s", nset ? ", " : "", own_is);
+        nset++;
+    }
     json_decref(then);
     json_decref(now);
     int nin_changed = done ? track_changed_inputs(run_dir, inputs, nin, ins, sizeof ins) : 0;

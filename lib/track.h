@@ -79,10 +79,11 @@ void track_move_aside(const char* run_dir, const Common* c, char moved[4096]);
  * the same settings and inputs (nothing to do), 0 to run: fresh, resume, or redo. A
  * difference is refused, exit 2, naming it ("<dir>: completed with lr 0.001; now 0.002 —
  * FORCE=1 to redo it"), unless c->force: then the old run goes to .trash/ (r->moved, r->why).
+ * own_was / own_is (NULL: none): a difference the tool derives itself, e.g. "global batch 8" / "16".
  * --no-resume starts over (a completed run only with --force), as track_move_aside. */
 typedef struct { char moved[4096]; char why[3300]; } TrackRedo;
 int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
-                      const char* const* inputs, int nin, TrackRedo* r);
+                      const char* own_was, const char* own_is, const char* const* inputs, int nin, TrackRedo* r);
 /* Before a plain-file tool (its run dir run_dir) writes output: an output already there
  * that no run wrote (no run record: placed by hand) or that changed after the completed
  * run wrote it is never overwritten: exit 2, naming it. An unfinished run's is redone. */

@@ -76,16 +76,16 @@ int main(int argc, char** argv) {
 
     /* The one rule (track_rerun_rule): a run with other settings, inputs or model shape is
      * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. */
-    static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "keep_state", NULL};
+    static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "keep_state", "device", "micro_bs", "grad_accum", NULL};
     const char* ins[] = {a.train_bin, a.val_bin};
     TrackRedo redo = {"", ""};
     int nothing = 0;
     if (lead) {
         char prev[16], d[4096];
         track_prev_status(a.out, prev);
-        long last[1];
+        static long last[4096];   /* newest first */
         int other_model = 0;
-        if (c.resume && *prev && ckpt_list(a.out, "ckpt", last, 1) > 0) {
+        if (c.resume && *prev && ckpt_list(a.out, "ckpt", last, 4096) > 0) {
             ModelConfig old;
             ckpt_dir_name(d, sizeof d, a.out, "ckpt", last[0]);
             if (ckpt_read_config(d, &old, err) == 0) {
@@ -96,11 +96,26 @@ int main(int argc, char** argv) {
         }
         if (c.resume && (!strcmp(prev, "gated") || other_model)) {
             if (!c.force)
-                die(!strcmp(prev, "gated") ? EXIT_GATED : EXIT_BADINPUT, "%s: %s — FORCE=1 to redo it", a.out,
-                    !strcmp(prev, "gated") ? "stopped by a RED gate (see _run_tracker/events.jsonl)" : "written for a different model than --model");
+                die(!strcmp(prev, "gated") ? EXIT_GATED : EXIT_BADINPUT, "%s: %s%s — FORCE=1 to redo it",
+                    !strcmp(prev, "gated") ? a.out : d,
+                    !strcmp(prev, "gated") ? "stopped by a RED gate (see _run_tracker/events.jsonl)" : "written for a different model than ",
+                    !strcmp(prev, "gated") ? "" : a.model);
             snprintf(redo.why, sizeof redo.why, "%s", !strcmp(prev, "gated") ? "stopped by a RED gate" : "the model changed");
             track_move_aside(a.out, &c, redo.moved);
-        } else nothing = track_rerun_rule(a.out, &PRETRAIN_SPEC, &a, &c, ignore, ins, 2, &redo);
+        } else {
+            /* The global batch counts, not how ranks and accumulation split it (a run may
+             * resume with another rank count). */
+            char was[96] = "", is[96] = "", sp[4200];
+            path_join(sp, sizeof sp, a.out, "_run_tracker/settings.json");
+            path_join(d, sizeof d, a.out, "run_record.json");
+            json_t *then = path_exists(sp) ? json_load_path(sp, err) : NULL, *rec = then ? json_load_path(d, err) : NULL;
+            long before = then ? jget_int(then, "micro_bs", 0) * jget_int(then, "grad_accum", 1) * jget_int(rec, "ranks", 1) : 0,
+                 now = a.micro_bs * a.grad_accum * dist_size();
+            if (then && before != now) { snprintf(was, sizeof was, "global batch %ld", before); snprintf(is, sizeof is, "%ld", now); }
+            json_decref(then);
+            json_decref(rec);
+            nothing = track_rerun_rule(a.out, &PRETRAIN_SPEC, &a, &c, ignore, was, is, ins, 2, &redo);
+        }
     }
     /* also a barrier: the lead has moved an old run aside before any rank looks at checkpoints */
     if (dist_any(nothing)) {
@@ -114,6 +129,7 @@ int main(int argc, char** argv) {
     snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
     track_open(&t, lead ? a.out : own, &PRETRAIN_SPEC, &a, &c, "pretrain");
     track_summary(&t, "device", kernels_json(m.k));
+    track_summary(&t, "ranks", json_integer(dist_size()));   /* from the start: a resume compares the global batch */
     control_install(&t);
     t.quiet = !lead;
     t.tty = t.tty && lead;
@@ -265,7 +281,6 @@ int main(int argc, char** argv) {
     track_summary(&t, "final_loss", json_real(last_loss));
     track_summary(&t, "final_val_loss", json_real(last_val));
     track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)nrank * B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
-    track_summary(&t, "ranks", json_integer(nrank));
     track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f (unigram baseline %.4f) -> %s/ckpt_latest",
               a.steps, last_loss, last_val, unigram, a.out);
     track_finish(&t, "completed", "");

@@ -94,10 +94,10 @@ int main(int argc, char** argv) {
     char wpath[4200];
     path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
     /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
-    static const char* const ignore[] = {"ckpt", "tokenizer", "data", "out", "gate_val_bin", NULL};
+    static const char* const ignore[] = {"ckpt", "tokenizer", "data", "out", "gate_val_bin", "device", NULL};
     const char* ins[] = {a.data, wpath, a.gate_val_bin};
     TrackRedo redo;
-    if (track_rerun_rule(a.out, &SDFT_SPEC, &a, &c, ignore, ins, 3, &redo)) {
+    if (track_rerun_rule(a.out, &SDFT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo)) {
         printf("sdft: %s is complete with these settings and inputs; nothing to do\n", a.out);
         return 0;
     }

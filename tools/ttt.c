@@ -169,16 +169,16 @@ int main(int argc, char** argv) {
     /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
     /* Settings a mode does not read do not count: best-of-N learns nothing and keeps no
      * archive; search keeps the archive but learns nothing. */
-    static const char* const ignore_ttt[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", NULL};
-    static const char* const ignore_search[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "lr", "lora_rank",
+    static const char* const ignore_ttt[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", NULL};
+    static const char* const ignore_search[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", "lr", "lora_rank",
                                                 "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every", NULL};
-    static const char* const ignore_bestofn[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "lr", "lora_rank",
+    static const char* const ignore_bestofn[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", "lr", "lora_rank",
                                                  "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every",
                                                  "reuse", "groups_per_step", "archive_cap", "puct_c", NULL};
     const char* const* ignore = tc.ttt ? ignore_ttt : tc.search ? ignore_search : ignore_bestofn;
     const char* ins[] = {a.tasks, a.tokenizer, wpath};
     TrackRedo redo;
-    if (track_rerun_rule(run_dir, &TTT_SPEC, &a, &c, ignore, ins, 3, &redo)) {
+    if (track_rerun_rule(run_dir, &TTT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo)) {
         printf("ttt: %s is complete with these settings and inputs; nothing to do\n", run_dir);
         return 0;
     }

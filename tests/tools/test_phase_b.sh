@@ -15,7 +15,7 @@ touch -d "@$(( $(stat -c %Y "$T/out/ci/data/packed/train.bin") + 2 ))" "$T/out/c
 $M phase-B >"$T/b3" 2>&1; ! grep -q "bin/pretrain" "$T/b3" && pass touch_does_not_retrain || fail touch_does_not_retrain "$(cat "$T/b3")"
 sed -i 's/  lr: 3.0e-3/  lr: 2.0e-3/' "$T/cfg/ci.yaml"
 if $M phase-B >"$T/b4" 2>&1; then fail changed_settings_reported "make succeeded"; else
-    grep -q "completed, but its settings changed since; redo it with FORCE=1" "$T/b4" && pass changed_settings_reported || fail changed_settings_reported "$(tail -3 "$T/b4")"; fi
+    grep -q "pretrain_base: completed with lr 0.003; now 0.002 — FORCE=1 to redo it" "$T/b4" && pass changed_settings_reported || fail changed_settings_reported "$(tail -3 "$T/b4")"; fi
 $M phase-B FORCE=1 >"$T/b5" 2>&1 && ls -d "$R"/.trash/*/pretrain_base >/dev/null 2>&1 && grep -q '"lr": 0.002' "$R/pretrain_base/pretrain_config.json" \
   && pass force_redoes_and_keeps_old || fail force_redoes_and_keeps_old "$(tail -3 "$T/b5")"
 
