@@ -246,7 +246,7 @@ static int apply_mapping(Yaml* y, yaml_node_t* map, const char* section, const O
 
 static const Opt COMMON_OPTS[] = {
     {"cost_per_hour", OPT_FLOAT, offsetof(Common, cost_per_hour), "0", 0, 1e6, "machine cost in $/hour, for the run record's cost estimate"},
-    {"threads", OPT_INT, offsetof(Common, threads), "0", 0, 4096, "worker threads (0 = all cores)"},
+    {"threads", OPT_INT, offsetof(Common, threads), "0", 0, 4096, "worker threads (0 = my share: the cores, divided by make -jN, no more than those idle)"},
     {0},
 };
 

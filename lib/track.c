@@ -1,6 +1,7 @@
 /* track: see track.h. All files go through json_write_atomic / append_record,
  * so a crash leaves the previous heartbeat, never a torn one. */
 #include "track.h"
+#include <omp.h>
 #include "atomic.h"
 #include "hash.h"
 #include "json.h"
@@ -53,7 +54,7 @@ static json_t* hardware(const Tracker* t) {
     cpu_model(cpu, sizeof cpu);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     return json_pack("{s:s, s:s, s:i, s:i, s:n}", "host", t->host, "cpu", cpu, "cores", (int)cores,
-                     "threads", (int)(t->common->threads ? t->common->threads : cores), "gpu");
+                     "threads", omp_get_max_threads(), "gpu");   /* what the tool set: its share (threads_share) or --threads */
 }
 
 static void write_env(const Tracker* t) {

@@ -154,3 +154,48 @@ void iso_time(char out[32], double t) {
     gmtime_r(&s, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+/* Jobs of the `make -jN` this process runs under (MAKEFLAGS "-j2", " -j 2" or "--jobs=2"),
+ * 1 when none or unlimited. */
+static int make_jobs(void) {
+    const char* f = getenv("MAKEFLAGS");
+    if (!f) return 1;
+    const char* j = strstr(f, "-j");
+    const char* jobs = strstr(f, "--jobs=");
+    long n = 0;
+    if (j) n = strtol(j + 2, NULL, 10);
+    else if (jobs) n = strtol(jobs + 7, NULL, 10);
+    return n > 1 ? (int)n : 1;
+}
+
+/* Busy and total jiffies of all cpus, from /proc/stat's first line; -1 when unreadable. */
+static int cpu_jiffies(unsigned long long* busy, unsigned long long* total) {
+    FILE* f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 4) return -1;
+    *total = 0;
+    for (int i = 0; i < 8; i++) *total += v[i];
+    *busy = *total - v[3] - v[4];   /* less idle and iowait */
+    return 0;
+}
+
+int threads_share(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    long share = cores / make_jobs();
+    /* The cores others kept busy while this process slept 40 ms (jiffies tick every 10 ms:
+     * a neighbour that keeps a core busy shows, one that passes mostly does not). */
+    unsigned long long b0, t0, b1, t1;
+    if (cpu_jiffies(&b0, &t0) == 0) {
+        struct timespec ts = {0, 40 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (cpu_jiffies(&b1, &t1) == 0 && t1 > t0) {
+            long idle = (long)(cores - (double)(b1 - b0) / (double)(t1 - t0) * cores + 0.5);
+            if (idle < share) share = idle;
+        }
+    }
+    return share < 1 ? 1 : (int)share;
+}

@@ -48,6 +48,12 @@ void  path_join(char* out, size_t cap, const char* a, const char* b);
 void  path_dirname(char* out, size_t cap, const char* path);   /* "." when none */
 const char* path_basename(const char* path);
 
+/* Worker threads for `threads: 0`, "my share" of the machine: the online cores, divided
+ * by Make's job count when a `make -jN` started this process (MAKEFLAGS), and no more than
+ * the cores other processes left idle while it slept 40 ms (/proc/stat), at least 1. Results
+ * never depend on it (every kernel is deterministic in the thread count). */
+int threads_share(void);
+
 double now_wall(void);          /* seconds since the epoch, sub-second */
 double now_mono(void);          /* monotonic seconds */
 void   iso_time(char out[32], double t);   /* 2026-11-22T10:26:00Z */

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     track_input(&t, a.tokenizer);
     track_input(&t, a.input);
     if (control_pause_requested()) control_pause_exit(&t, "none: packing restarts (seconds)");
-    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
     double t0 = now_mono();
 
     /* Line starts; a final line without '\n' still counts. */

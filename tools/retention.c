@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     char err[ERR_LEN], run[4096], d[4096], p[4200];
     const KernelOps* kops = kernels_get(a.device, a.precision, err, sizeof err);
     if (!kops) die(EXIT_BADINPUT, "%s", err);
-    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
 
     /* All checks before any work or any file. */
     ModelConfig bc, uc;

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     Common c;
     cfg_cli(&SDFT_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200], d[4096];
-    if (c.threads > 0) omp_set_num_threads((int)c.threads);
+    omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
     Gate* gates;
     int ngates;
     if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);

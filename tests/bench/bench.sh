@@ -9,8 +9,10 @@
 #              (tests/torch/ref_model.py bench, which must agree with it), at the
 #              tiny shape and at the 120M shape; and the cost of mHC on.
 #   sample:    sampling tokens/s (sample_batch vs tests/torch/ref_sample.py's KV-cache
-#              loop) at the tiny shape, N=8 and N=32; TTT and best-of-N seconds per
-#              step of bin/ttt on the ci model (ours only, no peer)
+#              loop) at the tiny and a 4x wider shape, N=8 and N=32, all threads and 1,
+#              and with a busy neighbour (ours at threads 0: my share), with achieved
+#              GFLOP/s beside the sgemm peak; TTT and best-of-N seconds per step of
+#              bin/ttt on the ci model (ours only, no peer)
 #   gpu:       (a `make CUDA=1` build on a machine with an NVIDIA GPU) tokens/s and MFU of
 #              the 120M shape, ours (bf16) vs PyTorch 2.x eager and torch.compile
 #              (tests/cuda/torch_gpu_peer.py, the pinned peer's model on the GPU), at the
@@ -33,6 +35,10 @@ echo "corpus: $LINES lines, $MB MB of text in $(secs $t0 $t1)s (gen-corpus)"
 echo
 row "benchmark" "ours" "peer" "ratio" "(ratio > 1: we are better)"
 skip() { [[ ",${BENCH_SKIP:-}," == *",$1,"* ]]; }
+# A busy neighbour: one shell loop pinned to core 0 (what another job on the node does).
+busy_start() { taskset -c 0 sh -c 'while :; do :; done' & BUSY=$!; }
+busy_stop() { kill $BUSY 2>/dev/null; wait $BUSY 2>/dev/null || true; }
+trap 'busy_stop' EXIT
 json="{\"lines\": $LINES, \"train_mb\": $MB"
 if ! skip tok; then
 val_bytes=$(tr -d '\n' <$B/val.txt | wc -c)
@@ -71,6 +77,14 @@ pretrain_row() {   # label, shape flags...
     row "pretrain $label (tok/s)" "$ours" "$torch_pin" "$(ratio $ours $torch_pin)x" "vs pinned PyTorch peer, mHC off"
     row "  project's PyTorch peer (tok/s)" "" "$torch_own" "$(ratio $torch_own $torch_pin)x" "own peer / pinned peer (should be ~1)"
     row "  mHC n=4 on (tok/s)" "$oursm" "" "$(ratio $oursm $ours)x" "cost of mHC: on / off"
+    local ours1 oursb torchb
+    ours1=$(build/bench/bench_train "$@" --threads 1 | field tok_per_s)
+    busy_start
+    oursb=$(build/bench/bench_train "$@" --threads 0 | field tok_per_s)
+    torchb=$(/usr/bin/python3 tests/torch/ref_model.py bench "$@" --threads $NT | field tok_per_s)
+    busy_stop
+    row "  1 thread (tok/s)" "$ours1" "" "" "ours, --threads 1, quiet"
+    row "  busy neighbour (tok/s)" "$oursb" "$torchb" "$(ratio $oursb $torchb)x" "ours threads 0 (my share) vs PyTorch $NT thr; 1-thread quiet: $ours1"
     json="$json, \"pretrain_$label\": {\"ours\": $ours, \"ours_mhc4\": $oursm, \"torch_pinned\": $torch_pin, \"torch_own\": $torch_own}"
 }
 if ! skip pretrain; then
@@ -81,18 +95,30 @@ if ! skip sample; then
     # sampling: sample_batch vs ref_sample.py's KV-cache loop (same model, mHC off,
     # N prompts of 16 random tokens, 32 new tokens each, temperature 1; prefill timed,
     # only generated tokens counted; each side reports its best of 5)
-    SHAPE="--d 128 --L 4 --H 4 --V 1024 --T 128 --P 16 --G 32 --reps 5 --threads $NT"
-    /usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N 2 --G 8 --reps 1 --check >/dev/null
-    for N in 8 32; do
-        ours=$(build/bench/bench_sample $SHAPE --N $N | field tok_per_s)
-        peer=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N | field tok_per_s)
-        row "sampling tiny N=$N (tok/s)" "$ours" "$peer" "$(ratio $ours $peer)x" "vs PyTorch KV-cache loop (tests/torch/ref_sample.py)"
-        # 1 thread too: a decode step is small, and on a loaded 2-core machine both
-        # sides' thread barriers can cost more than the work
-        ours1=$(build/bench/bench_sample $SHAPE --N $N --threads 1 | field tok_per_s)
-        peer1=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N --threads 1 | field tok_per_s)
-        row "  1 thread (tok/s)" "$ours1" "$peer1" "$(ratio $ours1 $peer1)x" "same, --threads 1 on both sides"
-        json="$json, \"sample_tiny_N$N\": {\"ours\": $ours, \"torch\": $peer, \"ours_1thread\": $ours1, \"torch_1thread\": $peer1}"
+    # Two shapes: tiny (d128 L4 H4 V1024) and 4x wider (d256 L6 H8 V2048, T 256). Rows at
+    # all threads and at 1 thread, then with a busy neighbour (a busy loop pinned to core 0,
+    # started and stopped here): ours at threads 0 ("my share": lib/util threads_share)
+    # against PyTorch at all threads, what each does by default.
+    /usr/bin/python3 tests/torch/ref_sample.py bench --d 128 --L 4 --H 4 --V 1024 --T 128 --P 16 --G 8 --N 2 --reps 1 --threads $NT --check >/dev/null
+    for shape in tiny wide; do
+        if [ $shape = tiny ]; then SH="--d 128 --L 4 --H 4 --V 1024 --T 128"; else SH="--d 256 --L 6 --H 8 --V 2048 --T 256"; fi
+        SHAPE="$SH --P 16 --G 32 --reps 5"
+        for N in 8 32; do
+            for th in $NT 1; do
+                o=$(build/bench/bench_sample $SHAPE --N $N --threads $th | tail -1)
+                ours=$(echo "$o" | field tok_per_s)
+                peer=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N --threads $th | field tok_per_s)
+                row "sampling $shape N=$N, $th thr (tok/s)" "$ours" "$peer" "$(ratio $ours $peer)x" \
+                    "vs PyTorch KV-cache loop; $(echo "$o" | field gflops) GFLOP/s of $(echo "$o" | field sgemm_peak_gflops) sgemm peak"
+                json="$json, \"sample_${shape}_N${N}_t$th\": {\"ours\": $ours, \"torch\": $peer}"
+            done
+            busy_start
+            ours=$(build/bench/bench_sample $SHAPE --N $N --threads 0 | field tok_per_s)
+            peer=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N --threads $NT | field tok_per_s)
+            busy_stop
+            row "  busy neighbour (tok/s)" "$ours" "$peer" "$(ratio $ours $peer)x" "ours threads 0 (my share) vs PyTorch $NT thr, one busy core"
+            json="$json, \"sample_${shape}_N${N}_busy\": {\"ours\": $ours, \"torch\": $peer}"
+        done
     done
     # TTT / best-of-N step on the ci model (ours only: no peer). Wall seconds of
     # bin/ttt over 4 held-out tasks (best of 3, startup included) / (tasks x ttt_steps).
