@@ -294,6 +294,17 @@ void track_guard_output(const char* run_dir, const char* output) {
             output, run_dir);
 }
 
+void track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard) {
+    char d[4096], err[ERR_LEN];
+    for (int i = 0; i < n; i++) {
+        path_dirname(d, sizeof d, outputs[i]);
+        if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
+    }
+    if (c->run_dir) snprintf(run, 4096, "%s", c->run_dir);
+    else track_default_dir(run, 4096, outputs[0]);
+    for (int i = 0; guard && i < n; i++) track_guard_output(run, outputs[i]);
+}
+
 void track_redo_event(Tracker* t, const TrackRedo* r) {
     if (*r->moved) track_event(t, "discard", json_pack("{s:s, s:s}", "moved_to", r->moved, "reason", r->why));
 }

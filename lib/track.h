@@ -88,6 +88,9 @@ int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st,
  * that no run wrote (no run record: placed by hand) or that changed after the completed
  * run wrote it is never overwritten: exit 2, naming it. An unfinished run's is redone. */
 void track_guard_output(const char* run_dir, const char* output);
+/* A tool writing plain files outputs[0..n): their dirs made, its run dir (--run_dir, else
+ * <dir>/_runs/<first output>) into run, and with guard each output guarded (above). */
+void track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard);
 /* The "discard" event of a run redone by track_rerun_rule (nothing when nothing moved). */
 void track_redo_event(Tracker* t, const TrackRedo* r);
 

@@ -52,15 +52,10 @@ int main(int argc, char** argv) {
         }
     }
     if (!strcmp(a.train_out, a.val_out)) cfg_refuse(&c, "val_out", "must differ from train_out");
-    char run[4096], err[ERR_LEN], d[4096];
-    for (int i = 0; i < 2; i++) {
-        path_dirname(d, sizeof d, i ? a.val_out : a.train_out);
-        if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
-    }
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else track_default_dir(run, sizeof run, a.train_out);
-    track_guard_output(run, a.train_out);   /* your own text is never overwritten (nor mixed with ours) */
-    track_guard_output(run, a.val_out);
+    /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
+    const char* outs[2] = {a.train_out, a.val_out};
+    char run[4096];
+    track_plain_outputs(run, &c, outs, 2, 1);
     Tracker t;
     track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus");
     control_install(&t);

@@ -33,15 +33,10 @@ int main(int argc, char** argv) {
     cfg_cli(&IMPORT_CORPUS_SPEC, argc, argv, &a, &c);
     if (!*a.train || !*a.val) cfg_refuse(&c, !*a.train ? "corpus.train" : "corpus.val", "not set: give both train and val");
     if (!strcmp(a.train_out, a.val_out)) cfg_refuse(&c, "val_out", "must differ from train_out");
-    char run[4096], err[ERR_LEN], d[4096];
-    for (int i = 0; i < 2; i++) {
-        path_dirname(d, sizeof d, i ? a.val_out : a.train_out);
-        if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
-    }
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else track_default_dir(run, sizeof run, a.train_out);
-    track_guard_output(run, a.train_out);
-    track_guard_output(run, a.val_out);
+    /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
+    const char* outs[2] = {a.train_out, a.val_out};
+    char run[4096];
+    track_plain_outputs(run, &c, outs, 2, 1);
     Tracker t;
     track_open(&t, run, &IMPORT_CORPUS_SPEC, &a, &c, "import-corpus");
     control_install(&t);
