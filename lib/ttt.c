@@ -189,7 +189,10 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
         }
         Rng srng = rng_split(&trng, (uint64_t)step);
         if (lo) lo->enabled = 1;
+        double tm = now_mono();
         sample_batch(m, (const int* const*)prompts, plens, N, maxnew, &sc, &srng, x.stop, out, lens);
+        res->t_sample += now_mono() - tm;
+        tm = now_mono();
         double step_max = -1, step_sum = 0;
         for (int i = 0; i < N; i++) {
             const int* ids = out + (size_t)i * maxnew;   /* scored and archived without its stop token */
@@ -209,6 +212,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
             json_array_append_new(res->rewards, json_real(r[i]));
             if (ar) rl_archive_expand(ar, start[i / per], text, r[i]);
         }
+        res->t_score += now_mono() - tm;
         res->samples += N;
         reward_sum += step_sum;
         json_array_append_new(res->curve, json_pack("[I, f]", (json_int_t)res->samples, res->best_reward));
@@ -251,6 +255,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
                 float* lp_base = malloc_check(BT * sizeof(float));
                 float* lp = malloc_check(BT * sizeof(float));
                 float* dl = calloc_check(BT, sizeof(float));
+                tm = now_mono();
                 lo->enabled = 0;                               /* pi_base: the adapter off */
                 model_forward(m, in, tg, rows, T);
                 memcpy(lp_base, model_losses(m), BT * sizeof(float));
@@ -268,11 +273,16 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
                     dl[p] = (float)(At / rows);               /* loss = -sum_t A_t log pi / completions */
                     loss += At * lp[p] / rows;
                 }
+                res->t_forward += now_mono() - tm;
+                tm = now_mono();
                 lora_zero_grad(lo);
                 model_backward_weighted(m, dl);
+                res->t_backward += now_mono() - tm;
+                tm = now_mono();
                 updates++;
                 lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f,
                                     (int)updates);
+                res->t_optim += now_mono() - tm;
                 kl = dmean;
                 free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
             }
@@ -282,18 +292,22 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
             json_object_set_new(row, "loss", json_real(loss));
             json_object_set_new(row, "kl", json_real(kl));
             if (step % c->adapter_every == 0 || step == c->ttt_steps) {
+                double ti = now_mono();
                 char d[4200], f[4300];
                 snprintf(d, sizeof d, "%s/adapter_step_%ld", task_dir, step);
                 if (mkdir_p(d, err)) { rc = -1; json_decref(row); break; }
                 path_join(f, sizeof f, d, "lora.safetensors");
                 if (lora_save(f, lo, m, step, err)) { rc = -1; json_decref(row); break; }
+                res->t_io += now_mono() - ti;
             }
         }
         json_object_set_new(row, "tokens", json_integer(res->tokens));
+        double ti = now_mono();
         if (json_append_line(metrics_path, row, err)) { rc = -1; json_decref(row); break; }
         int stop = fn && fn(ctx, step, row);
         if ((stop || step % c->adapter_every == 0) && step < c->ttt_steps &&
             state_save(task_dir, step, updates, res, reward_sum, lo, mo, vo, ar, m, err)) { rc = -1; break; }
+        res->t_io += now_mono() - ti;
         if (stop) { rc = 1; break; }
     }
     res->mean_reward = res->samples ? reward_sum / res->samples : 0;

@@ -30,6 +30,10 @@ typedef struct {
     long   samples, tokens;
     json_t* curve;              /* [[samples, best reward so far], ...] after each step */
     json_t* rewards;            /* every sample's reward, in draw order (expected best-of-k: lib/stats) */
+    /* Where this process's time on the task went, seconds (not resumed across a pause):
+     * sampling (prefill + decode + draws), scoring (detokenize, verify, archive), the two
+     * training forwards, the backward, the optimizer, and files (metrics, adapters, state). */
+    double t_sample, t_score, t_forward, t_backward, t_optim, t_io;
 } TaskResult;
 
 /* Called after every step with that step's metrics (a new reference the callee

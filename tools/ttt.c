@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
     if (!*a.shard) track_require(&t, "summary.jsonl");
     json_t* results = json_array();
     double best_sum = 0, mean_sum = 0;
+    double split[6] = {0};   /* where this process's time went, over the tasks it ran (TaskResult) */
     long done = 0;
     for (long i = 0; i < nt; i++) {
         if (i % shard_n != shard_i) continue;
@@ -223,6 +224,8 @@ int main(int argc, char** argv) {
                           "adaptive_beta", a.adaptive_beta, "kl_lambda", a.kl_lambda, "ttt_steps", (json_int_t)a.ttt_steps,
                           "rollouts", (json_int_t)a.rollouts, "max_new_tokens", (json_int_t)a.max_new_tokens);
             if (json_write_atomic(res_path, r, err)) die(EXIT_FAIL, "%s", err);
+            double part[6] = {tr.t_sample, tr.t_score, tr.t_forward, tr.t_backward, tr.t_optim, tr.t_io};
+            for (int k = 0; k < 6; k++) split[k] += part[k];
             track_say(&t, "%s [%s] best %.3f mean %.3f (%ld samples, %.1fs)", task->id, task_family_name(task->family),
                       tr.best_reward, tr.mean_reward, tr.samples, tr.seconds);
         }
@@ -235,6 +238,8 @@ int main(int argc, char** argv) {
         json_array_append_new(results, r);
         track_progress(&t, ++done * a.ttt_steps, task->id);
     }
+    track_summary(&t, "time_s", json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "sample", split[0], "score", split[1], "forward",
+                                          split[2], "backward", split[3], "optimizer", split[4], "files", split[5]));
     if (*a.shard) {
         /* This shard's tasks are done; the summary needs every shard's. The last shard
          * to finish sees them all (each writes its results before looking). */
