@@ -1,9 +1,11 @@
 /* specs: see specs.h. */
 #include "specs.h"
 #include "model.h"
+#include "gate.h"
 #include "pipeline.h"
 #include "tasks.h"
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 const Opt BUILD_SDFT_OPTS[] = {
@@ -360,6 +362,25 @@ int specs_check_config(const char* path, char err[ERR_LEN]) {
     for (size_t i = 0; i < sizeof load / sizeof load[0]; i++)
         if (cfg_defaults(load[i].s->opts, load[i].st, err) || cfg_load(path, load[i].s->section, load[i].s->opts, load[i].st, NULL, err))
             return -1;
+    /* Values the tools check past their type: gates, and ttt's mode, objective, lr and groups. */
+    struct { const json_t* g; const char* key; } gs[3] = {{pre.gates, "pretrain.gates"}, {ttt.gates, "ttt.gates"}, {sdft.gates, "sdft.gates"}};
+    for (int i = 0; i < 3; i++) {
+        char where[4400];
+        snprintf(where, sizeof where, "%s: %s", path, gs[i].key);
+        Gate* g = NULL;
+        int ng = 0;
+        if (gates_parse(gs[i].g, where, &g, &ng, err)) return -1;
+        free(g);
+    }
+    const char* bad = NULL;
+    char why[160] = "";
+    char* end = NULL;
+    double lr = strtod(ttt.lr, &end);
+    if (strcmp(ttt.mode, "ttt") && strcmp(ttt.mode, "search") && strcmp(ttt.mode, "bestofn")) bad = "ttt.mode", snprintf(why, sizeof why, "'%s': expected bestofn, search or ttt", ttt.mode);
+    else if (strcmp(ttt.objective, "entropic") && strcmp(ttt.objective, "expected")) bad = "ttt.objective", snprintf(why, sizeof why, "'%s': expected entropic or expected", ttt.objective);
+    else if (strcmp(ttt.lr, "auto") && (end == ttt.lr || *end || !(lr >= 0 && lr <= 10))) bad = "ttt.lr", snprintf(why, sizeof why, "'%s': expected auto or a number in [0, 10]", ttt.lr);
+    else if (ttt.rollouts % ttt.groups_per_step) bad = "ttt.groups_per_step", snprintf(why, sizeof why, "%ld does not divide rollouts %ld", ttt.groups_per_step, ttt.rollouts);
+    if (bad) { snprintf(err, ERR_LEN, "%s: %s: %s", path, bad, why); return -1; }
     /* Only the models the file names (a tool's own small config names none). */
     PipelineCfg named;
     memset(&named, 0, sizeof named);

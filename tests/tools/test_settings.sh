@@ -18,6 +18,9 @@ expect_err typo_caught_by_first_tool 2 "typo.yaml:$line:10: pretrain.steps: expe
 [ ! -e "$T/t/train.txt" ] && pass typo_no_work || fail typo_no_work "gen-corpus wrote $T/t/train.txt"
 expect_err typo_caught_by_ttt 2 "pretrain.steps: expected an integer" \
     $BIN/ttt --config "$T/cfg/typo.yaml" --tasks x --ckpt y --tokenizer z --out_root "$T/t/suite"
+printf 'sdft:\n  gates: [{metric: val_ppl_rel_delta}]\n' >"$T/cfg/gate.yaml"   # a gate without its green threshold
+expect_err bad_gate_caught_by_first_tool 2 "gate.yaml: sdft.gates: gates\[0\]: needs metric and green" \
+    $BIN/gen-corpus --config "$T/cfg/gate.yaml" --train_out "$T/t/train.txt" --val_out "$T/t/val.txt"
 out=$(make --no-print-directory CONFIG="$T/cfg/typo.yaml" OUT_ROOT="$T/out_typo" phase-F 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "pretrain.steps: expected an integer" && [ ! -e "$T/out_typo/typo/data" ] \
   && pass typo_make_refuses_before_phase_a || fail typo_make_refuses_before_phase_a "rc=$rc $(echo "$out" | tail -2)"
