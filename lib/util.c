@@ -158,8 +158,12 @@ void iso_time(char out[32], double t) {
 /* Jobs of the `make -jN` this process runs under (MAKEFLAGS "-j2", " -j 2" or "--jobs=2"),
  * 1 when none or unlimited. */
 static int make_jobs(void) {
-    const char* f = getenv("MAKEFLAGS");
-    if (!f) return 1;
+    const char* env = getenv("MAKEFLAGS");
+    if (!env) return 1;
+    char f[1024];   /* the flags only: variable definitions follow " -- " (CONFIG=x-j2.yaml is not a -j) */
+    snprintf(f, sizeof f, "%s", env);
+    char* vars = strstr(f, " -- ");
+    if (vars) *vars = 0;
     const char* j = strstr(f, "-j");
     const char* jobs = strstr(f, "--jobs=");
     long n = 0;
