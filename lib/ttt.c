@@ -132,6 +132,70 @@ static long state_load(const char* task_dir, TaskResult* res, double* reward_sum
 
 double ttt_lr_auto(long d_model) { return 5e-4 * pow(2000.0 / (double)d_model, 0.781); }
 
+int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const int* const* prompts, const int* plens, const int* out,
+                const int* lens, int N, int maxnew, const float* A, double kl_lambda, double lr, double* loss_out, double* kl_out,
+                TaskResult* res) {
+    /* The training batch: every completion with an advantage and tokens. */
+    int rows = 0, T = 1;
+    for (int i = 0; i < N; i++)
+        if (A[i] != 0 && lens[i] > 0) { rows++; if (plens[i] + lens[i] - 1 > T) T = plens[i] + lens[i] - 1; }
+    double loss = 0, kl = 0;
+    *loss_out = *kl_out = 0;
+    if (rows == 0) return 0;
+    int* in = malloc_check((size_t)rows * T * sizeof(int));
+    int* tg = malloc_check((size_t)rows * T * sizeof(int));
+    float* Aseq = malloc_check(rows * sizeof(float));
+    int* seq_of = malloc_check((size_t)rows * T * sizeof(int));
+    int row = 0;
+    for (int i = 0; i < N; i++) {
+        if (!(A[i] != 0 && lens[i] > 0)) continue;
+        int L = plens[i] + lens[i];
+        for (int p = 0; p < T; p++) {
+            int cur = p < plens[i] ? prompts[i][p] : p < L ? out[(size_t)i * maxnew + p - plens[i]] : TOK_PAD;
+            int nxt = p + 1 < plens[i] ? -1 : p + 1 < L ? out[(size_t)i * maxnew + p + 1 - plens[i]] : -1;
+            in[(size_t)row * T + p] = cur;
+            tg[(size_t)row * T + p] = nxt;
+            seq_of[(size_t)row * T + p] = row;
+        }
+        Aseq[row++] = A[i];
+    }
+    int BT = rows * T;
+    float* lp_base = malloc_check(BT * sizeof(float));
+    float* lp = malloc_check(BT * sizeof(float));
+    float* dl = calloc_check(BT, sizeof(float));
+    double tm = now_mono();
+    lo->enabled = 0;                               /* pi_base: the adapter off */
+    model_forward(m, in, tg, rows, T);
+    memcpy(lp_base, model_losses(m), BT * sizeof(float));
+    lo->enabled = 1;
+    model_forward(m, in, tg, rows, T);             /* activations for backward */
+    memcpy(lp, model_losses(m), BT * sizeof(float));
+    int ntok = 0;
+    for (int p = 0; p < BT; p++)
+        if (tg[p] >= 0) { kl += lp_base[p] - lp[p]; ntok++; }   /* d_t = log pi - log pi_base */
+    double dmean = ntok ? kl / ntok : 0;
+    for (int p = 0; p < BT; p++) {
+        if (tg[p] < 0) continue;
+        double d = lp_base[p] - lp[p];
+        double At = Aseq[seq_of[p]] + kl_lambda * (dmean - d);
+        dl[p] = (float)(At / rows);               /* loss = -sum_t A_t log pi / completions */
+        loss += At * lp[p] / rows;
+    }
+    res->t_forward += now_mono() - tm;
+    tm = now_mono();
+    lora_zero_grad(lo);
+    model_backward_weighted(m, dl);
+    res->t_backward += now_mono() - tm;
+    tm = now_mono();
+    ++*updates;
+    lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)lr, 0.9f, 0.95f, 1e-8f, 0.0f, (int)*updates);
+    res->t_optim += now_mono() - tm;
+    *loss_out = loss;
+    *kl_out = dmean;
+    free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
+    return 1;
+}
+
 int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c, uint64_t seed, const char* task_dir,
                  TttStepFn fn, void* ctx, TaskResult* res, char err[ERR_LEN]) {
     double t0 = now_mono();
@@ -228,64 +292,10 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
                                         c->adaptive_beta, A + g * per, &b)) { used++; beta_sum += b; }
                 else for (int i = g * per; i < (g + 1) * per; i++) A[i] = 0;
             }
-            /* The training batch: every completion of a used group with tokens. */
-            int rows = 0, T = 1;
-            for (int i = 0; i < N; i++)
-                if (A[i] != 0 && lens[i] > 0) { rows++; if (plens[i] + lens[i] - 1 > T) T = plens[i] + lens[i] - 1; }
             double loss = 0, kl = 0;
-            if (rows > 0 && c->lr > 0) {    /* lr 0: sampling and scoring only, no update */
-                int* in = malloc_check((size_t)rows * T * sizeof(int));
-                int* tg = malloc_check((size_t)rows * T * sizeof(int));
-                float* Aseq = malloc_check(rows * sizeof(float));
-                int* seq_of = malloc_check((size_t)rows * T * sizeof(int));
-                int row = 0;
-                for (int i = 0; i < N; i++) {
-                    if (!(A[i] != 0 && lens[i] > 0)) continue;
-                    int L = plens[i] + lens[i];
-                    for (int p = 0; p < T; p++) {
-                        int cur = p < plens[i] ? prompts[i][p] : p < L ? out[(size_t)i * maxnew + p - plens[i]] : TOK_PAD;
-                        int nxt = p + 1 < plens[i] ? -1 : p + 1 < L ? out[(size_t)i * maxnew + p + 1 - plens[i]] : -1;
-                        in[(size_t)row * T + p] = cur;
-                        tg[(size_t)row * T + p] = nxt;
-                        seq_of[(size_t)row * T + p] = row;
-                    }
-                    Aseq[row++] = A[i];
-                }
-                int BT = rows * T;
-                float* lp_base = malloc_check(BT * sizeof(float));
-                float* lp = malloc_check(BT * sizeof(float));
-                float* dl = calloc_check(BT, sizeof(float));
-                tm = now_mono();
-                lo->enabled = 0;                               /* pi_base: the adapter off */
-                model_forward(m, in, tg, rows, T);
-                memcpy(lp_base, model_losses(m), BT * sizeof(float));
-                lo->enabled = 1;
-                model_forward(m, in, tg, rows, T);             /* activations for backward */
-                memcpy(lp, model_losses(m), BT * sizeof(float));
-                int ntok = 0;
-                for (int p = 0; p < BT; p++)
-                    if (tg[p] >= 0) { kl += lp_base[p] - lp[p]; ntok++; }   /* d_t = log pi - log pi_base */
-                double dmean = ntok ? kl / ntok : 0;
-                for (int p = 0; p < BT; p++) {
-                    if (tg[p] < 0) continue;
-                    double d = lp_base[p] - lp[p];
-                    double At = Aseq[seq_of[p]] + c->kl_lambda * (dmean - d);
-                    dl[p] = (float)(At / rows);               /* loss = -sum_t A_t log pi / completions */
-                    loss += At * lp[p] / rows;
-                }
-                res->t_forward += now_mono() - tm;
-                tm = now_mono();
-                lora_zero_grad(lo);
-                model_backward_weighted(m, dl);
-                res->t_backward += now_mono() - tm;
-                tm = now_mono();
-                updates++;
-                lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, 0.9f, 0.95f, 1e-8f, 0.0f,
-                                    (int)updates);
-                res->t_optim += now_mono() - tm;
-                kl = dmean;
-                free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
-            }
+            if (c->lr > 0)    /* lr 0: sampling and scoring only, no update */
+                ttt_update(m, lo, mo, vo, &updates, (const int* const*)prompts, plens, out, lens, N, maxnew, A, c->kl_lambda,
+                           c->lr, &loss, &kl, res);
             json_object_set_new(row, "groups_used", json_integer(used));
             json_object_set_new(row, "updates", json_integer(updates));
             json_object_set_new(row, "beta", json_real(used ? beta_sum / used : 0));
