@@ -11,8 +11,9 @@
 #   sample:    sampling tokens/s (sample_batch vs tests/torch/ref_sample.py's KV-cache
 #              loop) at the tiny and a 4x wider shape, N=8 and N=32, all threads and 1,
 #              and with a busy neighbour (ours at threads 0: my share), with achieved
-#              GFLOP/s beside the sgemm peak; TTT and best-of-N seconds per step of
-#              bin/ttt on the ci model (ours only, no peer)
+#              GFLOP/s beside the sgemm peak; one TTT step (bench_ttt_step) vs its PyTorch
+#              peer (tests/torch/ref_ttt_step.py) at both shapes; TTT and best-of-N seconds
+#              per step of bin/ttt on the ci model (ours only)
 #   gpu:       (a `make CUDA=1` build on a machine with an NVIDIA GPU) tokens/s and MFU of
 #              the 120M shape, ours (bf16) vs PyTorch 2.x eager and torch.compile
 #              (tests/cuda/torch_gpu_peer.py, the pinned peer's model on the GPU), at the
@@ -36,7 +37,10 @@ echo
 row "benchmark" "ours" "peer" "ratio" "(ratio > 1: we are better)"
 skip() { [[ ",${BENCH_SKIP:-}," == *",$1,"* ]]; }
 # A busy neighbour: one shell loop pinned to core 0 (what another job on the node does).
-busy_start() { taskset -c 0 sh -c 'while :; do :; done' & BUSY=$!; }
+busy_start() {
+    taskset -c 0 sh -c 'while :; do :; done' & BUSY=$!
+    while [ "$(awk '{print $14}' /proc/$BUSY/stat 2>/dev/null || echo 0)" -lt 20 ]; do :; done   # 0.2 s of its CPU time
+}
 busy_stop() { kill $BUSY 2>/dev/null; wait $BUSY 2>/dev/null || true; }
 trap 'busy_stop' EXIT
 json="{\"lines\": $LINES, \"train_mb\": $MB"
@@ -119,6 +123,25 @@ if ! skip sample; then
             row "  busy neighbour (tok/s)" "$ours" "$peer" "$(ratio $ours $peer)x" "ours threads 0 (my share) vs PyTorch $NT thr, one busy core"
             json="$json, \"sample_${shape}_N${N}_busy\": {\"ours\": $ours, \"torch\": $peer}"
         done
+    done
+    # One TTT step (sample N=32 completions of 32 tokens, base and adapter forwards, LoRA
+    # backward, Adam; rank 8) against the PyTorch peer of the same step
+    # (tests/torch/ref_ttt_step.py; parity checked by tests/tools/test_ttt_step_torch.sh).
+    for shape in tiny wide; do
+        if [ $shape = tiny ]; then SH="--d 128 --L 4 --H 4 --V 1024 --T 128"; else SH="--d 256 --L 6 --H 8 --V 2048 --T 256"; fi
+        STEP="$SH --N 32 --P 16 --G 32 --rank 8 --reps 3"
+        for th in $NT 1; do
+            ours=$(build/bench/bench_ttt_step $STEP --threads $th | field step_ms)
+            peer=$(/usr/bin/python3 tests/torch/ref_ttt_step.py bench $STEP --threads $th | field step_ms)
+            row "TTT step $shape, $th thr (ms)" "$ours" "$peer" "$(ratio $peer $ours)x" "vs PyTorch TTT step (tests/torch/ref_ttt_step.py)"
+            json="$json, \"ttt_step_${shape}_t$th\": {\"ours_ms\": $ours, \"torch_ms\": $peer}"
+        done
+        busy_start
+        ours=$(build/bench/bench_ttt_step $STEP --threads 0 | field step_ms)
+        peer=$(/usr/bin/python3 tests/torch/ref_ttt_step.py bench $STEP --threads $NT | field step_ms)
+        busy_stop
+        row "  busy neighbour (ms)" "$ours" "$peer" "$(ratio $peer $ours)x" "ours threads 0 (my share) vs PyTorch $NT thr, one busy core"
+        json="$json, \"ttt_step_${shape}_busy\": {\"ours_ms\": $ours, \"torch_ms\": $peer}"
     done
     # TTT / best-of-N step on the ci model (ours only: no peer). Wall seconds of
     # bin/ttt over 4 held-out tasks (best of 3, startup included) / (tasks x ttt_steps).
