@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
         must(json_write_atomic(p, meta, err), err);
         json_decref(meta);
     }
+    fprintf(stderr, "bench_ttt_step: over %ld steps: forward %.3f s, backward %.3f s, optimizer %.3f s\n", reps, tr.t_forward, tr.t_backward, tr.t_optim);
     printf("{\"peer\": \"ours\", \"threads\": %d, \"step_ms\": %.2f, \"N\": %ld, \"P\": %ld, \"G\": %ld, \"rank\": %ld, \"rows\": %ld, "
            "\"loss\": %.6g}\n", omp_get_max_threads(), 1000 * best, N, P, G, rank, N - N / 4, loss);
     m.lora = NULL;
