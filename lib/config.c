@@ -30,6 +30,38 @@ static const char* type_name(OptType t) {
     }
 }
 
+/* Edit distance (insert, delete, substitute, swap adjacent) between short keys. */
+static int edit_distance(const char* a, const char* b) {
+    int n = (int)strlen(a), m = (int)strlen(b);
+    if (n > 63 || m > 63) return 99;
+    int d[64][64];
+    for (int i = 0; i <= n; i++) d[i][0] = i;
+    for (int j = 0; j <= m; j++) d[0][j] = j;
+    for (int i = 1; i <= n; i++)
+        for (int j = 1; j <= m; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v) v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+/* "; did you mean --steps?" (prefix "--") for the key of opts (and of more, may be NULL) nearest to key,
+ * when it is near (at most 2 edits, and fewer than half the key's length); "" otherwise. */
+static void suggest(const char* key, const char* prefix, const Opt* opts, const Opt* more, char* out, size_t cap) {
+    const char* best = NULL;
+    int bd = 99;
+    for (int k = 0; k < 2; k++)
+        for (const Opt* o = k ? more : opts; o && o->key; o++) {
+            int dd = edit_distance(key, o->key);
+            if (dd < bd) { bd = dd; best = o->key; }
+        }
+    if (best && bd <= 2 && 2 * bd < (int)strlen(key)) snprintf(out, cap, "; did you mean %s%s?", prefix, best);
+    else if (cap) out[0] = 0;
+}
+
 const Opt* cfg_find(const Opt* opts, const char* key) {
     for (const Opt* o = opts; o->key; o++)
         if (strcmp(o->key, key) == 0) return o;
@@ -235,8 +267,10 @@ static int apply_mapping(Yaml* y, yaml_node_t* map, const char* section, const O
         snprintf(qual, sizeof qual, "%s%s%s", section ? section : "", section ? "." : "", key);
         const Opt* o = cfg_find(opts, key);
         if (!o) {
+            char hint[128];
+            suggest(key, "", opts, NULL, hint, sizeof hint);
             where_of(y, k, w, sizeof w);
-            snprintf(err, ERR_LEN, "%s: unknown key '%s'", w, qual);
+            snprintf(err, ERR_LEN, "%s: unknown key '%s'%s", w, qual, hint);
             return -1;
         }
         if (apply_value(y, o, st, v, qual, err)) return -1;
@@ -391,7 +425,11 @@ void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c) {
         const Opt* o = cfg_find(spec->opts, key);
         void* target = st;
         if (!o) { o = cfg_find(COMMON_OPTS, key); target = c; }
-        if (!o) die(EXIT_BADINPUT, "unknown flag '--%s' (see --help)", key);
+        if (!o) {
+            char hint[128];
+            suggest(key, "--", spec->opts, COMMON_OPTS, hint, sizeof hint);
+            die(EXIT_BADINPUT, "unknown flag '--%s'%s (see --help)", key, hint);
+        }
         if (!val) {
             if (i + 1 >= argc) die(EXIT_BADINPUT, "--%s: missing value", key);
             val = argv[++i];

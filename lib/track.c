@@ -86,7 +86,8 @@ static void write_git(const Tracker* t) {
     commit[strcspn(commit, "\n")] = 0;
     run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null", branch, sizeof branch);
     branch[strcspn(branch, "\n")] = 0;
-    run_capture("git status --porcelain --untracked-files=no 2>/dev/null | head -50", dirty, sizeof dirty);
+    /* no index.lock: a kill -9 of the run (or of its make) must never leave the repository locked */
+    run_capture("GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null | head -50", dirty, sizeof dirty);
     json_t* g = *commit ? json_pack("{s:b, s:s, s:s, s:b}", "available", 1, "commit", commit, "branch", branch, "dirty", *dirty != 0)
                         : json_pack("{s:b}", "available", 0);
     tpath(t, p, sizeof p, "git.json");

@@ -71,11 +71,13 @@ endif
 
 .PHONY: check clean pause status report
 # Every run of the config: phase, status, progress, ETA, heartbeat age (crashed = stale, pid gone).
+# Before any run there is nothing to show: say so (exit 0) rather than fail on a missing dir.
+NOTHING_YET = echo "$(NAME): nothing yet: no runs under $(OUT) (make phase-F CONFIG=$(CONFIG) starts them)"
 status: bin/watch
-	@bin/watch --root $(OUT)
+	@if [ -d $(OUT) ]; then bin/watch --root $(OUT); else $(NOTHING_YET); fi
 # The same, plus time and cost estimate summed per tool.
 report: bin/watch
-	@bin/watch --root $(OUT) --costs 1
+	@if [ -d $(OUT) ]; then bin/watch --root $(OUT) --costs 1; else $(NOTHING_YET); fi
 # Ask every live run of the config to pause (each checkpoints and exits 75).
 pause:
 	@n=0; for hb in $$(find $(OUT) -path '*/_run_tracker/heartbeat.json' 2>/dev/null); do \

@@ -49,3 +49,7 @@ sed -e 's/^  ablation_seeds: .*/  ablation_seeds: [5]/' configs/ci.yaml >"$T/cfg
 out=$(make --no-print-directory CONFIG=$T/cfg/bad.yaml OUT_ROOT=$T/out3 phase-A 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "bad.yaml: pipeline.ablation_seeds: seed 5 is not in seeds" && [ ! -e "$T/out3/bad/data" ] \
   && pass config_bad_seeds_refused || fail config_bad_seeds_refused "rc=$rc $(echo "$out" | tail -2)"
+# make status / report before any run: says there is nothing yet, exit 0.
+out=$(make --no-print-directory CONFIG=$T/cfg/ci.yaml OUT_ROOT=$T/empty status 2>&1); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "ci: nothing yet: no runs under $T/empty/ci" && pass status_before_any_run \
+  || fail status_before_any_run "rc=$rc $out"
