@@ -10,20 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void copy(Tracker* t, const char* from, const char* to) {
+/* The text of path, checked (not empty, no NUL byte), ending in '\n' (the corpus format);
+ * its length in *n. Both files are read and checked before either is written. */
+static char* load_text(const char* path, size_t* n) {
     char err[ERR_LEN];
-    size_t n;
-    char* text = read_file(from, &n, err);
+    char* text = read_file(path, n, err);
     if (!text) die(EXIT_BADINPUT, "%s", err);
-    if (n == 0) die(EXIT_BADINPUT, "%s: empty: nothing to train on", from);
-    if (memchr(text, 0, n)) die(EXIT_BADINPUT, "%s:%zu: a NUL byte: not text", from, (size_t)((char*)memchr(text, 0, n) - text) + 1);
-    int nl = text[n - 1] != '\n';   /* the corpus format: lines ending in \n */
-    char* out = malloc_check(n + 1);
-    memcpy(out, text, n);
-    if (nl) out[n] = '\n';
-    if (atomic_write(to, out, n + nl, err)) die(EXIT_FAIL, "%s", err);
+    if (*n == 0) die(EXIT_BADINPUT, "%s: empty: nothing to train on", path);
+    const char* nul = memchr(text, 0, *n);
+    if (nul) die(EXIT_BADINPUT, "%s:%zu: a NUL byte: not text", path, (size_t)(nul - text) + 1);
+    if (text[*n - 1] != '\n') {
+        text = realloc_check(text, *n + 1);
+        text[(*n)++] = '\n';
+    }
+    return text;
+}
+
+static void write_text(Tracker* t, char* text, size_t n, const char* to) {
+    char err[ERR_LEN];
+    if (atomic_write(to, text, n, err)) die(EXIT_FAIL, "%s", err);
     free(text);
-    free(out);
     track_output(t, to);
 }
 
@@ -45,9 +51,12 @@ int main(int argc, char** argv) {
     track_input(&t, a.train);
     track_input(&t, a.val);
     track_total(&t, 2);
-    copy(&t, a.train, a.train_out);
+    size_t ntrain, nval;
+    char* train = load_text(a.train, &ntrain);
+    char* val = load_text(a.val, &nval);
+    write_text(&t, train, ntrain, a.train_out);
     track_progress(&t, 1, a.train_out);
-    copy(&t, a.val, a.val_out);
+    write_text(&t, val, nval, a.val_out);
     track_progress(&t, 2, a.val_out);
     track_say(&t, "import-corpus: your own text: %s -> %s, %s -> %s", a.train, a.train_out, a.val, a.val_out);
     track_finish(&t, "completed", "");

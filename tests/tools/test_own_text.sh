@@ -45,3 +45,11 @@ out=$(make --no-print-directory -k CONFIG=configs/ci.yaml OUT_ROOT="$T/hand" pha
   && cmp -s "$T/text/train.txt" "$T/hand/ci/data/raw/train.txt" && cmp -s "$T/text/val.txt" "$T/hand/ci/data/raw/val.txt" \
   && [ ! -e "$T/hand/ci/data/tokenizer" ] && [ ! -e "$T/hand/ci/data/packed" ] \
   && pass hand_placed_never_overwritten || fail hand_placed_never_overwritten "rc=$rc $(echo "$out" | grep -v '^make' | tail -3)"
+# Malformed own text: an empty file and one with a NUL byte are refused, naming the file; nothing is written.
+: >"$T/text/empty.txt"
+printf 'ab\0cd\n' >"$T/text/nul.txt"
+expect_err own_text_empty_refused 2 "empty.txt: empty: nothing to train on" \
+    $BIN/import-corpus --train "$T/text/train.txt" --val "$T/text/empty.txt" --train_out "$T/bad/train.txt" --val_out "$T/bad/val.txt"
+expect_err own_text_nul_refused 2 "nul.txt:3: a NUL byte: not text" \
+    $BIN/import-corpus --train "$T/text/nul.txt" --val "$T/text/val.txt" --train_out "$T/bad2/train.txt" --val_out "$T/bad2/val.txt"
+[ ! -e "$T/bad/train.txt" ] && [ ! -e "$T/bad2/train.txt" ] && pass own_text_malformed_writes_nothing || fail own_text_malformed_writes_nothing "$(ls "$T/bad2")"
