@@ -313,12 +313,12 @@ const ToolSpec WATCH_SPEC = {"watch", "watch",
 const ToolSpec* const ALL_SPECS[] = {&IMPORT_CORPUS_SPEC, &BUILD_SDFT_SPEC, &CHECK_ARTIFACTS_SPEC, &GATE_SPEC, &GEN_CORPUS_SPEC, &GEN_TASKS_SPEC, &PACK_BINS_SPEC, &PLOT_SPEC, &PRETRAIN_SPEC, &RETENTION_SPEC, &SDFT_SPEC, &SWEEP_SPEC, &TRAIN_TOKENIZER_SPEC, &TTT_SPEC, &WATCH_SPEC, NULL};
 
 /* Every section of the file against its tool's table (keys, types, ranges), into scratch. */
-static int check_sections(const char* path, char err[ERR_LEN]) {
+static int check_sections(const char* path, const char* buf, size_t len, char err[ERR_LEN]) {
     static _Alignas(16) char scratch[8192];
     for (int i = 0; ALL_SPECS[i]; i++) {
         memset(scratch, 0, sizeof scratch);
         if (cfg_defaults(ALL_SPECS[i]->opts, scratch, err) ||
-            cfg_load(path, ALL_SPECS[i]->section, ALL_SPECS[i]->opts, scratch, NULL, err))
+            cfg_load_mem(path, buf, len, ALL_SPECS[i]->section, ALL_SPECS[i]->opts, scratch, NULL, err))
             return -1;
     }
     return 0;
@@ -331,16 +331,17 @@ static int pipeline_model(const char* path, const char* key, const char* file, M
     return 0;
 }
 
-int specs_check_config(const char* path, char err[ERR_LEN]) {
-    if (check_sections(path, err)) return -1;
+/* The checks of specs_check_config on the file's text, read once. */
+static int check_config(const char* path, const char* buf, size_t len, char err[ERR_LEN]) {
+    if (check_sections(path, buf, len, err)) return -1;
     PipelineCfg pc;
     PipelinePlan plan;
-    if (cfg_defaults(PIPELINE_OPTS, &pc, err) || cfg_load(path, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) return -1;
+    if (cfg_defaults(PIPELINE_OPTS, &pc, err) || cfg_load_mem(path, buf, len, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) return -1;
     char e[ERR_LEN];
     if (pipeline_plan(&pc, &plan, e)) { snprintf(err, ERR_LEN, "%s: %s", path, e); return -1; }
     /* corpus: both files or neither, and they exist */
     static ImportCorpusArgs own;
-    if (cfg_defaults(IMPORT_CORPUS_OPTS, &own, err) || cfg_load(path, "corpus", IMPORT_CORPUS_OPTS, &own, NULL, err)) return -1;
+    if (cfg_defaults(IMPORT_CORPUS_OPTS, &own, err) || cfg_load_mem(path, buf, len, "corpus", IMPORT_CORPUS_OPTS, &own, NULL, err)) return -1;
     if (!*own.train != !*own.val) {
         snprintf(err, ERR_LEN, "%s: corpus.%s: not set: your own text needs both train and val", path, *own.train ? "val" : "train");
         return -1;
@@ -360,7 +361,7 @@ int specs_check_config(const char* path, char err[ERR_LEN]) {
     struct { const ToolSpec* s; void* st; } load[] = {{&TRAIN_TOKENIZER_SPEC, &tok}, {&PRETRAIN_SPEC, &pre}, {&TTT_SPEC, &ttt},
                                                      {&SDFT_SPEC, &sdft}, {&RETENTION_SPEC, &ret}};
     for (size_t i = 0; i < sizeof load / sizeof load[0]; i++)
-        if (cfg_defaults(load[i].s->opts, load[i].st, err) || cfg_load(path, load[i].s->section, load[i].s->opts, load[i].st, NULL, err))
+        if (cfg_defaults(load[i].s->opts, load[i].st, err) || cfg_load_mem(path, buf, len, load[i].s->section, load[i].s->opts, load[i].st, NULL, err))
             return -1;
     /* Values the tools check past their type: gates, and ttt's mode, objective, lr and groups. */
     struct { const json_t* g; const char* key; } gs[3] = {{pre.gates, "pretrain.gates"}, {ttt.gates, "ttt.gates"}, {sdft.gates, "sdft.gates"}};
@@ -384,7 +385,7 @@ int specs_check_config(const char* path, char err[ERR_LEN]) {
     /* Only the models the file names (a tool's own small config names none). */
     PipelineCfg named;
     memset(&named, 0, sizeof named);
-    if (cfg_load(path, "pipeline", PIPELINE_OPTS, &named, NULL, err)) return -1;
+    if (cfg_load_mem(path, buf, len, "pipeline", PIPELINE_OPTS, &named, NULL, err)) return -1;
     const char* keys[2] = {"model", "model_nomhc"};
     const char* files[2] = {named.model, named.model_nomhc};
     for (int k = 0; k < 2; k++) {
@@ -407,4 +408,13 @@ int specs_check_config(const char* path, char err[ERR_LEN]) {
         }
     }
     return 0;
+}
+
+int specs_check_config(const char* path, char err[ERR_LEN]) {
+    size_t len;
+    char* buf = read_file(path, &len, err);
+    if (!buf) return -1;
+    int rc = check_config(path, buf, len, err);
+    free(buf);
+    return rc;
 }
