@@ -84,7 +84,7 @@ const Opt GEN_TASKS_OPTS[] = {
     {"min_difficulty", OPT_INT, offsetof(GenTasksArgs, min_difficulty), "1", TASK_DIFF_MIN, TASK_DIFF_MAX, "easiest difficulty"},
     {"max_difficulty", OPT_INT, offsetof(GenTasksArgs, max_difficulty), "5", TASK_DIFF_MIN, TASK_DIFF_MAX, "hardest difficulty"},
     {"families", OPT_STR, offsetof(GenTasksArgs, families), "reach,constrain,order", OPT_RANGE_NONE,
-     "comma-separated task families, dealt round-robin"},
+     "comma-separated task families, dealt round-robin; name:D or name:LO-HI gives a family its own difficulty range"},
     {"corpus", OPT_STR, offsetof(GenTasksArgs, corpus), "", OPT_RANGE_NONE,
      "pretraining text to check (train.txt): exit 2, writing nothing, when one of its lines starts with a task's prompt"},
     {0},

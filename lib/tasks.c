@@ -55,16 +55,35 @@ int task_family_find(const char* name) {
     return -1;
 }
 
-int task_parse_families(const char* list, int fams[TASK_N_FAMILIES], char err[ERR_LEN]) {
+int task_parse_families(const char* list, int dmin, int dmax, TaskFamily fams[TASK_N_FAMILIES], char err[ERR_LEN]) {
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", list ? list : "");
     int n = 0;
     for (char* p = strtok_r(buf, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
+        char* range = strchr(p, ':');
+        if (range) *range++ = '\0';
         int f = task_family_find(p);
         if (f < 0) { snprintf(err, ERR_LEN, "unknown task family '%s' (reach, constrain, order)", p); return -1; }
         for (int i = 0; i < n; i++)
-            if (fams[i] == f) { snprintf(err, ERR_LEN, "task family '%s' given twice", p); return -1; }
-        fams[n++] = f;
+            if (fams[i].family == f) { snprintf(err, ERR_LEN, "task family '%s' given twice", p); return -1; }
+        int lo = dmin, hi = dmax;
+        if (range) {   /* name:D or name:LO-HI */
+            char* end;
+            long a = strtol(range, &end, 10), b = a;
+            if (end != range && *end == '-') { char* s2 = end + 1; b = strtol(s2, &end, 10); if (end == s2) end = s2 - 1; }
+            if (end == range || *end || a < TASK_DIFF_MIN || b > TASK_DIFF_MAX || a > b) {
+                snprintf(err, ERR_LEN, "task family '%s': difficulty '%s' is not D or LO-HI within %d..%d", p, range,
+                         TASK_DIFF_MIN, TASK_DIFF_MAX);
+                return -1;
+            }
+            lo = (int)a, hi = (int)b;
+        }
+        if (lo < TASK_DIFF_MIN || hi > TASK_DIFF_MAX || lo > hi) {
+            snprintf(err, ERR_LEN, "task family '%s': difficulty %d..%d is not within %d..%d", p, lo, hi, TASK_DIFF_MIN,
+                     TASK_DIFF_MAX);
+            return -1;
+        }
+        fams[n++] = (TaskFamily){f, lo, hi};
     }
     if (n == 0) { snprintf(err, ERR_LEN, "no task family given (reach, constrain, order)"); return -1; }
     return n;
@@ -594,14 +613,14 @@ int task_reserved(const Task* t) {
     return (h >> 61) == 0 || (h >> 61) == 7;   /* the top 3 bits: 2 of 8 values */
 }
 
-static int make_split(PSet* seen, Rng* r, const char* split, const int* fams, int nfam, int dmin, int dmax, long n,
-                      Task* out, char err[ERR_LEN]) {
+static int make_split(PSet* seen, Rng* r, const char* split, const TaskFamily* fams, int nfam, long n, Task* out,
+                      char err[ERR_LEN]) {
     for (long i = 0; i < n; i++) {
-        int f = fams[i % nfam], tries = 0;
+        int f = fams[i % nfam].family, dmin = fams[i % nfam].dmin, dmax = fams[i % nfam].dmax, tries = 0;
         do {
             if (++tries > 2000) {
-                snprintf(err, ERR_LEN, "cannot make %ld distinct %s tasks of difficulty %d..%d (made %ld): "
-                         "raise max_difficulty or ask for fewer", n, split, dmin, dmax, i);
+                snprintf(err, ERR_LEN, "cannot make %ld distinct %s tasks (%s at difficulty %d..%d, made %ld): "
+                         "raise its difficulty range or ask for fewer", n, split, FAMILY[f], dmin, dmax, i);
                 return -1;
             }
             int d = (int)rng_range(r, dmin, dmax);
@@ -613,12 +632,16 @@ static int make_split(PSet* seen, Rng* r, const char* split, const int* fams, in
     return 0;
 }
 
-int tasks_make_splits(uint64_t seed, const int* fams, int nfam, int dmin, int dmax, long n_train, long n_heldout,
-                      Task** train, Task** heldout, char err[ERR_LEN]) {
+int tasks_make_splits(uint64_t seed, const TaskFamily* fams, int nfam, long n_train, long n_heldout, Task** train,
+                      Task** heldout, char err[ERR_LEN]) {
     *train = *heldout = NULL;
-    if (nfam < 1 || dmin < TASK_DIFF_MIN || dmax > TASK_DIFF_MAX || dmin > dmax || n_train < 0 || n_heldout < 0) {
-        snprintf(err, ERR_LEN, "bad task split request: %d families, difficulty %d..%d (allowed %d..%d)", nfam, dmin,
-                 dmax, TASK_DIFF_MIN, TASK_DIFF_MAX);
+    int bad = nfam < 1 || n_train < 0 || n_heldout < 0;
+    for (int i = 0; i < nfam; i++)
+        bad |= fams[i].family < 0 || fams[i].family >= TASK_N_FAMILIES || fams[i].dmin < TASK_DIFF_MIN ||
+               fams[i].dmax > TASK_DIFF_MAX || fams[i].dmin > fams[i].dmax;
+    if (bad) {
+        snprintf(err, ERR_LEN, "bad task split request: %d families, each family's difficulty must lie in %d..%d", nfam,
+                 TASK_DIFF_MIN, TASK_DIFF_MAX);
         return -1;
     }
     PSet seen = {NULL, 1024};
@@ -629,8 +652,8 @@ int tasks_make_splits(uint64_t seed, const int* fams, int nfam, int dmin, int dm
     Rng base;
     rng_seed(&base, seed);
     Rng r0 = rng_split(&base, 0), r1 = rng_split(&base, 1);
-    int rc = make_split(&seen, &r0, "train", fams, nfam, dmin, dmax, n_train, tr, err);
-    if (!rc) rc = make_split(&seen, &r1, "heldout", fams, nfam, dmin, dmax, n_heldout, ho, err);
+    int rc = make_split(&seen, &r0, "train", fams, nfam, n_train, tr, err);
+    if (!rc) rc = make_split(&seen, &r1, "heldout", fams, nfam, n_heldout, ho, err);
     free(seen.slot);
     if (rc) { free(tr); free(ho); return -1; }
     *train = tr;

@@ -57,8 +57,12 @@ typedef struct {
 
 const char* task_family_name(int family);     /* NULL when out of range */
 int         task_family_find(const char* name); /* family, or -1 */
-/* "reach,constrain" -> fams[], returns the count (>= 1), or -1 with err. */
-int         task_parse_families(const char* list, int fams[TASK_N_FAMILIES], char err[ERR_LEN]);
+/* A family and the difficulty range its tasks are drawn from. */
+typedef struct { int family, dmin, dmax; } TaskFamily;
+/* "reach,constrain:4-5,order:2" -> fams[]: each family with its own range (":D" or
+ * ":LO-HI"), or [dmin, dmax] when none is given. Returns the count (>= 1), or -1 with
+ * err (unknown or repeated family, a range outside TASK_DIFF_MIN..TASK_DIFF_MAX). */
+int         task_parse_families(const char* list, int dmin, int dmax, TaskFamily fams[TASK_N_FAMILIES], char err[ERR_LEN]);
 
 /* A fresh task of `family` at `difficulty` (clamped to [TASK_DIFF_MIN, TASK_DIFF_MAX]):
  * params, prompt and answer; id and split are left empty. Never fails. */
@@ -86,11 +90,11 @@ int    task_demo_prompt(const Task* t, const char* demo_solution, double demo_sc
 int    task_parse_prompt(const char* prompt, Task* t);
 
 /* n_train + n_heldout tasks from one seed: families round-robin, difficulty
- * uniform in [dmin, dmax], no prompt repeated within or across the splits (train
+ * uniform in each family's [dmin, dmax], no prompt repeated within or across the splits (train
  * from stream 0, held-out from stream 1). *train and *heldout are malloc'd.
  * -1 with err when the range is too small for that many distinct prompts. */
-int    tasks_make_splits(uint64_t seed, const int* fams, int nfam, int dmin, int dmax, long n_train,
-                         long n_heldout, Task** train, Task** heldout, char err[ERR_LEN]);
+int    tasks_make_splits(uint64_t seed, const TaskFamily* fams, int nfam, long n_train, long n_heldout,
+                         Task** train, Task** heldout, char err[ERR_LEN]);
 
 /* JSONL, one {id, family, prompt, params, split} per line; written atomically. */
 json_t* task_to_json(const Task* t);

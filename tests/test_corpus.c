@@ -603,10 +603,10 @@ static void test_golden(void) {
  * a task's prompt, and every task-language line's prompt is unreserved. */
 static int by_str(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
 static void test_no_suite_task_in_corpus(void) {
-    int fams[3] = {0, 1, 2};
+    TaskFamily fams[3] = {{0, TASK_DIFF_MIN, TASK_DIFF_MAX}, {1, TASK_DIFF_MIN, TASK_DIFF_MAX}, {2, TASK_DIFF_MIN, TASK_DIFF_MAX}};
     Task *tr, *ho;
     char err[ERR_LEN];
-    if (tasks_make_splits(0, fams, 3, TASK_DIFF_MIN, TASK_DIFF_MAX, 600, 600, &tr, &ho, err)) { printf("FAIL splits: %s\n", err); return; }
+    if (tasks_make_splits(0, fams, 3, 600, 600, &tr, &ho, err)) { printf("FAIL splits: %s\n", err); return; }
     char* keys[1200];
     int reserved = 1;
     for (int i = 0; i < 1200; i++) {

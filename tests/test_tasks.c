@@ -26,11 +26,11 @@ static Task make(int fam, int d, uint64_t seed) {
 static double sc(const Task* t, const char* s) { return task_score(t, s, strlen(s)); }
 
 static void test_determinism_and_splits(void) {
-    int fams[3] = {0, 1, 2};
+    TaskFamily fams[3] = {{0, 1, 5}, {1, 1, 5}, {2, 1, 5}};
     Task *a, *b, *c, *d;
     char err[ERR_LEN];
-    int ok = tasks_make_splits(7, fams, 3, 1, 5, 300, 100, &a, &b, err) == 0 &&
-             tasks_make_splits(7, fams, 3, 1, 5, 300, 100, &c, &d, err) == 0;
+    int ok = tasks_make_splits(7, fams, 3, 300, 100, &a, &b, err) == 0 &&
+             tasks_make_splits(7, fams, 3, 300, 100, &c, &d, err) == 0;
     CHECK("splits_made", ok, "%s", err);
     if (!ok) return;
     CHECK("same_seed_same_tasks", !memcmp(a, c, sizeof(Task) * 300) && !memcmp(b, d, sizeof(Task) * 100), "differ");
@@ -46,18 +46,32 @@ static void test_determinism_and_splits(void) {
     CHECK("families_round_robin", fam[0] == 100 && fam[1] == 100 && fam[2] == 100 && split_ok, "%d %d %d", fam[0], fam[1], fam[2]);
     free(c); free(d);
     Task *e, *f;
-    tasks_make_splits(8, fams, 3, 1, 5, 300, 100, &e, &f, err);
+    tasks_make_splits(8, fams, 3, 300, 100, &e, &f, err);
     CHECK("other_seed_other_tasks", strcmp(a[0].prompt, e[0].prompt) || strcmp(a[1].prompt, e[1].prompt), "same");
     free(a); free(b); free(e); free(f);
     /* a range too small for the count is an error, not a hang */
-    int one[1] = {TASK_CONSTRAIN};
-    CHECK("too_many_for_range", tasks_make_splits(1, one, 1, 1, 1, 5000, 5000, &a, &b, err) == -1 && strstr(err, "distinct"),
+    TaskFamily one[1] = {{TASK_CONSTRAIN, 1, 1}}, bad[1] = {{TASK_REACH, 3, 2}};
+    CHECK("too_many_for_range", tasks_make_splits(1, one, 1, 5000, 5000, &a, &b, err) == -1 && strstr(err, "distinct"),
           "%s", err);
-    CHECK("bad_range_refused", tasks_make_splits(1, fams, 3, 3, 2, 1, 1, &a, &b, err) == -1, "accepted 3..2");
-    int fl[3];
-    CHECK("families_list", task_parse_families("order,reach", fl, err) == 2 && fl[0] == TASK_ORDER &&
-          task_parse_families("reach,nope", fl, err) == -1 && strstr(err, "nope") &&
-          task_parse_families("", fl, err) == -1, "%s", err);
+    CHECK("bad_range_refused", tasks_make_splits(1, bad, 1, 1, 1, &a, &b, err) == -1, "accepted 3..2");
+    TaskFamily fl[3];
+    CHECK("families_list", task_parse_families("order,reach", 2, 4, fl, err) == 2 && fl[0].family == TASK_ORDER &&
+          fl[1].dmin == 2 && fl[1].dmax == 4 && task_parse_families("reach,nope", 1, 5, fl, err) == -1 &&
+          strstr(err, "nope") && task_parse_families("", 1, 5, fl, err) == -1, "%s", err);
+    /* name:D and name:LO-HI give a family its own range; anything else is refused */
+    CHECK("families_ranges", task_parse_families("reach:2-4,constrain:5,order", 1, 3, fl, err) == 3 &&
+          fl[0].dmin == 2 && fl[0].dmax == 4 && fl[1].dmin == 5 && fl[1].dmax == 5 && fl[2].dmin == 1 && fl[2].dmax == 3,
+          "%s", err);
+    const char* refused[] = {"reach:0", "reach:4-2", "reach:6", "reach:x", "reach:2-", "reach:", "reach:2-3x", "reach,reach:2"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        CHECK("families_range_refused", task_parse_families(refused[i], 1, 5, fl, err) == -1, "accepted %s", refused[i]);
+    /* tasks keep their family's range; a plain list draws exactly as before */
+    TaskFamily mix[3] = {{TASK_REACH, 5, 5}, {TASK_CONSTRAIN, 1, 2}, {TASK_ORDER, 3, 4}};
+    int in_range = tasks_make_splits(11, mix, 3, 90, 30, &a, &b, err) == 0;
+    for (int i = 0; in_range && i < 90; i++)
+        in_range &= a[i].difficulty >= mix[i % 3].dmin && a[i].difficulty <= mix[i % 3].dmax && a[i].family == mix[i % 3].family;
+    CHECK("families_keep_their_range", in_range, "%s", err);
+    if (in_range) { free(a); free(b); }
 }
 
 static void test_reference_answers(void) {
@@ -199,10 +213,10 @@ static void bad_file(const char* name, const char* text, const char* want) {
 }
 
 static void test_jsonl(void) {
-    int fams[3] = {0, 1, 2};
+    TaskFamily fams[3] = {{0, 1, 5}, {1, 1, 5}, {2, 1, 5}};
     Task *a, *b, *back;
     char err[ERR_LEN], path[256];
-    tasks_make_splits(3, fams, 3, 1, 5, 60, 20, &a, &b, err);
+    tasks_make_splits(3, fams, 3, 60, 20, &a, &b, err);
     snprintf(path, sizeof path, "%s/train.jsonl", dir);
     int w = tasks_write_jsonl(path, a, 60, err);
     long n = tasks_load_jsonl(path, &back, err);

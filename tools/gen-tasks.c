@@ -54,10 +54,10 @@ int main(int argc, char** argv) {
     Common c;
     cfg_cli(&GEN_TASKS_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096], d[4096];
-    int fams[TASK_N_FAMILIES];
-    int nfam = task_parse_families(a.families, fams, err);
-    if (nfam < 0) cfg_refuse(&c, "families", "%s", err);
+    TaskFamily fams[TASK_N_FAMILIES];
     if (a.min_difficulty > a.max_difficulty) cfg_refuse(&c, "min_difficulty", "must not exceed max_difficulty");
+    int nfam = task_parse_families(a.families, (int)a.min_difficulty, (int)a.max_difficulty, fams, err);
+    if (nfam < 0) cfg_refuse(&c, "families", "%s", err);
     if (!strcmp(a.out_train, a.out_heldout)) cfg_refuse(&c, "out_heldout", "must differ from out_train");
     if (a.n_train + a.n_heldout == 0) cfg_refuse(&c, "n_train", "n_train and n_heldout are both 0");
     for (int i = 0; i < 2; i++) {
@@ -74,8 +74,7 @@ int main(int argc, char** argv) {
     track_total(&t, 2);
     double t0 = now_mono();
     Task *train, *held;
-    if (tasks_make_splits((uint64_t)a.seed, fams, nfam, (int)a.min_difficulty, (int)a.max_difficulty, a.n_train,
-                          a.n_heldout, &train, &held, err))
+    if (tasks_make_splits((uint64_t)a.seed, fams, nfam, a.n_train, a.n_heldout, &train, &held, err))
         die(EXIT_BADINPUT, "%s", err);
     if (*a.corpus) {
         track_input(&t, a.corpus);
