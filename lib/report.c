@@ -99,6 +99,11 @@ typedef struct {
     Comparison fam[MAX_FAM];   /* the primary comparison within each task family (secondary) */
     char family[MAX_FAM][64];
     int nfam;
+    /* the learning check, on the train split: (TTT climb - search climb) per task, where a
+     * climb is the mean reward over the last third of steps minus the first third */
+    int learn_present;
+    double climb_ttt, climb_search;
+    PairedCI learn;
 } Report;
 
 static Entry* add(Report* r, const char* name, const char* what) {
@@ -389,6 +394,82 @@ static void claim(const Comparison* c, char* out, size_t cap) {
     else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.%s", x, y, stat, cost);
 }
 
+/* ---------- the learning check ---------- */
+
+/* On the train split: each task's climb in TTT main (ttt_train_seed0) minus its climb in
+ * search (search_train_seed0), paired over the tasks both have, with the bootstrap
+ * interval. Search climbs too (its prompts carry its best attempts), so only TTT's excess
+ * climb is learning. Macros LearnClimbTTT, LearnClimbSearch, LearnDelta, Lo, Hi, Tasks. */
+static int learning_check(Report* r, char err[ERR_LEN]) {
+    static const char* RUN[2] = {"ttt_train_seed0", "search_train_seed0"};
+    Suite s[2];
+    memset(s, 0, sizeof s);
+    json_t* climb[2] = {NULL, NULL};
+    int rc = 0;
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        if (load_suite(r, RUN[k], &s[k], err)) { rc = -1; s[k].s.present = 0; break; }
+        rc = runs_suite_climb(r->runs, &s[k].s, &climb[k], err);
+    }
+    int n = 0;
+    double *d = NULL, sx = 0, sy = 0;
+    if (rc == 0) {
+        d = malloc_check((json_object_size(climb[0]) + 1) * sizeof *d);
+        const char* id;
+        json_t* v;
+        json_object_foreach(climb[0], id, v) {
+            json_t* w = json_object_get(climb[1], id);
+            if (!w) continue;
+            sx += json_number_value(v); sy += json_number_value(w);
+            d[n++] = json_number_value(v) - json_number_value(w);
+        }
+        r->learn_present = n > 0;
+        if (n) {
+            stats_paired_bootstrap(d, n, STATS_RESAMPLES, 0, 0.95, &r->learn);
+            r->climb_ttt = sx / n; r->climb_search = sy / n;
+        } else note(r, "learning check: no train task with both %s and %s; not measured", RUN[0], RUN[1]);
+        static const char* N[6] = {"LearnClimbTTT", "LearnClimbSearch", "LearnDelta", "LearnLo", "LearnHi", "LearnTasks"};
+        static const char* W[6] = {
+            "learning check (train): TTT main's climb, mean reward over the last third of steps minus the first third, mean over tasks",
+            "learning check (train): search's climb, the same quantity, mean over tasks",
+            "learning check (train): TTT main's climb minus search's, mean paired difference over tasks",
+            "learning check (train): 95% bootstrap interval, lower end", "learning check (train): 95% bootstrap interval, upper end",
+            "learning check (train): tasks paired"};
+        double val[6] = {r->climb_ttt, r->climb_search, r->learn.mean, r->learn.lo, r->learn.hi, r->learn.n};
+        for (int k = 0; k < 6; k++) {
+            Entry* e = add(r, N[k], W[k]);
+            e->present = r->learn_present;
+            e->v = val[k];
+            e->integral = k == 5;
+            e->sign = k < 5;
+            snprintf(e->seed, sizeof e->seed, "0");
+            snprintf(e->source, sizeof e->source, "%s/*/result.json key rewards; %s/*/result.json key rewards", s[0].s.dir, s[1].s.dir);
+            snprintf(e->run, sizeof e->run, "%s; %s", s[0].s.dir, s[1].s.dir);
+            snprintf(e->cmd, sizeof e->cmd, "%s ; %s", s[0].cmd, s[1].cmd);
+            if (!e->present) snprintf(e->note, sizeof e->note, "a train run is missing");
+        }
+    }
+    free(d);
+    for (int k = 0; k < 2; k++) { json_decref(climb[k]); runs_suite_free(&s[k].s); }
+    return rc;
+}
+
+/* The learning check's claim line. */
+static void learn_claim(const Report* r, char* out, size_t cap) {
+    if (!r->learn_present) { snprintf(out, cap, "Learning check (train): not measured (a train run is missing)."); return; }
+    char d[32], lo[32], hi[32], ct[32], cs[32];
+    fmt_num(r->learn.mean, 0, 0, 1, d, sizeof d);
+    fmt_num(r->learn.lo, 0, 0, 1, lo, sizeof lo);
+    fmt_num(r->learn.hi, 0, 0, 1, hi, sizeof hi);
+    fmt_num(r->climb_ttt, 0, 0, 1, ct, sizeof ct);
+    fmt_num(r->climb_search, 0, 0, 1, cs, sizeof cs);
+    const char* says = r->learn.lo > 0 ? "TTT main's reward climbs more than search's on the train tasks: it learns"
+                       : r->learn.hi < 0 ? "TTT main's reward climbs LESS than search's on the train tasks: a bug or a bad learning rate, not a result"
+                                         : "TTT main's reward climbs no more than search's on the train tasks (no significant difference): "
+                                           "no evidence that it learns at this scale";
+    snprintf(out, cap, "Learning check (train). %s (climb = mean reward over the last third of steps minus the first third; "
+             "TTT %s, search %s; difference %s, 95%% CI [%s, %s], %d tasks, seed 0).", says, ct, cs, d, lo, hi, r->learn.n);
+}
+
 /* ---------- gathering ---------- */
 
 static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc, const PipelinePlan* plan, char mhc_run[2][256],
@@ -451,6 +532,7 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
     for (int k = PIPELINE_NMAIN; k < PIPELINE_NMETHODS; k++) compare(r, M, k, M_BASE, 0, 0);
     for (int k = PIPELINE_NMAIN; k < PIPELINE_NMETHODS; k++) compare(r, M, k, M_TTT, 0, 0);
     families(r, M, plan);
+    if (learning_check(r, err)) return -1;
 
     /* retention */
     {
@@ -669,6 +751,16 @@ static void table_comparisons(FILE* f, const Report* r, const char* runs_dir) {
                 c->ci.n, c->seeds);
         if (c->primary && i + 1 < r->ncmp) fprintf(f, "\\hline\n");
     }
+    /* the learning check (train split): TTT main's climb minus search's */
+    fprintf(f, "\\hline\nLearning check (train): TTT climb $-$ search climb & secondary & ");
+    if (!r->learn_present) fprintf(f, "-- & -- & -- & -- \\\\\n");
+    else {
+        fmt_num(r->learn.mean, 0, 1, 1, d, sizeof d);
+        fmt_num(r->learn.lo, 0, 1, 1, lo, sizeof lo);
+        fmt_num(r->learn.hi, 0, 1, 1, hi, sizeof hi);
+        fprintf(f, "%s & [%s, %s] & %d/%d/%d & %d $\\times$ 1 \\\\\n", d, lo, hi, r->learn.wins, r->learn.ties,
+                r->learn.losses, r->learn.n);
+    }
     fprintf(f, "\\hline\n\\end{tabular}\n");
 }
 
@@ -794,6 +886,11 @@ static void registry(FILE* f, const Report* r, const PipelinePlan* plan, const c
         md_cell(f, c);
         fputc('\n', f);
     }
+    char lc[1024];
+    learn_claim(r, lc, sizeof lc);
+    fputs("- ", f);
+    md_cell(f, lc);
+    fputc('\n', f);
     fprintf(f, "\n## Missing runs and choices\n\n");
     size_t nnotes = json_array_size(r->runs->notes);
     if (nnotes == 0) fprintf(f, "None: every expected run was found.\n");

@@ -249,6 +249,43 @@ int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR
     return rc;
 }
 
+int runs_suite_climb(Runs* r, const RunsSuite* s, json_t** climb, char err[ERR_LEN]) {
+    *climb = json_object();
+    if (!s->present) return 0;
+    const char* id;
+    json_t* v;
+    int short_runs = 0;
+    json_object_foreach(s->task_best, id, v) {
+        char rp[4600];
+        snprintf(rp, sizeof rp, "%s/%s/result.json", s->dir, id);
+        if (strchr(id, '/') || !path_exists(rp)) { runs_note(r, "%s: missing; task left out of %s's learning check", rp, s->name); continue; }
+        json_t* res = runs_json(r, rp, err);
+        if (!res) { json_decref(*climb); *climb = NULL; return -1; }
+        json_t* rw = json_object_get(res, "rewards");
+        long k = (long)jget_num(res, "rollouts", 0), n = json_is_array(rw) ? (long)json_array_size(rw) : 0;
+        long steps = k > 0 ? n / k : 0, third = steps / 3 > 0 ? steps / 3 : 1;
+        if (k <= 0 || n % k || steps < 2) { short_runs++; json_decref(res); continue; }
+        double first = 0, last = 0;
+        for (long i = 0; i < third * k; i++) {
+            json_t* a = json_array_get(rw, (size_t)i);
+            json_t* b = json_array_get(rw, (size_t)(n - third * k + i));
+            if (!json_is_number(a) || !json_is_number(b) || !isfinite(json_number_value(a)) || !isfinite(json_number_value(b))) {
+                snprintf(err, ERR_LEN, "%s: rewards hold a value that is not a finite number", rp);
+                json_decref(res); json_decref(*climb); *climb = NULL;
+                return -1;
+            }
+            first += json_number_value(a);
+            last += json_number_value(b);
+        }
+        json_object_set_new(*climb, id, json_real((last - first) / (double)(third * k)));
+        json_decref(res);
+    }
+    if (short_runs)
+        runs_note(r, "%s: %d task(s) without 2 steps of `rollouts` rewards in result.json, left out of the learning check",
+                  s->name, short_runs);
+    return 0;
+}
+
 int runs_suite_seeds(Runs* r, const char* prefix, const long* seeds, int nseeds, int curves, RunsSuite* s, char err[ERR_LEN]) {
     int present = 0;
     for (int k = 0; k < nseeds; k++) {

@@ -60,6 +60,12 @@ int  runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ER
 /* <prefix>_seed<seeds[i]> into s[i]; returns how many are present, -1 on error. */
 int  runs_suite_seeds(Runs* r, const char* prefix, const long* seeds, int nseeds, int curves, RunsSuite* s, char err[ERR_LEN]);
 void runs_suite_free(RunsSuite* s);
+/* The learning check's per-task climb: each task's mean reward over the last third of
+ * its steps minus the first third (a third: floor(steps / 3), at least 1 step), from
+ * its result.json `rewards` (steps of `rollouts` samples, in order). *climb gets
+ * {task_id: climb} (new reference) for the tasks of s's summary; a task whose
+ * result.json is missing, or has fewer than 2 steps, is left out with a note. */
+int  runs_suite_climb(Runs* r, const RunsSuite* s, json_t** climb, char err[ERR_LEN]);
 /* Value at q of a curve given as a step function at increasing x (NAN before the first point). */
 double runs_step_at(const double* x, const double* y, int n, double q);
 

@@ -38,9 +38,11 @@ $(call suite_seeds,$(C_MAIN),$(PIPE_SEEDS))
 $(call suite_seeds,$(C_ABL),$(PIPE_ABLATION_SEEDS))
 
 # D1 (run with phase C: same tool, same inputs): TTT on the train split, whose
-# discoveries phase D distills.
+# discoveries phase D distills. With search on the same tasks it is also the learning
+# check (report: TTT's reward climb over its steps minus search's, paired over tasks).
 $(eval $(call suite_run,ttt_train_seed0,$(C_TRAIN),$(B_BASE)/.complete,0,$(TTT_MAIN)))
-C_RUNS += ttt_train_seed0
+$(eval $(call suite_run,search_train_seed0,$(C_TRAIN),$(B_BASE)/.complete,0,--mode search --reuse 1))
+C_RUNS += ttt_train_seed0 search_train_seed0
 
 .PRECIOUS: $(call done,$(C_TRAIN)) $(foreach r,$(C_RUNS),$(SUITE)/$(r)/.complete)
 .PHONY: phase-C

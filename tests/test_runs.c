@@ -81,6 +81,34 @@ int main(void) {
           json_number_value(json_object_get(bo.task_mean, "a")) == 0.25, "n %d y %g err %s", bo.n, bo.n ? bo.y[0] : -1, err);
     runs_suite_free(&bo);
 
+    /* The learning check's climb: 6 steps of 2 rollouts, thirds of 2 steps: last third
+     * (0.6, 0.8, 1.0, 0.6) minus first (0, 0.2, 0.2, 0.2) = 0.75 - 0.15 = 0.6; task q has
+     * 1 step (left out, a note); task z's result.json is missing (left out, a note). */
+    put("suite/ttt_train_seed0/summary.jsonl",
+        "{\"task_id\":\"p\",\"best_reward\":1,\"mean_reward\":0.5,\"samples\":12}\n"
+        "{\"task_id\":\"q\",\"best_reward\":1,\"mean_reward\":0.5,\"samples\":2}\n"
+        "{\"task_id\":\"z\",\"best_reward\":1,\"mean_reward\":0.5,\"samples\":2}\n");
+    put("suite/ttt_train_seed0/p/result.json",
+        "{\"rollouts\":2,\"rewards\":[0,0.2,0.2,0.2,0.5,0.5,0.5,0.5,0.6,0.8,1.0,0.6]}");
+    put("suite/ttt_train_seed0/q/result.json", "{\"rollouts\":2,\"rewards\":[0,1]}");
+    put("suite/bad_train_seed0/summary.jsonl", "{\"task_id\":\"p\",\"best_reward\":1,\"mean_reward\":0.5,\"samples\":4}\n");
+    put("suite/bad_train_seed0/p/result.json", "{\"rollouts\":2,\"rewards\":[0,\"x\",0,1]}");
+    RunsSuite tr;
+    json_t* climb = NULL;
+    int rc = runs_suite(&r, "ttt_train_seed0", 0, &tr, err);
+    rc = rc ? rc : runs_suite_climb(&r, &tr, &climb, err);
+    CHECK("climb: last third minus first third of the steps", rc == 0 && json_object_size(climb) == 1 &&
+          fabs(json_number_value(json_object_get(climb, "p")) - 0.6) < 1e-12, "rc %d err %s", rc, err);
+    CHECK("climb: short and missing tasks left out with notes",
+          has_note(&r, "1 task(s) without 2 steps") && has_note(&r, "ttt_train_seed0/z/result.json: missing"), "notes");
+    json_decref(climb);
+    runs_suite_free(&tr);
+    rc = runs_suite(&r, "bad_train_seed0", 0, &tr, err);
+    CHECK("climb: a non-number reward is refused, naming the file",
+          rc == 0 && runs_suite_climb(&r, &tr, &climb, err) == -1 && climb == NULL && strstr(err, "bad_train_seed0/p/result.json"),
+          "err %s", err);
+    runs_suite_free(&tr);
+
     RunsPretrain p[2];
     CHECK("pretrain find", runs_pretrain_find(&r, p, err) == 0 && !strcmp(p[0].name, "pre_on") && p[0].streams == 4 &&
           !strcmp(p[1].name, "pre_off") && p[1].streams == 0, "on %s off %s err %s", p[0].name, p[1].name, err);
