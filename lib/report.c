@@ -104,6 +104,10 @@ typedef struct {
     int learn_present;
     double climb_ttt, climb_search;
     PairedCI learn;
+    /* floor and ceiling: markdown rows "| split | run | family | tasks | mean best | at 0 | at 1 |" */
+    char* calib;
+    size_t calib_len;
+    FILE* calib_f;
 } Report;
 
 static Entry* add(Report* r, const char* name, const char* what) {
@@ -394,6 +398,45 @@ static void claim(const Comparison* c, char* out, size_t cap) {
     else snprintf(out, cap, "No significant difference between %s and %s at this scale %s.%s", x, y, stat, cost);
 }
 
+/* ---------- floor and ceiling ---------- */
+
+/* Rows of the registry's calibration table for one method (its present seeds pooled):
+ * per family and over all, the tasks x seeds, the mean best reward, and the shares of
+ * tasks whose best reward is exactly 0 (no signal) or 1 (solved: no room to improve). */
+static void calib_rows(Report* r, const char* split, const char* what, const RunsSuite* const* s, int ns) {
+    if (!r->calib_f) r->calib_f = open_memstream(&r->calib, &r->calib_len);
+    char fams[MAX_FAM + 1][64];
+    int nf = 0;
+    snprintf(fams[nf++], 64, "all");
+    for (int k = 0; k < ns; k++) {
+        const char* id;
+        json_t* v;
+        json_object_foreach(s[k]->task_family, id, v) {
+            int seen = 0;
+            for (int i = 1; i < nf; i++) seen |= !strcmp(fams[i], json_string_value(v));
+            if (!seen && nf <= MAX_FAM) snprintf(fams[nf++], 64, "%s", json_string_value(v));
+        }
+    }
+    qsort(fams + 1, (size_t)(nf - 1), sizeof fams[0], by_name);
+    for (int i = 0; i < nf; i++) {
+        int n = 0, lo = 0, hi = 0;
+        double sum = 0;
+        for (int k = 0; k < ns; k++) {
+            const char* id;
+            json_t* v;
+            json_object_foreach(s[k]->task_best, id, v) {
+                const char* f = json_string_value(json_object_get(s[k]->task_family, id));
+                if (i && (!f || strcmp(f, fams[i]))) continue;
+                double b = json_number_value(v);
+                n++; sum += b; lo += b <= 0; hi += b >= 1;
+            }
+        }
+        if (n == 0) continue;
+        fprintf(r->calib_f, "| %s | %s | %s | %d | %.3f | %.0f%% | %.0f%% |\n", split, what, fams[i], n, sum / n,
+                100.0 * lo / n, 100.0 * hi / n);
+    }
+}
+
 /* ---------- the learning check ---------- */
 
 /* On the train split: each task's climb in TTT main (ttt_train_seed0) minus its climb in
@@ -449,6 +492,11 @@ static int learning_check(Report* r, char err[ERR_LEN]) {
         }
     }
     free(d);
+    for (int k = 0; k < 2 && rc == 0; k++)
+        if (s[k].s.present) {
+            const RunsSuite* one[1] = {&s[k].s};
+            calib_rows(r, "train", k ? "search" : "TTT main", one, 1);
+        }
     for (int k = 0; k < 2; k++) { json_decref(climb[k]); runs_suite_free(&s[k].s); }
     return rc;
 }
@@ -532,6 +580,12 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
     for (int k = PIPELINE_NMAIN; k < PIPELINE_NMETHODS; k++) compare(r, M, k, M_BASE, 0, 0);
     for (int k = PIPELINE_NMAIN; k < PIPELINE_NMETHODS; k++) compare(r, M, k, M_TTT, 0, 0);
     families(r, M, plan);
+    for (int k = 0; k < PIPELINE_NMAIN; k++) {
+        const RunsSuite* present[PIPE_MAX_SEEDS];
+        int np = 0;
+        for (int i = 0; i < M[k].ns; i++) if (M[k].s[i].s.present) present[np++] = &M[k].s[i].s;
+        if (np) calib_rows(r, "held-out", MD[k].what, present, np);
+    }
     if (learning_check(r, err)) return -1;
 
     /* retention */
@@ -891,6 +945,14 @@ static void registry(FILE* f, const Report* r, const PipelinePlan* plan, const c
     fputs("- ", f);
     md_cell(f, lc);
     fputc('\n', f);
+    fprintf(f, "\n## Floor and ceiling\n\nPer method (its seeds pooled) and task family: tasks × seeds, the mean best "
+               "reward, and the shares of tasks whose best reward is exactly 0 (the method got no signal) or exactly 1 "
+               "(solved: no room left to tell methods apart). A suite that answers its question keeps both small "
+               "(configs/small.yaml was calibrated on the train rows: docs/results.md).\n\n");
+    if (r->calib_f) fflush(r->calib_f);
+    if (!r->calib_len) fprintf(f, "No suite run present.\n");
+    else fprintf(f, "| split | method | family | tasks | mean best | at 0 | at 1 |\n| --- | --- | --- | ---: | ---: | ---: | ---: |\n%s",
+                 r->calib);
     fprintf(f, "\n## Missing runs and choices\n\n");
     size_t nnotes = json_array_size(r->runs->notes);
     if (nnotes == 0) fprintf(f, "None: every expected run was found.\n");
@@ -945,6 +1007,8 @@ static int gather_all(Gathered* g, const char* runs_dir, const PipelineCfg* pc, 
 
 static void release(Gathered* g) {
     free(g->r.e);
+    if (g->r.calib_f) fclose(g->r.calib_f);
+    free(g->r.calib);
     for (int k = 0; k < PIPELINE_NMETHODS; k++) for (int i = 0; i < g->m[k].ns; i++) runs_suite_free(&g->m[k].s[i].s);
     runs_close(&g->runs);
 }

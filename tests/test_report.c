@@ -37,6 +37,14 @@ static void fake_runs(const char* runs) {
     suite(runs, "ttt_adapt0_seed0", 1.0, 1.0, 0.2, 0.2);          /* best 1.0: delta +0.25 */
     suite(runs, "ttt_expected_seed0", 0.75, 0.75, 0.2, 0.2);      /* delta 0 */
     suite(runs, "sdft_x_bestofn_seed0", 0.25, 0.125, 0.05, 0.05); /* best 0.1875 */
+    /* train: TTT climbs 1 on t0 (rewards 0, 0.5, 1 over 3 steps of 1 rollout) and 0 on t1;
+     * search 0.5 and 0: the learning check is +0.25 [0, +0.5] over 2 tasks */
+    suite(runs, "ttt_train_seed0", 1.0, 0.5, 0.5, 0.5);
+    suite(runs, "search_train_seed0", 0.5, 0.5, 0.17, 0.5);
+    check_put(runs, "suite/ttt_train_seed0/t0/result.json", "{\"rollouts\":1,\"rewards\":[0,0.5,1]}");
+    check_put(runs, "suite/ttt_train_seed0/t1/result.json", "{\"rollouts\":1,\"rewards\":[0.5,0.5,0.5]}");
+    check_put(runs, "suite/search_train_seed0/t0/result.json", "{\"rollouts\":1,\"rewards\":[0,0,0.5]}");
+    check_put(runs, "suite/search_train_seed0/t1/result.json", "{\"rollouts\":1,\"rewards\":[0.5,0.5,0.5]}");
     check_put(runs, "suite/retention_ppl.json",
         "{\"base_ppl\":24.0,\"updated_ppl\":24.5,\"abs_delta\":0.5,\"rel_delta\":0.0208333333,\"tokens_evaluated\":10240}\n");
     check_put(runs, "pretrain_base/pretrain_config.json", "{}\n");
@@ -180,6 +188,17 @@ int main(int argc, char** argv) {
           "(best reward, Δ = -0.1875, 95% CI [-0.2500, -0.1250], 2 tasks × 1 seed"), "%.3000s", strstr(reg, "## Claims"));
     CHECK("claims: no significant difference", has(reg, "No significant difference between TTT reuse off and base best-of-N at this scale"),
           "%.3000s", strstr(reg, "## Claims"));
+    CHECK("learning check: macros", has(mac, "\\newcommand{\\LearnClimbTTT}{+0.5000}") &&
+          has(mac, "\\newcommand{\\LearnClimbSearch}{+0.2500}") && has(mac, "\\newcommand{\\LearnDelta}{+0.2500}") &&
+          has(mac, "\\newcommand{\\LearnLo}{0.000}") && has(mac, "\\newcommand{\\LearnHi}{+0.5000}") &&
+          has(mac, "\\newcommand{\\LearnTasks}{2}"), "%s", strstr(mac, "Learn") ? strstr(mac, "Learn") : mac);
+    CHECK("learning check: claim line and table row",
+          has(reg, "Learning check (train). TTT main's reward climbs no more than search's") &&
+          has(cmpT, "Learning check (train): TTT climb $-$ search climb & secondary & +0.2500 & [0.000, +0.5000] & 1/1/0 & 2 $\\times$ 1"),
+          "%s", cmpT);
+    CHECK("floor and ceiling: seeds pooled per family, train rows",
+          has(reg, "| held-out | TTT main | all | 4 | 0.625 | 0% | 25% |") && has(reg, "| held-out | TTT main | reach | 2 | 0.750 | 0% | 50% |") &&
+          has(reg, "| train | search | all | 2 | 0.500 | 0% | 0% |"), "%s", strstr(reg, "## Floor") ? strstr(reg, "## Floor") : reg);
     CHECK("claims: not measured", has(reg, "search (no learning) vs base best-of-N: not measured"), "%.3000s", strstr(reg, "## Claims"));
     free(cmpT);
 
