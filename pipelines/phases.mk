@@ -48,7 +48,7 @@ content_stamps = $(foreach f,$(2),$(eval $(call content_stamp,$(1),$(f))))
 .PHONY: .FORCE
 
 # The config's `pipeline:` names (run names, tokenizer name) as PIPE_* variables.
-ifneq ($(filter phase-% check,$(MAKECMDGOALS)),)
+ifneq ($(filter phase-% check tune,$(MAKECMDGOALS)),)
 $(OUT)/.pipeline.mk: $(CONFIG) bin/pipeline-vars
 	@mkdir -p $(@D)
 	bin/pipeline-vars --settings_dir $(SET) --config $(CONFIG) > $@.tmp && mv $@.tmp $@
@@ -69,7 +69,20 @@ endif
 endif
 endif
 
-.PHONY: check clean pause status report
+.PHONY: check clean pause status report tune
+# Tuning on the train split only (docs/sweeps.md, "Tuning"): every
+# configs/sweeps/<NAME>_tune_*.yaml in name order, on this config's base checkpoint and
+# train tasks; each sweep's --report goes to configs/sweeps/<sweep>.report.txt, kept
+# in the repo. The held-out split is never read. A sweep already begun is resumed
+# (--resume: a killed trial is retried, a finished sweep reruns nothing).
+TUNE_SWEEPS = $(sort $(wildcard configs/sweeps/$(NAME)_tune_*.yaml))
+tune: bin/sweep $(if $(TUNE_SWEEPS),$(B_BASE)/.complete $(call done,$(D)/discovery/train.jsonl))
+	@$(if $(TUNE_SWEEPS),,echo "$(NAME): no tuning sweeps (configs/sweeps/$(NAME)_tune_*.yaml)"; exit 0;) \
+	for s in $(TUNE_SWEEPS); do n=$$(basename $$s .yaml); \
+	  SWEEP_DATA=$(D) SWEEP_RUNS=$(RUNS) bin/sweep --sweep_config $$s --out_root $(OUT)/sweeps/$$n --workers 1 \
+	    $$([ -e $(OUT)/sweeps/$$n/journal.log ] && echo --resume) || exit $$?; \
+	  bin/sweep --report --out_root $(OUT)/sweeps/$$n --top_k 10 > configs/sweeps/$$n.report.txt.tmp && \
+	  mv configs/sweeps/$$n.report.txt.tmp configs/sweeps/$$n.report.txt && echo "tune: configs/sweeps/$$n.report.txt" || exit $$?; done
 # Every run of the config: phase, status, progress, ETA, heartbeat age (crashed = stale, pid gone).
 # Before any run there is nothing to show: say so (exit 0) rather than fail on a missing dir.
 NOTHING_YET = echo "$(NAME): nothing yet: no runs under $(OUT) (make phase-F CONFIG=$(CONFIG) starts them)"
