@@ -161,6 +161,31 @@ const ToolSpec PRETRAIN_SPEC = {"pretrain", "pretrain",
     "accumulation. Writes ckpt_step_NNNNNNN/ (safetensors + resume state), ckpt_latest, model_config.json,\n"
     "pretrain_config.json, metrics.jsonl. Resumes from the newest valid checkpoint by default.", PRETRAIN_OPTS};
 
+const Opt GENERATE_OPTS[] = {
+    {"ckpt", OPT_STR, offsetof(GenerateArgs, ckpt), NULL, OPT_RANGE_NONE, "checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
+    {"adapter", OPT_STR, offsetof(GenerateArgs, adapter), "", OPT_RANGE_NONE,
+     "a LoRA adapter to apply (a ttt task's adapter_step_N/lora.safetensors); \"\" = none"},
+    {"tokenizer", OPT_STR, offsetof(GenerateArgs, tokenizer), NULL, OPT_RANGE_NONE, "tokenizer .model"},
+    {"prompt", OPT_STR, offsetof(GenerateArgs, prompt), "", OPT_RANGE_NONE, "text to continue (or --tasks and --task_id)"},
+    {"tasks", OPT_STR, offsetof(GenerateArgs, tasks), "", OPT_RANGE_NONE, "tasks JSONL (gen-tasks): sample --task_id's prompt and score each completion"},
+    {"task_id", OPT_STR, offsetof(GenerateArgs, task_id), "", OPT_RANGE_NONE, "the task in --tasks"},
+    {"num_samples", OPT_INT, offsetof(GenerateArgs, num_samples), "4", 1, 4096, "completions, sampled in one batch"},
+    {"max_new_tokens", OPT_INT, offsetof(GenerateArgs, max_new_tokens), "64", 1, 1e6, "tokens per completion at most (a stop token ends one sooner)"},
+    {"temperature", OPT_FLOAT, offsetof(GenerateArgs, temperature), "1.0", 1e-4, 100, "sampling temperature"},
+    {"top_k", OPT_INT, offsetof(GenerateArgs, top_k), "0", 0, 1e7, "sample from the k most likely tokens (0 = all)"},
+    {"top_p", OPT_FLOAT, offsetof(GenerateArgs, top_p), "1.0", 1e-6, 1, "nucleus sampling mass (1 = off)"},
+    {"seed", OPT_INT, offsetof(GenerateArgs, seed), "0", 0, 4294967295.0, "sampling seed: completion i draws from stream i of it"},
+    {"json", OPT_BOOL, offsetof(GenerateArgs, json), "0", OPT_RANGE_NONE, "one JSON object per completion instead of text"},
+    MODEL_DEVICE_OPTS(GenerateArgs),
+    {0},
+};
+
+const ToolSpec GENERATE_SPEC = {"generate", "generate",
+    "What a model writes: num_samples completions of --prompt (or of a task's prompt, each with its\n"
+    "verifier's score), from a checkpoint and optionally a LoRA adapter, with the suite's sampler (KV cache,\n"
+    "temperature, top-k, top-p; a completion ends at <eos>, <pad> or a newline). Deterministic per seed\n"
+    "and independent of the thread count. Writes nothing but stdout.", GENERATE_OPTS};
+
 const Opt RETENTION_OPTS[] = {
     {"base_ckpt", OPT_STR, offsetof(RetentionArgs, base_ckpt), NULL, OPT_RANGE_NONE, "base checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
     {"base_cfg", OPT_STR, offsetof(RetentionArgs, base_cfg), NULL, OPT_RANGE_NONE, "its model_config.json (must match the checkpoint's own)"},
@@ -310,7 +335,7 @@ const ToolSpec WATCH_SPEC = {"watch", "watch",
     "or a table of every run under a root:  watch --root out/tiny [--watch 15] [--costs 1]\n"
     "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", WATCH_OPTS};
 
-const ToolSpec* const ALL_SPECS[] = {&IMPORT_CORPUS_SPEC, &BUILD_SDFT_SPEC, &CHECK_ARTIFACTS_SPEC, &GATE_SPEC, &GEN_CORPUS_SPEC, &GEN_TASKS_SPEC, &PACK_BINS_SPEC, &PLOT_SPEC, &PRETRAIN_SPEC, &RETENTION_SPEC, &SDFT_SPEC, &SWEEP_SPEC, &TRAIN_TOKENIZER_SPEC, &TTT_SPEC, &WATCH_SPEC, NULL};
+const ToolSpec* const ALL_SPECS[] = {&IMPORT_CORPUS_SPEC, &BUILD_SDFT_SPEC, &CHECK_ARTIFACTS_SPEC, &GATE_SPEC, &GEN_CORPUS_SPEC, &GEN_TASKS_SPEC, &GENERATE_SPEC, &PACK_BINS_SPEC, &PLOT_SPEC, &PRETRAIN_SPEC, &RETENTION_SPEC, &SDFT_SPEC, &SWEEP_SPEC, &TRAIN_TOKENIZER_SPEC, &TTT_SPEC, &WATCH_SPEC, NULL};
 
 /* Every section of the file against its tool's table (keys, types, ranges), into scratch. */
 static int check_sections(const char* path, const char* buf, size_t len, char err[ERR_LEN]) {

@@ -64,6 +64,13 @@ typedef struct {
     json_t* gates;
 } PretrainArgs;
 
+/* generate */
+typedef struct {
+    const char *ckpt, *adapter, *tokenizer, *prompt, *tasks, *task_id, *device, *precision;
+    long num_samples, max_new_tokens, top_k, seed, json;
+    double temperature, top_p;
+} GenerateArgs;
+
 /* retention */
 typedef struct {
     const char *base_ckpt, *base_cfg, *updated_ckpt, *updated_cfg, *val_bin, *device, *precision, *out;
@@ -114,6 +121,7 @@ extern const ToolSpec GATE_SPEC;
 extern const ToolSpec GEN_CORPUS_SPEC;
 extern const ToolSpec IMPORT_CORPUS_SPEC;
 extern const ToolSpec GEN_TASKS_SPEC;
+extern const ToolSpec GENERATE_SPEC;
 extern const ToolSpec PACK_BINS_SPEC;
 extern const ToolSpec PLOT_SPEC;
 extern const ToolSpec PRETRAIN_SPEC;
@@ -127,6 +135,7 @@ extern const ToolSpec WATCH_SPEC;
 extern const Opt BUILD_SDFT_OPTS[];
 extern const Opt CHECK_ARTIFACTS_OPTS[];
 extern const Opt GATE_OPTS[];
+extern const Opt GENERATE_OPTS[];
 extern const Opt GEN_CORPUS_OPTS[];
 extern const Opt IMPORT_CORPUS_OPTS[];
 extern const Opt GEN_TASKS_OPTS[];
