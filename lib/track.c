@@ -132,6 +132,7 @@ void track_heartbeat_now(Tracker* t) {
                            "eta_sec", eta, "rate", t->rate, "reason", "", "resumed_from", (json_int_t)t->resumed_from,
                            "current_unit", t->unit, "pid", (int)getpid(), "host", t->host, "updated_at", now,
                            "elapsed_sec", elapsed(t));
+    if (t->live) json_object_set(hb, "live", t->live);
     tpath(t, p, sizeof p, "_run_tracker/heartbeat.json");
     if (json_write_atomic(p, hb, err)) die(EXIT_FAIL, "%s", err);
     json_decref(hb);
@@ -569,6 +570,11 @@ void track_artifacts(Tracker* t) {
 void track_summary(Tracker* t, const char* key, json_t* value) {
     if (!t->summary) t->summary = json_object();
     json_object_set_new(t->summary, key, value);
+}
+
+void track_live(Tracker* t, const char* key, json_t* value) {
+    if (!t->live) t->live = json_object();
+    json_object_set_new(t->live, key, value);
 }
 
 void track_finish(Tracker* t, const char* status, const char* reason) {

@@ -31,6 +31,7 @@ typedef struct {
     json_t* outputs;         /* [{path, sha256, bytes}] */
     json_t* required;        /* artifact paths, relative to dir */
     json_t* summary;         /* merged into run_record.json at finish */
+    json_t* live;            /* the latest numbers (loss, val_loss, rewards...): heartbeat's "live" */
 } Tracker;
 
 /* Creates the run dir and its contract files, records start (or resume). */
@@ -58,6 +59,9 @@ void track_clear_temps(Tracker* t, const char* output);
 void track_require(Tracker* t, const char* rel_path);
 void track_artifacts(Tracker* t);
 void track_summary(Tracker* t, const char* key, json_t* value);      /* steals value */
+/* The run's latest numbers, shown live by watch and make status: the heartbeat's
+ * "live" object gets key = value (steals value) from the next heartbeat on. */
+void track_live(Tracker* t, const char* key, json_t* value);
 
 /* Final status: completed, failed, paused or gated. Writes heartbeat, record,
  * artifacts, provenance and an event. */

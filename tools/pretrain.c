@@ -221,6 +221,9 @@ int main(int argc, char** argv) {
             track_say(&t, "step %ld/%ld loss %.4f val_loss %.4f lr %.2e grad_norm %.3f %.0f tok/s", step, a.steps, loss,
                       last_val, lr, norm, tok_s);
         }
+        track_live(&t, "loss", json_real(loss));
+        track_live(&t, "tokens_per_s", json_real(tok_s));
+        if (last_val >= 0) track_live(&t, "val_loss", json_real(last_val));
         /* Gates on this step's metrics: AMBER warns; RED stops (exit 3, status gated). */
         GateVerdict worst = GATE_GREEN;
         for (int g = 0; g < ngates; g++) {

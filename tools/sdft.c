@@ -226,6 +226,11 @@ int main(int argc, char** argv) {
                 last_pass = step;
             }
         }
+        track_live(&t, "kl", json_real(kl));
+        if (json_is_number(json_object_get(row, "val_ppl"))) {
+            track_live(&t, "val_ppl", json_copy(json_object_get(row, "val_ppl")));
+            track_live(&t, "gate", json_copy(json_object_get(row, "gate")));
+        }
         if (json_append_line(p, row, err)) die(EXIT_FAIL, "%s", err);
         json_decref(row);
         track_progress(&t, step, NULL);

@@ -24,6 +24,10 @@ typedef struct { Tracker* t; long base; } StepCtx;
 
 static int on_step(void* ctx, long step, json_t* row) {
     StepCtx* s = ctx;
+    static const char* const LIVE[] = {"mean_reward", "best_reward", "kl", NULL};   /* this task's step */
+    track_live(s->t, "task_step", json_integer(step));
+    for (int k = 0; LIVE[k]; k++)
+        if (json_is_number(json_object_get(row, LIVE[k]))) track_live(s->t, LIVE[k], json_copy(json_object_get(row, LIVE[k])));
     track_progress(s->t, s->base + step, NULL);
     json_decref(row);
     return control_pause_requested();

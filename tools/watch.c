@@ -15,6 +15,34 @@ static int terminal(const char* st) {
            !strcmp(st, "gated") || !strcmp(st, "crashed");
 }
 
+/* The heartbeat's live numbers, short: "loss 2.345 val 2.401 12,345 tok/s" (pretrain),
+ * "step 12 mean 0.031 best 0.600" (ttt), "kl 0.0123 val ppl 24.3 GREEN" (sdft); "" when none. */
+static void live_text(const json_t* hb, char* out, size_t cap, int brief) {
+    const json_t* lv = json_object_get(hb, "live");
+    out[0] = 0;
+    if (!json_is_object(lv)) return;
+    size_t o = 0;
+#define LV(key, fmt) do { const json_t* v_ = json_object_get(lv, key); \
+        if (json_is_number(v_) && o < cap) o += snprintf(out + o, cap - o, fmt, o ? " " : "", json_number_value(v_)); } while (0)
+    if (brief) {   /* one number for the table: the loss, else the best reward, else the KL */
+        LV("loss", "%sloss %.4g");
+        if (!o) LV("best_reward", "%sbest %.3f");
+        if (!o) LV("kl", "%skl %.4g");
+        return;
+    }
+    LV("loss", "%sloss %.4f");
+    LV("val_loss", "%sval %.4f");
+    LV("tokens_per_s", "%s%.0f tok/s");
+    LV("task_step", "%sstep %.0f");
+    LV("mean_reward", "%smean %.3f");
+    LV("best_reward", "%sbest %.3f");
+    LV("kl", "%skl %.4f");
+    LV("val_ppl", "%sval ppl %.3f");
+#undef LV
+    const char* g = json_string_value(json_object_get(lv, "gate"));
+    if (g && o < cap) snprintf(out + o, cap - o, "%s%s", o ? " " : "", g);
+}
+
 static void line_for(const char* dir, const RunStat* s, char* out, size_t cap, int table) {
     char eta[32], age[32];
     json_t* hb = s->hb;
@@ -23,17 +51,19 @@ static void line_for(const char* dir, const RunStat* s, char* out, size_t cap, i
     fmt_duration(age, sizeof age, s->age_sec);
     long step = jget_int(hb, "step", 0), total = jget_int(hb, "total_steps", 0);
     double pct = 100.0 * jget_num(hb, "progress", 0);
+    char live[160];
+    live_text(hb, live, sizeof live, table);
     if (table)
-        snprintf(out, cap, "%-44s %-16s %-10s %6.1f%% %9ld/%-9ld %8s %8s", dir, jget_str(hb, "phase", "?"), s->status, pct,
-                 step, total, eta, age);
+        snprintf(out, cap, "%-44s %-16s %-10s %6.1f%% %9ld/%-9ld %8s %8s %s", dir, jget_str(hb, "phase", "?"), s->status, pct,
+                 step, total, eta, age, live);
     else {
         char bar[31];
         int fill = (int)(pct * 0.3);
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
         bar[30] = 0;
         const char* unit = jget_str(hb, "current_unit", "");
-        snprintf(out, cap, "%s %s [%s] %5.1f%% %ld/%ld %.2f/s eta %s (heartbeat %s ago)%s%s", jget_str(hb, "phase", "?"),
-                 s->status, bar, pct, step, total, jget_num(hb, "rate", 0), eta, age, *unit ? " " : "", unit);
+        snprintf(out, cap, "%s %s [%s] %5.1f%% %ld/%ld %.2f/s eta %s (heartbeat %s ago)%s%s%s%s", jget_str(hb, "phase", "?"),
+                 s->status, bar, pct, step, total, jget_num(hb, "rate", 0), eta, age, *unit ? " " : "", unit, *live ? " | " : "", live);
     }
 }
 
@@ -62,7 +92,7 @@ static int table(const WatchArgs* a) {
     int n = 0;
     if (!is_dir(a->root)) die(EXIT_BADINPUT, "%s: no such directory", a->root);
     collect(a->root, 6, found, &n, 1024);
-    printf("%-44s %-16s %-10s %7s %19s %8s %8s\n", "run", "phase", "status", "progress", "step", "eta", "age");
+    printf("%-44s %-16s %-10s %7s %19s %8s %8s %s\n", "run", "phase", "status", "progress", "step", "eta", "age", "last");
     for (int i = 0; i < n; i++) {
         RunStat s;
         runstat_load(&s, found[i], a->stale_sec);

@@ -18,6 +18,17 @@ payload() { python3 -c "import json,struct,sys; f=open(sys.argv[1],'rb'); n=stru
 ok=1; for f in ckpt_latest ckpt_step_0000030/model.safetensors model_config.json pretrain_config.json metrics.jsonl \
     _run_tracker/heartbeat.json run_record.json; do [ -e ref/$f ] || { ok=0; echo "missing $f"; }; done
 [ $ok = 1 ] && pass pretrain_artifacts || fail pretrain_artifacts "see above"
+# Live numbers: the heartbeat carries the last step's loss, val loss and tokens/s (those of
+# metrics.jsonl's last line); watch shows them.
+python3 - ref <<'PY' && pass heartbeat_live_loss || fail heartbeat_live_loss "see above"
+import json, sys
+hb = json.load(open(sys.argv[1] + "/_run_tracker/heartbeat.json"))
+last = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")][-1]
+lv = hb["live"]
+assert all(abs(lv[k] - last[k]) <= 1e-8 * abs(last[k]) for k in ("loss", "val_loss", "tokens_per_s")), (lv, last)
+PY
+$BIN/watch --run_dir ref | grep -q "| loss [0-9.]* val [0-9.]* [0-9]* tok/s" && $BIN/watch --root . | grep "^\./ref " | grep -q "loss [0-9.]*$" \
+  && pass watch_shows_live_loss || fail watch_shows_live_loss "$($BIN/watch --run_dir ref; $BIN/watch --root .)"
 [ "$(readlink ref/ckpt_latest)" = ckpt_step_0000030 ] && pass ckpt_latest_symlink || fail ckpt_latest_symlink "$(readlink ref/ckpt_latest)"
 python3 - ref/metrics.jsonl <<'PY' && pass metrics_jsonl_fields || fail metrics_jsonl_fields "bad metrics.jsonl"
 import json, sys

@@ -14,6 +14,14 @@ D --out "$T/s1" >"$T/l1" 2>&1 && pass sdft_runs || { fail sdft_runs "$(tail -3 "
 ok=1; for f in sdft_latest sdft_step_0000000/model.safetensors sdft_step_0000004/model.safetensors model_config.json metrics.jsonl sdft_eval_report.json; do
     [ -e "$T/s1/$f" ] || { ok=0; echo "missing $f"; }; done
 [ $ok = 1 ] && [ "$(readlink "$T/s1/sdft_latest")" = sdft_step_0000004 ] && [ ! -e "$T/s1/_resume" ] && pass sdft_artifacts || fail sdft_artifacts "see above"
+python3 - "$T/s1" <<'PY' && pass sdft_heartbeat_live || fail sdft_heartbeat_live "see above"
+import json, sys
+lv = json.load(open(sys.argv[1] + "/_run_tracker/heartbeat.json"))["live"]
+last = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")][-1]
+assert abs(lv["kl"] - last["kl"]) <= 1e-8 * max(1, abs(last["kl"])) and abs(lv["val_ppl"] - last["val_ppl"]) <= 1e-8 * last["val_ppl"], (lv, last)
+assert lv["gate"] == last["gate"], (lv, last)
+PY
+$BIN/watch --run_dir "$T/s1" | grep -q "| kl [0-9.e-]* val ppl [0-9.]* [A-Z]*$" && pass sdft_watch_live || fail sdft_watch_live "$($BIN/watch --run_dir "$T/s1")"
 python3 - "$T/s1" <<'PY' && pass sdft_report_and_metrics || fail sdft_report_and_metrics "see above"
 import json, sys
 d = sys.argv[1]

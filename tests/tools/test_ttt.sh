@@ -27,6 +27,12 @@ S --out_root "$T/t1" --mode ttt >"$T/l2" 2>&1 && pass ttt_mode_runs || { fail tt
 task=$(head -1 "$T/he.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 [ "$(wc -l <"$T/t1/$task/metrics.jsonl")" -eq 3 ] && [ -f "$T/t1/$task/adapter_step_2/lora.safetensors" ] && [ -f "$T/t1/$task/adapter_step_3/lora.safetensors" ] \
   && pass ttt_metrics_and_adapters || fail ttt_metrics_and_adapters "$(ls "$T/t1/$task")"
+python3 - "$T/t1" "$(tail -1 "$T/he.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")" <<'PY' && pass ttt_heartbeat_live || fail ttt_heartbeat_live "see above"
+import json, sys
+lv = json.load(open(sys.argv[1] + "/_run_tracker/heartbeat.json"))["live"]
+last = [json.loads(l) for l in open(sys.argv[1] + "/" + sys.argv[2] + "/metrics.jsonl")][-1]
+assert lv["task_step"] == 3 and all(abs(lv[k] - last[k]) <= 1e-8 for k in ("mean_reward", "best_reward")), (lv, last)
+PY
 # Adam's t is the number of updates taken: it moves by one on a step that trained, never
 # on a step whose groups all had constant rewards (no update).
 python3 - "$T/t1" <<'PY' && pass ttt_adam_counts_updates || fail ttt_adam_counts_updates "see above"
