@@ -326,6 +326,9 @@ const Opt WATCH_OPTS[] = {
     {"watch", OPT_FLOAT, offsetof(WatchArgs, watch), "0", 0, 3600, "with --root: redraw the table every N seconds (0 = once)"},
     {"costs", OPT_BOOL, offsetof(WatchArgs, costs), "0", OPT_RANGE_NONE, "with --root: also sum time and cost estimate per tool (run_record.json)"},
     {"stale_sec", OPT_FLOAT, offsetof(WatchArgs, stale_sec), "60", 1, 1e6, "a running heartbeat older than this whose pid is gone is 'crashed'"},
+    {"wait", OPT_FLOAT, offsetof(WatchArgs, wait), "600", 0, 1e7,
+     "with --follow: wait this long for a run dir that does not exist yet, and with --stop_on_terminal, ignore this long "
+     "a terminal heartbeat older than the watch (a run being restarted)"},
     {0},
 };
 

@@ -110,7 +110,7 @@ typedef struct {
 typedef struct {
     const char* root;
     int    follow, stop_on_terminal;
-    double interval, watch, stale_sec;
+    double interval, watch, stale_sec, wait;
     int costs;
 } WatchArgs;
 

@@ -43,6 +43,42 @@ static void live_text(const json_t* hb, char* out, size_t cap, int brief) {
     if (g && o < cap) snprintf(out + o, cap - o, "%s%s", o ? " " : "", g);
 }
 
+/* A one-line sparkline of the last values of metrics.jsonl's `loss` (pretrain) or `kl`
+ * (sdft): "loss ▇▅▄▃▂▂▁ 2.131" scaled from their min to their max; "" when there are
+ * fewer than 2. */
+static void sparkline(const char* dir, char* out, size_t cap) {
+    static const char* const BAR[8] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
+    enum { W = 40 };
+    char p[4200], line[4096];
+    double v[W];
+    int n = 0, total = 0;
+    const char* key = NULL;
+    out[0] = 0;
+    path_join(p, sizeof p, dir, "metrics.jsonl");
+    FILE* f = fopen(p, "r");
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        json_t* j = json_loads(line, 0, NULL);   /* a torn last line is skipped */
+        if (!j) continue;
+        if (!key) key = json_is_number(json_object_get(j, "loss")) ? "loss" : json_is_number(json_object_get(j, "kl")) ? "kl" : NULL;
+        json_t* x = key ? json_object_get(j, key) : NULL;
+        if (json_is_number(x)) { v[total % W] = json_number_value(x); total++; }
+        json_decref(j);
+    }
+    fclose(f);
+    n = total < W ? total : W;
+    if (n < 2) return;
+    double lo = 1e300, hi = -1e300;
+    for (int i = 0; i < n; i++) { lo = v[i] < lo ? v[i] : lo; hi = v[i] > hi ? v[i] : hi; }
+    size_t o = (size_t)snprintf(out, cap, "%s ", key);
+    for (int i = 0; i < n && o + 4 < cap; i++) {
+        double x = v[(total - n + i) % W];
+        int k = hi > lo ? (int)((x - lo) / (hi - lo) * 7.999) : 0;
+        o += (size_t)snprintf(out + o, cap - o, "%s", BAR[k]);
+    }
+    if (o < cap) snprintf(out + o, cap - o, " %.4g", v[(total - 1) % W]);
+}
+
 static void line_for(const char* dir, const RunStat* s, char* out, size_t cap, int table) {
     char eta[32], age[32];
     json_t* hb = s->hb;
@@ -158,7 +194,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!dir || !*dir) die(EXIT_BADINPUT, "give --run_dir DIR or --root DIR (see --help)");
-    if (!is_dir(dir)) die(EXIT_BADINPUT, "%s: no such run directory", dir);
+    double t0 = now_wall();
+    /* --follow waits for a run that has not started yet (--wait seconds). */
+    while (a.follow && !is_dir(dir) && now_wall() - t0 < a.wait) usleep((useconds_t)(a.interval * 1e6));
+    if (!is_dir(dir)) die(EXIT_BADINPUT, "%s: no such run directory%s", dir, a.follow ? " (waited --wait seconds)" : "");
     int tty = isatty(1);
     for (;;) {
         RunStat s;
@@ -167,8 +206,15 @@ int main(int argc, char** argv) {
         else line_for(dir, &s, line, sizeof line, 0);
         if (tty && a.follow) printf("\r\033[K%s", line);
         else printf("%s\n", line);
+        if (!a.follow) {
+            char sp[512];
+            sparkline(dir, sp, sizeof sp);
+            if (*sp) printf("%s\n", sp);
+        }
         fflush(stdout);
-        int done = terminal(s.status);
+        /* A terminal heartbeat written before this watch began is an earlier run's: the
+         * same command may be restarting it. It counts only once --wait has passed. */
+        int done = terminal(s.status) && (s.age_sec <= now_wall() - t0 + 1 || now_wall() - t0 >= a.wait);
         runstat_free(&s);
         if (!a.follow || (a.stop_on_terminal && done)) break;
         usleep((useconds_t)(a.interval * 1e6));

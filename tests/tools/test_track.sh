@@ -91,9 +91,45 @@ wait $pid; rc=$?
 
 # watch: a progress line for one run, a table for a root, and crashed detection.
 $BIN/watch --run_dir "$R" >"$T/w1" && grep -q "completed" "$T/w1" && grep -q "100.0%" "$T/w1" && pass watch_run_dir || fail watch_run_dir "$(cat "$T/w1")"
-$BIN/watch --run_dir "$P" --follow --stop_on_terminal --interval 0.1 >"$T/w2" && grep -q completed "$T/w2" \
+$BIN/watch --run_dir "$P" --follow --stop_on_terminal --interval 0.1 --wait 0 >"$T/w2" && grep -q completed "$T/w2" \
   && pass watch_follow_stops_on_terminal || fail watch_follow_stops_on_terminal "$(cat "$T/w2")"
 $BIN/watch --root "$T" >"$T/w3" && [ "$(grep -c '_runs/train.txt' "$T/w3")" -ge 3 ] && pass watch_root_table || fail watch_root_table "$(cat "$T/w3")"
+# --follow on a run dir that does not exist yet waits for it; a terminal heartbeat older
+# than the watch (an earlier run's) does not stop it: the restarted run's end does.
+W=$T/w/_runs/train.txt
+$BIN/watch --run_dir "$W" --follow --stop_on_terminal --interval 0.05 >"$T/w5" 2>&1 &
+wpid=$!
+hold_at "$W" 0
+$G --train_lines 20000 --val_lines 10 --train_out "$T/w/train.txt" --val_out "$T/w/val.txt" >/dev/null 2>&1 &
+gpid=$!
+wait_held "$W" $gpid
+for i in $(seq 1 12000); do grep -q running "$T/w5" && break; kill -0 $wpid 2>/dev/null || break; sleep 0.05; done
+release "$W"
+wait $gpid; wait $wpid; rc=$?
+[ $rc -eq 0 ] && grep -q running "$T/w5" && tail -c 300 "$T/w5" | grep -q completed && pass watch_follow_waits_for_new_run \
+  || fail watch_follow_waits_for_new_run "rc=$rc $(tail -c 300 "$T/w5")"
+python3 - "$W/_run_tracker/heartbeat.json" <<'PY'
+import json, sys
+hb = json.load(open(sys.argv[1]))
+hb["updated_at"] = "2020-01-01T00:00:00Z"     # an earlier run's, long finished
+json.dump(hb, open(sys.argv[1], "w"))
+PY
+: >"$T/w6"
+$BIN/watch --run_dir "$W" --follow --stop_on_terminal --interval 0.05 >"$T/w6" 2>&1 &
+wpid=$!
+for i in $(seq 1 12000); do grep -q completed "$T/w6" && break; sleep 0.05; done   # it has seen the old heartbeat
+hold_at "$W" 0
+$G --train_lines 20000 --val_lines 10 --train_out "$T/w/train.txt" --val_out "$T/w/val.txt" --force >/dev/null 2>&1 &
+gpid=$!
+wait_held "$W" $gpid
+for i in $(seq 1 12000); do grep -q running "$T/w6" && break; kill -0 $wpid 2>/dev/null || break; sleep 0.05; done
+kill -0 $wpid 2>/dev/null && pass watch_ignores_old_terminal_heartbeat || fail watch_ignores_old_terminal_heartbeat "it stopped on the old heartbeat"
+release "$W"
+wait $gpid; wait $wpid; rc=$?
+[ $rc -eq 0 ] && grep -q running "$T/w6" && pass watch_stops_on_restarted_run || fail watch_stops_on_restarted_run "rc=$rc $(tail -c 300 "$T/w6")"
+$BIN/watch --run_dir "$T/p/_runs/train.txt" >/dev/null && expect_err watch_missing_dir_follow 2 "nowhere2: no such run directory \(waited" \
+  $BIN/watch --run_dir "$T/nowhere2" --follow --wait 0
+
 C=$T/crash
 mkdir -p "$C/_run_tracker"
 cat >"$C/_run_tracker/heartbeat.json" <<J
