@@ -29,6 +29,14 @@ assert all(abs(lv[k] - last[k]) <= 1e-8 * abs(last[k]) for k in ("loss", "val_lo
 PY
 $BIN/watch --run_dir ref | grep -q "| loss [0-9.]* val [0-9.]* [0-9]* tok/s" && $BIN/watch --root . | grep "^\./ref " | grep -q "loss [0-9.]*$" \
   && pass watch_shows_live_loss || fail watch_shows_live_loss "$($BIN/watch --run_dir ref; $BIN/watch --root .)"
+# the sparkline: the last 30 losses of metrics.jsonl (30 steps), min to max, then the last value
+$BIN/watch --run_dir ref | tail -1 | python3 -c "
+import json, sys
+line = sys.stdin.read().split()
+assert line[0] == 'loss' and len(line[1]) == 30 and set(line[1]) <= set(chr(0x2581 + k) for k in range(8)), line
+last = [json.loads(l) for l in open('ref/metrics.jsonl')][-1]['loss']
+assert abs(float(line[2]) - last) < 1e-3 * last, (line, last)
+" && pass watch_loss_sparkline || fail watch_loss_sparkline "$($BIN/watch --run_dir ref)"
 [ "$(readlink ref/ckpt_latest)" = ckpt_step_0000030 ] && pass ckpt_latest_symlink || fail ckpt_latest_symlink "$(readlink ref/ckpt_latest)"
 python3 - ref/metrics.jsonl <<'PY' && pass metrics_jsonl_fields || fail metrics_jsonl_fields "bad metrics.jsonl"
 import json, sys
