@@ -6,7 +6,7 @@
 #              bytes/token on the val text; pack-bins vs spm_encode
 #   pretrain:  tokens/s of our trainer (mHC off) vs the pinned PyTorch peer
 #              (../shared/bench/torch_gpt_peer.py) and the project's own peer
-#              (tests/torch/ref_model.py bench, which must agree with it), at the
+#              (python/dd_model.py bench, which must agree with it), at the
 #              tiny shape and at the 120M shape; and the cost of mHC on.
 #   sample:    sampling tokens/s (sample_batch vs tests/torch/ref_sample.py's KV-cache
 #              loop) at the tiny and a 4x wider shape, N=8 and N=32, all threads and 1,
@@ -76,7 +76,7 @@ pretrain_row() {   # label, shape flags...
     local ours oursm torch_own torch_pin
     ours=$(build/bench/bench_train "$@" --threads $NT | field tok_per_s)
     oursm=$(build/bench/bench_train "$@" --threads $NT --mhc 4 | field tok_per_s)
-    torch_own=$(/usr/bin/python3 tests/torch/ref_model.py bench "$@" --threads $NT | field tok_per_s)
+    torch_own=$(/usr/bin/python3 python/dd_model.py bench "$@" --threads $NT | field tok_per_s)
     if [ -f "$PEER" ]; then torch_pin=$(/usr/bin/python3 "$PEER" "$@" --threads $NT | field tok_per_s); else torch_pin=$torch_own; fi
     row "pretrain $label (tok/s)" "$ours" "$torch_pin" "$(ratio $ours $torch_pin)x" "vs pinned PyTorch peer, mHC off"
     row "  project's PyTorch peer (tok/s)" "" "$torch_own" "$(ratio $torch_own $torch_pin)x" "own peer / pinned peer (should be ~1)"
@@ -85,7 +85,7 @@ pretrain_row() {   # label, shape flags...
     ours1=$(build/bench/bench_train "$@" --threads 1 | field tok_per_s)
     busy_start
     oursb=$(build/bench/bench_train "$@" --threads 0 | field tok_per_s)
-    torchb=$(/usr/bin/python3 tests/torch/ref_model.py bench "$@" --threads $NT | field tok_per_s)
+    torchb=$(/usr/bin/python3 python/dd_model.py bench "$@" --threads $NT | field tok_per_s)
     busy_stop
     row "  1 thread (tok/s)" "$ours1" "" "" "ours, --threads 1, quiet"
     row "  busy neighbour (tok/s)" "$oursb" "$torchb" "$(ratio $oursb $torchb)x" "ours threads 0 (my share) vs PyTorch $NT thr; 1-thread quiet: $ours1"

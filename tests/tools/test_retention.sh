@@ -1,6 +1,6 @@
 # retention (E2) on real ci checkpoints: base vs itself (delta exactly 0), base
 # vs the mHC-off pretrain (different parameters, same vocab), base_ppl against
-# the independent PyTorch reference (tests/torch/ref_ppl.py), early stop when the
+# the independent PyTorch reference (python/dd_load.py), early stop when the
 # bin runs out, and bad input (one line, exit 2).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -43,7 +43,7 @@ assert lo < r["rel_delta"] < hi, (lo, r["rel_delta"], hi)
 PY
 
 # The independent check: the PyTorch reference model on the same batches.
-/usr/bin/python3 tests/torch/ref_ppl.py "$BASE/ckpt_latest" "$VAL" "$SEQ" 4 5 >"$T/ref.json" 2>"$T/ref.err" \
+/usr/bin/python3 python/dd_load.py "$BASE/ckpt_latest" "$VAL" "$SEQ" 4 5 >"$T/ref.json" 2>"$T/ref.err" \
   && python3 - "$T/ref.json" "$T/self/retention_ppl.json" <<'PY' && pass retention_matches_torch_reference || fail retention_matches_torch_reference "$(tail -3 "$T/ref.err")"
 import json, sys
 ref, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -51,6 +51,28 @@ rel = abs(r["base_ppl"] - ref["ppl"]) / ref["ppl"]
 print(f"base_ppl C {r['base_ppl']:.8f} torch {ref['ppl']:.8f} rel {rel:.2e}")
 assert ref["batches"] == r["batches"] and ref["tokens"] == r["tokens_evaluated"], (ref, r)
 assert rel <= 1e-4, rel
+PY
+
+# python/dd_load.py as a library (python/README.md): the windows bin/retention cuts, and
+# a torn or foreign bin refused naming it.
+head -c 1500 "$VAL" >"$T/torn.bin"
+/usr/bin/python3 - "$VAL" "$T/torn.bin" "$BASE/ckpt_latest" "$SEQ" <<'PY' >"$T/py.out" 2>&1 && pass python_loader_library || fail python_loader_library "$(tail -3 "$T/py.out")"
+import sys
+sys.path.insert(0, "python")
+import dd_load
+toks = dd_load.read_bin(sys.argv[1])
+T = int(sys.argv[4])
+b = list(dd_load.val_batches(toks, T, 4, 2))
+assert len(b) == 2 and b[0][0].shape == (4, T) and (b[0][0][1] == toks[T:2 * T]).all() and (b[0][1][0] == toks[1:T + 1]).all()
+assert (b[1][0][0] == toks[4 * T:5 * T]).all()         # window k*B + b starts at token (k*B + b)*T
+for bad in (sys.argv[2], sys.argv[3] + "/model.safetensors"):
+    try:
+        dd_load.read_bin(bad)
+        raise SystemExit(f"{bad} accepted")
+    except ValueError as e:
+        assert bad in str(e), e
+model, cfg = dd_load.load_checkpoint(sys.argv[3])
+assert cfg["d_model"] > 0 and sum(p.numel() for p in model.parameters()) > 0
 PY
 
 # A bin smaller than max_batches: stops early, and says so.

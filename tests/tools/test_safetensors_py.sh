@@ -1,5 +1,5 @@
 # safetensors between C and Python: a file written by lib/safetensors.c loads in
-# Python (tests/torch/safetensors_np.py, json + numpy only) with the right values,
+# Python (python/safetensors_np.py, json + numpy only) with the right values,
 # and a file written by Python opens in C with its checksum verified.
 . "$(dirname "$0")/lib.sh"
 TS=$ROOT/build/tests/test_safetensors
@@ -7,7 +7,7 @@ PY=/usr/bin/python3
 if [ ! -x "$TS" ]; then fail st_py_helper "$TS missing: run make unit"; exit 1; fi
 
 if "$TS" --write "$T/c.safetensors" 2>"$T/err"; then pass st_c_write; else fail st_c_write "$(cat "$T/err")"; fi
-if PYTHONPATH=$ROOT/tests/torch $PY - "$T/c.safetensors" >"$T/py.out" 2>&1 <<'PYEOF'
+if PYTHONPATH=$ROOT/python $PY - "$T/c.safetensors" >"$T/py.out" 2>&1 <<'PYEOF'
 import sys
 import numpy as np
 from safetensors_np import load
@@ -33,7 +33,7 @@ print("ok")
 PYEOF
 then pass st_python_loads_c_file; else fail st_python_loads_c_file "$(tail -5 "$T/py.out")"; fi
 
-PYTHONPATH=$ROOT/tests/torch $PY - "$T/py.safetensors" <<'PYEOF' >"$T/py.out" 2>&1
+PYTHONPATH=$ROOT/python $PY - "$T/py.safetensors" <<'PYEOF' >"$T/py.out" 2>&1
 import sys
 import numpy as np
 from safetensors_np import save

@@ -47,7 +47,7 @@ for f in glob.glob(sys.argv[1] + "/*/metrics.jsonl"):
 assert n == 12, n
 PY
 /usr/bin/python3 - "$T/t1/$task/adapter_step_3/lora.safetensors" <<'PY' && pass lora_safetensors_peft_names || fail lora_safetensors_peft_names "see above"
-import sys; sys.path.insert(0, "tests/torch")
+import sys; sys.path.insert(0, "python")
 import safetensors_np
 t, meta = safetensors_np.load(sys.argv[1])
 a = t["base_model.model.h.0.attn.c_attn.lora_A.weight"]; b = t["base_model.model.h.0.attn.c_attn.lora_B.weight"]

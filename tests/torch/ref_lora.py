@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""LoRA against PyTorch: the reference model (ref_model.GPT, float64) with the
+"""LoRA against PyTorch: the reference model (dd_model.GPT, float64) with the
 C side's adapter attached to every layer's attn.c_attn, attn.c_proj, mlp.c_fc and
 mlp.c_proj (W x + b + (alpha / r) B (A x)), the loss sum_i w_i CE_i over the
 batch (ignored targets < 0), and autograd's gradients of the adapter compared
@@ -9,7 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_model import GPT, st_load
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))  # dd_model, safetensors_np
+from dd_model import GPT, st_load
 
 d = sys.argv[1]
 cfg = json.load(open(os.path.join(d, "config.json")))

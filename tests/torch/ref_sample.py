@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ref_sample: the PyTorch peer for sampling speed (SPEC §9 "sampling tokens/s").
 
-The project's plain GPT (ref_model.GPT, mHC off, same init) decoded with a
+The project's plain GPT (dd_model.GPT, mHC off, same init) decoded with a
 hand-written KV cache: the N prompts are prefilled in one batched forward that
 fills per-layer K/V buffers, then every step feeds one token for all N sequences,
 attending to the cached K/V; the next token is a multinomial draw from the
@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_model import GPT  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))  # dd_model, safetensors_np
+from dd_model import GPT  # noqa: E402
 
 
 def kv_alloc(m, N, T):

@@ -3,7 +3,7 @@
 
   ref_ttt_step.py check DIR     parity with `bench_ttt_step ... --dump DIR`: on the C side's
                                 sampled tokens, the loss, every LoRA gradient (float64
-                                autograd of the reference model, ref_model.GPT, with the
+                                autograd of the reference model, dd_model.GPT, with the
                                 adapter as ref_lora.py attaches it) and the Adam step
   ref_ttt_step.py bench --d 128 --L 4 --H 4 --V 1024 --T 128 --N 32 --P 16 --G 32 --rank 8 --threads 2 [--reps 3]
 
@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_model import GPT, st_load  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))  # dd_model, safetensors_np
+from dd_model import GPT, st_load  # noqa: E402
 from ref_sample import kv_alloc, kv_forward  # noqa: E402
 
 SITES = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")

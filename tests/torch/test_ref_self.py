@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Self-checks of tests/torch/ref_model.py that need no C side.
+"""Self-checks of python/dd_model.py that need no C side.
 
   /usr/bin/python3 tests/torch/test_ref_self.py
 
@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ref_model as R  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))  # dd_model, safetensors_np
+import dd_model as R  # noqa: E402
 
 torch.set_num_threads(2)
 failures = 0
@@ -245,7 +246,7 @@ def test_gradcheck():
 
 
 def np_forward(model, idx):
-    """docs/model.md, token by token, in numpy float64 (independent of ref_model's code)."""
+    """docs/model.md, token by token, in numpy float64 (independent of dd_model's code)."""
     P = {k: v.detach().double().numpy() for k, v in model.named_tensors().items()}
     c = model.cfg
     C, L, NH, V = c["d_model"], c["n_layers"], c["n_heads"], c["vocab_size"]

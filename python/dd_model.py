@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ref_model: an independent PyTorch re-implementation of docs/model.md.
+"""dd_model: an independent PyTorch re-implementation of docs/model.md.
 
 A GPT-2-style pre-norm decoder (tied embeddings, learned positions, tanh-GELU
 MLP, causal softmax attention, biases, LayerNorm eps 1e-5) with optional mHC
@@ -8,11 +8,11 @@ safetensors names, so `model.named_tensors()` / `model.load_named(...)` talk to
 the C side's files directly.
 
 CLI (Debian's python3-torch, numpy; nothing else):
-  /usr/bin/python3 tests/torch/ref_model.py compare DIR
+  /usr/bin/python3 python/dd_model.py compare DIR
       DIR = `build/tests/test_model --dump DIR`: config.json, weights.safetensors,
       batch.safetensors, grads.safetensors, outputs.safetensors, trajectory.json.
       Prints one `PASS name` / `FAIL name: details` line per check; exit 1 on failure.
-  /usr/bin/python3 tests/torch/ref_model.py bench --d 128 --L 4 --H 4 --V 1024 \
+  /usr/bin/python3 python/dd_model.py bench --d 128 --L 4 --H 4 --V 1024 \
       --T 128 --B 8 --threads 2 --steps 10 --warmup 2 [--mhc 0]
       The project's own PyTorch peer (same model and protocol as
       ../shared/bench/torch_gpt_peer.py); prints one JSON line with its keys.
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # --------------------------------------------------------------------------
-# safetensors: prefer the shared helper (tests/torch/safetensors_np.py); fall
+# safetensors: prefer the shared helper (python/safetensors_np.py); fall
 # back to a minimal private reader/writer with the same interface.
 
 _DT = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I32": np.int32,
