@@ -148,6 +148,22 @@ done:
     return rc;
 }
 
+int ckpt_load_model(const char* ckpt, const char* device, const char* precision, const Tokenizer* tok,
+                    const char* tok_path, Model* m, char err[ERR_LEN]) {
+    ModelConfig mc;
+    if (ckpt_read_config(ckpt, &mc, err)) return -1;
+    model_build(m, &mc, 0);
+    if (ckpt_load_weights(ckpt, m, err)) { model_free(m); return -1; }
+    if (tok_vocab_size(tok) != m->V) {
+        snprintf(err, ERR_LEN, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", tok_path,
+                 tok_vocab_size(tok), m->V, ckpt);
+        model_free(m);
+        return -1;
+    }
+    model_use_device(m, device, precision);
+    return 0;
+}
+
 int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]) {
     char p[4200];
     if (ckpt_load_weights(dir, m, err)) return -1;

@@ -14,6 +14,7 @@
 #define DD_CKPT_H
 #include <jansson.h>
 #include "model.h"
+#include "tokenizer.h"
 
 /* Publish a checkpoint. mopt/vopt (on the model's device, like the weights)
  * may be NULL (weights only). state is copied. */
@@ -24,6 +25,11 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
 int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]);
 /* Weights into a built model: every tensor present with the model's shape, checksum verified. */
 int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]);
+/* A checkpoint's model, ready to sample: its recorded config, built, the weights loaded
+ * (checksum verified), on `device` at `precision` (model_use_device); tok (read from
+ * tok_path) must have the model's vocab, else -1 with err naming both files. */
+int ckpt_load_model(const char* ckpt, const char* device, const char* precision, const Tokenizer* tok,
+                    const char* tok_path, Model* m, char err[ERR_LEN]);
 /* Full resume state into the model and mopt/vopt (on its device); *state is a new reference. */
 int ckpt_load_state(const char* ckpt_dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]);
 

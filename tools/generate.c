@@ -81,15 +81,8 @@ int main(int argc, char** argv) {
 
     Tokenizer* tok = tok_load(a.tokenizer, err);
     if (!tok) die(EXIT_BADINPUT, "%s", err);
-    ModelConfig mc;
-    if (ckpt_read_config(a.ckpt, &mc, err)) die(EXIT_BADINPUT, "%s", err);
     Model m;
-    model_build(&m, &mc, 0);
-    if (ckpt_load_weights(a.ckpt, &m, err)) die(EXIT_BADINPUT, "%s", err);
-    model_use_device(&m, a.device, a.precision);
-    if (tok_vocab_size(tok) != m.V)
-        die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
-            tok_vocab_size(tok), m.V, a.ckpt);
+    if (ckpt_load_model(a.ckpt, a.device, a.precision, tok, a.tokenizer, &m, err)) die(EXIT_BADINPUT, "%s", err);
     if (a.max_new_tokens >= m.Tmax)
         cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in the model's %d positions", a.max_new_tokens, m.Tmax);
     Lora* lo = NULL;

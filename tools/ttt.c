@@ -150,16 +150,9 @@ int main(int argc, char** argv) {
     }
     Tokenizer* tok = tok_load(a.tokenizer, err);
     if (!tok) die(EXIT_BADINPUT, "%s", err);
-    ModelConfig mc;
-    if (ckpt_read_config(a.ckpt, &mc, err)) die(EXIT_BADINPUT, "%s", err);
     Model m;
-    model_build(&m, &mc, 0);
-    if (ckpt_load_weights(a.ckpt, &m, err)) die(EXIT_BADINPUT, "%s", err);
-    model_use_device(&m, a.device, a.precision);
-    if (tok_vocab_size(tok) != m.V)
-        die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
-            tok_vocab_size(tok), m.V, a.ckpt);
-    if (lr_auto) tc.lr = ttt_lr_auto(mc.d_model);
+    if (ckpt_load_model(a.ckpt, a.device, a.precision, tok, a.tokenizer, &m, err)) die(EXIT_BADINPUT, "%s", err);
+    if (lr_auto) tc.lr = ttt_lr_auto(m.cfg.d_model);
     if (a.max_new_tokens >= m.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in %d positions", a.max_new_tokens, m.Tmax);
 
     /* A shard's run dir (tracker, lock, logs, pause files) is its own, so shards run
