@@ -76,3 +76,7 @@ expect_err generate_unknown_task 2 "he.jsonl: no task with id 'nope'" G --tasks 
 expect_err generate_task_id_alone 2 "go together" G --task_id "$task"
 expect_err generate_too_many_tokens 2 "max_new_tokens" $BIN/generate --ckpt "$CK" --tokenizer "$TK" --prompt x --max_new_tokens 100000
 expect_err generate_missing_ckpt 2 "nope_ckpt" $BIN/generate --ckpt "$T/nope_ckpt" --tokenizer "$TK" --prompt x
+# a tokenizer with another vocab than the checkpoint's: refused, naming both
+$BIN/train-tokenizer --input "$O/data/raw/train.txt" --model_prefix "$T/other" --vocab_size 290 --model_type bpe >/dev/null 2>&1
+expect_err generate_vocab_mismatch 2 "other.model: vocab 290 differs from the model's [0-9]+ \\(.*ckpt_latest\\): mismatched tokenizer and checkpoint" \
+  $BIN/generate --ckpt "$CK" --tokenizer "$T/other.model" --prompt x
