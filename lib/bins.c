@@ -83,6 +83,12 @@ int bin_open(Bin* b, const char* path, char err[ERR_LEN]) {
     b->ntok = (size_t)h[2];
     b->vocab = h[3];
     b->bpt = h[4];
+    const unsigned char* tk = (const unsigned char*)map + BIN_TOK_OFF;
+    int known = 0;
+    for (int i = 0; i < 32; i++) known |= tk[i];
+    b->tok_sha256[0] = 0;
+    if (known)
+        for (int i = 0; i < 32; i++) snprintf(b->tok_sha256 + 2 * i, 3, "%02x", tk[i]);
     return 0;
 }
 
@@ -122,6 +128,19 @@ int bin_writer_put(BinWriter* w, const uint32_t* ids, size_t n, char err[ERR_LEN
     return 0;
 }
 
+int bin_writer_tokenizer(BinWriter* w, const char* hex, char err[ERR_LEN]) {
+    if (strlen(hex) != 64 || strspn(hex, "0123456789abcdefABCDEF") != 64) {
+        snprintf(err, ERR_LEN, "tokenizer hash '%.80s' is not 64 hex digits", hex);
+        return -1;
+    }
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) { snprintf(err, ERR_LEN, "tokenizer hash '%s' is not 64 hex digits", hex); return -1; }
+        w->tok[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
 int bin_writer_commit(BinWriter* w, char err[ERR_LEN]) {
     if (w->ntok > 0x7fffffff) {
         atomic_abort(&w->a);
@@ -129,7 +148,7 @@ int bin_writer_commit(BinWriter* w, char err[ERR_LEN]) {
         return -1;
     }
     int32_t h[5] = {(int32_t)BIN_MAGIC, BIN_VERSION, (int32_t)w->ntok, w->vocab, w->bpt};
-    if (fseek(w->a.f, 0, SEEK_SET) != 0 || fwrite(h, sizeof h, 1, w->a.f) != 1) {
+    if (fseek(w->a.f, 0, SEEK_SET) != 0 || fwrite(h, sizeof h, 1, w->a.f) != 1 || fwrite(w->tok, 32, 1, w->a.f) != 1) {
         atomic_abort(&w->a);
         snprintf(err, ERR_LEN, "%s: write failed: %s", w->a.path, strerror(errno));
         return -1;

@@ -1,6 +1,7 @@
 /* ckpt: see ckpt.h. */
 #include "ckpt.h"
 #include "atomic.h"
+#include "hash.h"
 #include "json.h"
 #include "safetensors.h"
 #include <dirent.h>
@@ -31,6 +32,7 @@ static int write_weights(const char* path, Model* m, long step, char err[ERR_LEN
     char step_s[32];
     snprintf(step_s, sizeof step_s, "%ld", step);
     json_t* meta = json_pack("{s:s, s:s, s:s}", "format", "dd-ckpt-1", "model_config", cfg_s, "step", step_s);
+    if (m->tokenizer_sha256[0]) json_object_set_new(meta, "tokenizer_sha256", json_string(m->tokenizer_sha256));
     int rc = st_write(path, t, m->ntensors, meta, err);
     json_decref(meta);
     json_decref(cfg);
@@ -142,10 +144,36 @@ int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]) {
         goto done;
     }
     model_params_changed(m);
+    const char* tk = st_meta(s, "tokenizer_sha256");
+    snprintf(m->tokenizer_sha256, sizeof m->tokenizer_sha256, "%s", tk && strlen(tk) == 64 ? tk : "");
     rc = 0;
 done:
     st_close(s);
     return rc;
+}
+
+int ckpt_read_tokenizer(const char* ckpt, char hex[65], char err[ERR_LEN]) {
+    char p[4200];
+    weights_path(p, sizeof p, ckpt);
+    SafeTensors* s = st_open(p, 0, err);   /* metadata only: the payload is checked where it is loaded */
+    if (!s) return -1;
+    const char* tk = st_meta(s, "tokenizer_sha256");
+    snprintf(hex, 65, "%s", tk && strlen(tk) == 64 ? tk : "");
+    st_close(s);
+    return 0;
+}
+
+int ckpt_check_tokenizer(const char* ckpt, const char* ckpt_sha256, const char* path, const char* tok_sha256, char err[ERR_LEN]) {
+    char h[HASH_HEX];
+    if (!ckpt_sha256 || !*ckpt_sha256) return 0;   /* a checkpoint from before the hash was recorded */
+    if (!tok_sha256) {
+        if (hash_file(path, h, err)) return -1;
+        tok_sha256 = h;
+    }
+    if (!*tok_sha256 || !strcmp(tok_sha256, ckpt_sha256)) return 0;
+    snprintf(err, ERR_LEN, "%s: another tokenizer than the one checkpoint %s was trained with (sha256 %.12s... vs %.12s...)",
+             path, ckpt, tok_sha256, ckpt_sha256);
+    return -1;
 }
 
 int ckpt_load_model(const char* ckpt, const char* device, const char* precision, const Tokenizer* tok,
@@ -160,6 +188,7 @@ int ckpt_load_model(const char* ckpt, const char* device, const char* precision,
         model_free(m);
         return -1;
     }
+    if (ckpt_check_tokenizer(ckpt, m->tokenizer_sha256, tok_path, NULL, err)) { model_free(m); return -1; }
     model_use_device(m, device, precision);
     return 0;
 }

@@ -27,9 +27,17 @@ int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]);
 int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]);
 /* A checkpoint's model, ready to sample: its recorded config, built, the weights loaded
  * (checksum verified), on `device` at `precision` (model_use_device); tok (read from
- * tok_path) must have the model's vocab, else -1 with err naming both files. */
+ * tok_path) must have the model's vocab and be the tokenizer it was trained with
+ * (ckpt_check_tokenizer), else -1 with err naming both files. */
 int ckpt_load_model(const char* ckpt, const char* device, const char* precision, const Tokenizer* tok,
                     const char* tok_path, Model* m, char err[ERR_LEN]);
+/* The tokenizer a checkpoint was trained with: its weights' `tokenizer_sha256` metadata
+ * ("" for a checkpoint from before it was recorded), without reading the payload. */
+int ckpt_read_tokenizer(const char* ckpt, char hex[65], char err[ERR_LEN]);
+/* `path` against the tokenizer checkpoint `ckpt` was trained with (ckpt_sha256): path is a
+ * tokenizer .model (tok_sha256 NULL: hashed here) or a bin (tok_sha256: its header's).
+ * -1 with err naming both when they differ; 0 when they match or either is unknown. */
+int ckpt_check_tokenizer(const char* ckpt, const char* ckpt_sha256, const char* path, const char* tok_sha256, char err[ERR_LEN]);
 /* Full resume state into the model and mopt/vopt (on its device); *state is a new reference. */
 int ckpt_load_state(const char* ckpt_dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]);
 

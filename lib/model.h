@@ -107,6 +107,7 @@ typedef struct {
     float     *sk_g, *sk_d;               /* (B*T, n*n) Sinkhorn gradient in/out */
     PassGraph* graphs;                  /* (MODEL_GRAPHS) the passes' CUDA graphs (model.c), or NULL */
     KVCache    kv;                      /* the cache model_kv_reserve hands out (kv.ops NULL: none yet) */
+    char       tokenizer_sha256[65];    /* the tokenizer its data was made with (ckpt metadata; "" unknown) */
 } Model;
 
 /* Builds the parameter table and buffer from a validated config; init from

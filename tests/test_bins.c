@@ -46,6 +46,25 @@ int main(void) {
     CHECK("bins_roundtrip_u32_for_large_vocab", ok && b.bpt == 4 && bin_get(&b, 0) == 70000, "%s", err);
     if (ok) bin_close(&b);
 
+    /* The tokenizer's SHA-256 in header bytes 20..51: written by bin_writer_tokenizer, read
+     * back as hex; a bin without it (all zero) reads as unknown (""). */
+    const char* sha = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+    snprintf(p, sizeof p, "%s/tok.bin", dir);
+    ok = bin_writer_open(&w, p, 1024, err) == 0 && bin_writer_tokenizer(&w, sha, err) == 0 && bin_writer_put(&w, ids, 5, err) == 0 &&
+         bin_writer_commit(&w, err) == 0 && bin_open(&b, p, err) == 0;
+    CHECK("bins_tokenizer_hash_roundtrip", ok && !strcmp(b.tok_sha256, sha) && bin_get(&b, 2) == 1023, "%s %s", err, ok ? b.tok_sha256 : "");
+    if (ok) bin_close(&b);
+    snprintf(p, sizeof p, "%s/ok.bin", dir);
+    ok = bin_open(&b, p, err) == 0;
+    CHECK("bins_without_tokenizer_hash_unknown", ok && b.tok_sha256[0] == 0, "%s", ok ? b.tok_sha256 : err);
+    if (ok) bin_close(&b);
+    BinWriter w2;
+    snprintf(p, sizeof p, "%s/badhash.bin", dir);
+    ok = bin_writer_open(&w2, p, 1024, err) == 0;
+    CHECK("bins_tokenizer_hash_refuses_non_hex", ok && bin_writer_tokenizer(&w2, "xyz", err) == -1 &&
+          bin_writer_tokenizer(&w2, "zz112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210", err) == -1, "accepted");
+    if (ok) bin_writer_abort(&w2);
+
     snprintf(p, sizeof p, "%s/trunc.bin", dir);
     write_raw(p, raw, len - 1);
     CHECK("bins_refuse_truncated", refuses(p, "truncated", got), "%s", got);

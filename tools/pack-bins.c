@@ -5,6 +5,7 @@
 #include "specs.h"
 #include "config.h"
 #include "control.h"
+#include "hash.h"
 #include "tokenizer.h"
 #include "track.h"
 #include <omp.h>
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
     if (bad_line >= 0) die(EXIT_FAIL, "%s:%ld: decode(encode(line)) differs from the line", a.input, bad_line + 1);
     BinWriter w;
     if (bin_writer_open(&w, a.output, tok_vocab_size(tok), err)) die(EXIT_BADINPUT, "%s", err);
+    char tok_sha[HASH_HEX];   /* the header records which tokenizer made the ids (docs/formats.md) */
+    if (hash_file(a.tokenizer, tok_sha, err) || bin_writer_tokenizer(&w, tok_sha, err)) { bin_writer_abort(&w); die(EXIT_BADINPUT, "%s", err); }
     size_t ntok = 0;
     for (int k = 0; k < nchunks; k++) {
         if (bin_writer_put(&w, chunks[k].ids, chunks[k].n, err)) die(EXIT_FAIL, "%s", err);

@@ -71,7 +71,11 @@ int main(int argc, char** argv) {
     Bin train, val;
     open_bin(&train, a.train_bin, &m, (long)B * T + 1);
     open_bin(&val, a.val_bin, &m, (long)B * T + 1);
+    if (train.tok_sha256[0] && val.tok_sha256[0] && strcmp(train.tok_sha256, val.tok_sha256))
+        die(EXIT_BADINPUT, "%s: made by another tokenizer than %s (sha256 %.12s... vs %.12s...)", a.val_bin, a.train_bin,
+            val.tok_sha256, train.tok_sha256);
     if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
+    if (*a.init_from && ckpt_check_tokenizer(a.init_from, m.tokenizer_sha256, a.train_bin, train.tok_sha256, err)) die(EXIT_BADINPUT, "%s", err);
     model_use_device(&m, a.device, a.precision);
 
     /* The one rule (track_rerun_rule): a run with other settings, inputs or model shape is
@@ -172,6 +176,8 @@ int main(int argc, char** argv) {
             m.k->zero(vopt, m.num_params * sizeof(float));
         }
     }
+    /* The checkpoints record the tokenizer of the data (ckpt metadata tokenizer_sha256). */
+    snprintf(m.tokenizer_sha256, sizeof m.tokenizer_sha256, "%s", train.tok_sha256);
     char metrics[4200];
     path_join(metrics, sizeof metrics, a.out, "metrics.jsonl");
     if (lead && jsonl_truncate_steps(metrics, step, err)) die(EXIT_FAIL, "%s", err);

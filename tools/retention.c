@@ -86,6 +86,13 @@ int main(int argc, char** argv) {
     if (batches > a.max_batches) batches = a.max_batches;
     if (batches == 0)
         die(EXIT_BADINPUT, "%s: %zu tokens, fewer than one batch needs (%zu)", a.val_bin, val.ntok, per_batch + 1);
+    /* Both models must have been trained on ids from the val bin's tokenizer. */
+    for (int i = 0; i < 2; i++) {
+        const char* ck = i ? a.updated_ckpt : a.base_ckpt;
+        char tk[65];
+        if (ckpt_read_tokenizer(ck, tk, err) || ckpt_check_tokenizer(ck, tk, a.val_bin, val.tok_sha256, err))
+            die(EXIT_BADINPUT, "%s", err);
+    }
 
     path_dirname(d, sizeof d, a.out);
     if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);

@@ -85,11 +85,13 @@ int main(int argc, char** argv) {
     if (tok_vocab_size(x.tok) != x.s.V)
         die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(x.tok), x.s.V, a.ckpt);
+    if (ckpt_check_tokenizer(a.ckpt, x.s.tokenizer_sha256, a.tokenizer, NULL, err)) die(EXIT_BADINPUT, "%s", err);
     if (a.gate_val_seq_len > x.s.Tmax) cfg_refuse(&c, "gate_val_seq_len", "%ld exceeds the model's seq_len %d", a.gate_val_seq_len, x.s.Tmax);
     if (a.max_new_tokens >= x.s.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt", a.max_new_tokens);
     Bin val;
     if (bin_open(&val, a.gate_val_bin, err)) die(EXIT_BADINPUT, "%s", err);
     if (val.vocab > x.s.V) die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d", a.gate_val_bin, val.vocab, x.s.V);
+    if (ckpt_check_tokenizer(a.ckpt, x.s.tokenizer_sha256, a.gate_val_bin, val.tok_sha256, err)) die(EXIT_BADINPUT, "%s", err);
     if ((long)val.ntok < a.gate_val_seq_len + 1) die(EXIT_BADINPUT, "%s: too few tokens for one gate sequence", a.gate_val_bin);
     char wpath[4200];
     path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
