@@ -50,6 +50,14 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
     if (mkdir_p(tmp, err)) return -1;
     path_join(p, sizeof p, tmp, "model.safetensors");
     if (write_weights(p, m, step, err)) return -1;
+    if (m->tokenizer_json) {   /* a checkpoint dir that Python users can load on its own */
+        size_t len;
+        char* buf = read_file(m->tokenizer_json, &len, err);
+        path_join(p, sizeof p, tmp, "tokenizer.json");
+        int rc = !buf || atomic_write(p, buf, len, err);
+        free(buf);
+        if (rc) return -1;
+    }
     if (mopt && vopt) {
         StTensor t[2];
         memset(t, 0, sizeof t);

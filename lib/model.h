@@ -108,6 +108,7 @@ typedef struct {
     PassGraph* graphs;                  /* (MODEL_GRAPHS) the passes' CUDA graphs (model.c), or NULL */
     KVCache    kv;                      /* the cache model_kv_reserve hands out (kv.ops NULL: none yet) */
     char       tokenizer_sha256[65];    /* the tokenizer its data was made with (ckpt metadata; "" unknown) */
+    const char* tokenizer_json;         /* copied into every checkpoint ckpt_save writes (NULL: none) */
 } Model;
 
 /* Builds the parameter table and buffer from a validated config; init from

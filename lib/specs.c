@@ -152,6 +152,8 @@ const Opt PRETRAIN_OPTS[] = {
     {"gates", OPT_JSON, offsetof(PretrainArgs, gates), "null", OPT_RANGE_NONE,
      "gates on val_loss or loss (SPEC §8), e.g. [{at: 100, metric: val_loss, green: \"<=3.1\", on_red: stop}]"},
     {"init_from", OPT_STR, offsetof(PretrainArgs, init_from), "", OPT_RANGE_NONE, "warm start: weights of this checkpoint (fresh optimizer)"},
+    {"tokenizer", OPT_STR, offsetof(PretrainArgs, tokenizer), "", OPT_RANGE_NONE,
+     "the tokenizer .model that made the bins: checked against their header, and its tokenizer.json copied into every checkpoint"},
     MODEL_DEVICE_OPTS(PretrainArgs),
     {0},
 };

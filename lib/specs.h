@@ -58,7 +58,7 @@ typedef struct {
 
 /* pretrain */
 typedef struct {
-    const char *train_bin, *val_bin, *out, *model, *init_from, *device, *precision;
+    const char *train_bin, *val_bin, *out, *model, *init_from, *tokenizer, *device, *precision;
     long steps, seq_len, micro_bs, grad_accum, warmup, eval_interval, eval_batches, ckpt_interval, keep_state, seed;
     double lr, min_lr_frac, weight_decay, beta1, beta2, grad_clip;
     json_t* gates;

@@ -4,6 +4,7 @@
 #include "bins.h"
 #include "specs.h"
 #include "ckpt.h"
+#include "hash.h"
 #include "config.h"
 #include "control.h"
 #include "dist.h"
@@ -76,11 +77,23 @@ int main(int argc, char** argv) {
             val.tok_sha256, train.tok_sha256);
     if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
     if (*a.init_from && ckpt_check_tokenizer(a.init_from, m.tokenizer_sha256, a.train_bin, train.tok_sha256, err)) die(EXIT_BADINPUT, "%s", err);
+    char tok_json[4200] = "";
+    if (*a.tokenizer) {   /* the tokenizer given must be the bins', and its tokenizer.json goes beside the weights */
+        char h[HASH_HEX];
+        if (hash_file(a.tokenizer, h, err)) die(EXIT_BADINPUT, "%s", err);
+        if (train.tok_sha256[0] && strcmp(h, train.tok_sha256))
+            die(EXIT_BADINPUT, "%s: not the tokenizer that made %s (sha256 %.12s... vs %.12s...)", a.tokenizer, a.train_bin, h,
+                train.tok_sha256);
+        path_dirname(tok_json, sizeof tok_json, a.tokenizer);
+        size_t l = strlen(tok_json);
+        snprintf(tok_json + l, sizeof tok_json - l, "%stokenizer.json", l ? "/" : "");
+        if (!path_exists(tok_json)) die(EXIT_BADINPUT, "%s: missing (train-tokenizer writes it beside %s)", tok_json, a.tokenizer);
+    }
     model_use_device(&m, a.device, a.precision);
 
     /* The one rule (track_rerun_rule): a run with other settings, inputs or model shape is
      * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. */
-    static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "keep_state", "device", "micro_bs", "grad_accum", NULL};
+    static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "tokenizer", "keep_state", "device", "micro_bs", "grad_accum", NULL};
     const char* ins[] = {a.train_bin, a.val_bin};
     TrackRedo redo = {"", ""};
     int nothing = 0;
@@ -178,6 +191,7 @@ int main(int argc, char** argv) {
     }
     /* The checkpoints record the tokenizer of the data (ckpt metadata tokenizer_sha256). */
     snprintf(m.tokenizer_sha256, sizeof m.tokenizer_sha256, "%s", train.tok_sha256);
+    if (*tok_json) m.tokenizer_json = tok_json;
     char metrics[4200];
     path_join(metrics, sizeof metrics, a.out, "metrics.jsonl");
     if (lead && jsonl_truncate_steps(metrics, step, err)) die(EXIT_FAIL, "%s", err);

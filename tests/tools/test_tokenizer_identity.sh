@@ -17,6 +17,9 @@ n = struct.unpack("<Q", open(sys.argv[2], "rb").read(8))[0]
 meta = json.loads(open(sys.argv[2], "rb").read(8 + n)[8:])["__metadata__"]
 assert meta["tokenizer_sha256"] == sys.argv[3], meta
 PY
+# make's pretrain gets --tokenizer: every checkpoint dir holds its tokenizer.json (self-contained for Python)
+n=0; for d in "$O"/runs/pretrain_base/ckpt_step_* "$O"/runs/pretrain_nomhc/ckpt_latest; do cmp -s "$d/tokenizer.json" "$O/data/tokenizer/tokenizer.json" || n=$((n+1)); done
+[ $n -eq 0 ] && pass checkpoint_holds_tokenizer_json || fail checkpoint_holds_tokenizer_json "$n checkpoint dirs without it"
 # Another tokenizer with the same vocab size (trained on other text), and a bin it made.
 head -300 "$O/data/raw/val.txt" >"$T/other.txt"
 cat README.md >>"$T/other.txt"
@@ -36,6 +39,8 @@ expect_err pretrain_refuses_mixed_bins 2 "other_val.bin: made by another tokeniz
 $BIN/pack-bins --tokenizer "$T/other.model" --input "$O/data/raw/train.txt" --output "$T/other_train.bin" >/dev/null 2>&1
 expect_err pretrain_init_from_refuses_other_data 2 "other_train.bin: $PAT" $BIN/pretrain --config configs/ci.yaml \
   --train_bin "$T/other_train.bin" --val_bin "$T/other_val.bin" --out "$T/pre_init" --model configs/model/ci.yaml --init_from "$CK"
+expect_err pretrain_refuses_other_tokenizer_flag 2 "other.model: not the tokenizer that made .*train.bin" $BIN/pretrain --config configs/ci.yaml \
+  --train_bin "$O/data/packed/train.bin" --val_bin "$O/data/packed/val.bin" --out "$T/pre_tok" --model configs/model/ci.yaml --tokenizer "$T/other.model"
 # the right tokenizer is accepted, and a checkpoint from before the hash (no metadata) still loads
 $BIN/generate --ckpt "$CK" --tokenizer "$TK" --prompt x --num_samples 1 --max_new_tokens 2 >/dev/null 2>&1 && pass same_tokenizer_accepted \
   || fail same_tokenizer_accepted "$($BIN/generate --ckpt "$CK" --tokenizer "$TK" --prompt x 2>&1)"
