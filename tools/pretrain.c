@@ -84,9 +84,9 @@ int main(int argc, char** argv) {
         if (train.tok_sha256[0] && strcmp(h, train.tok_sha256))
             die(EXIT_BADINPUT, "%s: not the tokenizer that made %s (sha256 %.12s... vs %.12s...)", a.tokenizer, a.train_bin, h,
                 train.tok_sha256);
-        path_dirname(tok_json, sizeof tok_json, a.tokenizer);
-        size_t l = strlen(tok_json);
-        snprintf(tok_json + l, sizeof tok_json - l, "%stokenizer.json", l ? "/" : "");
+        char dir[4096];
+        path_dirname(dir, sizeof dir, a.tokenizer);
+        path_join(tok_json, sizeof tok_json, dir, "tokenizer.json");
         if (!path_exists(tok_json)) die(EXIT_BADINPUT, "%s: missing (train-tokenizer writes it beside %s)", tok_json, a.tokenizer);
     }
     model_use_device(&m, a.device, a.precision);

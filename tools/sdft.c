@@ -86,9 +86,9 @@ int main(int argc, char** argv) {
         die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(x.tok), x.s.V, a.ckpt);
     if (ckpt_check_tokenizer(a.ckpt, x.s.tokenizer_sha256, a.tokenizer, NULL, err)) die(EXIT_BADINPUT, "%s", err);
-    char tok_json[4200];   /* beside the weights of every checkpoint, when train-tokenizer wrote one */
-    path_dirname(tok_json, sizeof tok_json, a.tokenizer);
-    snprintf(tok_json + strlen(tok_json), sizeof tok_json - strlen(tok_json), "%stokenizer.json", *tok_json ? "/" : "");
+    char tok_dir[4096], tok_json[4200];   /* beside the weights of every checkpoint, when train-tokenizer wrote one */
+    path_dirname(tok_dir, sizeof tok_dir, a.tokenizer);
+    path_join(tok_json, sizeof tok_json, tok_dir, "tokenizer.json");
     if (path_exists(tok_json)) x.s.tokenizer_json = tok_json;
     if (a.gate_val_seq_len > x.s.Tmax) cfg_refuse(&c, "gate_val_seq_len", "%ld exceeds the model's seq_len %d", a.gate_val_seq_len, x.s.Tmax);
     if (a.max_new_tokens >= x.s.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt", a.max_new_tokens);

@@ -41,6 +41,9 @@ expect_err pretrain_init_from_refuses_other_data 2 "other_train.bin: $PAT" $BIN/
   --train_bin "$T/other_train.bin" --val_bin "$T/other_val.bin" --out "$T/pre_init" --model configs/model/ci.yaml --init_from "$CK"
 expect_err pretrain_refuses_other_tokenizer_flag 2 "other.model: not the tokenizer that made .*train.bin" $BIN/pretrain --config configs/ci.yaml \
   --train_bin "$O/data/packed/train.bin" --val_bin "$O/data/packed/val.bin" --out "$T/pre_tok" --model configs/model/ci.yaml --tokenizer "$T/other.model"
+mkdir -p "$T/lone" && cp "$TK" "$T/lone/"
+expect_err pretrain_tokenizer_json_missing 2 "lone/tokenizer.json: missing" $BIN/pretrain --config configs/ci.yaml \
+  --train_bin "$O/data/packed/train.bin" --val_bin "$O/data/packed/val.bin" --out "$T/pre_lone" --model configs/model/ci.yaml --tokenizer "$T/lone/bpe300.model"
 # the right tokenizer is accepted, and a checkpoint from before the hash (no metadata) still loads
 $BIN/generate --ckpt "$CK" --tokenizer "$TK" --prompt x --num_samples 1 --max_new_tokens 2 >/dev/null 2>&1 && pass same_tokenizer_accepted \
   || fail same_tokenizer_accepted "$($BIN/generate --ckpt "$CK" --tokenizer "$TK" --prompt x 2>&1)"
