@@ -1,10 +1,16 @@
-/* plot: canvas, anti-aliased primitives, FreeType text, charts and PNG output (see plot.h).
+/* plot: one drawing, two outputs (see plot.h).
  *
- * Anti-aliasing is analytic: a pixel's coverage is how far its centre lies inside
- * the shape's edge (a line is the set of points within width/2 of a segment, a
- * circle within r of a centre), clamped to [0,1] over a one-pixel ramp. That gives
- * any line width, round caps and joins, and no supersampling buffers. */
+ * Every primitive draws into a cairo recording surface in pixel coordinates. The
+ * PNG is that recording replayed onto an RGB image (cairo's exact-area
+ * anti-aliasing) and written with libpng; the PDF is the same recording replayed
+ * onto a cairo PDF surface, so lines, shapes and text stay vectors (the text
+ * embedded as a subset of the font, searchable). The font is the one FreeType file
+ * both outputs use, without hinting, so the layout does not depend on the output. */
 #include "plot.h"
+#include "atomic.h"
+#include <cairo.h>
+#include <cairo-ft.h>
+#include <cairo-pdf.h>
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include <errno.h>
@@ -23,7 +29,9 @@ static const char* FONTS[] = {
     NULL,
 };
 
-static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+#define CR(cv) ((cairo_t*)(cv)->cr)
+
+static void face_done(void* face) { FT_Done_Face((FT_Face)face); }
 
 int canvas_init(Canvas* cv, int w, int h, Rgb bg, const char* font, char err[ERR_LEN]) {
     memset(cv, 0, sizeof *cv);
@@ -39,30 +47,77 @@ int canvas_init(Canvas* cv, int w, int h, Rgb bg, const char* font, char err[ERR
                  FONTS[0]);
         return -1;
     }
-    FT_Library lib;
+    /* One FreeType library for the process, and each face freed by cairo when it drops
+     * the font face: cairo keeps font faces in its caches past the canvas that made them. */
+    static FT_Library lib;
     FT_Face face;
-    if (FT_Init_FreeType(&lib)) {
+    if (!lib && FT_Init_FreeType(&lib)) {
+        lib = NULL;
         snprintf(err, ERR_LEN, "canvas: FreeType failed to initialise");
         return -1;
     }
     if (FT_New_Face(lib, path, 0, &face)) {
-        FT_Done_FreeType(lib);
         snprintf(err, ERR_LEN, "%s: not a font FreeType can read", path);
         return -1;
     }
+    static const cairo_user_data_key_t face_key;
+    cairo_font_face_t* ff = cairo_ft_font_face_create_for_ft_face(face, 0);
+    if (cairo_font_face_set_user_data(ff, &face_key, face, face_done)) {
+        cairo_font_face_destroy(ff);
+        FT_Done_Face(face);
+        snprintf(err, ERR_LEN, "canvas: cairo failed to take the font %s", path);
+        return -1;
+    }
+    cairo_rectangle_t extent = {0, 0, w, h};
+    cairo_surface_t* rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extent);
+    cairo_t* cr = cairo_create(rec);
+    if (cairo_status(cr)) {
+        snprintf(err, ERR_LEN, "canvas: cairo failed to start (%s)", cairo_status_to_string(cairo_status(cr)));
+        cairo_font_face_destroy(ff);
+        cairo_destroy(cr);
+        cairo_surface_destroy(rec);
+        return -1;
+    }
+    cairo_set_font_face(cr, ff);
+    cairo_font_options_t* fo = cairo_font_options_create();
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_set_font_options(cr, fo);
+    cairo_font_options_destroy(fo);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     cv->w = w; cv->h = h;
-    cv->px = malloc_check((size_t)w * h * 3);
-    for (size_t i = 0; i < (size_t)w * h; i++) { cv->px[3 * i] = bg.r; cv->px[3 * i + 1] = bg.g; cv->px[3 * i + 2] = bg.b; }
-    cv->ft = lib;
-    cv->face = face;
+    cv->rec = rec; cv->cr = cr; cv->font = ff;
+    plot_fill_rect(cv, 0, 0, w, h, bg, 1);
     return 0;
 }
 
 void canvas_free(Canvas* cv) {
-    if (cv->face) FT_Done_Face((FT_Face)cv->face);
-    if (cv->ft) FT_Done_FreeType((FT_Library)cv->ft);
-    free(cv->px);
+    if (cv->cr) cairo_destroy(CR(cv));
+    if (cv->font) cairo_font_face_destroy((cairo_font_face_t*)cv->font);   /* the FT face goes with cairo's last reference */
+    if (cv->rec) cairo_surface_destroy((cairo_surface_t*)cv->rec);
     memset(cv, 0, sizeof *cv);
+}
+
+unsigned char* canvas_rgb(const Canvas* cv) {
+    cairo_surface_t* img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cv->w, cv->h);
+    cairo_t* cr = cairo_create(img);
+    cairo_set_source_surface(cr, (cairo_surface_t*)cv->rec, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    cairo_surface_flush(img);
+    const unsigned char* data = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    unsigned char* rgb = malloc_check((size_t)cv->w * cv->h * 3);   /* (h, w, 3) */
+    for (int y = 0; y < cv->h; y++)
+        for (int x = 0; x < cv->w; x++) {
+            uint32_t p;   /* native-endian 0x00RRGGBB */
+            memcpy(&p, data + (size_t)y * stride + 4 * (size_t)x, 4);
+            unsigned char* o = rgb + ((size_t)y * cv->w + x) * 3;
+            o[0] = (unsigned char)(p >> 16); o[1] = (unsigned char)(p >> 8); o[2] = (unsigned char)p;
+        }
+    cairo_surface_destroy(img);
+    return rgb;
 }
 
 int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
@@ -73,12 +128,14 @@ int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
         snprintf(err, ERR_LEN, "%s: cannot write (%s)", tmp, strerror(errno));
         return -1;
     }
+    unsigned char* rgb = canvas_rgb(cv);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         fclose(f);
         unlink(tmp);
+        free(rgb);
         snprintf(err, ERR_LEN, "%s: libpng failed to write", path);
         return -1;
     }
@@ -86,9 +143,10 @@ int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
     png_set_IHDR(png, info, (png_uint_32)cv->w, (png_uint_32)cv->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int y = 0; y < cv->h; y++) png_write_row(png, cv->px + (size_t)y * cv->w * 3);
+    for (int y = 0; y < cv->h; y++) png_write_row(png, rgb + (size_t)y * cv->w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
+    free(rgb);
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path)) {
@@ -99,103 +157,104 @@ int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
     return 0;
 }
 
-/* ---- primitives ---- */
+typedef struct { unsigned char* p; size_t n, cap; } Bytes;
 
-void plot_blend(Canvas* cv, int x, int y, Rgb c, float a) {
-    if (x < 0 || y < 0 || x >= cv->w || y >= cv->h || a <= 0) return;
-    if (a > 1) a = 1;
-    unsigned char* p = cv->px + ((size_t)y * cv->w + x) * 3;
-    p[0] = (unsigned char)lrintf(p[0] + (c.r - p[0]) * a);
-    p[1] = (unsigned char)lrintf(p[1] + (c.g - p[1]) * a);
-    p[2] = (unsigned char)lrintf(p[2] + (c.b - p[2]) * a);
+static cairo_status_t bytes_write(void* closure, const unsigned char* data, unsigned int len) {
+    Bytes* b = closure;
+    if (b->n + len > b->cap) {
+        b->cap = (b->n + len) * 2;
+        b->p = realloc_check(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    return CAIRO_STATUS_SUCCESS;
 }
 
-/* Coverage of [a, b] over the pixel [i, i+1]. */
-static double span_cover(double a, double b, int i) { return clampd(fmin(b, i + 1.0) - fmax(a, (double)i), 0, 1); }
+int canvas_save_pdf(const Canvas* cv, const char* path, char err[ERR_LEN]) {
+    Bytes b = {0};
+    cairo_surface_t* pdf = cairo_pdf_surface_create_for_stream(bytes_write, &b, cv->w * PLOT_PDF_SCALE, cv->h * PLOT_PDF_SCALE);
+    /* No clock in the file: the same drawing gives the same bytes. */
+    cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_CREATE_DATE, "");
+    cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_MOD_DATE, "");
+    cairo_t* cr = cairo_create(pdf);
+    cairo_scale(cr, PLOT_PDF_SCALE, PLOT_PDF_SCALE);
+    cairo_set_source_surface(cr, (cairo_surface_t*)cv->rec, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    cairo_surface_finish(pdf);
+    cairo_status_t st = cairo_surface_status(pdf);
+    cairo_surface_destroy(pdf);
+    int rc = -1;
+    if (st) snprintf(err, ERR_LEN, "%s: cairo failed to draw the PDF (%s)", path, cairo_status_to_string(st));
+    else rc = atomic_write(path, b.p, b.n, err);
+    free(b.p);
+    return rc;
+}
+
+/* ---- primitives ---- */
+
+static void source(Canvas* cv, Rgb c, double alpha) { cairo_set_source_rgba(CR(cv), c.r / 255.0, c.g / 255.0, c.b / 255.0, alpha); }
 
 void plot_fill_rect(Canvas* cv, double x0, double y0, double x1, double y1, Rgb c, float alpha) {
-    if (x0 > x1) { double t = x0; x0 = x1; x1 = t; }
-    if (y0 > y1) { double t = y0; y0 = y1; y1 = t; }
-    int ix0 = (int)floor(x0), ix1 = (int)ceil(x1), iy0 = (int)floor(y0), iy1 = (int)ceil(y1);
-    for (int y = iy0; y < iy1; y++) {
-        double cy = span_cover(y0, y1, y);
-        for (int x = ix0; x < ix1; x++) plot_blend(cv, x, y, c, (float)(alpha * cy * span_cover(x0, x1, x)));
-    }
+    cairo_t* cr = CR(cv);
+    cairo_rectangle(cr, fmin(x0, x1), fmin(y0, y1), fabs(x1 - x0), fabs(y1 - y0));
+    source(cv, c, alpha);
+    cairo_fill(cr);
 }
 
 void plot_rect(Canvas* cv, double x0, double y0, double x1, double y1, double width, Rgb c) {
-    double h = width / 2;
-    plot_fill_rect(cv, x0 - h, y0 - h, x1 + h, y0 + h, c, 1);
-    plot_fill_rect(cv, x0 - h, y1 - h, x1 + h, y1 + h, c, 1);
-    plot_fill_rect(cv, x0 - h, y0 + h, x0 + h, y1 - h, c, 1);
-    plot_fill_rect(cv, x1 - h, y0 + h, x1 + h, y1 - h, c, 1);
+    cairo_t* cr = CR(cv);
+    cairo_save(cr);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
+    cairo_rectangle(cr, fmin(x0, x1), fmin(y0, y1), fabs(x1 - x0), fabs(y1 - y0));
+    cairo_set_line_width(cr, width);
+    source(cv, c, 1);
+    cairo_stroke(cr);
+    cairo_restore(cr);
 }
 
-/* Distance from (px,py) to the segment (x0,y0)-(x1,y1). */
-static double seg_dist(double px, double py, double x0, double y0, double x1, double y1) {
-    double dx = x1 - x0, dy = y1 - y0, l2 = dx * dx + dy * dy;
-    double t = l2 > 0 ? clampd(((px - x0) * dx + (py - y0) * dy) / l2, 0, 1) : 0;
-    double ex = x0 + t * dx - px, ey = y0 + t * dy - py;
-    return sqrt(ex * ex + ey * ey);
+/* A stroked segment with round caps; dash > 0 draws it dashed (each dash round-capped). */
+static void stroke_segment(Canvas* cv, double x0, double y0, double x1, double y1, double width, double dash, double gap, Rgb c) {
+    if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1)) return;
+    cairo_t* cr = CR(cv);
+    cairo_save(cr);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_width(cr, width);
+    if (dash > 0) {
+        double d[2] = {dash, gap + width};   /* round caps add width/2 at both ends of a dash */
+        cairo_set_dash(cr, d, 2, 0);
+    }
+    cairo_move_to(cr, x0, y0);
+    cairo_line_to(cr, x1, y1);
+    source(cv, c, 1);
+    cairo_stroke(cr);
+    cairo_restore(cr);
 }
 
 void plot_line(Canvas* cv, double x0, double y0, double x1, double y1, double width, Rgb c) {
-    if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1)) return;
-    double r = width / 2;
-    int ix0 = (int)floor(fmin(x0, x1) - r - 1), ix1 = (int)ceil(fmax(x0, x1) + r + 1);
-    int iy0 = (int)floor(fmin(y0, y1) - r - 1), iy1 = (int)ceil(fmax(y0, y1) + r + 1);
-    if (ix0 < 0) ix0 = 0;
-    if (iy0 < 0) iy0 = 0;
-    if (ix1 > cv->w) ix1 = cv->w;
-    if (iy1 > cv->h) iy1 = cv->h;
-    /* Hairlines thinner than a pixel keep full width but fade, so they stay visible. */
-    double fade = width < 1 ? width : 1, rr = r < 0.5 ? 0.5 : r;
-    for (int y = iy0; y < iy1; y++)
-        for (int x = ix0; x < ix1; x++) {
-            double d = seg_dist(x + 0.5, y + 0.5, x0, y0, x1, y1);
-            double a = clampd(rr + 0.5 - d, 0, 1) * fade;
-            if (a > 0) plot_blend(cv, x, y, c, (float)a);
-        }
+    stroke_segment(cv, x0, y0, x1, y1, width, 0, 0, c);
 }
 
 void plot_dashed(Canvas* cv, double x0, double y0, double x1, double y1, double width, double dash, double gap, Rgb c) {
-    double dx = x1 - x0, dy = y1 - y0, len = sqrt(dx * dx + dy * dy);
-    if (len <= 0 || dash <= 0) return;
-    for (double s = 0; s < len; s += dash + gap) {
-        double e = fmin(s + dash, len);
-        plot_line(cv, x0 + dx * s / len, y0 + dy * s / len, x0 + dx * e / len, y0 + dy * e / len, width, c);
-    }
+    if (dash <= 0) return;
+    stroke_segment(cv, x0, y0, x1, y1, width, dash, gap, c);
 }
 
 void plot_circle(Canvas* cv, double cx, double cy, double r, Rgb c) {
     if (!isfinite(cx) || !isfinite(cy)) return;
-    for (int y = (int)floor(cy - r - 1); y <= (int)ceil(cy + r + 1); y++)
-        for (int x = (int)floor(cx - r - 1); x <= (int)ceil(cx + r + 1); x++) {
-            double d = hypot(x + 0.5 - cx, y + 0.5 - cy);
-            plot_blend(cv, x, y, c, (float)clampd(r + 0.5 - d, 0, 1));
-        }
+    cairo_arc(CR(cv), cx, cy, r, 0, 2 * M_PI);
+    source(cv, c, 1);
+    cairo_fill(CR(cv));
 }
 
-/* Filled triangle, 4x4 samples per pixel. */
 void plot_triangle(Canvas* cv, double x0, double y0, double x1, double y1, double x2, double y2, Rgb c) {
-    double area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0);
-    if (area == 0) return;
-    double s = area > 0 ? 1 : -1;
-    int ix0 = (int)floor(fmin(x0, fmin(x1, x2))), ix1 = (int)ceil(fmax(x0, fmax(x1, x2)));
-    int iy0 = (int)floor(fmin(y0, fmin(y1, y2))), iy1 = (int)ceil(fmax(y0, fmax(y1, y2)));
-    for (int y = iy0; y < iy1; y++)
-        for (int x = ix0; x < ix1; x++) {
-            int in = 0;
-            for (int sy = 0; sy < 4; sy++)
-                for (int sx = 0; sx < 4; sx++) {
-                    double px = x + (sx + 0.5) / 4, py = y + (sy + 0.5) / 4;
-                    double e0 = s * ((x1 - x0) * (py - y0) - (px - x0) * (y1 - y0));
-                    double e1 = s * ((x2 - x1) * (py - y1) - (px - x1) * (y2 - y1));
-                    double e2 = s * ((x0 - x2) * (py - y2) - (px - x2) * (y0 - y2));
-                    in += e0 >= 0 && e1 >= 0 && e2 >= 0;
-                }
-            if (in) plot_blend(cv, x, y, c, in / 16.0f);
-        }
+    cairo_t* cr = CR(cv);
+    cairo_move_to(cr, x0, y0);
+    cairo_line_to(cr, x1, y1);
+    cairo_line_to(cr, x2, y2);
+    cairo_close_path(cr);
+    source(cv, c, 1);
+    cairo_fill(cr);
 }
 
 void plot_arrow(Canvas* cv, double x0, double y0, double x1, double y1, double width, double head, Rgb c) {
@@ -207,88 +266,52 @@ void plot_arrow(Canvas* cv, double x0, double y0, double x1, double y1, double w
 }
 
 void plot_fill_between(Canvas* cv, const double* xs, const double* ylo, const double* yhi, int n, Rgb c, float alpha) {
-    for (int i = 0; i + 1 < n; i++) {
-        if (!isfinite(ylo[i]) || !isfinite(yhi[i]) || !isfinite(ylo[i + 1]) || !isfinite(yhi[i + 1])) continue;
-        double xa = xs[i], xb = xs[i + 1];
-        if (xb <= xa) continue;
-        /* Pixel columns whose centre is in [xa, xb) (the last segment includes xb). */
-        int c0 = (int)ceil(xa - 0.5), c1 = (int)ceil(xb - 0.5) - (i + 2 < n ? 1 : 0);
-        for (int x = c0; x <= c1; x++) {
-            double t = clampd((x + 0.5 - xa) / (xb - xa), 0, 1);
-            double a = ylo[i] + t * (ylo[i + 1] - ylo[i]), b = yhi[i] + t * (yhi[i + 1] - yhi[i]);
-            if (a > b) { double tt = a; a = b; b = tt; }
-            for (int y = (int)floor(a); y < (int)ceil(b); y++) plot_blend(cv, x, y, c, (float)(alpha * span_cover(a, b, y)));
+    cairo_t* cr = CR(cv);
+    /* One polygon per run of finite points with increasing x: no seams inside a band. */
+    for (int a = 0; a < n;) {
+        if (!isfinite(xs[a]) || !isfinite(ylo[a]) || !isfinite(yhi[a])) { a++; continue; }
+        int b = a;
+        while (b + 1 < n && isfinite(xs[b + 1]) && isfinite(ylo[b + 1]) && isfinite(yhi[b + 1]) && xs[b + 1] > xs[b]) b++;
+        if (b > a) {
+            cairo_move_to(cr, xs[a], ylo[a]);
+            for (int i = a + 1; i <= b; i++) cairo_line_to(cr, xs[i], ylo[i]);
+            for (int i = b; i >= a; i--) cairo_line_to(cr, xs[i], yhi[i]);
+            cairo_close_path(cr);
         }
+        a = b + 1;
     }
+    source(cv, c, alpha);
+    cairo_fill(cr);
 }
 
 /* ---- text ---- */
 
-/* Next UTF-8 code point (invalid bytes read as themselves). */
-static unsigned utf8_next(const char** s) {
-    const unsigned char* p = (const unsigned char*)*s;
-    unsigned c = *p++;
-    int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-    if (n) {
-        c &= 0x3F >> n;
-        for (int i = 0; i < n && (*p & 0xC0) == 0x80; i++) c = (c << 6) | (*p++ & 0x3F);
-    }
-    *s = (const char*)p;
-    return c;
-}
-
-typedef struct { int w, h, base; unsigned char* a; } Alpha;   /* a: (h, w) coverage */
-
-/* Render one line (up to '\n' or NUL) into an alpha mask; w only when a is NULL. */
-static void render_line(Canvas* cv, const char* s, const char* end, double size, Alpha* out, int measure_only) {
-    FT_Face face = (FT_Face)cv->face;
-    FT_Set_Pixel_Sizes(face, 0, (FT_UInt)lrint(size));
-    int asc = (int)(face->size->metrics.ascender >> 6), desc = (int)(-face->size->metrics.descender >> 6);
-    out->h = asc + desc;
-    out->base = asc;
-    long pen = 0;
-    for (const char* p = s; p < end;) {
-        unsigned ch = utf8_next(&p);
-        if (FT_Load_Char(face, ch, FT_LOAD_DEFAULT)) continue;
-        pen += face->glyph->advance.x;
-    }
-    out->w = (int)((pen + 63) >> 6) + 2;
-    out->a = NULL;
-    if (measure_only) return;
-    out->a = calloc_check((size_t)out->w * out->h, 1);
-    pen = 0;
-    for (const char* p = s; p < end;) {
-        unsigned ch = utf8_next(&p);
-        if (FT_Load_Char(face, ch, FT_LOAD_RENDER)) continue;
-        FT_GlyphSlot g = face->glyph;
-        int ox = (int)(pen >> 6) + g->bitmap_left, oy = asc - g->bitmap_top;
-        for (unsigned r = 0; r < g->bitmap.rows; r++)
-            for (unsigned q = 0; q < g->bitmap.width; q++) {
-                int X = ox + (int)q, Y = oy + (int)r;
-                if (X < 0 || Y < 0 || X >= out->w || Y >= out->h) continue;
-                unsigned char v = g->bitmap.buffer[r * g->bitmap.pitch + q];
-                unsigned char* d = &out->a[(size_t)Y * out->w + X];
-                if (v > *d) *d = v;
-            }
-        pen += g->advance.x;
-    }
+/* One line of s (up to '\n' or NUL), NUL-terminated in buf; returns where the next starts (NULL: none). */
+static const char* next_line(const char* s, char* buf, size_t cap) {
+    const char* e = strchr(s, '\n');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    return e ? e + 1 : NULL;
 }
 
 void plot_text_size(Canvas* cv, const char* s, double size, double* w, double* h) {
+    cairo_t* cr = CR(cv);
+    cairo_set_font_size(cr, size);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
     double W = 0;
-    int lines = 0, lh = 0;
-    for (const char* p = s;; lines++) {
-        const char* e = strchr(p, '\n');
-        if (!e) e = p + strlen(p);
-        Alpha a;
-        render_line(cv, p, e, size, &a, 1);
-        if (a.w > W) W = a.w;
-        lh = a.h;
-        if (!*e) { lines++; break; }
-        p = e + 1;
+    int lines = 0;
+    char line[1024];
+    for (const char* p = s; p; lines++) {
+        p = next_line(p, line, sizeof line);
+        cairo_text_extents_t te;
+        cairo_text_extents(cr, line, &te);
+        if (te.x_advance > W) W = te.x_advance;
     }
-    *w = W;
-    *h = lines > 1 ? lh + (lines - 1) * size * 1.2 : lh;
+    *w = ceil(W) + 2;
+    *h = ceil(fe.ascent + fe.descent) + (lines - 1) * size * 1.2;
 }
 
 int plot_text(Canvas* cv, const char* s, double x, double y, double size, Rgb c, int ha, int va, int rot90) {
@@ -299,27 +322,27 @@ int plot_text(Canvas* cv, const char* s, double x, double y, double size, Rgb c,
     double W = rot90 ? bh : bw, H = rot90 ? bw : bh;
     double left = ha == HA_LEFT ? x : ha == HA_CENTER ? x - W / 2 : x - W;
     double top = va == VA_TOP ? y : va == VA_MIDDLE ? y - H / 2 : y - H;
-    int L = (int)lrint(left), Tp = (int)lrint(top);
-    int line = 0;
-    for (const char* p = s;; line++) {
-        const char* e = strchr(p, '\n');
-        if (!e) e = p + strlen(p);
-        Alpha a;
-        render_line(cv, p, e, size, &a, 0);
-        int ly = (int)lrint(line * size * 1.2);                 /* line offset inside the block */
-        int lx = ha == HA_LEFT ? 0 : ha == HA_CENTER ? (int)lrint((bw - a.w) / 2) : (int)lrint(bw - a.w);
-        for (int r = 0; r < a.h; r++)
-            for (int q = 0; q < a.w; q++) {
-                unsigned char v = a.a[(size_t)r * a.w + q];
-                if (!v) continue;
-                int tx = lx + q, ty = ly + r;                  /* position in the unturned block */
-                if (rot90) plot_blend(cv, L + ty, Tp + (int)bw - 1 - tx, c, v / 255.0f);
-                else plot_blend(cv, L + tx, Tp + ty, c, v / 255.0f);
-            }
-        free(a.a);
-        if (!*e) break;
-        p = e + 1;
+    cairo_t* cr = CR(cv);
+    cairo_save(cr);
+    /* Unturned block coordinates (tx, ty) land at (left + tx, top + ty), or turned a
+     * quarter counter-clockwise at (left + ty, top + bw - tx). */
+    cairo_translate(cr, left, rot90 ? top + bw : top);
+    if (rot90) cairo_rotate(cr, -M_PI / 2);
+    cairo_set_font_size(cr, size);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    source(cv, c, 1);
+    char line[1024];
+    int i = 0;
+    for (const char* p = s; p; i++) {
+        p = next_line(p, line, sizeof line);
+        cairo_text_extents_t te;
+        cairo_text_extents(cr, line, &te);
+        double lx = ha == HA_LEFT ? 0 : ha == HA_CENTER ? (bw - te.x_advance) / 2 : bw - 2 - te.x_advance;
+        cairo_move_to(cr, lx, i * size * 1.2 + fe.ascent);
+        cairo_show_text(cr, line);
     }
+    cairo_restore(cr);
     return 0;
 }
 
@@ -465,12 +488,12 @@ void axes_bars(Axes* ax, int ngroups, int nseries, const double* val, const doub
 
 /* Share of a pixel rectangle covered by chart ink: colours (series, bars, bands) and
  * anything darker than the light grey grid; the caller keeps the frame out of the rectangle. */
-static double ink(const Canvas* cv, int x0, int y0, int x1, int y1) {
+static double ink(const Canvas* cv, const unsigned char* rgb, int x0, int y0, int x1, int y1) {
     long n = 0, hit = 0;
     for (int y = y0; y < y1; y++)
         for (int x = x0; x < x1; x++) {
             if (x < 0 || y < 0 || x >= cv->w || y >= cv->h) continue;
-            const unsigned char* p = cv->px + ((size_t)y * cv->w + x) * 3;
+            const unsigned char* p = rgb + ((size_t)y * cv->w + x) * 3;
             int mx = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
             int mn = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
             n++;
@@ -494,10 +517,12 @@ void axes_legend(Axes* ax, const LegendItem* items, int n) {
     double cy[6] = {ax->py0 + m, ax->py0 + m, ax->py1 - m - H, ax->py1 - m - H, midy, midy};
     int best = 0;
     double bi = 2;
+    unsigned char* rgb = canvas_rgb(cv);   /* what is drawn so far */
     for (int k = 0; k < 6; k++) {
-        double v = ink(cv, (int)cx[k] - 6, (int)cy[k] - 6, (int)(cx[k] + W + 6), (int)(cy[k] + H + 6));
+        double v = ink(cv, rgb, (int)cx[k] - 6, (int)cy[k] - 6, (int)(cx[k] + W + 6), (int)(cy[k] + H + 6));
         if (v < bi - 1e-3) { bi = v; best = k; }
     }
+    free(rgb);
     double x = cx[best], y = cy[best];
     plot_fill_rect(cv, x, y, x + W, y + H, C_WHITE, 0.92f);
     plot_rect(cv, x, y, x + W, y + H, 1, C_GREY);

@@ -1,13 +1,16 @@
-/* plot: a small raster plotting library for the phase-F figures.
+/* plot: a small plotting library for the phase-F figures, on cairo.
  *
- * Owns: an 8-bit RGB canvas; anti-aliased drawing (lines of any width, dashed
- * lines, filled rectangles, triangles, circles, shaded bands); text through
- * FreeType with grey-level anti-aliasing, horizontal or rotated 90° (reading
- * upward, for y-axis titles); a chart helper (Axes: nice ticks, grid, axis
- * titles, line series, min–max bands, grouped bars with error bars, legends
- * that avoid the data); PNG output through libpng, written atomically.
+ * Owns: a canvas that records one drawing and writes it twice: an 8-bit RGB PNG
+ * (the drawing rasterised with anti-aliasing, written with libpng) and a vector
+ * PDF (the same drawing; text embedded as a font subset), both atomically;
+ * drawing (lines of any width, dashed lines, filled rectangles, triangles,
+ * circles, shaded bands); text in one FreeType font (DejaVu Sans by default),
+ * horizontal or rotated 90° (reading upward, for y-axis titles); a chart helper
+ * (Axes: nice ticks, grid, axis titles, line series, bands, grouped bars with
+ * error bars, legends that avoid the data).
  * Coordinates are pixels, (0,0) at the top-left, y growing downward; Axes
- * map data coordinates onto a pixel rectangle.
+ * map data coordinates onto a pixel rectangle. The PDF page is the canvas at
+ * PLOT_PDF_SCALE points per pixel, so the PNG is the figure at 72/PLOT_PDF_SCALE dpi.
  * Does not own: what the figures show (lib/figures.c), reading run outputs (lib/runs.c).
  * Errors are returned (-1 and err), never exits. */
 #ifndef DD_PLOT_H
@@ -30,20 +33,25 @@ typedef struct { unsigned char r, g, b; } Rgb;
 #define C_LIGHT  RGB(225, 225, 225)
 #define C_WHITE  RGB(255, 255, 255)
 
+#define PLOT_PDF_SCALE 0.5   /* PDF points per canvas pixel: a 1200 px figure is 600 pt (8.3 in) wide */
+
 typedef struct {
     int    w, h;
-    unsigned char* px;   /* (h, w, 3) row-major RGB */
-    void*  ft;           /* FT_Library */
-    void*  face;         /* FT_Face */
+    void*  rec;          /* cairo_surface_t*: the recording every primitive draws into */
+    void*  cr;           /* cairo_t* on rec */
+    void*  font;         /* cairo_font_face_t* on the font's FreeType face */
 } Canvas;
 
 /* font == NULL or "": DejaVu Sans from the usual system places. */
 int  canvas_init(Canvas* cv, int w, int h, Rgb bg, const char* font, char err[ERR_LEN]);
 void canvas_free(Canvas* cv);
+/* The drawing so far as (h, w, 3) row-major RGB bytes, malloc'd: what the PNG holds. */
+unsigned char* canvas_rgb(const Canvas* cv);
 int  canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]);
+/* The same drawing as a one-page vector PDF with no clock in it (same drawing, same bytes). */
+int  canvas_save_pdf(const Canvas* cv, const char* path, char err[ERR_LEN]);
 
-/* Primitives. alpha in [0,1] multiplies the coverage. */
-void plot_blend(Canvas* cv, int x, int y, Rgb c, float a);
+/* Primitives. alpha in [0,1] is the opacity. */
 void plot_fill_rect(Canvas* cv, double x0, double y0, double x1, double y1, Rgb c, float alpha);
 void plot_rect(Canvas* cv, double x0, double y0, double x1, double y1, double width, Rgb c);
 void plot_line(Canvas* cv, double x0, double y0, double x1, double y1, double width, Rgb c);
