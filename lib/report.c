@@ -1029,6 +1029,17 @@ int report_differences(const char* runs_dir, const PipelineCfg* pc, const Pipeli
     return rc ? -1 : n;
 }
 
+int report_claims(const char* runs_dir, const PipelineCfg* pc, const PipelinePlan* plan, char (*out)[REPORT_CLAIM_LEN], int max,
+                  char err[ERR_LEN]) {
+    Gathered* g = calloc_check(1, sizeof *g);
+    int rc = gather_all(g, runs_dir, pc, plan, err), n = 0;
+    for (int i = 0; rc == 0 && i < g->r.ncmp && n < max; i++) claim(&g->r.cmp[i], out[n++], REPORT_CLAIM_LEN);
+    if (rc == 0 && n < max) learn_claim(&g->r, out[n++], REPORT_CLAIM_LEN);
+    release(g);
+    free(g);
+    return rc ? -1 : n;
+}
+
 typedef void (*TableFn)(FILE* f, const Gathered* g, const PipelinePlan* plan, const char* runs_dir);
 static void w_main(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; table_main(f, &g->r, g->m, d); }
 static void w_ablation(FILE* f, const Gathered* g, const PipelinePlan* p, const char* d) { (void)p; table_ablation(f, &g->r, g->m, d); }

@@ -42,6 +42,12 @@ typedef struct {
 int report_differences(const char* runs_dir, const PipelineCfg* pc, const PipelinePlan* plan, ReportDiff* out, int max,
                        char err[ERR_LEN]);
 
+/* The registry's claim lines, plain UTF-8: the paired comparisons (the primary one first),
+ * then the learning check. Returns how many (<= max), or -1 with err naming a malformed file. */
+#define REPORT_CLAIM_LEN 1024
+int report_claims(const char* runs_dir, const PipelineCfg* pc, const PipelinePlan* plan, char (*out)[REPORT_CLAIM_LEN], int max,
+                  char err[ERR_LEN]);
+
 /* LaTeX-escape text (\ _ & % $ # { } ~ ^) into out (always NUL-terminated). */
 void report_tex_escape(const char* in, char* out, size_t cap);
 

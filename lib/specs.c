@@ -117,6 +117,8 @@ const Opt PLOT_OPTS[] = {
     {"pretrain_nomhc_run", OPT_STR, offsetof(PlotArgs, pretrain_nomhc_run), "", OPT_RANGE_NONE, "mHC-off pretrain run (default: the one with mHC off)"},
     {"sdft_run", OPT_STR, offsetof(PlotArgs, sdft_run), "", OPT_RANGE_NONE, "SDFT run under runs_dir (default: the one with sdft_eval_report.json)"},
     {"font", OPT_STR, offsetof(PlotArgs, font), "", OPT_RANGE_NONE, "TrueType font (default: DejaVu Sans)"},
+    {"pdflatex", OPT_STR, offsetof(PlotArgs, pdflatex), "pdflatex", OPT_RANGE_NONE,
+     "LaTeX compiler for paper_dir/report.pdf (\"\": write report.tex only)"},
     {0},
 };
 

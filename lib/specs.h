@@ -53,7 +53,7 @@ typedef struct {
 
 /* plot */
 typedef struct {
-    const char *runs_dir, *fig_dir, *paper_dir, *pretrain_run, *pretrain_nomhc_run, *sdft_run, *font;
+    const char *runs_dir, *fig_dir, *paper_dir, *pretrain_run, *pretrain_nomhc_run, *sdft_run, *font, *pdflatex;
 } PlotArgs;
 
 /* pretrain */

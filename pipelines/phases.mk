@@ -99,7 +99,7 @@ pause:
 	    echo "pause requested: $$d"; n=$$((n+1)); fi; done; echo "$$n live run(s) asked to pause"
 check: bin/check-artifacts
 	bin/check-artifacts --config $(CONFIG) --root $(OUT) --manifest pipelines/artifacts.txt --phases $(PHASES)
-PHASES ?= $(if $(filter 1,$(PIPE_OWN_CORPUS)),AB,ABCDE)
+PHASES ?= $(if $(filter 1,$(PIPE_OWN_CORPUS)),AB,ABCDEF)
 
 # Never delete: move the whole config's outputs aside.
 clean:

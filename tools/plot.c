@@ -9,6 +9,7 @@
 #include "pipeline.h"
 #include "figures.h"
 #include "report.h"
+#include "paper.h"
 #include "track.h"
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,18 +27,26 @@ typedef struct {
     int done;
 } Figs;
 
-static void figure(Figs* f, const char* name, int w, int h, int (*draw)(Canvas*, void*), void* data, const char* why) {
-    char p[4400], err[ERR_LEN];
-    path_join(p, sizeof p, f->dir, name);
-    track_clear_temps(f->t, p);   /* a killed plot's half-written PNG (outside the run dir) */
+/* stem.png and stem.pdf: one drawing, rasterised and as vectors (lib/plot). */
+static void figure(Figs* f, const char* stem, int w, int h, int (*draw)(Canvas*, void*), void* data, const char* why) {
+    char p[4400], name[256], err[ERR_LEN];
+    static const char* const ext[] = {".png", ".pdf"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(name, sizeof name, "%s%s", stem, ext[k]);
+        path_join(p, sizeof p, f->dir, name);
+        track_clear_temps(f->t, p);   /* a killed plot's half-written file (outside the run dir) */
+    }
     Canvas cv;
     if (canvas_init(&cv, w, h, C_WHITE, f->font, err)) die(EXIT_BADINPUT, "%s", err);
     if (draw(&cv, data)) {
-        path_join(p, sizeof p, f->dir, name);
-        if (canvas_save_png(&cv, p, err)) die(EXIT_FAIL, "%s", err);
-        track_output(f->t, p);
-        json_array_append_new(f->made, json_string(name));
-    } else track_say(f->t, "plot: warning: skipping %s: %s", name, why);
+        for (int k = 0; k < 2; k++) {
+            snprintf(name, sizeof name, "%s%s", stem, ext[k]);
+            path_join(p, sizeof p, f->dir, name);
+            if ((k == 0 ? canvas_save_png : canvas_save_pdf)(&cv, p, err)) die(EXIT_FAIL, "%s", err);
+            track_output(f->t, p);
+            json_array_append_new(f->made, json_string(name));
+        }
+    } else track_say(f->t, "plot: warning: skipping %s: %s", stem, why);
     canvas_free(&cv);
     track_progress(f->t, ++f->done, name);
 }
@@ -147,16 +156,16 @@ int main(int argc, char** argv) {
         track_say(&t, "plot: warning: %s", json_string_value(json_array_get(r.notes, i)));
     in->ndiff = report_differences(a.runs_dir, &pc, &plan, in->diff, 16, err);
     if (in->ndiff < 0) die(EXIT_BADINPUT, "%s", err);
-    track_total(&t, 7);
+    track_total(&t, 9);   /* 7 figures, report.tex, report.pdf */
 
     Figs f = {&t, a.fig_dir, a.font, json_array(), 0};
-    figure(&f, "fig_pipeline.png", 1600, 480, draw_pipeline, in, "");
-    figure(&f, "fig_reward_vs_samples.png", W, H, draw_reward, in, "needs the curves of base_bestofn_seed* and ttt_main_seed*");
-    figure(&f, "fig_ablations.png", W, H, draw_ablations, in, "needs base_bestofn_seed* and ttt_main_seed* summaries");
-    figure(&f, "fig_paired_differences.png", 1600, 900, draw_differences, in, "no comparison has both of its runs");
-    figure(&f, "fig_pretrain_loss.png", W, 950, draw_pretrain, in, "no pretrain metrics");
-    figure(&f, "fig_sdft.png", W, 950, draw_sdft, in, "no SDFT metrics");
-    figure(&f, "fig_retention.png", 900, 700, draw_retention, in, "no retention_ppl.json");
+    figure(&f, "fig_pipeline", 1600, 480, draw_pipeline, in, "");
+    figure(&f, "fig_reward_vs_samples", W, H, draw_reward, in, "needs the curves of base_bestofn_seed* and ttt_main_seed*");
+    figure(&f, "fig_ablations", W, H, draw_ablations, in, "needs base_bestofn_seed* and ttt_main_seed* summaries");
+    figure(&f, "fig_paired_differences", 1600, 900, draw_differences, in, "no comparison has both of its runs");
+    figure(&f, "fig_pretrain_loss", W, 950, draw_pretrain, in, "no pretrain metrics");
+    figure(&f, "fig_sdft", W, 950, draw_sdft, in, "no SDFT metrics");
+    figure(&f, "fig_retention", 900, 700, draw_retention, in, "no retention_ppl.json");
 
     /* F2: the LaTeX tables, macros and results registry (lib/report). */
     for (int i = 0; i < REPORT_NFILES; i++) {
@@ -169,8 +178,26 @@ int main(int argc, char** argv) {
         if (path_exists(p)) track_output(&t, p);
     }
 
+    /* F3: the one document (lib/paper): report.tex, compiled to report.pdf. */
+    PaperIn pin = {a.runs_dir, paper, a.fig_dir, c.config_path ? c.config_path : "(no config)", &pc, &plan};
+    path_join(p, sizeof p, paper, "report.tex");
+    track_clear_temps(&t, p);
+    if (paper_write_tex(&pin, err)) die(EXIT_BADINPUT, "%s", err);
+    track_output(&t, p);
+    track_progress(&t, 8, "report.tex");
+    if (*a.pdflatex) {
+        char scratch[4400];
+        path_join(scratch, sizeof scratch, run, "logs/latex");
+        path_join(p, sizeof p, paper, "report.pdf");
+        track_clear_temps(&t, p);
+        if (paper_compile(paper, scratch, a.pdflatex, err)) die(EXIT_FAIL, "%s", err);
+        track_output(&t, p);
+    }
+    track_progress(&t, 9, "report.pdf");
+
     track_summary(&t, "figures", json_incref(f.made));
-    track_say(&t, "plot: %zu figures in %s, tables in %s", json_array_size(f.made), a.fig_dir, paper);
+    track_say(&t, "plot: %zu figures (PNG and PDF) in %s; tables and report.tex%s in %s", json_array_size(f.made) / 2, a.fig_dir,
+              *a.pdflatex ? ", report.pdf" : "", paper);
     track_finish(&t, "completed", "");
     json_decref(f.made);
     free_inputs(in);

@@ -1,7 +1,8 @@
 # The whole pipeline through Make on configs/ci.yaml: phase-F from clean with a
 # kill -9 of a running tool in the middle, then rerun: finishes without redoing
 # finished runs; `make -q phase-F` is up to date afterwards; make check passes,
-# and fails on a removed artifact; the paper outputs exist. Seeds come from the config:
+# and fails on a removed artifact; the paper outputs exist, report.pdf among them (compiled,
+# every figure and table in it). Seeds come from the config:
 # pipeline.seeds [0, 2] and ablation_seeds [2] run, check and report exactly those runs.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -29,6 +30,40 @@ ok=1; for f in figs/fig_pipeline.png figs/fig_reward_vs_samples.png figs/fig_pre
     tables/table_ablation_summary.tex results_macros.tex results_registry.md; do
     [ -s "$T/out/ci/paper/$f" ] || { ok=0; echo "missing paper/$f"; }; done
 [ $ok = 1 ] && pass paper_outputs || fail paper_outputs "see above"
+# The one document: report.pdf compiled without errors (pdflatex's own log), with every figure
+# (as its vector PDF) and every table in it, the primary comparison first, and the run facts.
+P=$T/out/ci/paper
+LOG=$P/figs/_runs/plot/logs/latex/report.log
+ok=1; [ -s "$P/report.pdf" ] && [ -s "$LOG" ] || { ok=0; echo "no report.pdf or report.log"; }
+grep -q '^!' "$LOG" 2>/dev/null && { ok=0; grep -A2 '^!' "$LOG" | head -6; }
+grep -q 'Output written on .*report.pdf' "$LOG" 2>/dev/null || { ok=0; echo "no 'Output written' in the log"; }
+grep -qi 'undefined' "$LOG" 2>/dev/null && { ok=0; grep -i undefined "$LOG" | head -3; }
+[ $ok = 1 ] && pass report_pdf_compiles || fail report_pdf_compiles "see above"
+pdftotext -layout "$P/report.pdf" "$T/report.txt" 2>/dev/null
+pages=$(pdfinfo "$P/report.pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
+ok=1; n=0
+for fig in "$P"/figs/*.pdf; do
+    b=$(basename "$fig"); n=$((n + 1))
+    grep -q "^File: figs/$b Graphic file (type pdf)" "$LOG" || { ok=0; echo "$b not included"; }
+    grep -q "($b)" "$T/report.txt" || { ok=0; echo "$b's caption not in the PDF"; }
+done
+for tab in "$P"/tables/*.tex; do
+    b=$(basename "$tab")
+    grep -q "(./tables/$b" "$LOG" || { ok=0; echo "$b not input"; }
+    grep -q "($b)" "$T/report.txt" || { ok=0; echo "$b's caption not in the PDF"; }
+done
+[ $ok = 1 ] && [ "$n" -eq 7 ] && [ "${pages:-0}" -ge 4 ] && pass report_pdf_has_every_figure_and_table \
+  || fail report_pdf_has_every_figure_and_table "$n figures, ${pages:-?} pages"
+# Figures are vectors: their text is text in the PDF (the differences figure's labels).
+grep -q "PRIMARY" "$T/report.txt" && grep -q "difference (first minus second)" "$T/report.txt" \
+  && pass report_figures_are_vector || fail report_figures_are_vector "no figure text in the PDF"
+first=$(grep -n -m1 "Primary comparison" "$T/report.txt" | cut -d: -f1)
+claim=$(grep -n -m1 "TTT main and base best-of-N\|TTT main beats base\|TTT main is worse than base" "$T/report.txt" | cut -d: -f1)
+facts=$(grep -n -m1 "Run facts" "$T/report.txt" | cut -d: -f1)
+[ -n "$first" ] && [ -n "$claim" ] && [ -n "$facts" ] && [ "$first" -lt "$claim" ] && [ "$claim" -lt "$facts" ] \
+  && grep -q "Git revision" "$T/report.txt" && grep -q "Compute time" "$T/report.txt" && grep -q "ci.yaml" "$T/report.txt" \
+  && grep -q "Learning check" "$T/report.txt" && pass report_pdf_primary_first_and_facts \
+  || fail report_pdf_primary_first_and_facts "primary at ${first:-?}, claim at ${claim:-?}, facts at ${facts:-?}"
 rm "$R/suite/retention_ppl.json"
 if $M check >"$T/c2" 2>&1; then fail make_check_detects_missing "exit 0"; else grep -q "\[ \] retention_ppl.json" "$T/c2" && pass make_check_detects_missing || fail make_check_detects_missing "$(tail -3 "$T/c2")"; fi
 

@@ -55,8 +55,13 @@ check_pngs "$T/part_figs/figs" fig_pipeline.png:1600x480 fig_reward_vs_samples.p
     fig_paired_differences.png:1600x900 >"$T/c2" 2>&1 \
   && [ ! -e "$T/part_figs/figs/fig_sdft.png" ] && [ ! -e "$T/part_figs/figs/fig_retention.png" ] && [ ! -e "$T/part_figs/figs/fig_pretrain_loss.png" ] \
   && pass plot_partial_figures || fail plot_partial_figures "$(tail -2 "$T/c2"; ls "$T/part_figs/figs")"
-grep -q "warning: skipping fig_retention.png" "$T/p2" && grep -q "warning: skipping fig_sdft.png" "$T/p2" \
+grep -q "warning: skipping fig_retention: " "$T/p2" && grep -q "warning: skipping fig_sdft: " "$T/p2" \
   && pass plot_partial_warns || fail plot_partial_warns "$(cat "$T/p2")"
+# The report still compiles, with the figures that were drawn and none of the others.
+L=$T/part_figs/figs/_runs/plot/logs/latex/report.log
+[ -s "$T/part_figs/report.pdf" ] && ! grep -q '^!' "$L" && [ "$(grep -c '^File: figs/.* Graphic file' "$L")" -eq 4 ] \
+  && ! grep -q 'fig_sdft' "$T/part_figs/report.tex" && pass plot_partial_report_pdf \
+  || fail plot_partial_report_pdf "$(grep -A2 '^!' "$L" | head -3; grep -c 'Graphic file' "$L")"
 
 # Malformed inputs: exit 2, one line naming the file.
 cp -r "$T/part" "$T/bad1"
