@@ -178,7 +178,10 @@ struct SubActs {
     float *r, *rms_inv, *p, *H, *sk, *u;  /* (BT,nC) (BT) (BT,M) (BT,M) (BT,SAVED) (BT,C) */
     /* the sublayer F */
     float *ln, *mean, *rstd;              /* (BT,C) (BT) (BT) */
-    float *big, *big2, *preatt, *att;     /* attn: big = qkv (BT,3C), big2 = atty (BT,C); mlp: fc, gelu (BT,4C) */
+    union {                               /* the two sublayer kinds share the slots (llm.c's names) */
+        struct { float *qkv, *atty, *preatt, *att; };  /* attention: (BT,3C) (BT,C) (B,NH,T,T)|0 (B,NH,T,T)|(B,NH,T) */
+        struct { float *fch, *fch_gelu; };             /* MLP: c_fc's output and its GELU, (BT,4C) each */
+    };
     float *y;                             /* (BT,C) */
 };
 
@@ -260,14 +263,14 @@ void model_alloc(Model* m, int B, int T) {
         SubActs* a = &m->sub[k];
         if (n) { TAKE(a->r, BT * n * C); TAKE(a->rms_inv, BT); TAKE(a->p, BT * M); TAKE(a->H, BT * M); TAKE(a->sk, BT * sk); TAKE(a->u, BT * C); }
         TAKE(a->ln, BT * C); TAKE(a->mean, BT); TAKE(a->rstd, BT);
-        if (k % 2 == 0) { TAKE(a->big, BT * 3 * C); TAKE(a->big2, BT * C); TAKE(a->preatt, full); TAKE(a->att, att); }
-        else { TAKE(a->big, BT * 4 * C); TAKE(a->big2, BT * 4 * C); }
+        if (k % 2 == 0) { TAKE(a->qkv, BT * 3 * C); TAKE(a->atty, BT * C); TAKE(a->preatt, full); TAKE(a->att, att); }
+        else { TAKE(a->fch, BT * 4 * C); TAKE(a->fch_gelu, BT * 4 * C); }
         TAKE(a->y, BT * C);
     }
     TAKE(m->hsum, BT * C); TAKE(m->lnf, BT * C); TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
     TAKE(m->logits, BT * V); TAKE(m->ce_stats, BT * 2); TAKE(m->losses, BT);
     TAKE(m->dx_a, BT * S * C); TAKE(m->dx_b, BT * S * C); TAKE(m->du, BT * C); TAKE(m->dy, BT * C);
-    TAKE(m->dln, BT * C); TAKE(m->dlnf, BT * C); TAKE(m->dbig, BT * 4 * C); TAKE(m->dbig2, BT * 4 * C);
+    TAKE(m->dln, BT * C); TAKE(m->dlnf, BT * C); TAKE(m->dfch, BT * 4 * C); TAKE(m->dfch_gelu, BT * 4 * C);
     TAKE(m->datty, BT * C); TAKE(m->dqkv, BT * 3 * C); TAKE(m->dpreatt, full); TAKE(m->datt, full);
     TAKE(m->dH, BT * M); TAKE(m->dp, BT * M); TAKE(m->dr, BT * n * C); TAKE(m->dh, BT * C);
     TAKE(m->sk_g, BT * n * n); TAKE(m->sk_d, BT * n * n);
@@ -514,19 +517,19 @@ static void linear_backward(Model* m, int l, int j, float* dinp, float* dW, floa
 /* The sublayers start from a->ln, their input's LayerNorm (written by layers_forward). */
 static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, int B, int T) {
     int BT = B * T, C = m->C;
-    linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
-    m->k->attention_forward(a->big2, a->preatt, a->att, a->big, B, T, C, m->NH);
-    linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, BT, C, C);
+    linear_forward(m, l, 0, a->qkv, a->ln, w->qkvw, w->qkvb, BT, C, 3 * C);
+    m->k->attention_forward(a->atty, a->preatt, a->att, a->qkv, B, T, C, m->NH);
+    linear_forward(m, l, 1, a->y, a->atty, w->projw, w->projb, BT, C, C);
 }
 
 /* Without an adapter, fc and its GELU are one fused call (a GELU epilogue on the GPU). */
 static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
     int C = m->C;
     if (lora_on(m)) {   /* the adapter's share goes in before the GELU */
-        linear_forward(m, l, 2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
-        m->k->gelu_forward(a->big2, a->big, BT * 4 * C);
-    } else m->k->matmul_gelu_forward(a->big2, a->big, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
-    linear_forward(m, l, 3, a->y, a->big2, w->fcprojw, w->fcprojb, BT, 4 * C, C);
+        linear_forward(m, l, 2, a->fch, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
+        m->k->gelu_forward(a->fch_gelu, a->fch, BT * 4 * C);
+    } else m->k->matmul_gelu_forward(a->fch_gelu, a->fch, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
+    linear_forward(m, l, 3, a->y, a->fch_gelu, w->fcprojw, w->fcprojb, BT, 4 * C, C);
 }
 
 /* One new position per sequence: attention reads and extends the sequence's
@@ -534,10 +537,10 @@ static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
  * training forward on N rows of length 1. */
 static void attn_decode(Model* m, int l, const LayerW* w, SubActs* a, KVCache* kv, int N) {
     int C = m->C;
-    linear_forward(m, l, 0, a->big, a->ln, w->qkvw, w->qkvb, N, C, 3 * C);
+    linear_forward(m, l, 0, a->qkv, a->ln, w->qkvw, w->qkvb, N, C, 3 * C);
     size_t layer = (size_t)l * kv->N * kv->T * C;
-    m->k->attention_decode_forward(a->big2, kv->k + layer, kv->v + layer, a->big, m->pos, N, kv->T, C, m->NH);
-    linear_forward(m, l, 1, a->y, a->big2, w->projw, w->projb, N, C, C);
+    m->k->attention_decode_forward(a->atty, kv->k + layer, kv->v + layer, a->qkv, m->pos, N, kv->T, C, m->NH);
+    linear_forward(m, l, 1, a->y, a->atty, w->projw, w->projb, N, C, C);
 }
 
 /* Sublayer q's LayerNorm (layer q / 2: ln1 before attention, ln2 before the MLP). */
@@ -642,8 +645,8 @@ static void attn_backward(Model* m, int l, const LayerW* w, SubActs* a, const fl
                           int B, int T) {
     const KernelOps* k = m->k;
     int BT = B * T, C = m->C;
-    linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), dy, a->big2, w->projw, BT, C, C);
-    k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->big, a->big2, a->att, B, T, C, m->NH);
+    linear_backward(m, l, 1, m->datty, GRAD(w->projw), GRAD(w->projb), dy, a->atty, w->projw, BT, C, C);
+    k->attention_backward(m->dqkv, m->dpreatt, m->datt, m->datty, a->qkv, a->atty, a->att, B, T, C, m->NH);
     linear_backward(m, l, 0, m->dln, GRAD(w->qkvw), GRAD(w->qkvb), m->dqkv, a->ln, w->qkvw, BT, C, 3 * C);
     k->layernorm_backward(du, GRAD(w->ln1w), GRAD(w->ln1b), m->dln, u, w->ln1w, a->mean, a->rstd, BT, C);
 }
@@ -653,12 +656,12 @@ static void mlp_backward(Model* m, int l, const LayerW* w, SubActs* a, const flo
     const KernelOps* k = m->k;
     int C = m->C;
     if (lora_on(m)) {
-        linear_backward(m, l, 3, m->dbig2, GRAD(w->fcprojw), GRAD(w->fcprojb), dy, a->big2, w->fcprojw, BT, 4 * C, C);
-        k->gelu_backward(m->dbig, a->big, m->dbig2, BT * 4 * C);
+        linear_backward(m, l, 3, m->dfch_gelu, GRAD(w->fcprojw), GRAD(w->fcprojb), dy, a->fch_gelu, w->fcprojw, BT, 4 * C, C);
+        k->gelu_backward(m->dfch, a->fch, m->dfch_gelu, BT * 4 * C);
     } else   /* fcproj's input gradient and the GELU's in one product (DGELU epilogue on the GPU) */
-        k->matmul_backward_gelu(m->dbig, m->train_base ? GRAD(w->fcprojw) : NULL, m->train_base ? GRAD(w->fcprojb) : NULL,
-                                dy, a->big2, w->fcprojw, a->big, BT, 4 * C, C);
-    linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dbig, a->ln, w->fcw, BT, C, 4 * C);
+        k->matmul_backward_gelu(m->dfch, m->train_base ? GRAD(w->fcprojw) : NULL, m->train_base ? GRAD(w->fcprojb) : NULL,
+                                dy, a->fch_gelu, w->fcprojw, a->fch, BT, 4 * C, C);
+    linear_backward(m, l, 2, m->dln, GRAD(w->fcw), GRAD(w->fcb), m->dfch, a->ln, w->fcw, BT, C, 4 * C);
     k->layernorm_backward(du, GRAD(w->ln2w), GRAD(w->ln2b), m->dln, u, w->ln2w, a->mean, a->rstd, BT, C);
 }
 
@@ -798,7 +801,7 @@ static void prefill_pass(Model* m, void* arg) {
     layers_forward(m, N, P, NULL);
     for (int l = 0; l < m->L; l++) {
         size_t layer = (size_t)l * kv->N * kv->T * C;
-        k->kv_fill(kv->k + layer, kv->v + layer, m->sub[2 * l].big, N, P, kv->T, C);
+        k->kv_fill(kv->k + layer, kv->v + layer, m->sub[2 * l].qkv, N, P, kv->T, C);
     }
 }
 

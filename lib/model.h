@@ -102,9 +102,17 @@ typedef struct {
     float     *hsum, *lnf, *lnf_mean, *lnf_rstd, *logits, *ce_stats, *losses;
     int       *inputs, *targets, *pos;  /* (B*T) copies on the device; pos for decoding */
     float     *hlogits, *hlosses;       /* host copies (model_logits, model_losses) */
-    /* backward scratch */
-    float     *dx_a, *dx_b, *du, *dy, *dln, *dbig, *dbig2, *datty, *dqkv, *dpreatt, *datt, *dH, *dp, *dr, *dlnf, *dh;
-    float     *sk_g, *sk_d;               /* (B*T, n*n) Sinkhorn gradient in/out */
+    /* backward scratch, BT = B*T rows (reused layer by layer; the forward pass borrows dp and dH) */
+    float     *dx_a, *dx_b;             /* (BT, S, C) each: the stream gradient, ping-ponged across sublayers */
+    float     *du, *dy;                 /* (BT, C) each: the sublayer's input and output gradients */
+    float     *dln;                     /* (BT, C): gradient at the layernorm's output */
+    float     *dfch, *dfch_gelu;        /* (BT, 4C) each: MLP, at c_fc's output and at the GELU's output */
+    float     *datty, *dqkv;            /* (BT, C), (BT, 3C): attention, at its output and at c_attn's output */
+    float     *dpreatt, *datt;          /* (B, NH, T, T) each, or none with fused attention (cap_att_full 0) */
+    float     *dH, *dp;                 /* (BT, M) each: mHC, the mixing coefficients' and their pre-activations' gradients */
+    float     *dr;                      /* (BT, n*C): mHC, at the RMS-normed streams */
+    float     *dlnf, *dh;               /* (BT, C) each: at the final layernorm's output and input */
+    float     *sk_g, *sk_d;             /* (B*T, n*n) Sinkhorn gradient in/out */
     PassGraph* graphs;                  /* (MODEL_GRAPHS) the passes' CUDA graphs (model.c), or NULL */
     KVCache    kv;                      /* the cache model_kv_reserve hands out (kv.ops NULL: none yet) */
     char       tokenizer_sha256[65];    /* the tokenizer its data was made with (ckpt metadata; "" unknown) */
