@@ -337,7 +337,7 @@ void   ema_update(float* phi, const float* theta, long N, float decay);
 double sumsq(const float* x, long N);
 
 /* ---- the backend table ----------------------------------------------------
- * One entry per function above plus memory management; lib/model.c and the
+ * One entry per function above plus memory management; lib/nn/model.c and the
  * tools call kernels only through a table, so `--device cuda` swaps all of it.
  * With kernels_cpu the "device" is host memory (alloc = calloc, upload =
  * memcpy). alloc returns zeroed memory and never fails (dies with a message). */

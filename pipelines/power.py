@@ -9,7 +9,7 @@ bootstrap resamples (docs/tables.md). For each candidate task count n the expect
 half-width is 1.96 * sd(d) / sqrt(n) (the bootstrap interval of a mean is close to this
 normal one at n >= 30), from one seed: averaging s seeds per task can only shrink the
 seed part of sd(d), so this is an upper bound for s > 1. Also prints the pilot's own
-percentile bootstrap interval (10,000 resamples, like lib/stats) as a check.
+percentile bootstrap interval (10,000 resamples, like lib/paper/stats) as a check.
 Needs python3-numpy (Debian)."""
 import json
 import sys

@@ -6,7 +6,7 @@ header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: 
 then the raw little-endian data section that the tensors tile exactly.
 
     tensors, metadata = load(path)              # dict name -> np.ndarray, dict str -> str
-    save(path, tensors, metadata)               # adds "payload_sha256" like lib/safetensors.c
+    save(path, tensors, metadata)               # adds "payload_sha256" like lib/nn/safetensors.c
 
 BF16 has no numpy dtype: load() widens it to float32 (exactly); to write BF16
 pass a ("BF16", uint16 array of the raw bits) tuple as the tensor.

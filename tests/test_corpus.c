@@ -1,4 +1,4 @@
-/* test_corpus: the synthetic language generator (lib/corpus).
+/* test_corpus: the synthetic language generator (lib/data/corpus).
  *
  * Protects: byte-identical output for a seed, kinds drawn at their weights,
  * lines that are printable one-liners within the cap, arithmetic and list answers
@@ -7,8 +7,8 @@
  * every compiler), enough distinct words for a 32k BPE vocabulary, and a mean
  * line length of 50-70 bytes. Prints the speed (not asserted).
  *
- * Build: gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib tests/test_corpus.c lib/corpus.c \
- *            lib/rng.c lib/util.c -lm -o /tmp/test_corpus && /tmp/test_corpus */
+ * Build: gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib tests/test_corpus.c lib/data/corpus.c \
+ *            lib/base/rng.c lib/base/util.c -lm -o /tmp/test_corpus && /tmp/test_corpus */
 #include "corpus.h"
 #include "tasks.h"
 #include "util.h"
@@ -439,7 +439,7 @@ static const char* check_grammar(const char* line) {
     return k.n && strcmp(k.t[k.n - 1], ".") == 0 ? NULL : "sentence does not end in '.'";
 }
 
-/* Task lines (lib/tasks): every printed score is what the verifier gives the
+/* Task lines (lib/data/tasks): every printed score is what the verifier gives the
  * attempt beside it, read back through the prompt parser, so the corpus and the
  * suite cannot disagree on a format. */
 static char* cut(char* s, const char* sep) {   /* split s at the first sep; returns the rest */

@@ -1,4 +1,4 @@
-/* test_rl: the TTT-Discover math of lib/rl (SPEC §12): advantages against
+/* test_rl: the TTT-Discover math of lib/algo/rl (SPEC §12): advantages against
  * hand-computed values and identities, adaptive β hitting KL = ln 2, KL shaping,
  * and the PUCT archive (scores, lineage blocking, top-2 children, duplicates,
  * cap eviction, JSON round trip). */

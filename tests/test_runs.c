@@ -1,4 +1,4 @@
-/* test_runs: lib/runs on a hand-written runs dir: suite means and the task-averaged
+/* test_runs: lib/paper/runs on a hand-written runs dir: suite means and the task-averaged
  * reward curve, a torn last JSONL line skipped and any other bad line refused (naming
  * path:line), best-of-N curves as the expected best of k, pretrain runs told apart by
  * mhc.n, notes, files read. */

@@ -1,4 +1,4 @@
-/* Unit tests of lib/safetensors: round trip, the payload checksum, and the
+/* Unit tests of lib/nn/safetensors: round trip, the payload checksum, and the
  * rejection of every kind of malformed file with a message naming the file.
  *   test_safetensors               run the checks
  *   test_safetensors --write PATH  write the known file (tests/tools/test_safetensors_py.sh

@@ -1,4 +1,4 @@
-/* test_tasks: the discovery tasks (lib/tasks).
+/* test_tasks: the discovery tasks (lib/data/tasks).
  *
  * Protects: same seed -> same tasks; train and held-out disjoint; every family's
  * verifier gives 1.0 to the reference answer, graded scores to partial answers,

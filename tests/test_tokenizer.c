@@ -1,4 +1,4 @@
-/* test_tokenizer: behaviour of lib/tokenizer (byte-level BPE).
+/* test_tokenizer: behaviour of lib/data/tokenizer (byte-level BPE).
  *
  * Protects: lossless round trips on any bytes; the pre-tokenizer and the
  * encoder against a literal, slow transcription of their definitions; the
@@ -7,7 +7,7 @@
  * parser's refusals (each naming path and line); hand-checked encodings; and
  * the shape of the Hugging Face export.
  *
- * Build: gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib tests/test_tokenizer.c lib/tokenizer.c lib/util.c \
+ * Build: gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib tests/test_tokenizer.c lib/data/tokenizer.c lib/base/util.c \
  *            -ljansson -lm -fopenmp -o /tmp/test_tokenizer
  * Prints "PASS <name>" or "FAIL <name>: why" per check; exits 1 if any failed. */
 #include "tokenizer.h"

@@ -1,6 +1,6 @@
 /* build-sdft (D2; runbook: build_sdft_from_suite.py): the SDFT demonstration
  * file from a discovery suite's results. A task whose best reward reaches
- * --min_reward contributes its prompt and best solution (lib/sdftdata.h). */
+ * --min_reward contributes its prompt and best solution (lib/data/sdftdata.h). */
 #include "config.h"
 #include "specs.h"
 #include "control.h"

@@ -1,4 +1,4 @@
-/* gate: the verdict of a list of gates (lib/gate, GATE_SPEC §8) on any JSON or
+/* gate: the verdict of a list of gates (lib/run/gate, GATE_SPEC §8) on any JSON or
  * JSONL metrics file, as an exit code Make can branch on: 0 GREEN or AMBER,
  * 3 RED, 2 bad input (or a metric that is not there). */
 #include "config.h"

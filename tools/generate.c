@@ -1,6 +1,6 @@
 /* generate: what a model writes (nanoGPT's sample.py, for this project's checkpoints).
  * num_samples completions of one prompt in one batch through the suite's sampler
- * (lib/sample: KV cache, temperature, top-k, top-p, the suite's stop tokens), from a
+ * (lib/nn/sample: KV cache, temperature, top-k, top-p, the suite's stop tokens), from a
  * checkpoint and optionally a LoRA adapter written by ttt. With --tasks/--task_id the
  * prompt is the task's and each completion is printed with its verifier's score, as
  * the suite scores it. Completion i draws from stream i of --seed: the output depends

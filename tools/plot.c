@@ -1,6 +1,6 @@
 /* plot (F1; runbook: plot_pipeline_diagram.py + plot_results.py): the paper's figures
- * (lib/figures) from the finished run outputs under --runs_dir (out/<config>/runs, read
- * by lib/runs), then the results tables (lib/report). Every input is read and checked
+ * (lib/paper/figures) from the finished run outputs under --runs_dir (out/<config>/runs, read
+ * by lib/paper/runs), then the results tables (lib/paper/report). Every input is read and checked
  * before anything is drawn: a malformed file is bad input (exit 2, naming it); a missing
  * one skips only the figures that need it, with a warning. Figures and inputs:
  * docs/figures.md. */
@@ -27,7 +27,7 @@ typedef struct {
     int done;
 } Figs;
 
-/* stem.png and stem.pdf: one drawing, rasterised and as vectors (lib/plot). */
+/* stem.png and stem.pdf: one drawing, rasterised and as vectors (lib/paper/plot). */
 static void figure(Figs* f, const char* stem, int w, int h, int (*draw)(Canvas*, void*), void* data, const char* why) {
     char p[4400], name[256], err[ERR_LEN];
     static const char* const ext[] = {".png", ".pdf"};
@@ -59,7 +59,7 @@ typedef struct {
     RunsPretrain pre[2];
     char sdft_run[256];
     json_t *sdft_metrics, *sdft_report, *retention;
-    ReportDiff diff[16];   /* the paired comparisons (lib/report) */
+    ReportDiff diff[16];   /* the paired comparisons (lib/paper/report) */
     int ndiff;
 } Inputs;
 
@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
     figure(&f, "fig_sdft", W, 950, draw_sdft, in, "no SDFT metrics");
     figure(&f, "fig_retention", 900, 700, draw_retention, in, "no retention_ppl.json");
 
-    /* F2: the LaTeX tables, macros and results registry (lib/report). */
+    /* F2: the LaTeX tables, macros and results registry (lib/paper/report). */
     for (int i = 0; i < REPORT_NFILES; i++) {
         path_join(p, sizeof p, paper, REPORT_FILES[i]);
         track_clear_temps(&t, p);
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
         if (path_exists(p)) track_output(&t, p);
     }
 
-    /* F3: the one document (lib/paper): report.tex, compiled to report.pdf. */
+    /* F3: the one document (lib/paper/paper): report.tex, compiled to report.pdf. */
     PaperIn pin = {a.runs_dir, paper, a.fig_dir, c.config_path ? c.config_path : "(no config)", &pc, &plan};
     path_join(p, sizeof p, paper, "report.tex");
     track_clear_temps(&t, p);

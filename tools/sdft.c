@@ -2,7 +2,7 @@
  * self-distillation (SDFT_SPEC §6, §12): the student samples a completion for a
  * task prompt; an EMA teacher sees the same completion after a demonstration;
  * the loss is the per-token reverse KL(student || teacher) over the vocabulary.
- * A val-perplexity gate (lib/gate, on_red: keep_best) guards forgetting: only
+ * A val-perplexity gate (lib/run/gate, on_red: keep_best) guards forgetting: only
  * checkpoints that passed are published as sdft_step_N / sdft_latest. */
 #include "bins.h"
 #include "specs.h"

@@ -1,5 +1,5 @@
 /* sweep: hyper-parameter search over any tool, with parallel workers sharing an
- * Optuna-compatible journal (lib/sweep.h; docs/sweeps.md). */
+ * Optuna-compatible journal (lib/sweep/sweep.h; docs/sweeps.md). */
 #include "atomic.h"
 #include "specs.h"
 #include "config.h"

@@ -1,5 +1,5 @@
 /* ttt (C2; runbook: run_discovery_suite): the discovery suite. For every task,
- * compute-matched best-of-N or test-time LoRA training (lib/ttt.c); results per
+ * compute-matched best-of-N or test-time LoRA training (lib/algo/ttt.c); results per
  * task, summary.jsonl per run. Resumes by skipping tasks whose result.json exists.
  * --shard i/n runs every n-th task (a Slurm array, make -j); whichever shard finds
  * every result.json present writes the summary, and --merge 1 rebuilds it alone. */

@@ -101,7 +101,7 @@ if ! skip sample; then
     # only generated tokens counted; each side reports its best of 5)
     # Two shapes: tiny (d128 L4 H4 V1024) and 4x wider (d256 L6 H8 V2048, T 256). Rows at
     # all threads and at 1 thread, then with a busy neighbour (a busy loop pinned to core 0,
-    # started and stopped here): ours at threads 0 ("my share": lib/util threads_share)
+    # started and stopped here): ours at threads 0 ("my share": lib/base/util threads_share)
     # against PyTorch at all threads, what each does by default.
     /usr/bin/python3 tests/torch/ref_sample.py bench --d 128 --L 4 --H 4 --V 1024 --T 128 --P 16 --G 8 --N 2 --reps 1 --threads $NT --check >/dev/null
     for shape in tiny wide; do

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
         fprintf(stderr, "bench_sample: need N, P, G, reps >= 1 and P + G <= T\n");
         return 2;
     }
-    omp_set_num_threads(threads > 0 ? (int)threads : threads_share());   /* 0: my share (lib/util) */
+    omp_set_num_threads(threads > 0 ? (int)threads : threads_share());   /* 0: my share (lib/base/util) */
     ModelConfig c;
     char err[ERR_LEN];
     cfg_defaults(MODEL_OPTS, &c, err);

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         else if (!strcmp(k, "grad_accum")) accum = v;
         else { fprintf(stderr, "bench_train: unknown flag %s\n", argv[i]); return 2; }
     }
-    omp_set_num_threads(threads > 0 ? (int)threads : threads_share());   /* 0: my share (lib/util) */
+    omp_set_num_threads(threads > 0 ? (int)threads : threads_share());   /* 0: my share (lib/base/util) */
     ModelConfig c;
     char err[ERR_LEN];
     cfg_defaults(MODEL_OPTS, &c, err);

@@ -8,7 +8,7 @@
  *
  * Build and run (from the repository root):
  *   clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Ilib \
- *         tests/fuzz/fuzz_tokmodel.c lib/tokenizer.c lib/util.c -ljansson -lm -o /tmp/fuzz_tokmodel
+ *         tests/fuzz/fuzz_tokmodel.c lib/data/tokenizer.c lib/base/util.c -ljansson -lm -o /tmp/fuzz_tokmodel
  *   /tmp/fuzz_tokmodel -max_total_time=60 /tmp/fuzz_tokmodel_corpus */
 #include "tokenizer.h"
 #include <stdint.h>

@@ -1,6 +1,6 @@
 # build-sdft (D2) on a real ci suite run: every task with --min_reward 0 and the
 # line fields, the empty-but-successful result when no task passes, the demo
-# file read back by lib/sdftdata's strict loader, and bad input (one line, exit 2,
+# file read back by lib/data/sdftdata's strict loader, and bad input (one line, exit 2,
 # the existing output untouched).
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -34,7 +34,7 @@ B --out_jsonl "$T/none/demos.jsonl" --min_reward 1.0 >"$T/l2" 2>"$T/e2"; rc=$?
   && grep -q "0 of $n tasks reach min_reward 1" "$T/l2" && pass build_sdft_none_passing_empty_file_warns \
   || fail build_sdft_none_passing_empty_file_warns "rc=$rc $(cat "$T/e2")"
 
-# The strict loader (lib/sdftdata) reads the file back; malformed demo files are refused with path:line.
+# The strict loader (lib/data/sdftdata) reads the file back; malformed demo files are refused with path:line.
 cat >"$T/rd.c" <<'C'
 #include "sdftdata.h"
 #include <stdio.h>

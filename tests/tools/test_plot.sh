@@ -80,7 +80,7 @@ expect_err plot_bad_best_reward 2 "summary.jsonl:1: 'best_reward'" $BIN/plot --r
 expect_err plot_no_runs_dir 2 "not a directory" $BIN/plot --runs_dir "$T/nowhere" --fig_dir "$T/nf"
 expect_err plot_bad_font 2 "nofont.ttf" $BIN/plot --runs_dir "$T/part" --fig_dir "$T/nf2" --font "$T/nofont.ttf"
 
-# The figures and the tables read the runs through one reader (lib/runs): an SDFT best-of-N
+# The figures and the tables read the runs through one reader (lib/paper/runs): an SDFT best-of-N
 # suite under another name (the config's pipeline.sdft_bestofn_run) is drawn and tabulated
 # alike, and a torn last summary line (a killed writer's) is skipped by both rather than
 # refused by one.

@@ -78,7 +78,7 @@ expect_err second_process_refused 2 "k9: run dir in use by another live process"
 kill -9 $pid; wait $pid 2>/dev/null
 release k9
 st=$(python3 -c "import json; print(json.load(open('k9/_run_tracker/heartbeat.json'))['status'])")
-# What writers killed mid-write leave (lib/atomic, lib/ckpt): cleared when the run starts again.
+# What writers killed mid-write leave (lib/base/atomic, lib/nn/ckpt): cleared when the run starts again.
 mkdir -p k9/ckpt_step_0000015.tmp.4242 k9/ckpt_step_0000005.old.4243 && touch k9/ckpt_step_0000015.tmp.4242/model.safetensors \
   k9/metrics.jsonl.tmp.4244 k9/_run_tracker/heartbeat.json.tmp.4245 k9/keep.tmp.notapid
 (P --out k9 --steps 30) >>k9.log 2>&1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The results tables and macros of lib/report.c compile with pdflatex (texlive-latex-base,
+# The results tables and macros of lib/paper/report.c compile with pdflatex (texlive-latex-base,
 # no booktabs): build/tests/test_report --write writes fake runs and the report, then a small
 # document \input's results_macros.tex and the four tables.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# safetensors between C and Python: a file written by lib/safetensors.c loads in
+# safetensors between C and Python: a file written by lib/nn/safetensors.c loads in
 # Python (python/safetensors_np.py, json + numpy only) with the right values,
 # and a file written by Python opens in C with its checksum verified.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-# The paired bootstrap (lib/stats.c) against an independent numpy implementation on fixed
+# The paired bootstrap (lib/paper/stats.c) against an independent numpy implementation on fixed
 # data: the same mean and wins/ties/losses, and interval endpoints within 5% of the
 # interval's width (both are Monte Carlo: 10,000 resamples here, 200,000 in numpy, so the
 # endpoints agree to about 1% of the width).

@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <yaml.h>
 
-/* Top-level sections that belong to some tool of the project (lib/specs), and the
+/* Top-level sections that belong to some tool of the project (lib/cli/specs), and the
  * pipeline's. A tool reads its own and skips these; any other top-level key is a typo
  * and an error. */
 static int known_section(const char* key) {

@@ -17,7 +17,7 @@
  * the metadata; readers check it when asked to, so a corrupt checkpoint is
  * caught rather than loaded.
  *
- * Does not own: tensor names or which tensors a checkpoint holds (lib/ckpt),
+ * Does not own: tensor names or which tensors a checkpoint holds (lib/nn/ckpt),
  * dtype conversion, or what the metadata values mean.
  *
  * Errors: functions return NULL / -1 and fill err with one line naming the file
@@ -47,7 +47,7 @@ size_t      st_dtype_size(StDtype d);            /* bytes per element */
 const char* st_dtype_name(StDtype d);            /* "F32", "BF16", ... */
 int         st_dtype_parse(const char* s, StDtype* out);   /* 0 or -1 */
 
-/* Write n tensors to path atomically (lib/atomic.h), in the order given (so
+/* Write n tensors to path atomically (lib/base/atomic.h), in the order given (so
  * data offsets increase in that order). metadata may be NULL; otherwise it
  * must be a JSON object whose values are strings; it is not modified. The
  * payload's SHA-256 (hex) is added as "payload_sha256", replacing any value of

@@ -1,4 +1,4 @@
-/* runs: reading finished run outputs (lib/runs.h, docs/figures.md, docs/tables.md). */
+/* runs: reading finished run outputs (lib/paper/runs.h, docs/figures.md, docs/tables.md). */
 #include "runs.h"
 #include "stats.h"
 #include <ctype.h>

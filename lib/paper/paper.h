@@ -9,8 +9,8 @@
  * in its output (SOURCE_DATE_EPOCH, no trailer id), and publishing report.pdf atomically.
  * The lines of report.tex that hold clocks (times, cost) end in "% clock" so tools that
  * compare two runs' outputs can leave them out (tests/kill/compare.py).
- * Does not own: the numbers, tables and claims (lib/report), the figures (lib/figures,
- * lib/plot), the tables' files (report_write writes them first; report.tex \inputs them).
+ * Does not own: the numbers, tables and claims (lib/paper/report), the figures (lib/paper/figures,
+ * lib/paper/plot), the tables' files (report_write writes them first; report.tex \inputs them).
  * Library rules: returns -1 with one line in err naming the file; never exits. */
 #ifndef DD_PAPER_H
 #define DD_PAPER_H

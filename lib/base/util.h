@@ -40,8 +40,8 @@ int   mkdir_p(const char* path, char err[ERR_LEN]);   /* like mkdir -p; 0 or -1 
 int   path_exists(const char* path);
 /* Removes a file, or a directory and everything under it (symlinks not followed). */
 int   rm_tree(const char* path);
-/* Whether name ends in ".tmp.<digits>" or ".old.<digits>": a temporary of lib/atomic or
- * lib/ckpt that only a process killed mid-write leaves behind. */
+/* Whether name ends in ".tmp.<digits>" or ".old.<digits>": a temporary of lib/base/atomic or
+ * lib/nn/ckpt that only a process killed mid-write leaves behind. */
 int   is_stale_temp(const char* name);
 int   is_dir(const char* path);
 void  path_join(char* out, size_t cap, const char* a, const char* b);

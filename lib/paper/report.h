@@ -1,7 +1,7 @@
 /* report: the results tables, citable macros and number registry of phase F (SPEC §2, plot row).
  *
  * Owns: reading the finished run outputs under runs_dir (= out/<config>/runs) and writing,
- * atomically (lib/atomic.h), under paper_dir:
+ * atomically (lib/base/atomic.h), under paper_dir:
  *   tables/table_main_results.tex    base best-of-N, search, TTT main, SDFT best-of-N (plain tabular, \hline)
  *   tables/table_main_results.tex has the paired delta vs base best-of-N and its interval per row
  *   tables/table_ablation_summary.tex TTT main vs reuse off, adaptive beta off, KL off, expected (ablation seeds),
@@ -14,8 +14,8 @@
  *                                    the runbook's claim-safety guardrails
  * Inputs and macro names: docs/tables.md. A missing run leaves "--" (cells and macros) and is
  * noted in the registry; a malformed file is an error naming it, and nothing is written.
- * Does not own: reading the run files (lib/runs.c, shared with the figures), figures
- * (lib/figures.c), running anything. */
+ * Does not own: reading the run files (lib/paper/runs.c, shared with the figures), figures
+ * (lib/paper/figures.c), running anything. */
 #ifndef DD_REPORT_H
 #define DD_REPORT_H
 #include "pipeline.h"
@@ -25,7 +25,7 @@
 #define REPORT_NFILES 7
 extern const char* const REPORT_FILES[REPORT_NFILES];
 
-/* The runs of pc's names at plan's seeds (the config's pipeline section, lib/pipeline),
+/* The runs of pc's names at plan's seeds (the config's pipeline section, lib/run/pipeline),
  * compared as plan declares. 0 on success (missing runs included), -1 with err naming
  * the file otherwise. */
 int report_write(const char* runs_dir, const char* paper_dir, const PipelineCfg* pc, const PipelinePlan* plan, char err[ERR_LEN]);

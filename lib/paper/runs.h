@@ -1,5 +1,5 @@
 /* runs: reading the finished run outputs under a runs dir (out/<config>/runs), for the
- * figures (tools/plot, lib/figures) and the tables (lib/report), so that both read the
+ * figures (tools/plot, lib/paper/figures) and the tables (lib/paper/report), so that both read the
  * same runs the same way.
  *
  * Owns: strict JSONL reading (a torn last line, what a killed writer leaves, is skipped;
@@ -9,7 +9,7 @@
  * run_record.json). Every file read is listed in Runs.read; missing runs and choices made
  * (several candidates, one used) are Runs.notes. A missing file is never an error; a
  * malformed one is (-1, err naming it).
- * Does not own: what is drawn or tabulated from them (lib/figures, lib/report). */
+ * Does not own: what is drawn or tabulated from them (lib/paper/figures, lib/paper/report). */
 #ifndef DD_RUNS_H
 #define DD_RUNS_H
 #include "json.h"

@@ -4,7 +4,9 @@
  * sequence at a stop token (<eos>, <pad>, or any token holding a newline), which
  * the completion keeps as its last token.
  * Reproducible: sequence i draws from rng_split(seed stream, i), so a result
- * does not depend on the batch it ran in or the thread count. */
+ * does not depend on the batch it ran in or the thread count.
+ * Does not own: the forward pass and KV cache layout (model), scoring completions
+ * (lib/data/tasks), what is done with them (lib/algo/ttt, tools/generate). */
 #ifndef DD_SAMPLE_H
 #define DD_SAMPLE_H
 #include <stdint.h>

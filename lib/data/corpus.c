@@ -1167,7 +1167,7 @@ static void gen_record(const CorpusGen* g, Rng* r, Out* o) {
 }
 
 /* ------------------------------------------------------------------------- */
-/* Discovery tasks (lib/tasks): the corpus shows the task language in exactly  */
+/* Discovery tasks (lib/data/tasks): the corpus shows the task language in exactly  */
 /* the formats the suite prompts with, built by the same functions, so the two */
 /* cannot drift apart. Attempts are of mixed quality and carry their true      */
 /* score, so a model learns what a good answer looks like without always       */

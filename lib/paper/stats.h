@@ -5,8 +5,8 @@
  * with replacement (seeded, B resamples); the mean difference, the percentile
  * interval, and wins / ties / losses over tasks; the expected best of k of n samples. Percentiles interpolate linearly
  * between order statistics, as numpy.percentile does by default.
- * Does not own: where the per-task numbers come from (lib/runs), how they are
- * printed (lib/report). */
+ * Does not own: where the per-task numbers come from (lib/paper/runs), how they are
+ * printed (lib/paper/report). */
 #ifndef DD_STATS_H
 #define DD_STATS_H
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * (task prompt, refinement prompt, demonstration prompt), train/held-out splits
  * from one seed, and the tasks JSONL format with a strict loader.
  * Does not own: sampling or training (ttt, sdft), files other than the tasks
- * JSONL, flags. lib/corpus calls the generators and prompt builders here to write
+ * JSONL, flags. lib/data/corpus calls the generators and prompt builders here to write
  * its task lines, so the corpus teaches exactly the language the suite speaks.
  * Library code: never prints, never exits; errors return -1 and fill err.
  *

@@ -29,7 +29,7 @@ typedef struct {
     char   best_solution[TASK_ANSWER_MAX + 64];
     long   samples, tokens;
     json_t* curve;              /* [[samples, best reward so far], ...] after each step */
-    json_t* rewards;            /* every sample's reward, in draw order (expected best-of-k: lib/stats) */
+    json_t* rewards;            /* every sample's reward, in draw order (expected best-of-k: lib/paper/stats) */
     /* Where this process's time on the task went, seconds (not resumed across a pause):
      * sampling (prefill + decode + draws), scoring (detokenize, verify, archive), the two
      * training forwards, the backward, the optimizer, and files (metrics, adapters, state). */

@@ -45,7 +45,7 @@ typedef struct {
 typedef struct SubActs SubActs;   /* per-sublayer saved activations (model.c) */
 typedef struct PassGraph PassGraph;   /* a pass recorded as a CUDA graph (model.c) */
 
-/* LoRA adapters (lib/lora.c creates, saves and loads them): on every layer's
+/* LoRA adapters (lib/nn/lora.c creates, saves and loads them): on every layer's
  * four projections — j = 0 attn.c_attn, 1 attn.c_proj, 2 mlp.c_fc, 3 mlp.c_proj —
  * W x + scale * B (A x), A (rank, in), B (out, rank), scale = alpha / rank. */
 #define LORA_PROJ 4

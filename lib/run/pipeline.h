@@ -1,9 +1,10 @@
 /* pipeline: the `pipeline:` section of a project config — the names Make and
  * check-artifacts use for runs and files under out/CONFIG (the paper config
  * uses the runbook's names), the suite's seeds, and the primary comparison,
- * declared before any run. Owns the option table, their checks (PipelinePlan),
+ * declared before any run.
+ * Owns: the option table, their checks (PipelinePlan),
  * the suite's method names and `{key}` substitution in path templates.
- * Does not own: the Make rules (the pipelines folder), the statistics (lib/report). */
+ * Does not own: the Make rules (the pipelines folder), the statistics (lib/paper/report). */
 #ifndef DD_PIPELINE_H
 #define DD_PIPELINE_H
 #include "config.h"

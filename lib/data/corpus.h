@@ -7,14 +7,14 @@
  * Generation uses only integer rng draws, so a (seed, stream) gives byte-identical
  * text on every platform. Library code: never prints, never exits.
  * Does not own: files, flags, seeds or line counts (tools/gen-corpus), the
- * tokenizer, or the discovery tasks' verifiers (lib/tasks) -- though the
+ * tokenizer, or the discovery tasks' verifiers (lib/data/tasks) -- though the
  * arithmetic and list notation below is meant to be shared with those tasks.
  *
  * Kinds (docs/corpus.md has examples and default weights):
  *   sentence relative compound story   grammar with agreement, tense, pronouns
  *   arith multistep compare sequence sort listop   numbers
  *   fact question record               facts about the world's entities
- *   task_example task_refine task_demo the discovery tasks' language (lib/tasks.h)
+ *   task_example task_refine task_demo the discovery tasks' language (lib/data/tasks.h)
  *
  * Notation shared with tasks: tokens are separated by single spaces; integers are
  * decimal with a leading '-' only when negative ("5 - 9 = -4"); operators + - * /

@@ -11,7 +11,7 @@
  * Coordinates are pixels, (0,0) at the top-left, y growing downward; Axes
  * map data coordinates onto a pixel rectangle. The PDF page is the canvas at
  * PLOT_PDF_SCALE points per pixel, so the PNG is the figure at 72/PLOT_PDF_SCALE dpi.
- * Does not own: what the figures show (lib/figures.c), reading run outputs (lib/runs.c).
+ * Does not own: what the figures show (lib/paper/figures.c), reading run outputs (lib/paper/runs.c).
  * Errors are returned (-1 and err), never exits. */
 #ifndef DD_PLOT_H
 #define DD_PLOT_H

@@ -1,4 +1,4 @@
-/* figures: the paper's figures (lib/figures.h, docs/figures.md). */
+/* figures: the paper's figures (lib/paper/figures.h, docs/figures.md). */
 #include "figures.h"
 #include "stats.h"
 #include <math.h>

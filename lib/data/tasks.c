@@ -2,7 +2,7 @@
  *
  * Layout: families and vocabulary, answer cleaning, one section per family
  * (generate, attempt, verify), prompts and scores, prompt parsing, splits, JSONL.
- * Like lib/corpus, generation uses integer rng draws only and never two draws in
+ * Like lib/data/corpus, generation uses integer rng draws only and never two draws in
  * the arguments of one call, so a seed gives the same tasks on every compiler. */
 #include "tasks.h"
 #include "atomic.h"
@@ -17,7 +17,7 @@
 static const char* FAMILY[TASK_N_FAMILIES] = {"reach", "constrain", "order"};
 static const char* ORDER_KEY[] = {"ascending", "descending", "alphabetical"};
 
-/* Words of the corpus (lib/corpus.c's nouns, adjectives and verbs): the vocabulary
+/* Words of the corpus (lib/data/corpus.c's nouns, adjectives and verbs): the vocabulary
  * of constrain answers and order items, so the model has seen every one. */
 static const char* VOCAB[] = {
     "fox", "foxes", "dog", "dogs", "cat", "cats", "horse", "horses", "bird", "birds", "wolf", "wolves",

@@ -13,7 +13,7 @@
 
 typedef struct {
     char*  task_id;
-    char*  family;          /* a task family name (lib/tasks.h) */
+    char*  family;          /* a task family name (lib/data/tasks.h) */
     char*  prompt;
     char*  demonstration;   /* may be "" (an empty best solution) */
     double reward;

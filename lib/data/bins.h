@@ -52,7 +52,7 @@ typedef struct {
 
 int  bin_writer_open(BinWriter* w, const char* path, int vocab, char err[ERR_LEN]);
 int  bin_writer_put(BinWriter* w, const uint32_t* ids, size_t n, char err[ERR_LEN]);
-/* Records the tokenizer's SHA-256 (64 hex digits, lib/hash) in the header at commit. */
+/* Records the tokenizer's SHA-256 (64 hex digits, lib/base/hash) in the header at commit. */
 int  bin_writer_tokenizer(BinWriter* w, const char* sha256_hex, char err[ERR_LEN]);
 int  bin_writer_commit(BinWriter* w, char err[ERR_LEN]);
 void bin_writer_abort(BinWriter* w);

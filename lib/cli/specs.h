@@ -1,7 +1,7 @@
 /* specs: every tool's flags and config section in one place -- its settings struct, option
  * table and --help text (a ToolSpec) -- so any tool can check a whole project config before
  * it does any work (cfg_check_config), and pipeline-vars can stamp each section's settings.
- * Owns: the tables. Does not own: parsing and checking them (lib/config), what the values
+ * Owns: the tables. Does not own: parsing and checking them (lib/base/config), what the values
  * mean (the tools). */
 #ifndef DD_SPECS_H
 #define DD_SPECS_H

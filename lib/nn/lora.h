@@ -4,7 +4,9 @@
  * attaching/detaching them, and saving/loading `lora.safetensors` with PEFT's
  * names: base_model.model.h.{l}.attn.c_attn.lora_A.weight (r, in), .lora_B.weight
  * (out, r), and likewise attn.c_proj, mlp.c_fc, mlp.c_proj; metadata holds r,
- * alpha and the target modules. The math runs in model.c (linear_forward). */
+ * alpha and the target modules.
+ * Does not own: the math (model.c's linear_forward and its backward apply W x + scale B (A x)),
+ * the optimiser state of a TTT step (lib/algo/ttt), checkpoint files of the base model (ckpt). */
 #ifndef DD_LORA_H
 #define DD_LORA_H
 #include "model.h"
