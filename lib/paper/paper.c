@@ -283,6 +283,11 @@ int paper_write_tex(const PaperIn* in, char err[ERR_LEN]) {
         fputc('\n', f);
     }
     fputs("\\end{itemize}\n\n", f);
+    fputs("\\paragraph{Claim-safety guardrails} (the runbook's). Do not claim state of the art on real-world "
+          "benchmarks, a causal effect of mHC without dedicated on/off evidence (one pretraining pair at one seed is "
+          "not that), or zero forgetting (retention is a perplexity change on one validation set). Methods are "
+          "compute-matched by samples per task; compare them by the paired intervals above, not by the seed means. "
+          "Every number's source file, run and command: \\texttt{results\\_registry.md}.\n\n", f);
 
     /* 3. The pipeline, the tables, the figures. */
     fputs("\\section{Pipeline}\n\n", f);
