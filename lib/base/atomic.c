@@ -88,6 +88,32 @@ int append_record(const char* path, const char* line, char err[ERR_LEN]) {
     return 0;
 }
 
+int atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]) {
+    if (!is_dir(tmp)) {
+        snprintf(err, ERR_LEN, "%s: cannot publish %s: not a directory", final, tmp);
+        return -1;
+    }
+    fsync_dir(tmp);
+    char old[4300] = "", parent[4096];
+    if (path_exists(final)) {
+        snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
+        rm_tree(old);
+        if (rename(final, old) != 0) {
+            snprintf(err, ERR_LEN, "%s: cannot move aside to replace it: %s", final, strerror(errno));
+            return -1;
+        }
+    }
+    if (rename(tmp, final) != 0) {
+        snprintf(err, ERR_LEN, "%s: cannot publish %s: %s", final, tmp, strerror(errno));
+        if (*old) rename(old, final);   /* the previous one back in place */
+        return -1;
+    }
+    path_dirname(parent, sizeof parent, final);
+    fsync_dir(parent);
+    if (*old) rm_tree(old);
+    return 0;
+}
+
 int symlink_swap(const char* target, const char* link, char err[ERR_LEN]) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", link, (int)getpid());

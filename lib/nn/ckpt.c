@@ -83,19 +83,9 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
         path_join(p, sizeof p, tmp, "train_state.json");
         if (json_write_atomic(p, state, err)) return -1;
     }
-    fsync_dir(tmp);
     /* A stale dir of the same step (a crash after rename, before the next
      * step) is replaced: the new one holds the same or later state. */
-    if (path_exists(final)) {
-        char old[4300];
-        snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
-        if (rename(final, old) == 0) rm_tree(old);
-    }
-    if (rename(tmp, final) != 0) {
-        snprintf(err, ERR_LEN, "%s: cannot publish checkpoint: %s", final, strerror(errno));
-        return -1;
-    }
-    fsync_dir(run_dir);
+    if (atomic_publish_dir(tmp, final, err)) return -1;
     snprintf(rel, sizeof rel, "%s_step_%07ld", prefix, step);
     snprintf(link, sizeof link, "%s/%s_latest", run_dir, prefix);
     if (symlink_swap(rel, link, err)) return -1;
