@@ -53,7 +53,8 @@ json="{\"lines\": $LINES, \"train_mb\": $MB"
 # every run of spaces to one before encoding, and characters outside its
 # 0.9995 coverage become <unk>. So on indented code spm spends no token on
 # indentation and its ids do not give the text back, while ours are lossless:
-# the comparison favours spm. (With --normalization_rule_name=identity
+# the comparison favours spm (on the real-text held-out part 22% of the bytes
+# are spaces that spm's normalizer drops before counting tokens). (With --normalization_rule_name=identity
 # --remove_extra_whitespaces=false spm keeps the spaces, but then every space
 # of an indent is its own token: 2.18 bytes/token on the real-text held-out
 # part at 8000, no peer worth the name.)
