@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """real_text: the real-text mix that `make bench` and tests/tools/test_phase_a.sh
 measure the tokenizer on (English prose and Python source: indentation, long
-space runs, identifiers), assembled from files every Debian bookworm system has.
+space runs, identifiers), assembled from files every Debian bookworm system
+with python3 has.
 
     real_text.py OUTDIR      writes OUTDIR/real_train.txt and OUTDIR/real_heldout.txt
 
@@ -10,11 +11,13 @@ The mix, in this order:
     symlinks followed, a file whose content equals an earlier one left out
     (GFDL, GPL, LGPL are links to a versioned file);
   - the Python 3.11 standard-library modules listed in PY_MODULES below
-    (/usr/lib/python3.11/<name>.py, Debian's libpython3.11-stdlib): every
-    top-level module except the two platform-specific _sysconfigdata files and
-    sitecustomize.py (a link into /etc). About 5 MB in all.
+    (/usr/lib/python3.11/<name>.py, Debian's libpython3.11-minimal and
+    libpython3.11-stdlib): every top-level module except the two
+    platform-specific _sysconfigdata files and sitecustomize.py (a link into
+    /etc). About 5 MB in all.
 A listed file that is missing is an error (exit 2), never silently skipped, so
-two machines either measure the same text or say why not.
+two machines with the same package versions measure the same text, and others
+say why not.
 
 Split: the last tenth of each file's lines (n // 10 of n lines) is held out;
 the rest is the training text. Files are kept whole otherwise, so the held-out
@@ -47,7 +50,8 @@ PY_MODULES = """
 
 def sources():
     if not os.path.isdir(LICENSES):
-        sys.exit(f"real_text: {LICENSES} missing (Debian's base-files package)")
+        print(f"real_text: {LICENSES} missing (Debian's base-files package)", file=sys.stderr)
+        sys.exit(2)
     paths = [os.path.join(LICENSES, f) for f in sorted(os.listdir(LICENSES))]
     paths += [os.path.join(PY_DIR, m + ".py") for m in sorted(PY_MODULES)]
     seen = set()
