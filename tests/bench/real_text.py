@@ -60,8 +60,8 @@ def sources():
             with open(p, "rb") as f:
                 b = f.read()
         except OSError as e:
-            print(f"real_text: {p}: {e.strerror} (needs Debian's base-files and libpython3.11-stdlib)",
-                  file=sys.stderr)
+            print(f"real_text: {p}: {e.strerror} (needs Debian's base-files, "
+                  "libpython3.11-minimal and libpython3.11-stdlib)", file=sys.stderr)
             sys.exit(2)
         h = hashlib.sha256(b).digest()
         if h in seen:
