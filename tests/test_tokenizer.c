@@ -88,25 +88,29 @@ static size_t g_corpus_len;
 
 static int is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 static int is_alpha(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_mark(uint8_t c) { return c != 0 && strchr(".,;:!?", c) != NULL; }
+static int is_word_start(uint8_t c) { return is_alpha(c) || c == '_'; }
+static int is_word(uint8_t c) { return is_word_start(c) || (c >= '0' && c <= '9'); }
+static int is_mark(uint8_t c) { return c != 0 && strchr(".,;:!?(", c) != NULL; }
 
 /* Length of the regex match at i, trying the alternatives in order:
- *  ?[A-Za-z]+[.,;:!?]? | ?[^ WS A-Za-z]+ | WS+(?!\S) | WS+ */
+ *  " *[A-Za-z_][A-Za-z0-9_]*[.,;:!?(]? | *[^ WS A-Za-z_]+ | WS+(?!\S) | WS+"
+ * Each " *" backtracks from the longest run of spaces down to none. */
 static size_t ref_match(const uint8_t* s, size_t n, size_t i) {
+    size_t spaces = 0;
+    while (i + spaces < n && s[i + spaces] == ' ') spaces++;
     /* alternative 1 */
-    for (int sp = 1; sp >= 0; sp--) {
-        size_t j = i;
-        if (sp) { if (j < n && s[j] == ' ') j++; else continue; }
-        size_t k = j;
-        while (k < n && is_alpha(s[k])) k++;
-        if (k > j) { if (k < n && is_mark(s[k])) k++; return k - i; }
+    for (size_t sp = spaces + 1; sp-- > 0;) {
+        size_t k = i + sp;
+        if (k >= n || !is_word_start(s[k])) continue;
+        k++;
+        while (k < n && is_word(s[k])) k++;
+        if (k < n && is_mark(s[k])) k++;
+        return k - i;
     }
     /* alternative 2 */
-    for (int sp = 1; sp >= 0; sp--) {
-        size_t j = i;
-        if (sp) { if (j < n && s[j] == ' ') j++; else continue; }
-        size_t k = j;
-        while (k < n && !is_ws(s[k]) && !is_alpha(s[k])) k++;
+    for (size_t sp = spaces + 1; sp-- > 0;) {
+        size_t j = i + sp, k = j;
+        while (k < n && !is_ws(s[k]) && !is_word_start(s[k])) k++;
         if (k > j) return k - i;
     }
     /* alternative 3: greedy run, backtracking until the lookahead holds */
@@ -116,6 +120,53 @@ static size_t ref_match(const uint8_t* s, size_t n, size_t i) {
         if (i + k == n || is_ws(s[i + k])) return k;
     /* alternative 4 */
     return run;
+}
+
+/* The encoder's cut (tok_pretoken_end) equals the reference on the examples
+ * of docs/tokenizer-format.md and on random text; tests/hf/hf_check.mjs holds
+ * both to Hugging Face's regex engine. */
+static int cuts_differ(const char* in, const char* want) {
+    const uint8_t* s = (const uint8_t*)in;
+    size_t n = strlen(in), i = 0, k = 0;
+    char got[1400];
+    while (i < n) {
+        size_t l = ref_match(s, n, i), e = tok_pretoken_end(in, n, i);
+        if (e != i + l) return why("'%s': at byte %zu the encoder cuts at %zu, the reference at %zu", in, i, e, i + l);
+        if (k) got[k++] = '|';
+        memcpy(got + k, s + i, l);
+        k += l; i += l;
+    }
+    got[k] = 0;
+    if (want && strcmp(got, want) != 0) return why("'%s' cut as '%s', want '%s'", in, got, want);
+    return 0;
+}
+
+static int test_pretokenize_cuts(void) {
+    struct { const char* in; const char* cuts; } cases[] = {   /* cuts joined by '|' */
+        { "The house. 66, (42 0.05", "The| house.| 66,| (42| 0.05" },
+        { "Answer: yes", "Answer:| yes" },
+        { "a   b", "a|   b" },
+        { "        return self._cache[key2](x)", "        return| self.|_cache|[|key2|](|x|)" },
+        { "    def f(a, b):", "    def| f(|a,| b|):" },
+        { "x = 1      # note", "x| =| 1|      #| note" },
+        { "max_len2 3abc", "max_len2| 3|abc" },
+        { "\tx", "\t|x" },
+        { "\t  x", "\t | x" },
+        { "  \tx", "  |\t|x" },
+        { "end   ", "end|   " },
+        { "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac", "caf|\xc3\xa9| \xe6\x9d\xb1\xe4\xba\xac" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        if (cuts_differ(cases[c].in, cases[c].cuts)) return 1;
+    for (int rep = 0; rep < 5000; rep++) {
+        char buf[600];
+        size_t n = 1 + rndn(sizeof buf - 1);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = rndn(8) ? "    \t\nab_Z09.,;:!?()[]#=\"'-"[rndn(27)] : (char)(1 + rndn(255));
+        buf[n] = 0;
+        if (cuts_differ(buf, NULL)) return 1;
+    }
+    return 0;
 }
 
 typedef struct { uint32_t a, b; } Merge;
@@ -220,8 +271,8 @@ static int encode_vs_reference(const Tokenizer* t, const char* corpus, size_t cl
         size_t n = rep % 5 == 0 ? 65 + rndn(1000) : rndn(60);
         int mode = (int)rndn(5);
         for (size_t i = 0; i < n; i++) {
-            if (mode == 0) buf[i] = " abcdehnorst.,;:!?0123\t"[rndn(23)];
-            else if (mode == 1) buf[i] = "  \tab"[rndn(5)];
+            if (mode == 0) buf[i] = " abcdehnorst.,;:!?(_0123\t"[rndn(25)];
+            else if (mode == 1) buf[i] = "    \tab_1("[rndn(11)];
             else if (mode == 2) buf[i] = "aaaab"[rndn(5)];
             else if (mode == 3) buf[i] = rndn(50) ? ' ' : '\t';
             else buf[i] = corpus[rndn((uint32_t)clen)];
@@ -450,7 +501,7 @@ static int test_hand_checked(void) {
         { "ab abc abd", { 258, 260, 259, 'd' }, 4 },
         { "abab", { 258, 258 }, 2 },
         { "ab.", { 258, '.' }, 2 },              /* one pre-token "ab.", no merge with '.' */
-        { "  ab", { ' ', 259 }, 2 },             /* WS+(?!\S) leaves " ab" whole */
+        { "  ab", { ' ', 259 }, 2 },             /* one pre-token "  ab": spaces join the word */
         { "\tab", { '\t', 258 }, 2 },            /* a tab does not join the word */
         { "", { 0 }, 0 },
     };
@@ -668,6 +719,7 @@ int main(void) {
     }
     printf("PASS train_corpus\n");
     g_passed++;
+    run("pretokenize_cuts", test_pretokenize_cuts);
     run("roundtrip_tricky", test_roundtrip_tricky);
     run("encode_matches_reference", test_encode_matches_reference);
     run("cache_overflow", test_cache_overflow);

@@ -101,4 +101,8 @@ const char* tok_token_bytes(const Tokenizer* t, uint32_t id, size_t* len);
  * as written into tokenizer.json. */
 extern const char TOK_PRETOKENIZE_REGEX[];
 
+/* End of the pre-token of s[0..len) that starts at i (i < len): the end of
+ * the regex's match there. Encoding and training cut text with it. */
+size_t tok_pretoken_end(const char* s, size_t len, size_t i);
+
 #endif

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     char* s = tok_serialize(t, &n);
     if (n != size || memcmp(s, data, n) != 0) abort();
     free(s);
-    static const char line[] = "The house. 66, (42 + 7) = 49;  caf\xc3\xa9\t\xff end";
+    static const char line[] = "The house. 66, (42 + 7) = 49;  caf\xc3\xa9\t\xff end"
+                               "        return self._x1(y)  \t ";
     uint32_t ids[sizeof line];
     char back[sizeof line];
     size_t k = tok_encode(t, NULL, line, sizeof line - 1, ids);

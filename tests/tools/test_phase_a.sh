@@ -66,11 +66,26 @@ fi
 if [ -d tests/hf/node_modules/@huggingface/tokenizers ]; then
     printf '%s\n' "héllo wörld — ünïcödé ✓ 日本語 テキスト" "  leading and trailing spaces   " "tabs	and	more		tabs" \
         "12345678901234567890 + 3.14159 = ???" "it's they're we'll I'd" "!!!...,,,;;; (((nested)))" "emoji 🙂🙃 mixed123abc" \
-        "" "x" "   " "a  b   c    d" "CamelCaseWordsAndALLCAPS" "naïve café résumé" >"$T/tricky.txt"
+        "" "x" "   " "a  b   c    d" "CamelCaseWordsAndALLCAPS" "naïve café résumé" \
+        "        return self._x[0](y_1)  # done" "	  	 x  " >"$T/tricky.txt"
     $BIN/pack-bins --tokenizer "$O/tokenizer/bpe300.model" --input "$T/tricky.txt" --output "$T/tricky.bin" --verify 1 >/dev/null \
       && pass pack_roundtrip_unicode || fail pack_roundtrip_unicode "verify failed"
     node tests/hf/hf_check.mjs "$O/tokenizer/tokenizer.json" "$O/tokenizer/tokenizer_config.json" "$T/tricky.txt" "$T/tricky.bin" >"$T/hf2" 2>&1 \
       && pass hf_tokenizers_identical_ids_unicode || fail hf_tokenizers_identical_ids_unicode "$(tail -5 "$T/hf2")"
+fi
+# ... and on real text (licence texts and Python sources: indentation, space runs,
+# identifiers; tests/bench/real_text.py, as `make bench` assembles it), with a
+# tokenizer trained on its training part at the bench's 8000, on the held-out part.
+if /usr/bin/python3 tests/bench/real_text.py "$T/real" 2>"$T/real.err"; then
+    $BIN/train-tokenizer --input "$T/real/real_train.txt" --model_prefix "$T/real/t" --vocab_size 8000 >/dev/null \
+      && $BIN/pack-bins --tokenizer "$T/real/t.model" --input "$T/real/real_heldout.txt" --output "$T/real/h.bin" --verify 1 >/dev/null \
+      && pass pack_roundtrip_real_text || fail pack_roundtrip_real_text "train or verify failed"
+    if [ -d tests/hf/node_modules/@huggingface/tokenizers ]; then
+        node tests/hf/hf_check.mjs "$T/real/tokenizer.json" "$T/real/tokenizer_config.json" "$T/real/real_heldout.txt" "$T/real/h.bin" >"$T/hf3" 2>&1 \
+          && pass hf_tokenizers_identical_ids_real_text || fail hf_tokenizers_identical_ids_real_text "$(tail -5 "$T/hf3")"
+    fi
+else
+    fail real_text_assembled "$(cat "$T/real.err")"
 fi
 
 # kill -9 after train-tokenizer renamed its model into place but before it marked its
