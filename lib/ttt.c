@@ -139,7 +139,7 @@ int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const in
     int rows = 0, T = 1;
     for (int i = 0; i < N; i++)
         if (A[i] != 0 && lens[i] > 0) { rows++; if (plens[i] + lens[i] - 1 > T) T = plens[i] + lens[i] - 1; }
-    double loss = 0, kl = 0;
+    double loss = 0;
     *loss_out = *kl_out = 0;
     if (rows == 0) return 0;
     int* in = malloc_check((size_t)rows * T * sizeof(int));
@@ -155,7 +155,7 @@ int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const in
             int nxt = p + 1 < plens[i] ? -1 : p + 1 < L ? out[(size_t)i * maxnew + p + 1 - plens[i]] : -1;
             in[(size_t)row * T + p] = cur;
             tg[(size_t)row * T + p] = nxt;
-            seq_of[(size_t)row * T + p] = row;
+            seq_of[(size_t)row * T + p] = nxt >= 0 ? row : -1;   /* -1: not a sampled token */
         }
         Aseq[row++] = A[i];
     }
@@ -170,16 +170,12 @@ int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const in
     lo->enabled = 1;
     model_forward(m, in, tg, rows, T);             /* activations for backward */
     memcpy(lp, model_losses(m), BT * sizeof(float));
-    int ntok = 0;
-    for (int p = 0; p < BT; p++)
-        if (tg[p] >= 0) { kl += lp_base[p] - lp[p]; ntok++; }   /* d_t = log pi - log pi_base */
-    double dmean = ntok ? kl / ntok : 0;
+    double* At = malloc_check(BT * sizeof(double));
+    double dmean = rl_kl_shape(Aseq, seq_of, lp, lp_base, BT, kl_lambda, At);
     for (int p = 0; p < BT; p++) {
-        if (tg[p] < 0) continue;
-        double d = lp_base[p] - lp[p];
-        double At = Aseq[seq_of[p]] + kl_lambda * (dmean - d);
-        dl[p] = (float)(At / rows);               /* loss = -sum_t A_t log pi / completions */
-        loss += At * lp[p] / rows;
+        if (seq_of[p] < 0) continue;
+        dl[p] = (float)(At[p] / rows);            /* loss = -sum_t A_t log pi / completions */
+        loss += At[p] * lp[p] / rows;
     }
     res->t_forward += now_mono() - tm;
     tm = now_mono();
@@ -192,7 +188,7 @@ int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const in
     res->t_optim += now_mono() - tm;
     *loss_out = loss;
     *kl_out = dmean;
-    free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl);
+    free(in); free(tg); free(Aseq); free(seq_of); free(lp_base); free(lp); free(dl); free(At);
     return 1;
 }
 
