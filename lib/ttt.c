@@ -133,7 +133,7 @@ static long state_load(const char* task_dir, TaskResult* res, double* reward_sum
 double ttt_lr_auto(long d_model) { return 5e-4 * pow(2000.0 / (double)d_model, 0.781); }
 
 int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const int* const* prompts, const int* plens, const int* out,
-                const int* lens, int N, int maxnew, const float* A, double kl_lambda, double lr, double* loss_out, double* kl_out,
+                const int* lens, int N, int maxnew, const float* A, const TttCfg* c, double* loss_out, double* kl_out,
                 TaskResult* res) {
     /* The training batch: every completion with an advantage and tokens. */
     int rows = 0, T = 1;
@@ -171,7 +171,7 @@ int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const in
     model_forward(m, in, tg, rows, T);             /* activations for backward */
     memcpy(lp, model_losses(m), BT * sizeof(float));
     double* At = malloc_check(BT * sizeof(double));
-    double dmean = rl_kl_shape(Aseq, seq_of, lp, lp_base, BT, kl_lambda, At);
+    double dmean = rl_kl_shape(Aseq, seq_of, lp, lp_base, BT, c->kl_lambda, At);
     for (int p = 0; p < BT; p++) {
         if (seq_of[p] < 0) continue;
         dl[p] = (float)(At[p] / rows);            /* loss = -sum_t A_t log pi / completions */
@@ -184,7 +184,8 @@ int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const in
     res->t_backward += now_mono() - tm;
     tm = now_mono();
     ++*updates;
-    lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)lr, 0.9f, 0.95f, 1e-8f, 0.0f, (int)*updates);
+    lo->k->adamw_update(lo->params, lo->grads, mo, vo, (long)lo->num_params, (float)c->lr, (float)c->adam_beta1,
+                        (float)c->adam_beta2, (float)c->adam_eps, (float)c->weight_decay, (int)*updates);
     res->t_optim += now_mono() - tm;
     *loss_out = loss;
     *kl_out = dmean;
@@ -290,8 +291,7 @@ int ttt_run_task(Model* m, const Tokenizer* tok, const Task* t, const TttCfg* c,
             }
             double loss = 0, kl = 0;
             if (c->lr > 0)    /* lr 0: sampling and scoring only, no update */
-                ttt_update(m, lo, mo, vo, &updates, (const int* const*)prompts, plens, out, lens, N, maxnew, A, c->kl_lambda,
-                           c->lr, &loss, &kl, res);
+                ttt_update(m, lo, mo, vo, &updates, (const int* const*)prompts, plens, out, lens, N, maxnew, A, c, &loss, &kl, res);
             json_object_set_new(row, "groups_used", json_integer(used));
             json_object_set_new(row, "updates", json_integer(updates));
             json_object_set_new(row, "beta", json_real(used ? beta_sum / used : 0));

@@ -17,6 +17,7 @@ typedef struct {
     long   ttt_steps, rollouts, max_new_tokens, groups_per_step;
     int    entropic, reuse, adaptive_beta;
     double beta, kl_lambda, lr;
+    double adam_beta1, adam_beta2, adam_eps, weight_decay;   /* the LoRA update's AdamW (passed as float) */
     long   lora_rank;
     double lora_alpha;
     double temperature, top_p;
@@ -49,13 +50,13 @@ double ttt_lr_auto(long d_model);
  * maxnew ..] of lens[i]) with advantages A (0: not trained on): the batch of the rows with
  * an advantage and tokens, the base (adapter off) and adapter forwards, per-token KL
  * shaping A_t = A + kl_lambda (mean d - d_t) with d_t = log pi - log pi_base, the backward
- * of sum_t A_t CE_t / rows, and one Adam step (t = ++*updates; betas 0.9, 0.95, eps 1e-8).
+ * of sum_t A_t CE_t / rows, and one AdamW step at c->lr (t = ++*updates; c->adam_beta1,
+ * adam_beta2, adam_eps, weight_decay; shaping with c->kl_lambda).
  * Returns 1 when it updated, 0 when no row had an advantage; loss and mean d out, time
  * into res (t_forward, t_backward, t_optim). The suite's step (ttt_run_task) and the
  * TTT-step bench (tests/bench/bench_ttt_step.c) both call it. */
 int ttt_update(Model* m, Lora* lo, float* mo, float* vo, long* updates, const int* const* prompts, const int* plens, const int* out,
-               const int* lens, int N, int maxnew, const float* A, double kl_lambda, double lr, double* loss, double* kl,
-               TaskResult* res);
+               const int* lens, int N, int maxnew, const float* A, const TttCfg* c, double* loss, double* kl, TaskResult* res);
 
 /* 0: done; 1: stopped by fn (state saved); -1: error (err). task_dir receives
  * metrics.jsonl and adapter_step_N/lora.safetensors in ttt mode, and state/ (the

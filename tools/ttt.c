@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
     tc.lora_alpha = a.lora_alpha > 0 ? a.lora_alpha : 2.0 * a.lora_rank; tc.temperature = a.temperature;
     tc.top_k = a.top_k; tc.top_p = a.top_p; tc.archive_cap = a.archive_cap; tc.puct_c = a.puct_c;
     tc.adapter_every = a.adapter_every;
+    tc.adam_beta1 = a.adam_beta1; tc.adam_beta2 = a.adam_beta2; tc.adam_eps = a.adam_eps; tc.weight_decay = a.weight_decay;
     long shard_i = 0, shard_n = 1;   /* 0/1 = every task, in out_root itself */
     if (*a.shard) {
         int used = 0;
@@ -168,9 +169,9 @@ int main(int argc, char** argv) {
      * archive; search keeps the archive but learns nothing. */
     static const char* const ignore_ttt[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", NULL};
     static const char* const ignore_search[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", "lr", "lora_rank",
-                                                "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every", NULL};
+                                                "lora_alpha", "adam_beta1", "adam_beta2", "adam_eps", "weight_decay", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every", NULL};
     static const char* const ignore_bestofn[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", "lr", "lora_rank",
-                                                 "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every",
+                                                 "lora_alpha", "adam_beta1", "adam_beta2", "adam_eps", "weight_decay", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every",
                                                  "reuse", "groups_per_step", "archive_cap", "puct_c", NULL};
     const char* const* ignore = tc.ttt ? ignore_ttt : tc.search ? ignore_search : ignore_bestofn;
     const char* ins[] = {a.tasks, a.tokenizer, wpath};

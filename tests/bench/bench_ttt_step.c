@@ -110,11 +110,12 @@ int main(int argc, char** argv) {
     }
     TaskResult tr;
     memset(&tr, 0, sizeof tr);
+    /* the suite's defaults (lib/specs.c: TTT_OPTS) but lr and kl_lambda */
+    TttCfg tc = {.lr = lr, .kl_lambda = kl_lambda, .adam_beta1 = 0.9, .adam_beta2 = 0.95, .adam_eps = 1e-8, .weight_decay = 0};
     for (long rep = 0; rep < reps; rep++) {
         double t0 = now_mono();
         sample_batch(&m, (const int* const*)prompts, plens, (int)N, (int)G, &sc, &base, stop, out, lens);
-        ttt_update(&m, lo, mo, vo, &updates, (const int* const*)prompts, plens, out, lens, (int)N, (int)G, A, kl_lambda, lr, &loss,
-                   &kl, &tr);
+        ttt_update(&m, lo, mo, vo, &updates, (const int* const*)prompts, plens, out, lens, (int)N, (int)G, A, &tc, &loss, &kl, &tr);
         double dt = now_mono() - t0;
         if (dt < best) best = dt;
     }
@@ -135,8 +136,8 @@ int main(int argc, char** argv) {
         put(&ot[0], "loss_kl", ST_F32, 1, 2, 0, o, sizeof o);
         path_join(p, sizeof p, dump, "outputs.safetensors");
         must(st_write(p, ot, 1, NULL, err), err);
-        json_t* meta = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "lr", lr, "kl_lambda", kl_lambda, "beta1", 0.9, "beta2", 0.95,
-                                 "eps", 1e-8, "rank", (int)rank);
+        json_t* meta = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "lr", lr, "kl_lambda", kl_lambda, "beta1", tc.adam_beta1,
+                                 "beta2", tc.adam_beta2, "eps", tc.adam_eps, "rank", (int)rank);
         path_join(p, sizeof p, dump, "meta.json");
         must(json_write_atomic(p, meta, err), err);
         json_decref(meta);
