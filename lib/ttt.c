@@ -5,6 +5,7 @@
 #include "kernels.h"
 #include "safetensors.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -119,6 +120,58 @@ static long state_load(const char* task_dir, TttTask* s, TaskResult* res, const 
         st_close(f);
     }
     return step;
+}
+
+/* -1, with the key at fault and why. */
+static int refuse(const char** key, const char* k, char err[ERR_LEN], const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ERR_LEN, fmt, ap);
+    va_end(ap);
+    *key = k;
+    return -1;
+}
+
+int ttt_cfg_from_args(const TttArgs* a, TttCfg* c, const char** key, char err[ERR_LEN]) {
+    memset(c, 0, sizeof *c);
+    c->ttt = !strcmp(a->mode, "ttt");
+    c->search = !strcmp(a->mode, "search");
+    c->entropic = !strcmp(a->objective, "entropic");
+    if (!c->ttt && !c->search && strcmp(a->mode, "bestofn"))
+        return refuse(key, "mode", err, "'%s': expected bestofn, search or ttt", a->mode);
+    if (c->search && !a->reuse) return refuse(key, "reuse", err, "0: search is PUCT reuse without learning (reuse 0 is best-of-N)");
+    if (!c->entropic && strcmp(a->objective, "expected"))
+        return refuse(key, "objective", err, "'%s': expected entropic or expected", a->objective);
+    if (a->rollouts % a->groups_per_step)
+        return refuse(key, "groups_per_step", err, "%ld does not divide rollouts %ld", a->groups_per_step, a->rollouts);
+    if (a->rollouts / a->groups_per_step < 2) return refuse(key, "groups_per_step", err, "each group needs at least 2 rollouts");
+    c->lr = -1;   /* auto */
+    if (strcmp(a->lr, "auto")) {
+        char* end = NULL;
+        c->lr = strtod(a->lr, &end);
+        if (end == a->lr || *end || !(c->lr >= 0 && c->lr <= 10))
+            return refuse(key, "lr", err, "'%s': expected auto or a number in [0, 10]", a->lr);
+    }
+    c->ttt_steps = a->ttt_steps; c->rollouts = a->rollouts; c->max_new_tokens = a->max_new_tokens;
+    c->groups_per_step = a->reuse ? a->groups_per_step : 1; c->reuse = a->reuse; c->adaptive_beta = a->adaptive_beta;
+    c->beta = a->beta; c->kl_lambda = a->kl_lambda; c->lora_rank = a->lora_rank;
+    c->lora_alpha = a->lora_alpha > 0 ? a->lora_alpha : 2.0 * a->lora_rank;
+    c->adam_beta1 = a->adam_beta1; c->adam_beta2 = a->adam_beta2; c->adam_eps = a->adam_eps; c->weight_decay = a->weight_decay;
+    c->temperature = a->temperature; c->top_k = a->top_k; c->top_p = a->top_p;
+    c->archive_cap = a->archive_cap; c->puct_c = a->puct_c; c->adapter_every = a->adapter_every;
+    return 0;
+}
+
+const char* const* ttt_unread_keys(const TttCfg* c) {
+#define TTT_PATHS "tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device"
+#define TTT_LEARNING "lr", "lora_rank", "lora_alpha", "adam_beta1", "adam_beta2", "adam_eps", "weight_decay", "objective", \
+                     "adaptive_beta", "kl_lambda", "beta", "adapter_every"
+    static const char* const ttt[] = {TTT_PATHS, NULL};
+    static const char* const search[] = {TTT_PATHS, TTT_LEARNING, NULL};
+    static const char* const bestofn[] = {TTT_PATHS, TTT_LEARNING, "reuse", "groups_per_step", "archive_cap", "puct_c", NULL};
+#undef TTT_PATHS
+#undef TTT_LEARNING
+    return c->ttt ? ttt : c->search ? search : bestofn;
 }
 
 double ttt_lr_auto(long d_model) { return 5e-4 * pow(2000.0 / (double)d_model, 0.781); }

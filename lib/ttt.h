@@ -2,8 +2,9 @@
  * training (TTT-Discover), exactly as SPEC §6 and §12 define them.
  * Owns: the per-task loop (start states, batched sampling, verification,
  * advantages, KL shaping, the LoRA update, the reward-vs-samples curve, adapter
- * files and per-step metrics). Does not own: task files, the suite's run dir,
- * resume across tasks (tools/ttt.c). */
+ * files and per-step metrics), each step a function, and the ttt section's settings as
+ * a TttCfg. Does not own: task files, the suite's results and summary (lib/suite), its
+ * run dir and resume across tasks (tools/ttt.c). */
 #ifndef DD_TTT_H
 #define DD_TTT_H
 #include <jansson.h>
@@ -12,6 +13,7 @@
 #include "rl.h"
 #include "rng.h"
 #include "sample.h"
+#include "specs.h"
 #include "tasks.h"
 #include "tokenizer.h"
 
@@ -40,6 +42,17 @@ typedef struct {
      * training forwards, the backward, the optimizer, and files (metrics, adapters, state). */
     double t_sample, t_score, t_forward, t_backward, t_optim, t_io;
 } TaskResult;
+
+/* The TttCfg of the ttt section's settings. lr auto is -1 here: the caller sets
+ * ttt_lr_auto(d_model) once the model is loaded. Returns 0, or -1 with the key at fault
+ * in *key and why in err (what the options' ranges let through but the suite refuses: an
+ * unknown mode or objective, search without reuse, groups that do not divide rollouts). */
+int ttt_cfg_from_args(const TttArgs* a, TttCfg* c, const char** key, char err[ERR_LEN]);
+
+/* The ttt section's keys that c's mode does not read, with the run's paths: they do not
+ * count when a finished run is compared with new settings (track_rerun_rule). Best-of-N
+ * learns nothing and keeps no archive; search keeps the archive but learns nothing. */
+const char* const* ttt_unread_keys(const TttCfg* c);
 
 /* Called after every step with that step's metrics (a new reference the callee
  * owns); return nonzero to stop the task early (a pause). */

@@ -383,10 +383,59 @@ static void test_run_task_resume(const char* rewarded) {
     json_decref(ra.curve); json_decref(ra.rewards); json_decref(rb.curve); json_decref(rb.rewards);
 }
 
+static int has(const char* const* keys, const char* k) {
+    for (; *keys; keys++) if (!strcmp(*keys, k)) return 1;
+    return 0;
+}
+
+static void test_cfg_from_args(void) {
+    TttArgs a;
+    TttCfg c;
+    const char* key = NULL;
+    char err[ERR_LEN];
+    cfg_defaults(TTT_OPTS, &a, err);
+    int rc = ttt_cfg_from_args(&a, &c, &key, err);
+    CHECK("cfg_from_args: the defaults (ttt, entropic, lr auto as -1, alpha 2 x rank, Adam's constants)",
+          rc == 0 && c.ttt && !c.search && c.entropic && c.lr == -1 && c.lora_alpha == 2.0 * a.lora_rank &&
+          c.adam_beta1 == a.adam_beta1 && c.adam_eps == a.adam_eps && c.groups_per_step == a.groups_per_step, "%s", err);
+    a.reuse = 0; a.groups_per_step = 4;
+    ttt_cfg_from_args(&a, &c, &key, err);
+    CHECK("cfg_from_args: reuse 0 is one group", c.groups_per_step == 1, "%ld", c.groups_per_step);
+    struct { const char *mode, *objective, *lr; int reuse; long groups; const char* key; } bad[] = {
+        {"sample", "entropic", "auto", 1, 1, "mode"}, {"search", "entropic", "auto", 0, 1, "reuse"},
+        {"ttt", "greedy", "auto", 1, 1, "objective"}, {"ttt", "entropic", "auto", 1, 5, "groups_per_step"},
+        {"ttt", "entropic", "auto", 1, 32, "groups_per_step"}, {"ttt", "entropic", "fast", 1, 1, "lr"},
+        {"ttt", "entropic", "11", 1, 1, "lr"},
+    };
+    int refused = 0;
+    for (int k = 0; k < 7; k++) {
+        cfg_defaults(TTT_OPTS, &a, err);
+        a.mode = bad[k].mode; a.objective = bad[k].objective; a.lr = bad[k].lr; a.reuse = bad[k].reuse;
+        a.groups_per_step = bad[k].groups;
+        key = NULL;
+        refused += ttt_cfg_from_args(&a, &c, &key, err) == -1 && key && !strcmp(key, bad[k].key);
+    }
+    CHECK("cfg_from_args: what the suite refuses, naming the key", refused == 7, "%d of 7", refused);
+    cfg_defaults(TTT_OPTS, &a, err);
+    a.lr = "0.002"; a.mode = "bestofn";
+    ttt_cfg_from_args(&a, &c, &key, err);
+    const char* const* best = ttt_unread_keys(&c);
+    a.mode = "search";
+    ttt_cfg_from_args(&a, &c, &key, err);
+    const char* const* search = ttt_unread_keys(&c);
+    a.mode = "ttt";
+    ttt_cfg_from_args(&a, &c, &key, err);
+    const char* const* ttt = ttt_unread_keys(&c);
+    CHECK("unread_keys: best-of-N reads no learning or archive key, search no learning key, ttt all",
+          c.lr == 0.002 && has(best, "adam_beta1") && has(best, "puct_c") && has(search, "lr") && !has(search, "puct_c") &&
+          !has(ttt, "lr") && !has(ttt, "adam_eps") && has(ttt, "tasks"), "lists");
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     char rewarded[TTT_TEXT];
     setup(rewarded, sizeof rewarded);
+    test_cfg_from_args();
     test_choose_starts();
     test_sample();
     test_score(rewarded);
