@@ -1,6 +1,6 @@
-/* sdft's loop (lib/sdft.c) step by step on a real small model and tokenizer: the
- * step's prompts, sampling from the step's seed, the AdamW and EMA update (none
- * without tokens), the gate (GREEN publishes, RED stops), the record and its resume
+/* sdft's loop (lib/sdft.c) step by step on a real small model and tokenizer: the step's
+ * prompts, sampling from the step's seed, the distillation loss, the AdamW and EMA update
+ * (none without tokens), the gate (GREEN publishes, RED stops), the record and its resume
  * state, a fresh start, a paused-then-resumed run against one straight through, a RED
  * gate with on_red stop, and the report. */
 #include "check.h"
@@ -126,6 +126,28 @@ static void test_steps(void) {
     sample_batch(&S, (const int* const*)r.sp, r.spl, 2, 8, &sc, &rng, r.stop, again, lens);
     CHECK("sample: one completion per demonstration from seed x 1000003 + step", !memcmp(again, r.out, sizeof again) &&
           !memcmp(lens, r.lens, sizeof lens), "differs");
+
+    /* sdft_distill: the mean over completion tokens of KL(S || T), each row alone here */
+    double sum = 0;
+    int ntoks = 0;
+    for (int j = 0; j < r.N; j++) {
+        int si[128], ti[128], ls = r.spl[j] + r.lens[j], lt = r.tpl[j] + r.lens[j];
+        memcpy(si, r.sp[j], r.spl[j] * sizeof(int));
+        memcpy(ti, r.tp[j], r.tpl[j] * sizeof(int));
+        memcpy(si + r.spl[j], r.out + j * r.maxnew, r.lens[j] * sizeof(int));
+        memcpy(ti + r.tpl[j], r.out + j * r.maxnew, r.lens[j] * sizeof(int));
+        model_forward(&S, si, NULL, 1, ls);
+        float* zs = malloc_check((size_t)ls * S.V * sizeof(float));
+        memcpy(zs, model_logits(&S), (size_t)ls * S.V * sizeof(float));
+        model_forward(&T, ti, NULL, 1, lt);
+        const float* zt = model_logits(&T);
+        for (int i = 0; i < r.lens[j]; i++, ntoks++)
+            sum += sdft_kl(zs + (size_t)(r.spl[j] - 1 + i) * S.V, zt + (size_t)(r.tpl[j] - 1 + i) * S.V, S.V, NULL, 0);
+        free(zs);
+    }
+    double kl = sdft_distill(&S, &T, r.N, r.sp, r.spl, r.tp, r.tpl, r.out, r.lens, r.maxnew);
+    CHECK("distill: the mean over completion tokens of KL(student || teacher), the teacher on the demonstration prompt",
+          ntoks > 0 && fabs(kl - sum / ntoks) < 1e-5 * fmax(1, kl) && kl > 0, "kl %.9g want %.9g", kl, sum / ntoks);
 
     size_t bytes = S.num_params * sizeof(float);
     float *s0 = malloc_check(bytes), *t0 = malloc_check(bytes);
