@@ -3,7 +3,8 @@
  * task prompt; an EMA teacher sees the same completion after a demonstration;
  * the loss is the per-token reverse KL(student || teacher) over the vocabulary.
  * A val-perplexity gate (lib/gate, on_red: keep_best) guards forgetting: only
- * checkpoints that passed are published as sdft_step_N / sdft_latest. */
+ * checkpoints that passed are published as sdft_step_N / sdft_latest. The loop is
+ * lib/sdft.c (sdft_train); this file loads and checks the inputs and reports. */
 #include "bins.h"
 #include "specs.h"
 #include "ckpt.h"
@@ -12,14 +13,11 @@
 #include "gate.h"
 #include "json.h"
 #include "model.h"
-#include "optim.h"
-#include "sample.h"
 #include "sdft.h"
 #include "sdftdata.h"
 #include "tasks.h"
 #include "tokenizer.h"
 #include "track.h"
-#include <math.h>
 #include <omp.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * compute-matched best-of-N or test-time LoRA training (lib/ttt.c); results per
  * task, summary.jsonl per run. Resumes by skipping tasks whose result.json exists.
  * --shard i/n runs every n-th task (a Slurm array, make -j); whichever shard finds
- * every result.json present writes the summary, and --merge 1 rebuilds it alone. */
+ * every result.json present writes the summary, and --merge 1 rebuilds it alone.
+ * The task loop is lib/ttt.c (ttt_run_task), the suite's files lib/suite.c. */
 #include "specs.h"
 #include "ckpt.h"
 #include "config.h"
@@ -18,7 +19,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct { Tracker* t; long base; } StepCtx;
 
