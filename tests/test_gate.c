@@ -27,6 +27,23 @@ int main(void) {
     CHECK("gate_record", !strcmp(json_string_value(json_object_get(rec, "verdict")), "RED") &&
           !strcmp(json_string_value(json_object_get(rec, "on_red")), "keep_best"), "record");
     json_decref(rec);
+    /* gates_check: the gates that apply to the values given, worst verdict and its on_red */
+    json_t* vals = json_pack("{s:f, s:f}", "val_loss", 3.5, "val_ppl_rel_delta", 0.07);
+    json_t* recs = json_array();
+    OnRed on_red;
+    GateVerdict w = gates_check(g, 2, vals, 100, recs, &on_red);
+    CHECK("gates_check_worst_and_records", w == GATE_RED && on_red == ON_RED_STOP && json_array_size(recs) == 2 &&
+          !strcmp(json_string_value(json_object_get(json_array_get(recs, 1), "verdict")), "AMBER"), "verdict %d, %zu records",
+          (int)w, json_array_size(recs));
+    json_array_clear(recs);
+    w = gates_check(g, 2, vals, 99, recs, &on_red);   /* gate 0 is for step 100 only */
+    CHECK("gates_check_skips_other_steps", w == GATE_AMBER && on_red == ON_RED_KEEP_BEST && json_array_size(recs) == 1, "%d", (int)w);
+    json_array_clear(recs);
+    json_object_del(vals, "val_ppl_rel_delta");
+    w = gates_check(g, 2, vals, 7, recs, NULL);         /* no value for gate 1's metric; gate 0 not at 7 */
+    CHECK("gates_check_skips_missing_metrics", w == GATE_GREEN && json_array_size(recs) == 0, "%d", (int)w);
+    json_decref(recs);
+    json_decref(vals);
     free(g);
     json_decref(spec);
     const char* bad[] = {

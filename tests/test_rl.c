@@ -161,20 +161,61 @@ static void test_small_groups_bounded(void) {
 }
 
 static void test_kl_shape(void) {
+    /* Two completions in a padded (2 x 4) layout: position 3 of row 0 and 0 of row 1 are
+     * not sampled tokens (seq_of -1). nll = -log p. */
     float A_seq[2] = { 0.5f, -0.5f };
-    int seq[5] = { 0, 0, 0, 1, 1 };
-    float lp[5] = { -1.0f, -2.0f, -0.5f, -3.0f, -1.5f }, lb[5] = { -1.2f, -1.0f, -0.5f, -2.0f, -2.5f };
-    float At[5];
-    rl_kl_shape(A_seq, seq, lp, lb, 5, 0.1, At);
-    /* d = (0.2, −1, 0, −1, 1), mean d = −0.16 */
-    double d[5] = { 0.2, -1, 0, -1, 1 }, want[5];
-    for (int t = 0; t < 5; t++) want[t] = A_seq[seq[t]] + 0.1 * (-0.16 - d[t]);
-    CHECK("kl shaping hand values", maxabs_diff(At, want, 5) < 1e-6, "A0 %g want %g", At[0], want[0]);
+    int seq[8] = { 0, 0, 0, -1, -1, 1, 1, -1 };
+    float lp[8] = { -1.0f, -2.0f, -0.5f, -9.0f, -7.0f, -3.0f, -1.5f, -4.0f };   /* log pi_theta */
+    float lb[8] = { -1.2f, -1.0f, -0.5f, -1.0f, -2.0f, -2.0f, -2.5f, -1.0f };   /* log pi_base */
+    float nll[8], nll_base[8];
+    for (int t = 0; t < 8; t++) { nll[t] = -lp[t]; nll_base[t] = -lb[t]; }
+    double At[8];
+    double mean_d = rl_kl_shape(A_seq, seq, nll, nll_base, 8, 0.1, At);
+    /* sampled tokens' d = (0.2, -1, 0, -1, 1), mean d = -0.16 */
+    double d[8] = { 0.2, -1, 0, 0, 0, -1, 1, 0 }, want[8];
+    for (int t = 0; t < 8; t++) want[t] = seq[t] < 0 ? 0 : A_seq[seq[t]] + 0.1 * (-0.16 - d[t]);
+    double worst = 0;
+    for (int t = 0; t < 8; t++) worst = fmax(worst, fabs(At[t] - want[t]));
+    CHECK("kl shaping hand values, d = log pi - log pi_base from the losses", worst < 1e-6 && fabs(mean_d + 0.16) < 1e-6,
+          "worst %g, mean d %g", worst, mean_d);
+    CHECK("kl shaping leaves positions that are not sampled tokens at 0", At[3] == 0 && At[4] == 0 && At[7] == 0,
+          "%g %g %g", At[3], At[4], At[7]);
     double m0 = 0, m1 = 0;
-    for (int t = 0; t < 5; t++) { m0 += A_seq[seq[t]]; m1 += At[t]; }
-    CHECK("kl shaping preserves the token mean", fabs(m0 - m1) < 1e-6, "%g vs %g", m0, m1);
-    rl_kl_shape(A_seq, seq, lp, lb, 5, 0.0, At);
-    CHECK("kl shaping with lambda 0 is the identity", At[0] == 0.5f && At[4] == -0.5f, "%g %g", At[0], At[4]);
+    for (int t = 0; t < 8; t++) if (seq[t] >= 0) { m0 += A_seq[seq[t]]; m1 += At[t]; }
+    CHECK("kl shaping preserves the token mean", fabs(m0 - m1) < 1e-12, "%g vs %g", m0, m1);
+    rl_kl_shape(A_seq, seq, nll, nll_base, 8, 0.0, At);
+    CHECK("kl shaping with lambda 0 is the identity", At[0] == 0.5 && At[6] == -0.5, "%g %g", At[0], At[6]);
+    int none[2] = { -1, -1 };
+    CHECK("kl shaping without sampled tokens: mean d 0", rl_kl_shape(A_seq, none, nll, nll_base, 2, 0.1, At) == 0 &&
+          At[0] == 0 && At[1] == 0, "%g", At[0]);
+
+    /* Bit for bit what the TTT step computed inline before it called rl_kl_shape (the
+     * float difference of the losses summed in double, A_t in double): random losses
+     * over a padded layout. */
+    enum { R = 5, T = 23 };
+    float Ar[R], l[R * T], lbase[R * T];
+    int so[R * T];
+    Rng g;
+    rng_seed(&g, 7);
+    for (int i = 0; i < R; i++) Ar[i] = (float)(rng_double(&g) - 0.5);
+    for (int p = 0; p < R * T; p++) {
+        l[p] = (float)(3 * rng_double(&g));
+        lbase[p] = (float)(3 * rng_double(&g));
+        so[p] = rng_double(&g) < 0.3 ? -1 : p / T;
+    }
+    double kl = 0, got[R * T];
+    int ntok = 0, same = 1;
+    for (int p = 0; p < R * T; p++)
+        if (so[p] >= 0) { kl += lbase[p] - l[p]; ntok++; }
+    double dmean = ntok ? kl / ntok : 0;
+    double md = rl_kl_shape(Ar, so, l, lbase, R * T, 0.37, got);
+    for (int p = 0; p < R * T; p++) {
+        if (so[p] < 0) { same &= got[p] == 0; continue; }
+        double dd = lbase[p] - l[p];
+        double want_t = Ar[so[p]] + 0.37 * (dmean - dd);
+        same &= memcmp(&want_t, &got[p], sizeof want_t) == 0;
+    }
+    CHECK("kl shaping is bit for bit the TTT step's former inline computation", same && md == dmean, "mean %.17g vs %.17g", md, dmean);
 }
 
 /* invariants every archive must keep */

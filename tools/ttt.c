@@ -2,13 +2,14 @@
  * compute-matched best-of-N or test-time LoRA training (lib/algo/ttt.c); results per
  * task, summary.jsonl per run. Resumes by skipping tasks whose result.json exists.
  * --shard i/n runs every n-th task (a Slurm array, make -j); whichever shard finds
- * every result.json present writes the summary, and --merge 1 rebuilds it alone. */
-#include "atomic.h"
+ * every result.json present writes the summary, and --merge 1 rebuilds it alone.
+ * The task loop is lib/algo/ttt.c (ttt_run_task), the suite's files lib/algo/suite.c. */
 #include "specs.h"
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
 #include "gate.h"
+#include "suite.h"
 #include "json.h"
 #include "tasks.h"
 #include "tokenizer.h"
@@ -18,7 +19,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct { Tracker* t; long base; } StepCtx;
 
@@ -33,58 +33,19 @@ static int on_step(void* ctx, long step, json_t* row) {
     return control_pause_requested();
 }
 
-/* summary.jsonl from result rows (curve and rewards dropped), in task order, atomically. */
-static void write_summary(const char* path, json_t* results) {
-    char err[ERR_LEN];
-    AtomicFile af;
-    if (atomic_open(&af, path, err)) die(EXIT_FAIL, "%s", err);
+/* The gates on the suite's means; t NULL (--merge): printed. Returns the worst verdict. */
+static GateVerdict check_gates(Tracker* t, const Gate* gates, int ngates, long at_step, double best, double mean) {
+    json_t* recs = json_array();
+    GateVerdict worst = suite_gates(gates, ngates, at_step, best, mean, recs);
     size_t k;
     json_t* r;
-    json_array_foreach(results, k, r) {
-        char* line = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        fprintf(af.f, "%s\n", line);
-        free(line);
+    json_array_foreach(recs, k, r) {
+        const char *v = jget_str(r, "verdict", ""), *metric = jget_str(r, "metric", "");
+        if (!t) { printf("gate %s: %s = %.4f\n", v, metric, jget_num(r, "value", 0)); continue; }
+        track_say(t, "gate %s: %s = %.4f", v, metric, jget_num(r, "value", 0));
+        track_event(t, "gate", json_incref(r));
     }
-    if (atomic_commit(&af, err)) die(EXIT_FAIL, "%s", err);
-}
-
-/* Every task's result.json, in task order, into a new array (means summed).
- * Returns the number missing; *first_missing names the first. */
-static long load_results(const char* out_root, const Task* tasks, long nt, json_t** results, double* best_sum,
-                         double* mean_sum, const char** first_missing) {
-    char p[4300], err[ERR_LEN];
-    long missing = 0;
-    *results = json_array();
-    *best_sum = *mean_sum = 0;
-    *first_missing = NULL;
-    for (long i = 0; i < nt; i++) {
-        snprintf(p, sizeof p, "%s/%s/result.json", out_root, tasks[i].id);
-        json_t* r = path_exists(p) ? json_load_path(p, err) : NULL;
-        if (!r) { if (!missing++) *first_missing = tasks[i].id; continue; }
-        *best_sum += jget_num(r, "best_reward", 0);
-        *mean_sum += jget_num(r, "mean_reward", 0);
-        json_object_del(r, "curve");
-        json_object_del(r, "rewards");
-        json_array_append_new(*results, r);
-    }
-    return missing;
-}
-
-/* Gates on the run's summary (the metrics exist once every task is done); t may be NULL (--merge). */
-static GateVerdict check_gates(Tracker* t, const Gate* gates, int ngates, long at_step, double best, double mean) {
-    json_t* final = json_pack("{s:f, s:f}", "mean_best_reward", best, "mean_reward", mean);
-    GateVerdict worst = GATE_GREEN;
-    for (int g = 0; g < ngates; g++) {
-        json_t* v = json_object_get(final, gates[g].metric);
-        if (!json_is_number(v) || !gate_applies(&gates[g], gates[g].metric, at_step)) continue;
-        GateVerdict r = gate_eval(&gates[g], json_number_value(v));
-        if (t) {
-            track_say(t, "gate %s: %s = %.4f", gate_verdict_name(r), gates[g].metric, json_number_value(v));
-            track_event(t, "gate", gate_record(&gates[g], at_step, json_number_value(v), r));
-        } else printf("gate %s: %s = %.4f\n", gate_verdict_name(r), gates[g].metric, json_number_value(v));
-        if (r > worst) worst = r;
-    }
-    json_decref(final);
+    json_decref(recs);
     return worst;
 }
 
@@ -97,32 +58,12 @@ int main(int argc, char** argv) {
     Gate* gates;
     int ngates;
     if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
-    TttCfg tc = {0};
-    if (!strcmp(a.mode, "ttt")) tc.ttt = 1;
-    else if (!strcmp(a.mode, "search")) tc.search = 1;
-    else if (strcmp(a.mode, "bestofn")) cfg_refuse(&c, "mode", "'%s': expected bestofn, search or ttt", a.mode);
-    if (tc.search && !a.reuse) cfg_refuse(&c, "reuse", "0: search is PUCT reuse without learning (reuse 0 is best-of-N)");
-    if (!strcmp(a.objective, "entropic")) tc.entropic = 1;
-    else if (strcmp(a.objective, "expected")) cfg_refuse(&c, "objective", "'%s': expected entropic or expected", a.objective);
-    if (a.rollouts % a.groups_per_step) cfg_refuse(&c, "groups_per_step", "%ld does not divide rollouts %ld", a.groups_per_step, a.rollouts);
-    if (a.rollouts / a.groups_per_step < 2) cfg_refuse(&c, "groups_per_step", "each group needs at least 2 rollouts");
-    tc.ttt_steps = a.ttt_steps; tc.rollouts = a.rollouts; tc.max_new_tokens = a.max_new_tokens;
-    tc.groups_per_step = a.reuse ? a.groups_per_step : 1; tc.reuse = a.reuse; tc.adaptive_beta = a.adaptive_beta;
-    int lr_auto = !strcmp(a.lr, "auto");
-    if (!lr_auto) {
-        char* end = NULL;
-        tc.lr = strtod(a.lr, &end);
-        if (end == a.lr || *end || !(tc.lr >= 0 && tc.lr <= 10)) cfg_refuse(&c, "lr", "'%s': expected auto or a number in [0, 10]", a.lr);
-    }
-    tc.beta = a.beta; tc.kl_lambda = a.kl_lambda; tc.lora_rank = a.lora_rank;
-    tc.lora_alpha = a.lora_alpha > 0 ? a.lora_alpha : 2.0 * a.lora_rank; tc.temperature = a.temperature;
-    tc.top_k = a.top_k; tc.top_p = a.top_p; tc.archive_cap = a.archive_cap; tc.puct_c = a.puct_c;
-    tc.adapter_every = a.adapter_every;
+    TttCfg tc;
+    const char* bad;
+    if (ttt_cfg_from_args(&a, &tc, &bad, err)) cfg_refuse(&c, bad, "%s", err);
     long shard_i = 0, shard_n = 1;   /* 0/1 = every task, in out_root itself */
     if (*a.shard) {
-        int used = 0;
-        if (sscanf(a.shard, "%ld/%ld%n", &shard_i, &shard_n, &used) != 2 || a.shard[used] || shard_n < 1 || shard_i < 0 ||
-            shard_i >= shard_n)
+        if (suite_shard_parse(a.shard, &shard_i, &shard_n))
             cfg_refuse(&c, "shard", "'%s': expected i/n with n >= 1 and 0 <= i < n (e.g. 0/4)", a.shard);
         if (a.merge) cfg_refuse(&c, "merge", "--merge 1 reads every shard's results; drop --shard");
         if (!c.resume) cfg_refuse(&c, "shard", "--no-resume would discard only this shard's run dir: move %s aside once, then start the shards", a.out_root);
@@ -137,12 +78,12 @@ int main(int argc, char** argv) {
         json_t* results;
         double best_sum, mean_sum;
         const char* first;
-        long missing = load_results(a.out_root, tasks, nt, &results, &best_sum, &mean_sum, &first);
+        long missing = suite_load_results(a.out_root, tasks, nt, &results, &best_sum, &mean_sum, &first);
         if (missing)
             die(EXIT_BADINPUT, "%s/%s/result.json: missing (%ld of %ld tasks unfinished); run the shards that hold them",
                 a.out_root, first, missing, nt);
         path_join(p, sizeof p, a.out_root, "summary.jsonl");
-        write_summary(p, results);
+        if (suite_write_summary(p, results, err)) die(EXIT_FAIL, "%s", err);
         printf("ttt: merged %ld tasks: mean best reward %.4f, mean reward %.4f -> %s\n", nt, best_sum / nt, mean_sum / nt, p);
         GateVerdict worst = check_gates(NULL, gates, ngates, a.ttt_steps, best_sum / nt, mean_sum / nt);
         json_decref(results);
@@ -152,7 +93,7 @@ int main(int argc, char** argv) {
     if (!tok) die(EXIT_BADINPUT, "%s", err);
     Model m;
     if (ckpt_load_model(a.ckpt, a.device, a.precision, tok, a.tokenizer, &m, err)) die(EXIT_BADINPUT, "%s", err);
-    if (lr_auto) tc.lr = ttt_lr_auto(m.cfg.d_model);
+    if (tc.lr < 0) tc.lr = ttt_lr_auto(m.cfg.d_model);   /* lr: auto */
     if (a.max_new_tokens >= m.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in %d positions", a.max_new_tokens, m.Tmax);
 
     /* A shard's run dir (tracker, lock, logs, pause files) is its own, so shards run
@@ -164,18 +105,9 @@ int main(int argc, char** argv) {
     long nmine = (nt - shard_i + shard_n - 1) / shard_n;
     path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
     /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
-    /* Settings a mode does not read do not count: best-of-N learns nothing and keeps no
-     * archive; search keeps the archive but learns nothing. */
-    static const char* const ignore_ttt[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", NULL};
-    static const char* const ignore_search[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", "lr", "lora_rank",
-                                                "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every", NULL};
-    static const char* const ignore_bestofn[] = {"tasks", "ckpt", "tokenizer", "out_root", "shard", "merge", "device", "lr", "lora_rank",
-                                                 "lora_alpha", "objective", "adaptive_beta", "kl_lambda", "beta", "adapter_every",
-                                                 "reuse", "groups_per_step", "archive_cap", "puct_c", NULL};
-    const char* const* ignore = tc.ttt ? ignore_ttt : tc.search ? ignore_search : ignore_bestofn;
     const char* ins[] = {a.tasks, a.tokenizer, wpath};
     TrackRedo redo;
-    if (track_rerun_rule(run_dir, &TTT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo)) {
+    if (track_rerun_rule(run_dir, &TTT_SPEC, &a, &c, ttt_unread_keys(&tc), NULL, NULL, ins, 3, &redo)) {
         printf("ttt: %s is complete with these settings and inputs; nothing to do\n", run_dir);
         return 0;
     }
@@ -213,13 +145,7 @@ int main(int argc, char** argv) {
             int rc = ttt_run_task(&m, tok, task, &tc, (uint64_t)a.seed, dir, on_step, &sc, &tr, err);
             if (rc < 0) die(EXIT_FAIL, "%s: %s", task->id, err);
             if (rc == 1) { json_decref(tr.curve); json_decref(tr.rewards); control_pause_exit(&t, "finished tasks' result.json and the current task's state/"); }
-            r = json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:f, s:I, s:I, s:f, s:o, s:o, s:s, s:b, s:b, s:f, s:I, s:I, s:I}",
-                          "task_id", task->id, "family", task_family_name(task->family), "mode", a.mode,
-                          "seed", (json_int_t)a.seed, "best_reward", tr.best_reward, "best_solution", tr.best_solution,
-                          "mean_reward", tr.mean_reward, "samples", (json_int_t)tr.samples, "tokens", (json_int_t)tr.tokens,
-                          "seconds", tr.seconds, "curve", tr.curve, "rewards", tr.rewards, "objective", a.objective, "reuse", a.reuse,
-                          "adaptive_beta", a.adaptive_beta, "kl_lambda", a.kl_lambda, "ttt_steps", (json_int_t)a.ttt_steps,
-                          "rollouts", (json_int_t)a.rollouts, "max_new_tokens", (json_int_t)a.max_new_tokens);
+            r = suite_result_json(task, &tc, (uint64_t)a.seed, &tr);
             if (json_write_atomic(res_path, r, err)) die(EXIT_FAIL, "%s", err);
             double part[6] = {tr.t_sample, tr.t_score, tr.t_forward, tr.t_backward, tr.t_optim, tr.t_io};
             for (int k = 0; k < 6; k++) split[k] += part[k];
@@ -245,7 +171,7 @@ int main(int argc, char** argv) {
         track_summary(&t, "shard_mean_best_reward", json_real(nmine ? best_sum / nmine : 0));
         json_decref(results);
         const char* first;
-        long missing = load_results(a.out_root, tasks, nt, &results, &best_sum, &mean_sum, &first);
+        long missing = suite_load_results(a.out_root, tasks, nt, &results, &best_sum, &mean_sum, &first);
         if (missing) {
             track_summary(&t, "tasks_remaining", json_integer(missing));
             track_say(&t, "ttt: shard %s done (%ld tasks); %ld of %ld suite tasks remain (first: %s) for other shards, "
@@ -256,7 +182,7 @@ int main(int argc, char** argv) {
     }
     /* summary.jsonl is rebuilt from every result.json, so a resumed run gives the same file. */
     path_join(p, sizeof p, a.out_root, "summary.jsonl");
-    write_summary(p, results);
+    if (suite_write_summary(p, results, err)) die(EXIT_FAIL, "%s", err);
     track_output(&t, p);
     track_summary(&t, "tasks", json_integer(nt));
     track_summary(&t, "mean_best_reward", json_real(best_sum / nt));

@@ -106,15 +106,19 @@ int rl_group_advantages(const float* r, int n, RlObjective obj, double beta, int
     return 1;
 }
 
-void rl_kl_shape(const float* A_seq, const int* seq_of_token, const float* logp,
-                 const float* logp_base, int ntok, double lambda, float* A_tok) {
+double rl_kl_shape(const float* A_seq, const int* seq_of, const float* nll, const float* nll_base, long ntok,
+                   double lambda, double* A_tok) {
     double s = 0.0;
-    for (int t = 0; t < ntok; t++) s += (double)logp[t] - (double)logp_base[t];
-    double mean_d = ntok > 0 ? s / ntok : 0.0;
-    for (int t = 0; t < ntok; t++) {
-        double d = (double)logp[t] - (double)logp_base[t];
-        A_tok[t] = (float)((double)A_seq[seq_of_token[t]] + lambda * (mean_d - d));
+    long n = 0;
+    for (long t = 0; t < ntok; t++)
+        if (seq_of[t] >= 0) { s += nll_base[t] - nll[t]; n++; }   /* d_t in float, summed in double */
+    double mean_d = n > 0 ? s / n : 0.0;
+    for (long t = 0; t < ntok; t++) {
+        if (seq_of[t] < 0) { A_tok[t] = 0; continue; }
+        double d = nll_base[t] - nll[t];
+        A_tok[t] = A_seq[seq_of[t]] + lambda * (mean_d - d);
     }
+    return mean_d;
 }
 
 /* ---- PUCT archive ------------------------------------------------------- */

@@ -55,14 +55,20 @@ typedef enum { RL_OBJ_ENTROPIC = 0, RL_OBJ_EXPECTED = 1 } RlObjective;
 int rl_group_advantages(const float* r, int n, RlObjective obj, double beta, int adaptive,
                         float* A, double* beta_used);
 
-/* Per-token KL shaping over all ntok sampled tokens of a step:
- *   d_t = logp_t − logp_base_t,  A_t = A_seq[seq_of_token[t]] + λ (mean_t d − d_t).
- * A_seq (nseq,) per-completion advantages; seq_of_token (ntok,) indices into
- * A_seq; logp, logp_base (ntok,) log π_θ(x_t) and log π_base(x_t) (adapter off);
- * A_tok (ntok,) out. The shaping term has mean zero over the tokens, so the
- * token mean of A_t equals the token mean of A_seq[seq(t)]. */
-void rl_kl_shape(const float* A_seq, const int* seq_of_token, const float* logp,
-                 const float* logp_base, int ntok, double lambda, float* A_tok);
+/* Per-token KL shaping of a step's training batch, in the layout the model's losses come
+ * in: ntok positions, of which those with seq_of[t] >= 0 are sampled tokens of completion
+ * seq_of[t] (the others, prompt and padding, are not trained on):
+ *   d_t = log π_θ(x_t) − log π_base(x_t) = nll_base_t − nll_t,
+ *   A_t = A_seq[seq_of[t]] + λ (mean_t d − d_t),   the mean over the sampled tokens.
+ * nll, nll_base (ntok,): −log π_θ and −log π_base (the adapter off), as model_losses
+ * gives them; A_seq (nseq,) per-completion advantages; A_tok (ntok,) out, 0 where
+ * seq_of[t] < 0. d_t is the float difference of the two losses; the mean and A_t are
+ * double and stay double (the TTT loss is Σ A_t nll_t / completions, its gradient weight
+ * A_t / completions, rounded to float once). Returns mean d (0 without sampled tokens).
+ * The shaping term has mean zero over the tokens, so the token mean of A_t equals the
+ * token mean of A_seq[seq(t)]. */
+double rl_kl_shape(const float* A_seq, const int* seq_of, const float* nll, const float* nll_base, long ntok,
+                   double lambda, double* A_tok);
 
 /* ---- PUCT archive (SPEC §12 "PUCT reuse") ------------------------------- */
 /* States are identified by ids that are never reused: 0 is the seed (the bare

@@ -102,7 +102,7 @@ typedef struct {
     const char *tasks, *ckpt, *tokenizer, *out_root, *mode, *objective, *shard, *device, *precision, *lr;
     long seed, ttt_steps, rollouts, max_new_tokens, groups_per_step, lora_rank, top_k, archive_cap, adapter_every;
     int reuse, adaptive_beta, merge;
-    double kl_lambda, beta, lora_alpha, temperature, top_p, puct_c;
+    double kl_lambda, beta, lora_alpha, temperature, top_p, puct_c, adam_beta1, adam_beta2, adam_eps, weight_decay;
     json_t* gates;
 } TttArgs;
 

@@ -94,3 +94,16 @@ json_t* gate_record(const Gate* g, long step, double value, GateVerdict v) {
                      "verdict", gate_verdict_name(v), "green", green, "amber", g->amber.set ? amber : "",
                      "on_red", g->on_red == ON_RED_STOP ? "stop" : "keep_best");
 }
+
+GateVerdict gates_check(const Gate* gates, int n, const json_t* values, long step, json_t* records, OnRed* on_red) {
+    GateVerdict worst = GATE_GREEN;
+    if (on_red) *on_red = ON_RED_KEEP_BEST;
+    for (int g = 0; g < n; g++) {
+        json_t* v = json_object_get(values, gates[g].metric);
+        if (!json_is_number(v) || !gate_applies(&gates[g], gates[g].metric, step)) continue;
+        GateVerdict r = gate_eval(&gates[g], json_number_value(v));
+        json_array_append_new(records, gate_record(&gates[g], step, json_number_value(v), r));
+        if (r > worst) { worst = r; if (on_red) *on_red = gates[g].on_red; }
+    }
+    return worst;
+}

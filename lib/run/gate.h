@@ -30,5 +30,9 @@ GateVerdict gate_eval(const Gate* g, double value);
 const char* gate_verdict_name(GateVerdict v);
 /* The verdict as JSON for events, metrics and reports. */
 json_t* gate_record(const Gate* g, long step, double value, GateVerdict v);
+/* Every gate that applies at step to a metric of `values` ({metric: number}), in list
+ * order: its gate_record appended to records. Returns the worst verdict (GREEN when none
+ * applies); *on_red (may be NULL) gets the on_red of the first gate with that verdict. */
+GateVerdict gates_check(const Gate* gates, int n, const json_t* values, long step, json_t* records, OnRed* on_red);
 
 #endif

@@ -1,7 +1,7 @@
 /* bench_ttt_step: our side of the TTT-step speed comparison (issue 21; the peer is
  * tests/torch/ref_ttt_step.py bench, same protocol). One step: sample N completions of G
  * tokens from N prompts of P random tokens with the adapter on (sample_batch, temperature
- * 1, no stop tokens), then the LoRA update (ttt_update: base and adapter forwards, KL
+ * 1, no stop tokens), then the LoRA update (ttt_pg_step: base and adapter forwards, KL
  * shaping, backward, Adam) with fixed advantages (a quarter of them 0: rows left out). The
  * verifier is outside the timing, as in the suite's "sample" vs "score" split. Random-init
  * model (seed 0), LoRA rank r with alpha 2r, both factors perturbed so both get gradients.
@@ -101,7 +101,6 @@ int main(int argc, char** argv) {
     Rng base;
     rng_seed(&base, 2);
     double lr = 1e-3, kl_lambda = 0.1, best = 1e30, loss = 0, kl = 0;
-    long updates = 0;
     if (dump) {
         must(mkdir_p(dump, err), err);
         dump_model(dump, &m, &c);
@@ -110,11 +109,14 @@ int main(int argc, char** argv) {
     }
     TaskResult tr;
     memset(&tr, 0, sizeof tr);
+    /* the suite's defaults (lib/specs.c: TTT_OPTS) but lr and kl_lambda */
+    TttCfg tc = {.lr = lr, .kl_lambda = kl_lambda, .adam_beta1 = 0.9, .adam_beta2 = 0.95, .adam_eps = 1e-8, .weight_decay = 0};
+    TttAdapter ad = {lo, mo, vo, 0};
+    TttBatch b = {(int)N, (int)G, prompts, plens, out, lens};
     for (long rep = 0; rep < reps; rep++) {
         double t0 = now_mono();
         sample_batch(&m, (const int* const*)prompts, plens, (int)N, (int)G, &sc, &base, stop, out, lens);
-        ttt_update(&m, lo, mo, vo, &updates, (const int* const*)prompts, plens, out, lens, (int)N, (int)G, A, kl_lambda, lr, &loss,
-                   &kl, &tr);
+        ttt_pg_step(&m, &ad, &b, A, &tc, &loss, &kl, &tr);
         double dt = now_mono() - t0;
         if (dt < best) best = dt;
     }
@@ -135,8 +137,8 @@ int main(int argc, char** argv) {
         put(&ot[0], "loss_kl", ST_F32, 1, 2, 0, o, sizeof o);
         path_join(p, sizeof p, dump, "outputs.safetensors");
         must(st_write(p, ot, 1, NULL, err), err);
-        json_t* meta = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "lr", lr, "kl_lambda", kl_lambda, "beta1", 0.9, "beta2", 0.95,
-                                 "eps", 1e-8, "rank", (int)rank);
+        json_t* meta = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "lr", lr, "kl_lambda", kl_lambda, "beta1", tc.adam_beta1,
+                                 "beta2", tc.adam_beta2, "eps", tc.adam_eps, "rank", (int)rank);
         path_join(p, sizeof p, dump, "meta.json");
         must(json_write_atomic(p, meta, err), err);
         json_decref(meta);
