@@ -15,7 +15,7 @@
 #include "model.h"
 #include "optim.h"
 #include "sdftdata.h"
-#include "specs.h"
+#include "settings.h"
 #include "tasks.h"
 #include "tokenizer.h"
 #include <stddef.h>

@@ -13,7 +13,7 @@
 #include "rl.h"
 #include "rng.h"
 #include "sample.h"
-#include "specs.h"
+#include "settings.h"
 #include "tasks.h"
 #include "tokenizer.h"
 
