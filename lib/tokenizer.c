@@ -134,11 +134,12 @@ typedef struct {
  * until first written, and on a probe-then-insert table every such write is
  * a copy-on-write fault with a TLB flush; that made up a third of training
  * time on a VM. memset touches each page once, up front. */
-static SMEntry* sm_entries(size_t n) {
-    SMEntry* e = malloc_check(n * sizeof(SMEntry));
-    memset(e, 0, n * sizeof(SMEntry));
-    return e;
+static void* zeroed(size_t n, size_t size) {
+    void* p = malloc_check(n * size);
+    memset(p, 0, n * size);
+    return p;
 }
+static SMEntry* sm_entries(size_t n) { return zeroed(n, sizeof(SMEntry)); }
 static void sm_init(StrMap* m, size_t cap) {
     size_t c = 64;
     while (c < cap) c <<= 1;
@@ -926,7 +927,7 @@ TokCache* tok_cache_new(const Tokenizer* t) {
     TokCache* c = calloc_check(1, sizeof *c);
     c->owner = t;
     c->cap = 1 << 12;
-    c->e = calloc_check(c->cap, sizeof(CacheEnt));
+    c->e = zeroed(c->cap, sizeof(CacheEnt));
     return c;
 }
 void tok_cache_free(TokCache* c) {
@@ -938,7 +939,7 @@ static void cache_put(TokCache* c, uint64_t h, const uint64_t key[CK / 8], size_
     if (c->n >= CACHE_MAX_ENTRIES) { memset(c->e, 0, c->cap * sizeof(CacheEnt)); c->n = 0; }
     if ((c->n + 1) * 2 > c->cap) {
         size_t nc = c->cap * 2;
-        CacheEnt* ne = calloc_check(nc, sizeof(CacheEnt));
+        CacheEnt* ne = zeroed(nc, sizeof(CacheEnt));
         for (size_t i = 0; i < c->cap; i++) {
             if (!c->e[i].hash) continue;
             size_t j = c->e[i].hash & (nc - 1);
