@@ -59,7 +59,7 @@ json="{\"lines\": $LINES, \"train_mb\": $MB"
 # of an indent is its own token: 2.18 bytes/token on the real-text held-out
 # part at 8000, no peer worth the name.)
 tok_rows() {   # json key prefix, train text, held-out text, train row label, bytes row label
-    local key=$1 train=$2 val=$3 label=$4 blabel=$5 vb ours peer ob pb ours_tok peer_tok
+    local key=$1 train=$2 val=$3 label=$4 blabel=$5 vb ours peer tt ob pb ours_tok peer_tok
     vb=$(tr -d '\n' <$val | wc -c)
     for V in 8000 32000; do
         t0=$(now); bin/train-tokenizer --input $train --model_prefix $B/${key}tok$V/ours --vocab_size $V >/dev/null; t1=$(now)
@@ -68,12 +68,14 @@ tok_rows() {   # json key prefix, train text, held-out text, train row label, by
             --num_threads=$NT --minloglevel=2 >/dev/null 2>&1; t1=$(now)
         peer=$(secs $t0 $t1)
         row "$label ${V} (s)" "$ours" "$peer" "$(ratio $peer $ours)x" "spm_train --model_type=bpe"
+        tt=$(python3 -c "import json; print(f\"{json.load(open('$B/${key}tok$V/_runs/ours.model/run_record.json'))['train_sec']:.3f}\")")
+        row "  of which tok_train (s)" "$tt" "" "$(ratio $peer $tt)x" "the rest: start, input hash, run records, 3 files"
         bin/pack-bins --tokenizer $B/${key}tok$V/ours.model --input $val --output $B/${key}val$V.bin --append_eos 0 >/dev/null
         ours_tok=$(python3 -c "import os; print((os.path.getsize('$B/${key}val$V.bin') - 1024) // 2)")
         peer_tok=$(spm_encode --model=$B/${key}spm$V.model --output_format=id <$val | wc -w)
         ob=$(python3 -c "print(f'{$vb / $ours_tok:.3f}')"); pb=$(python3 -c "print(f'{$vb / $peer_tok:.3f}')")
         row "  $blabel, vocab $V" "$ob" "$pb" "$(ratio $ob $pb)x" "compression (higher is better)"
-        json="$json, \"${key}train_${V}_s\": {\"ours\": $ours, \"spm\": $peer}, \"${key}bytes_per_token_${V}\": {\"ours\": $ob, \"spm\": $pb}"
+        json="$json, \"${key}train_${V}_s\": {\"ours\": $ours, \"ours_tok_train\": $tt, \"spm\": $peer}, \"${key}bytes_per_token_${V}\": {\"ours\": $ob, \"spm\": $pb}"
     done
 }
 if ! skip tok; then
