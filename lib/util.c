@@ -38,6 +38,23 @@ void die(int code, const char* fmt, ...) {
     exit(code);
 }
 
+int errf(char err[ERR_LEN], const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ERR_LEN, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void internal_fail(const char* file, int line, const char* fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    die(EXIT_FAIL, "internal error at %s:%d: %s", file, line, msg);
+}
+
 static void oom(size_t n, const char* file, int line) {
     fprintf(stderr, "%s: out of memory allocating %zu bytes at %s:%d\n", g_prog, n, file, line);
     exit(EXIT_FAIL);

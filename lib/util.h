@@ -5,7 +5,8 @@
  * file wrappers that name the call site, and small path helpers.
  * Library code does not call die_*: it returns -1 and fills an `err` buffer of
  * ERR_LEN bytes; the tool decides the exit code. The *_check wrappers are the
- * exception: running out of memory is not an input error. */
+ * exception (running out of memory is not an input error), and internal_check (a
+ * broken invariant is a bug, not an input error). */
 #ifndef DD_UTIL_H
 #define DD_UTIL_H
 #include <stddef.h>
@@ -22,6 +23,16 @@ const char* progname(void);
 __attribute__((noreturn, format(printf, 2, 3))) void die(int code, const char* fmt, ...);
 /* Registered by the run tracker so die() also lands in logs/stdout.log. */
 void util_set_die_hook(void (*hook)(const char* line));
+
+/* Fills err with one line (cut at ERR_LEN - 1 bytes: a message may be shortened, a path
+ * never) and returns -1, so a library function can `return errf(err, ...)`. */
+__attribute__((format(printf, 2, 3))) int errf(char err[ERR_LEN], const char* fmt, ...);
+
+/* An internal invariant: a programming error, not bad input. When cond is false:
+ * "prog: internal error at lib/model.c:275: <message>" (through die, so a run is
+ * marked failed), exit 1. Allowed in library code. */
+#define internal_check(cond, ...) ((cond) ? (void)0 : internal_fail(__FILE__, __LINE__, __VA_ARGS__))
+__attribute__((noreturn, format(printf, 3, 4))) void internal_fail(const char* file, int line, const char* fmt, ...);
 
 void* malloc_check_(size_t n, const char* file, int line);
 void* calloc_check_(size_t n, size_t sz, const char* file, int line);
