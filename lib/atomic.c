@@ -16,8 +16,10 @@ int fsync_dir(const char* dir) {
 }
 
 int atomic_open(AtomicFile* a, const char* path, char err[ERR_LEN]) {
-    snprintf(a->path, sizeof a->path, "%s", path);
-    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%d", path, (int)getpid());
+    a->f = NULL;
+    if (path_fmt(a->path, sizeof a->path, err, "%s", path) ||
+        path_fmt(a->tmp, sizeof a->tmp, err, "%s.tmp.%d", path, (int)getpid()))
+        return -1;
     a->f = fopen(a->tmp, "wb");
     if (!a->f) {
         snprintf(err, ERR_LEN, "%s: cannot write: %s", path, strerror(errno));
@@ -33,18 +35,15 @@ int atomic_commit(AtomicFile* a, char err[ERR_LEN]) {
     a->f = NULL;
     if (bad) {
         unlink(a->tmp);
-        snprintf(err, ERR_LEN, "%s: write failed: %s", a->path, strerror(saved ? saved : EIO));
-        return -1;
+        return errf(err, "%s: write failed: %s", a->path, strerror(saved ? saved : EIO));
     }
     if (rename(a->tmp, a->path) != 0) {
         saved = errno;
         unlink(a->tmp);
-        snprintf(err, ERR_LEN, "%s: cannot rename into place: %s", a->path, strerror(saved));
-        return -1;
+        return errf(err, "%s: cannot rename into place: %s", a->path, strerror(saved));
     }
     char dir[4096];
-    path_dirname(dir, sizeof dir, a->path);
-    fsync_dir(dir);
+    if (path_dirname(dir, sizeof dir, a->path, err) == 0) fsync_dir(dir);   /* it fits: a->path did */
     return 0;
 }
 
@@ -89,16 +88,14 @@ int append_record(const char* path, const char* line, char err[ERR_LEN]) {
 }
 
 int symlink_swap(const char* target, const char* link, char err[ERR_LEN]) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", link, (int)getpid());
+    char tmp[4200], dir[4096];
+    if (path_fmt(tmp, sizeof tmp, err, "%s.tmp.%d", link, (int)getpid()) || path_dirname(dir, sizeof dir, link, err)) return -1;
     unlink(tmp);
     if (symlink(target, tmp) != 0 || rename(tmp, link) != 0) {
         snprintf(err, ERR_LEN, "%s: cannot point at %s: %s", link, target, strerror(errno));
         unlink(tmp);
         return -1;
     }
-    char dir[4096];
-    path_dirname(dir, sizeof dir, link);
     fsync_dir(dir);
     return 0;
 }

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-void ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step) {
-    snprintf(out, cap, "%s/%s_step_%07ld", run_dir, prefix, step);
+int ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step, char err[ERR_LEN]) {
+    return path_fmt(out, cap, err, "%s/%s_step_%07ld", run_dir, prefix, step);
 }
 
 static int write_weights(const char* path, Model* m, long step, char err[ERR_LEN]) {
@@ -43,18 +43,22 @@ static int write_weights(const char* path, Model* m, long step, char err[ERR_LEN
 
 int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, const float* mopt,
               const float* vopt, const json_t* state, char out_dir[4096], char err[ERR_LEN]) {
-    char final[4096], tmp[4200], p[4400], link[4200], rel[512];
-    ckpt_dir_name(final, sizeof final, run_dir, prefix, step);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
+    char final[4096], tmp[4200], p[4400], link[4200], rel[512], old[4300];
+    /* every name first: a path that does not fit fails before anything is written */
+    if (ckpt_dir_name(final, sizeof final, run_dir, prefix, step, err) ||
+        path_fmt(tmp, sizeof tmp, err, "%s.tmp.%d", final, (int)getpid()) ||
+        path_fmt(old, sizeof old, err, "%s.old.%d", final, (int)getpid()) ||
+        path_fmt(rel, sizeof rel, err, "%s_step_%07ld", prefix, step) ||
+        path_fmt(link, sizeof link, err, "%s/%s_latest", run_dir, prefix))
+        return -1;
+    /* tmp is under 4200 bytes and each name below is short: p (4400) holds them */
     rm_tree(tmp);
     if (mkdir_p(tmp, err)) return -1;
-    path_join(p, sizeof p, tmp, "model.safetensors");
-    if (write_weights(p, m, step, err)) return -1;
+    if (path_join(p, sizeof p, tmp, "model.safetensors", err) || write_weights(p, m, step, err)) return -1;
     if (m->tokenizer_json) {   /* a checkpoint dir that Python users can load on its own */
         size_t len;
         char* buf = read_file(m->tokenizer_json, &len, err);
-        path_join(p, sizeof p, tmp, "tokenizer.json");
-        int rc = !buf || atomic_write(p, buf, len, err);
+        int rc = !buf || path_join(p, sizeof p, tmp, "tokenizer.json", err) || atomic_write(p, buf, len, err);
         free(buf);
         if (rc) return -1;
     }
@@ -74,43 +78,31 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
             t[i].data = src[i];
             t[i].nbytes = m->num_params * sizeof(float);
         }
-        path_join(p, sizeof p, tmp, "optim.safetensors");
-        int rc = st_write(p, t, 2, NULL, err);
+        int rc = path_join(p, sizeof p, tmp, "optim.safetensors", err) || st_write(p, t, 2, NULL, err);
         free(host);
         if (rc) return -1;
     }
     if (state) {
-        path_join(p, sizeof p, tmp, "train_state.json");
-        if (json_write_atomic(p, state, err)) return -1;
+        if (path_join(p, sizeof p, tmp, "train_state.json", err) || json_write_atomic(p, state, err)) return -1;
     }
     fsync_dir(tmp);
     /* A stale dir of the same step (a crash after rename, before the next
      * step) is replaced: the new one holds the same or later state. */
-    if (path_exists(final)) {
-        char old[4300];
-        snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
-        if (rename(final, old) == 0) rm_tree(old);
-    }
-    if (rename(tmp, final) != 0) {
-        snprintf(err, ERR_LEN, "%s: cannot publish checkpoint: %s", final, strerror(errno));
-        return -1;
-    }
+    if (path_exists(final) && rename(final, old) == 0) rm_tree(old);
+    if (rename(tmp, final) != 0) return errf(err, "%s: cannot publish checkpoint: %s", final, strerror(errno));
     fsync_dir(run_dir);
-    snprintf(rel, sizeof rel, "%s_step_%07ld", prefix, step);
-    snprintf(link, sizeof link, "%s/%s_latest", run_dir, prefix);
     if (symlink_swap(rel, link, err)) return -1;
-    if (out_dir) snprintf(out_dir, 4096, "%s", final);
+    if (out_dir) memcpy(out_dir, final, sizeof final);
     return 0;
 }
 
-static void weights_path(char* out, size_t cap, const char* ckpt) {
-    if (is_dir(ckpt)) path_join(out, cap, ckpt, "model.safetensors");
-    else snprintf(out, cap, "%s", ckpt);
+static int weights_path(char* out, size_t cap, const char* ckpt, char err[ERR_LEN]) {
+    return is_dir(ckpt) ? path_join(out, cap, ckpt, "model.safetensors", err) : path_fmt(out, cap, err, "%s", ckpt);
 }
 
 int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]) {
     char p[4200];
-    weights_path(p, sizeof p, ckpt);
+    if (weights_path(p, sizeof p, ckpt, err)) return -1;
     SafeTensors* s = st_open(p, 0, err);
     if (!s) return -1;
     const char* cs = st_meta(s, "model_config");
@@ -126,7 +118,7 @@ int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]) {
 
 int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]) {
     char p[4200];
-    weights_path(p, sizeof p, ckpt);
+    if (weights_path(p, sizeof p, ckpt, err)) return -1;
     SafeTensors* s = st_open(p, 1, err);
     if (!s) return -1;
     int rc = -1;
@@ -162,7 +154,7 @@ done:
 
 int ckpt_read_tokenizer(const char* ckpt, char hex[65], char err[ERR_LEN]) {
     char p[4200];
-    weights_path(p, sizeof p, ckpt);
+    if (weights_path(p, sizeof p, ckpt, err)) return -1;
     SafeTensors* s = st_open(p, 0, err);   /* metadata only: the payload is checked where it is loaded */
     if (!s) return -1;
     const char* tk = st_meta(s, "tokenizer_sha256");
@@ -197,14 +189,13 @@ int ckpt_load_model(const char* ckpt, const char* device, const char* precision,
         return -1;
     }
     if (ckpt_check_tokenizer(ckpt, m->tokenizer_sha256, tok_path, NULL, err)) { model_free(m); return -1; }
-    model_use_device(m, device, precision);
+    if (model_use_device(m, device, precision, err)) { model_free(m); return -1; }
     return 0;
 }
 
 int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]) {
     char p[4200];
-    if (ckpt_load_weights(dir, m, err)) return -1;
-    path_join(p, sizeof p, dir, "optim.safetensors");
+    if (ckpt_load_weights(dir, m, err) || path_join(p, sizeof p, dir, "optim.safetensors", err)) return -1;
     SafeTensors* s = st_open(p, 1, err);
     if (!s) return -1;
     const StTensor* tm = st_find(s, "adamw.m");
@@ -217,7 +208,7 @@ int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t*
     m->k->upload(mopt, tm->data, tm->nbytes);
     m->k->upload(vopt, tv->data, tv->nbytes);
     st_close(s);
-    path_join(p, sizeof p, dir, "train_state.json");
+    if (path_join(p, sizeof p, dir, "train_state.json", err)) return -1;
     *state = json_load_path(p, err);
     return *state ? 0 : -1;
 }

@@ -310,11 +310,11 @@ void model_to_device(Model* m, const KernelOps* k) {
     point_params(m);
 }
 
-void model_use_device(Model* m, const char* device, const char* precision) {
-    char err[ERR_LEN];
-    const KernelOps* k = kernels_get(device, precision, err, sizeof err);
-    if (!k) die(EXIT_BADINPUT, "%s", err);
+int model_use_device(Model* m, const char* device, const char* precision, char err[ERR_LEN]) {
+    const KernelOps* k = kernels_get(device, precision, err, ERR_LEN);
+    if (!k) return -1;
     model_to_device(m, k);
+    return 0;
 }
 
 json_t* kernels_json(const KernelOps* k) {

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void runs_open(Runs* r, const char* dir) {
-    snprintf(r->dir, sizeof r->dir, "%s", dir);
+int runs_open(Runs* r, const char* dir) {
+    char err[ERR_LEN];
+    int rc = path_fmt(r->dir, sizeof r->dir, err, "%s", dir);
     r->read = json_array();
     r->notes = json_array();
+    return rc;
 }
 
 void runs_close(Runs* r) {
@@ -197,7 +199,7 @@ static int suite_curve(Runs* r, RunsSuite* s, json_t* ids, char err[ERR_LEN]) {
     int* cn = calloc_check((size_t)nt, sizeof(int));
     for (int t = 0; t < nt && rc == 0; t++) {
         char rp[4600];
-        snprintf(rp, sizeof rp, "%s/%s/result.json", s->dir, json_string_value(json_array_get(ids, (size_t)t)));
+        if (path_fmt(rp, sizeof rp, err, "%s/%s/result.json", s->dir, json_string_value(json_array_get(ids, (size_t)t)))) { rc = -1; break; }
         if (!path_exists(rp)) { runs_note(r, "%s: missing; no reward curve for %s", rp, s->name); total = 0; break; }
         rc = task_curve(r, rp, &cx[t], &cy[t], &cn[t], err);
         total += cn[t];
@@ -230,8 +232,9 @@ static int suite_curve(Runs* r, RunsSuite* s, json_t* ids, char err[ERR_LEN]) {
 int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR_LEN]) {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->dir, sizeof s->dir, "%s/suite/%s", r->dir, name);
-    path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl");
+    if (path_fmt(s->dir, sizeof s->dir, err, "%s/suite/%s", r->dir, name) ||
+        path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl", err))
+        return -1;
     if (!path_exists(s->summary)) { snprintf(s->missing, sizeof s->missing, "missing run: %s (no %s)", name, s->summary); return 0; }
     s->task_best = json_object();
     s->task_mean = json_object();
@@ -257,7 +260,7 @@ int runs_suite_climb(Runs* r, const RunsSuite* s, json_t** climb, char err[ERR_L
     int short_runs = 0;
     json_object_foreach(s->task_best, id, v) {
         char rp[4600];
-        snprintf(rp, sizeof rp, "%s/%s/result.json", s->dir, id);
+        if (path_fmt(rp, sizeof rp, err, "%s/%s/result.json", s->dir, id)) { json_decref(*climb); *climb = NULL; return -1; }
         if (strchr(id, '/') || !path_exists(rp)) { runs_note(r, "%s: missing; task left out of %s's learning check", rp, s->name); continue; }
         json_t* res = runs_json(r, rp, err);
         if (!res) { json_decref(*climb); *climb = NULL; return -1; }
@@ -313,10 +316,9 @@ static int dirs_with(const Runs* r, const char* marker, char names[][256], int m
     int m = scandir(r->dir, &ents, NULL, alphasort), n = 0;
     for (int i = 0; i < m; i++) {
         const char* d = ents[i]->d_name;
-        char p[4400], q[4700];
-        if (d[0] != '.' && n < max) {
-            path_join(p, sizeof p, r->dir, d);
-            path_join(q, sizeof q, p, marker);
+        char p[4400], q[4700], err[ERR_LEN];
+        if (d[0] != '.' && n < max) {   /* r->dir (under 4096 bytes) and a name (under 256) fit */
+            internal_check(path_join(p, sizeof p, r->dir, d, err) == 0 && path_join(q, sizeof q, p, marker, err) == 0, "%s", err);
             if (is_dir(p) && path_exists(q)) snprintf(names[n++], 256, "%s", d);
         }
         free(ents[i]);
@@ -330,8 +332,8 @@ int runs_pretrain_find(Runs* r, RunsPretrain p[2], char err[ERR_LEN]) {
     int n = dirs_with(r, "pretrain_config.json", names, 64);
     memset(p, 0, 2 * sizeof *p);
     for (int i = 0; i < n; i++) {
-        char mc[4700];
-        snprintf(mc, sizeof mc, "%s/%s/model_config.json", r->dir, names[i]);
+        char mc[4700];   /* r->dir (under 4096 bytes) and a name (under 256) fit */
+        internal_check(path_fmt(mc, sizeof mc, err, "%s/%s/model_config.json", r->dir, names[i]) == 0, "%s", err);
         long mn = 1;
         if (path_exists(mc)) {
             json_t* j = runs_json(r, mc, err);
@@ -366,8 +368,8 @@ static int metrics_line(json_t* o, void* ctx, const char* path, long line, char 
 }
 
 int runs_pretrain_metrics(Runs* r, RunsPretrain* p, char err[ERR_LEN]) {
-    char path[4700];
-    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", r->dir, p->name);
+    char path[4700];   /* r->dir (under 4096 bytes) and a name (under 256) fit */
+    internal_check(path_fmt(path, sizeof path, err, "%s/%s/metrics.jsonl", r->dir, p->name) == 0, "%s", err);
     if (!path_exists(path)) { runs_note(r, "%s: missing", path); return 0; }
     if (runs_jsonl(r, path, metrics_line, p, NULL, err)) return -1;
     if (!p->n) runs_note(r, "%s: no steps", path);
@@ -420,7 +422,7 @@ static void shell_join(const json_t* argv, char* out, size_t cap) {
 
 int runs_command(Runs* r, const char* run_dir, char* out, size_t cap, char err[ERR_LEN]) {
     char p[4400];
-    path_join(p, sizeof p, run_dir, "run_record.json");
+    if (path_join(p, sizeof p, run_dir, "run_record.json", err)) return -1;
     if (!path_exists(p)) { snprintf(out, cap, "(no run_record.json)"); return 0; }
     json_t* j = runs_json(r, p, err);
     if (!j) return -1;

@@ -3,10 +3,12 @@
  * Owns: the exit codes of SPEC §4, the one place a tool dies (with a one-line
  * message on stderr, prefixed by the program name), checked allocation and
  * file wrappers that name the call site, and small path helpers.
- * Library code does not call die_*: it returns -1 and fills an `err` buffer of
- * ERR_LEN bytes; the tool decides the exit code. The *_check wrappers are the
- * exception (running out of memory is not an input error), and internal_check (a
- * broken invariant is a bug, not an input error). */
+ * Library code does not call die(): it returns -1 and fills an `err` buffer of
+ * ERR_LEN bytes with one line naming the file and the place; the tool decides the
+ * exit code. Two exceptions: the *_check wrappers (running out of memory is not an
+ * input error) and internal_check (a broken invariant is a bug, not an input error).
+ * Paths are built with path_fmt / path_join / path_dirname, which refuse (never
+ * shorten) a path that does not fit its buffer. */
 #ifndef DD_UTIL_H
 #define DD_UTIL_H
 #include <stddef.h>
@@ -55,8 +57,14 @@ int   rm_tree(const char* path);
  * lib/ckpt that only a process killed mid-write leaves behind. */
 int   is_stale_temp(const char* name);
 int   is_dir(const char* path);
-void  path_join(char* out, size_t cap, const char* a, const char* b);
-void  path_dirname(char* out, size_t cap, const char* path);   /* "." when none */
+/* Checked paths: each returns 0, or -1 with err = "path too long (over N bytes): <its
+ * start>..." when the result does not fit in cap bytes. A path is never silently cut. */
+__attribute__((format(printf, 4, 5))) int path_fmt(char* out, size_t cap, char err[ERR_LEN], const char* fmt, ...);
+int   path_join(char* out, size_t cap, const char* a, const char* b, char err[ERR_LEN]);   /* a/b, one slash */
+int   path_dirname(char* out, size_t cap, const char* path, char err[ERR_LEN]);           /* "." when none */
+/* The unchecked forms, for the files not yet converted (lib/legacy_paths.h). */
+void  path_join_unchecked(char* out, size_t cap, const char* a, const char* b);
+void  path_dirname_unchecked(char* out, size_t cap, const char* path);
 const char* path_basename(const char* path);
 
 /* Worker threads for `threads: 0`, "my share" of the machine: the online cores, divided
