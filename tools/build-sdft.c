@@ -15,8 +15,10 @@
 int main(int argc, char** argv) {
     BuildSdftArgs a;
     Common c;
-    cfg_cli(&BUILD_SDFT_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], run[4096];
+    int cli = cfg_cli(&BUILD_SDFT_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
 
     /* Everything is read and checked before the run dir or the output is touched. */
     Task* tasks = NULL;

@@ -21,8 +21,10 @@ static int present(const char* pattern) {
 int main(int argc, char** argv) {
     CheckArtifactsArgs a;
     Common c;
-    cfg_cli(&CHECK_ARTIFACTS_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
+    int cli = cfg_cli(&CHECK_ARTIFACTS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     PipelineCfg pc;
     PipelinePlan plan;
     if (pipeline_load(c.config_path, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);

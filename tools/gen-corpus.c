@@ -40,24 +40,27 @@ static void write_split(Tracker* t, const CorpusGen* g, uint64_t seed, uint64_t 
 int main(int argc, char** argv) {
     GenCorpusArgs a;
     Common c;
-    cfg_cli(&GEN_CORPUS_SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN];
+    int cli = cfg_cli(&GEN_CORPUS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     CorpusGen* g = malloc_check(sizeof *g);
     corpus_init(g);
     if (a.weights) {
-        if (!json_is_object(a.weights)) cfg_refuse(&c, "gen_corpus.weights", "expected a mapping of line kind to weight");
+        if (!json_is_object(a.weights)) die(EXIT_BADINPUT, "%s: gen_corpus.weights: expected a mapping of line kind to weight", cfg_where(&c));
         const char* k;
         json_t* v;
         json_object_foreach(a.weights, k, v) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
-                cfg_refuse(&c, "gen_corpus.weights", "%s: expected an integer weight in [0, 1000000]", k);
+                die(EXIT_BADINPUT, "%s: gen_corpus.weights: %s: expected an integer weight in [0, 1000000]", cfg_where(&c), k);
             if (corpus_set_weight(g, k, (uint32_t)json_integer_value(v)))
-                cfg_refuse(&c, "gen_corpus.weights", "unknown line kind '%s' (see docs/corpus.md)", k);
+                die(EXIT_BADINPUT, "%s: gen_corpus.weights: unknown line kind '%s' (see docs/corpus.md)", cfg_where(&c), k);
         }
     }
-    if (!strcmp(a.train_out, a.val_out)) cfg_refuse(&c, "val_out", "must differ from train_out");
+    if (!strcmp(a.train_out, a.val_out)) die(EXIT_BADINPUT, "%s: val_out: must differ from train_out", cfg_where(&c));
     /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
     const char* outs[2] = {a.train_out, a.val_out};
-    char run[4096], err[ERR_LEN];
+    char run[4096];
     if (track_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus")) die(t.err_exit, "%s", t.err);

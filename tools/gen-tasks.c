@@ -52,14 +52,17 @@ static void count_families(const Task* t, long n, json_t* into) {
 int main(int argc, char** argv) {
     GenTasksArgs a;
     Common c;
-    cfg_cli(&GEN_TASKS_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&GEN_TASKS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char run[4096];
     TaskFamily fams[TASK_N_FAMILIES];
-    if (a.min_difficulty > a.max_difficulty) cfg_refuse(&c, "min_difficulty", "must not exceed max_difficulty");
+    if (a.min_difficulty > a.max_difficulty) die(EXIT_BADINPUT, "%s: min_difficulty: must not exceed max_difficulty", cfg_where(&c));
     int nfam = task_parse_families(a.families, (int)a.min_difficulty, (int)a.max_difficulty, fams, err);
-    if (nfam < 0) cfg_refuse(&c, "families", "%s", err);
-    if (!strcmp(a.out_train, a.out_heldout)) cfg_refuse(&c, "out_heldout", "must differ from out_train");
-    if (a.n_train + a.n_heldout == 0) cfg_refuse(&c, "n_train", "n_train and n_heldout are both 0");
+    if (nfam < 0) die(EXIT_BADINPUT, "%s: families: %s", cfg_where(&c), err);
+    if (!strcmp(a.out_train, a.out_heldout)) die(EXIT_BADINPUT, "%s: out_heldout: must differ from out_train", cfg_where(&c));
+    if (a.n_train + a.n_heldout == 0) die(EXIT_BADINPUT, "%s: n_train: n_train and n_heldout are both 0", cfg_where(&c));
     const char* outs[] = {a.out_train, a.out_heldout};
     if (track_plain_outputs(run, &c, outs, 2, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;

@@ -36,12 +36,16 @@ static void write_text(Tracker* t, char* text, size_t n, const char* to) {
 int main(int argc, char** argv) {
     ImportCorpusArgs a;
     Common c;
-    cfg_cli(&IMPORT_CORPUS_SPEC, argc, argv, &a, &c);
-    if (!*a.train || !*a.val) cfg_refuse(&c, !*a.train ? "corpus.train" : "corpus.val", "not set: give both train and val");
-    if (!strcmp(a.train_out, a.val_out)) cfg_refuse(&c, "val_out", "must differ from train_out");
+    char err[ERR_LEN];
+    int cli = cfg_cli(&IMPORT_CORPUS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    if (!*a.train || !*a.val)
+        die(EXIT_BADINPUT, "%s: %s: not set: give both train and val", cfg_where(&c), !*a.train ? "corpus.train" : "corpus.val");
+    if (!strcmp(a.train_out, a.val_out)) die(EXIT_BADINPUT, "%s: val_out: must differ from train_out", cfg_where(&c));
     /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
     const char* outs[2] = {a.train_out, a.val_out};
-    char run[4096], err[ERR_LEN];
+    char run[4096];
     if (track_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &IMPORT_CORPUS_SPEC, &a, &c, "import-corpus")) die(t.err_exit, "%s", t.err);

@@ -18,8 +18,11 @@ typedef struct { uint32_t* ids; size_t n; } Chunk;
 int main(int argc, char** argv) {
     PackBinsArgs a;
     Common c;
-    cfg_cli(&PACK_BINS_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&PACK_BINS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char run[4096];
     Tokenizer* tok = tok_load(a.tokenizer, err);
     if (!tok) die(EXIT_BADINPUT, "%s", err);
     size_t len;

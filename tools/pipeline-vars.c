@@ -38,16 +38,18 @@ int main(int argc, char** argv) {
     }
     PipelineCfg pc;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &pc, &c);
-    PipelinePlan plan;
     char err[ERR_LEN];
+    int cli = cfg_cli(&SPEC, argc, argv, &pc, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    PipelinePlan plan;
     if (pipeline_plan(&pc, &plan, err)) die(EXIT_BADINPUT, "%s: %s", c.config_path ? c.config_path : "flags", err);
     for (const Opt* o = PIPELINE_OPTS; o->key; o++) {
         if (o->type != OPT_STR) continue;
         const char* v = *(const char**)((char*)&pc + o->off);
         for (const char* s = v; *s; s++)
             if (!isalnum((unsigned char)*s) && !strchr("_-./", *s))
-                cfg_refuse(&c, o->key, "'%s' may only hold letters, digits, '_', '-', '.' and '/'", v);
+                die(EXIT_BADINPUT, "%s: %s: '%s' may only hold letters, digits, '_', '-', '.' and '/'", cfg_where(&c), o->key, v);
         printf("PIPE_");
         for (const char* k = o->key; *k; k++) putchar(toupper((unsigned char)*k));
         printf(" := %s\n", v);

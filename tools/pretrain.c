@@ -57,15 +57,18 @@ int main(int argc, char** argv) {
      * global micro-batch of size x B; gradients are summed across ranks and
      * averaged; rank 0 (the lead) writes checkpoints, metrics and the heartbeat. */
     int rank = dist_rank(), nrank = dist_size(), lead = rank == 0;
-    cfg_cli(&PRETRAIN_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], p[4200];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&PRETRAIN_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char p[4200];
     omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
     Gate* gates;
     int ngates;
     if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
     ModelConfig mc;
     if (model_config_load(&mc, a.model, err)) die(EXIT_BADINPUT, "%s", err);
-    if (a.seq_len > mc.seq_len) cfg_refuse(&c, "seq_len", "%ld exceeds the model's seq_len %ld (%s)", a.seq_len, mc.seq_len, a.model);
+    if (a.seq_len > mc.seq_len) die(EXIT_BADINPUT, "%s: seq_len: %ld exceeds the model's seq_len %ld (%s)", cfg_where(&c), a.seq_len, mc.seq_len, a.model);
     int B = (int)a.micro_bs, T = (int)a.seq_len;
     Model m;
     model_build(&m, &mc, (uint64_t)a.seed);

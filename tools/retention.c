@@ -63,8 +63,11 @@ static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const 
 int main(int argc, char** argv) {
     RetentionArgs a;
     Common c;
-    cfg_cli(&RETENTION_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096], p[4200];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&RETENTION_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char run[4096], p[4200];
     const KernelOps* kops = kernels_get(a.device, a.precision, err, sizeof err);
     if (!kops) die(EXIT_BADINPUT, "%s", err);
     omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
@@ -77,7 +80,7 @@ int main(int argc, char** argv) {
         die(EXIT_BADINPUT, "mismatched checkpoints: %s has vocab_size %ld, %s has %ld", a.base_ckpt, bc.vocab_size, a.updated_ckpt,
             uc.vocab_size);
     long tmax = bc.seq_len < uc.seq_len ? bc.seq_len : uc.seq_len;
-    if (a.seq_len > tmax) cfg_refuse(&c, "seq_len", "%ld exceeds the models' seq_len %ld", a.seq_len, tmax);
+    if (a.seq_len > tmax) die(EXIT_BADINPUT, "%s: seq_len: %ld exceeds the models' seq_len %ld", cfg_where(&c), a.seq_len, tmax);
     Bin val;
     if (bin_open(&val, a.val_bin, err)) die(EXIT_BADINPUT, "%s", err);
     if (val.vocab > bc.vocab_size)

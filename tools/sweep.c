@@ -156,8 +156,11 @@ int main(int argc, char** argv) {
     rest[n] = NULL;
     SweepArgs a;
     Common c;
-    cfg_cli(&SWEEP_SPEC, n, rest, &a, &c);
-    char err[ERR_LEN], bin_dir[4096], exe[4096];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&SWEEP_SPEC, n, rest, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char bin_dir[4096], exe[4096];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[el > 0 ? el : 0] = 0;
     if (path_dirname(bin_dir, sizeof bin_dir, el > 0 ? exe : argv[0], err)) die(EXIT_BADINPUT, "%s", err);

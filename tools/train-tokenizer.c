@@ -19,9 +19,12 @@ static void on_progress(void* ctx, long done, long total) {
 int main(int argc, char** argv) {
     TrainTokenizerArgs a;
     Common c;
-    cfg_cli(&TRAIN_TOKENIZER_SPEC, argc, argv, &a, &c);
-    if (strcmp(a.model_type, "bpe")) cfg_refuse(&c, "model_type", "'%s' is not supported (only bpe)", a.model_type);
-    char err[ERR_LEN], dir[4096], run[4096], model[4200], hf[4200], hfc[4200];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&TRAIN_TOKENIZER_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    if (strcmp(a.model_type, "bpe")) die(EXIT_BADINPUT, "%s: model_type: '%s' is not supported (only bpe)", cfg_where(&c), a.model_type);
+    char dir[4096], run[4096], model[4200], hf[4200], hfc[4200];
     size_t len;
     char* text = read_file(a.input, &len, err);
     if (!text) die(EXIT_BADINPUT, "%s", err);

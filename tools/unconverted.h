@@ -6,6 +6,7 @@
  * that list, and when the list is empty delete this header. */
 #ifndef DD_UNCONVERTED_H
 #define DD_UNCONVERTED_H
+#include <stdarg.h>
 #include <stdlib.h>
 #include "legacy_paths.h"
 #include "ckpt.h"
@@ -14,6 +15,20 @@
 #include "pipeline.h"
 #include "track.h"
 
+static inline void unconverted_cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c) {
+    char err[ERR_LEN];
+    int rc = cfg_cli(spec, argc, argv, st, c, err);
+    if (rc < 0) die(EXIT_BADINPUT, "%s", err);
+    if (rc > 0) exit(0);   /* --help */
+}
+__attribute__((noreturn, format(printf, 3, 4))) static inline void cfg_refuse(const Common* c, const char* key, const char* fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    die(EXIT_BADINPUT, "%s: %s: %s", cfg_where(c), key, msg);
+}
 static inline void unconverted_track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st,
                                           const Common* c, const char* phase) {
     if (track_open(t, run_dir, spec, st, c, phase)) die(t->err_exit, "%s", t->err);
@@ -77,6 +92,7 @@ static inline void unconverted_pipeline_load(const char* config, PipelineCfg* p,
     if (pipeline_load(config, p, plan, err)) die(EXIT_BADINPUT, "%s", err);
 }
 
+#define cfg_cli           unconverted_cfg_cli
 #define track_open        unconverted_track_open
 #define track_input       unconverted_track_input
 #define track_output      unconverted_track_output

@@ -181,7 +181,10 @@ int main(int argc, char** argv) {
     }
     WatchArgs a;
     Common c;
-    cfg_cli(&WATCH_SPEC, ac, av, &a, &c);
+    char err[ERR_LEN];
+    int cli = cfg_cli(&WATCH_SPEC, ac, av, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     const char* dir = c.run_dir;
     if (*a.root) {
         do {
