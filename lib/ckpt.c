@@ -109,7 +109,7 @@ int ckpt_read_config(const char* ckpt, ModelConfig* c, char err[ERR_LEN]) {
     json_error_t je;
     json_t* j = cs ? json_loads(cs, 0, &je) : NULL;
     int rc = -1;
-    if (!j) snprintf(err, ERR_LEN, "%s: __metadata__ has no valid model_config", p);
+    if (!j) errf(err, "%s: __metadata__ has no valid model_config", p);
     else rc = model_config_from_json(c, j, p, err);
     json_decref(j);
     st_close(s);
@@ -125,7 +125,7 @@ int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]) {
     for (int i = 0; i < m->ntensors; i++) {
         const ParamInfo* pi = &m->info[i];
         const StTensor* t = st_find(s, pi->name);
-        if (!t) { snprintf(err, ERR_LEN, "%s: tensor %s missing (a checkpoint of another model?)", p, pi->name); goto done; }
+        if (!t) { errf(err, "%s: tensor %s missing (a checkpoint of another model?)", p, pi->name); goto done; }
         int same = t->dtype == ST_F32 && t->ndim == pi->ndim && t->shape[0] == pi->shape[0] &&
                    (pi->ndim == 1 || t->shape[1] == pi->shape[1]);
         if (!same) {
@@ -134,13 +134,13 @@ int ckpt_load_weights(const char* ckpt, Model* m, char err[ERR_LEN]) {
             else snprintf(have, sizeof have, "(%lld)", (long long)t->shape[0]);
             if (pi->ndim == 2) snprintf(want, sizeof want, "(%d, %d)", pi->shape[0], pi->shape[1]);
             else snprintf(want, sizeof want, "(%d)", pi->shape[0]);
-            snprintf(err, ERR_LEN, "%s: tensor %s has shape %s but the model needs %s", p, pi->name, have, want);
+            errf(err, "%s: tensor %s has shape %s but the model needs %s", p, pi->name, have, want);
             goto done;
         }
         memcpy(m->hparams + pi->offset, t->data, pi->numel * sizeof(float));
     }
     if (st_count(s) != m->ntensors) {
-        snprintf(err, ERR_LEN, "%s: %d tensors but the model has %d (a checkpoint of another model?)", p, st_count(s), m->ntensors);
+        errf(err, "%s: %d tensors but the model has %d (a checkpoint of another model?)", p, st_count(s), m->ntensors);
         goto done;
     }
     model_params_changed(m);
@@ -171,7 +171,7 @@ int ckpt_check_tokenizer(const char* ckpt, const char* ckpt_sha256, const char* 
         tok_sha256 = h;
     }
     if (!*tok_sha256 || !strcmp(tok_sha256, ckpt_sha256)) return 0;
-    snprintf(err, ERR_LEN, "%s: another tokenizer than the one checkpoint %s was trained with (sha256 %.12s... vs %.12s...)",
+    errf(err, "%s: another tokenizer than the one checkpoint %s was trained with (sha256 %.12s... vs %.12s...)",
              path, ckpt, tok_sha256, ckpt_sha256);
     return -1;
 }
@@ -183,7 +183,7 @@ int ckpt_load_model(const char* ckpt, const char* device, const char* precision,
     model_build(m, &mc, 0);
     if (ckpt_load_weights(ckpt, m, err)) { model_free(m); return -1; }
     if (tok_vocab_size(tok) != m->V) {
-        snprintf(err, ERR_LEN, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", tok_path,
+        errf(err, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", tok_path,
                  tok_vocab_size(tok), m->V, ckpt);
         model_free(m);
         return -1;
@@ -201,7 +201,7 @@ int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t*
     const StTensor* tm = st_find(s, "adamw.m");
     const StTensor* tv = st_find(s, "adamw.v");
     if (!tm || !tv || tm->nbytes != m->num_params * sizeof(float) || tv->nbytes != tm->nbytes) {
-        snprintf(err, ERR_LEN, "%s: optimizer state does not match the model's %zu parameters", p, m->num_params);
+        errf(err, "%s: optimizer state does not match the model's %zu parameters", p, m->num_params);
         st_close(s);
         return -1;
     }

@@ -51,7 +51,7 @@ int runs_jsonl(Runs* r, const char* path, RunsLineFn fn, void* ctx, long* nlines
         json_error_t je;
         json_t* o = json_loads(s, 0, &je);
         if (!json_is_object(o)) {
-            snprintf(err, ERR_LEN, "%s:%ld: malformed line: %s", path, line, o ? "not a JSON object" : je.text);
+            errf(err, "%s:%ld: malformed line: %s", path, line, o ? "not a JSON object" : je.text);
             json_decref(o);
             rc = -1;
             break;
@@ -80,7 +80,7 @@ json_t* runs_jsonl_array(Runs* r, const char* path, char err[ERR_LEN]) {
 
 json_t* runs_json(Runs* r, const char* path, char err[ERR_LEN]) {
     json_t* j = json_load_path(path, err);
-    if (j && !json_is_object(j)) { snprintf(err, ERR_LEN, "%s: not a JSON object", path); json_decref(j); return NULL; }
+    if (j && !json_is_object(j)) { errf(err, "%s: not a JSON object", path); json_decref(j); return NULL; }
     if (j) json_array_append_new(r->read, json_string(path));
     return j;
 }
@@ -88,7 +88,7 @@ json_t* runs_json(Runs* r, const char* path, char err[ERR_LEN]) {
 /* Number `key` of line object o, or -1 with err naming path:line. */
 static int need_num(const json_t* o, const char* key, const char* path, long line, double* v, char err[ERR_LEN]) {
     json_t* x = json_object_get(o, key);
-    if (!json_is_number(x)) { snprintf(err, ERR_LEN, "%s:%ld: '%s' missing or not a number", path, line, key); return -1; }
+    if (!json_is_number(x)) { errf(err, "%s:%ld: '%s' missing or not a number", path, line, key); return -1; }
     *v = json_number_value(x);
     return 0;
 }
@@ -106,11 +106,11 @@ static int suite_line(json_t* o, void* ctx, const char* path, long line, char er
     if (need_num(o, "best_reward", path, line, &b, err) || need_num(o, "mean_reward", path, line, &m, err) ||
         need_num(o, "samples", path, line, &k, err))
         return -1;
-    if (!isfinite(b) || !isfinite(m)) { snprintf(err, ERR_LEN, "%s:%ld: non-finite reward", path, line); return -1; }
+    if (!isfinite(b) || !isfinite(m)) { errf(err, "%s:%ld: non-finite reward", path, line); return -1; }
     if (sr->ids) {
         const char* id = jget_str(o, "task_id", NULL);
         if (!id || !*id || strchr(id, '/')) {
-            snprintf(err, ERR_LEN, "%s:%ld: 'task_id' missing or not a plain name", path, line);
+            errf(err, "%s:%ld: 'task_id' missing or not a plain name", path, line);
             return -1;
         }
         json_array_append_new(sr->ids, json_string(id));
@@ -155,14 +155,14 @@ static int task_curve(Runs* r, const char* rp, double** x, double** y, int* n, c
         for (int i = 0; i < nr; i++) {
             json_t* v = json_array_get(rw, (size_t)i);
             if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-                snprintf(err, ERR_LEN, "%s: rewards[%d] is not a finite number", rp, i);
+                errf(err, "%s: rewards[%d] is not a finite number", rp, i);
                 free(rv); free(scratch); json_decref(res);
                 return -1;
             }
             rv[i] = json_number_value(v);
         }
     }
-    if (!json_is_array(curve)) { snprintf(err, ERR_LEN, "%s: 'curve' missing or not an array", rp); json_decref(res); return -1; }
+    if (!json_is_array(curve)) { errf(err, "%s: 'curve' missing or not an array", rp); json_decref(res); return -1; }
     int m = (int)json_array_size(curve);
     *x = malloc_check(sizeof(double) * (m + 1));
     *y = malloc_check(sizeof(double) * (m + 1));
@@ -171,14 +171,14 @@ static int task_curve(Runs* r, const char* rp, double** x, double** y, int* n, c
         json_t* pt = json_array_get(curve, (size_t)i);
         if (!json_is_array(pt) || json_array_size(pt) != 2 || !json_is_number(json_array_get(pt, 0)) ||
             !json_is_number(json_array_get(pt, 1))) {
-            snprintf(err, ERR_LEN, "%s: curve[%d] is not [samples, best reward]", rp, i);
+            errf(err, "%s: curve[%d] is not [samples, best reward]", rp, i);
             json_decref(res);
             return -1;
         }
         (*x)[i] = json_number_value(json_array_get(pt, 0));
         (*y)[i] = json_number_value(json_array_get(pt, 1));
         if (i && (*x)[i] < (*x)[i - 1]) {
-            snprintf(err, ERR_LEN, "%s: curve samples decrease at point %d", rp, i);
+            errf(err, "%s: curve samples decrease at point %d", rp, i);
             free(rv); free(scratch); json_decref(res);
             return -1;
         }
@@ -273,7 +273,7 @@ int runs_suite_climb(Runs* r, const RunsSuite* s, json_t** climb, char err[ERR_L
             json_t* a = json_array_get(rw, (size_t)i);
             json_t* b = json_array_get(rw, (size_t)(n - third * k + i));
             if (!json_is_number(a) || !json_is_number(b) || !isfinite(json_number_value(a)) || !isfinite(json_number_value(b))) {
-                snprintf(err, ERR_LEN, "%s: rewards hold a value that is not a finite number", rp);
+                errf(err, "%s: rewards hold a value that is not a finite number", rp);
                 json_decref(res); json_decref(*climb); *climb = NULL;
                 return -1;
             }
@@ -342,7 +342,7 @@ int runs_pretrain_find(Runs* r, RunsPretrain p[2], char err[ERR_LEN]) {
             json_decref(j);
         } else runs_note(r, "%s/%s has no model_config.json; counted as mHC off", r->dir, names[i]);
         RunsPretrain* slot = &p[mn > 1 ? 0 : 1];
-        if (!slot->name[0]) { snprintf(slot->name, sizeof slot->name, "%s", names[i]); slot->streams = mn; }
+        if (!slot->name[0]) { memcpy(slot->name, names[i], sizeof slot->name); slot->streams = mn; }   /* same size */
         else runs_note(r, "several mHC-%s pretrain runs; using %s, ignoring %s", mn > 1 ? "on" : "off", slot->name, names[i]);
     }
     for (int k = 0; k < 2; k++)

@@ -247,11 +247,11 @@ int sweep_config_check_paths(const SweepConfig* sc, const char* bin_dir, char er
     char p[4200];
     if (path_join(p, sizeof p, bin_dir, sc->tool, err)) return -1;
     if (access(p, X_OK)) {
-        snprintf(err, ERR_LEN, "%s:%d: tool: %s is not an executable in %s (run make)", sc->path, yaml_line(sc->path, "tool", 0, 0), sc->tool, bin_dir);
+        errf(err, "%s:%d: tool: %s is not an executable in %s (run make)", sc->path, yaml_line(sc->path, "tool", 0, 0), sc->tool, bin_dir);
         return -1;
     }
     if (!path_exists(sc->base_config)) {
-        snprintf(err, ERR_LEN, "%s:%d: base_config: %s does not exist", sc->path, yaml_line(sc->path, "base_config", 0, 0), sc->base_config);
+        errf(err, "%s:%d: base_config: %s does not exist", sc->path, yaml_line(sc->path, "base_config", 0, 0), sc->base_config);
         return -1;
     }
     return 0;
@@ -391,7 +391,7 @@ int journal_open(Journal* j, const char* root, char err[ERR_LEN]) {
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-%d", u[0], u[1], u[2], u[3], u[4], u[5],
              u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15], (int)getpid());
     j->lock_fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (j->lock_fd < 0) { snprintf(err, ERR_LEN, "%s: %s", j->lock_path, strerror(errno)); return -1; }
+    if (j->lock_fd < 0) { errf(err, "%s: %s", j->lock_path, strerror(errno)); return -1; }
     return 0;
 }
 
@@ -400,7 +400,7 @@ void journal_close(Journal* j) { if (j->lock_fd >= 0) close(j->lock_fd); j->lock
 int journal_lock(Journal* j, char err[ERR_LEN]) {
     while (flock(j->lock_fd, LOCK_EX)) {
         if (errno == EINTR) continue;
-        snprintf(err, ERR_LEN, "%s: flock: %s", j->lock_path, strerror(errno));
+        errf(err, "%s: flock: %s", j->lock_path, strerror(errno));
         return -1;
     }
     return 0;
@@ -869,7 +869,7 @@ int sweep_read_objective(const SweepConfig* sc, const char* trial_dir, double* v
     json_t* o = json_load_path(p, err);
     if (!o) return -1;
     int rc = get_path_num(o, sc->objective, v);
-    if (rc) snprintf(err, ERR_LEN, "%s: no finite number at '%s'", p, sc->objective);
+    if (rc) errf(err, "%s: no finite number at '%s'", p, sc->objective);
     json_decref(o);
     return rc;
 }
@@ -918,7 +918,7 @@ int sweep_next(Journal* j, const SweepConfig* sc, const char* root, int resume, 
         if (journal_create_study(j, sc, err)) goto fail;
         s.created = 1;
     } else if (strcmp(s.name, sc->name)) {
-        snprintf(err, ERR_LEN, "%s: holds study '%s', not '%s'", j->path, s.name, sc->name);
+        errf(err, "%s: holds study '%s', not '%s'", j->path, s.name, sc->name);
         goto fail;
     }
     int running = 0;
@@ -1122,7 +1122,7 @@ static int write_top(const SweepConfig* sc, const char* path, json_t* over, cons
 int sweep_report(const SweepConfig* sc, const char* root, long top_k, FILE* f, char err[ERR_LEN]) {
     char jp[4200];
     if (path_join(jp, sizeof jp, root, "journal.log", err)) return -1;
-    if (!path_exists(jp)) { snprintf(err, ERR_LEN, "%s: no journal (is this a sweep's --out_root?)", jp); return -1; }
+    if (!path_exists(jp)) { errf(err, "%s: no journal (is this a sweep's --out_root?)", jp); return -1; }
     Study s;
     if (journal_replay(jp, sc, &s, err)) return -1;
     int cnt[5] = {0};

@@ -83,7 +83,7 @@ int  track_changed_inputs(const char* run_dir, const char* const* paths, int n, 
 typedef struct {
     char moved[4096];        /* "" when nothing moved */
     char why[3300];
-    char err[2048];          /* on -1: the message (a settings difference can be long) */
+    char err[4096];          /* on -1: the message (a settings difference can be long) */
     int  err_exit;           /* and the exit code it calls for */
 } TrackRedo;
 
