@@ -14,7 +14,7 @@
 /* DIR/<section>.json = the section's resolved settings, unless it already holds them. */
 static void stamp(const char* dir, const char* section, json_t* settings) {
     char p[4200], err[ERR_LEN];
-    snprintf(p, sizeof p, "%s/%s.json", dir, section);
+    if (path_fmt(p, sizeof p, err, "%s/%s.json", dir, section)) die(EXIT_BADINPUT, "--settings_dir: %s", err);
     json_t* old = path_exists(p) ? json_load_path(p, err) : NULL;
     if (!old || !json_equal(old, settings))
         if (json_write_atomic(p, settings, err)) die(EXIT_FAIL, "%s", err);
