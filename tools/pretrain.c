@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
      * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. */
     static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "tokenizer", "keep_state", "device", "micro_bs", "grad_accum", NULL};
     const char* ins[] = {a.train_bin, a.val_bin};
-    TrackRedo redo = {"", ""};
+    TrackRedo redo = {0};
     int nothing = 0;
     if (lead) {
         char prev[16], d[4096];
