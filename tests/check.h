@@ -15,9 +15,10 @@ static inline int check_status(void) { return check_failures ? 1 : 0; }
 #include <stdlib.h>
 static inline void check_put(const char* root, const char* rel, const char* text) {
     char p[4096], d[4096], err[ERR_LEN];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    path_dirname(d, sizeof d, p);
-    if (mkdir_p(d, err)) { fprintf(stderr, "%s\n", err); exit(1); }
+    if (path_fmt(p, sizeof p, err, "%s/%s", root, rel) || path_dirname(d, sizeof d, p, err) || mkdir_p(d, err)) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
     FILE* f = fopen(p, "w");
     if (!f) { perror(p); exit(1); }
     fputs(text, f);

@@ -460,7 +460,7 @@ static int score_matches(const Task* t, char* s, double* got) {
 }
 
 static const char* check_task_example(const char* line) {
-    char b[CORPUS_LINE_MAX], prompt[CORPUS_LINE_MAX];
+    char b[CORPUS_LINE_MAX], prompt[CORPUS_LINE_MAX + sizeof TASK_DELIM];   /* a line and the delimiter */
     snprintf(b, sizeof b, "%s", line);
     char* a = cut(b, " : ");
     if (!a) return "no ' : '";
@@ -473,7 +473,7 @@ static const char* check_task_example(const char* line) {
 }
 
 static const char* check_task_refine(const char* line) {
-    char b[CORPUS_LINE_MAX], p[CORPUS_LINE_MAX];
+    char b[CORPUS_LINE_MAX], p[CORPUS_LINE_MAX + sizeof TASK_DELIM];   /* a line and the delimiter */
     snprintf(b, sizeof b, "%s", line);
     char* prev = cut(b, " ; previous");
     if (!prev) return "no ' ; previous'";
@@ -496,7 +496,7 @@ static const char* check_task_refine(const char* line) {
 }
 
 static const char* check_task_demo(const char* line) {
-    char b[CORPUS_LINE_MAX], p[CORPUS_LINE_MAX];
+    char b[CORPUS_LINE_MAX], p[CORPUS_LINE_MAX + sizeof TASK_DELIM];   /* a line and the delimiter */
     snprintf(b, sizeof b, "%s", line);
     char* second = cut(b, " . ");
     if (!second) return "no ' . '";

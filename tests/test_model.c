@@ -290,24 +290,24 @@ static int dump(const char* dir, int n) {
     json_object_set_new(c, "lr", json_real(lr)); json_object_set_new(c, "beta1", json_real(0.9));
     json_object_set_new(c, "beta2", json_real(0.95)); json_object_set_new(c, "eps", json_real(1e-8));
     json_object_set_new(c, "weight_decay", json_real(wd)); json_object_set_new(c, "steps", json_integer(steps));
-    path_join(p, sizeof p, dir, "config.json");
+    if (path_join(p, sizeof p, dir, "config.json", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (json_write_atomic(p, c, err)) { fprintf(stderr, "%s\n", err); return 1; }
-    path_join(p, sizeof p, dir, "weights.safetensors");
+    if (path_join(p, sizeof p, dir, "weights.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (write_params(p, &m, m.params)) return 1;
     StTensor bt[2];
     put(&bt[0], "inputs", ST_I32, 2, B, T, 0, in, sizeof in);
     put(&bt[1], "targets", ST_I32, 2, B, T, 0, tg, sizeof tg);
-    path_join(p, sizeof p, dir, "batch.safetensors");
+    if (path_join(p, sizeof p, dir, "batch.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (st_write(p, bt, 2, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
     float loss = model_forward(&m, in, tg, B, T);
     StTensor ot[2];
     put(&ot[0], "logits", ST_F32, 3, B, T, m.V, m.logits, (size_t)BT * m.V * sizeof(float));
     put(&ot[1], "loss", ST_F32, 1, 1, 0, 0, &loss, sizeof loss);
-    path_join(p, sizeof p, dir, "outputs.safetensors");
+    if (path_join(p, sizeof p, dir, "outputs.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (st_write(p, ot, 2, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
     model_zero_grad(&m);
     model_backward(&m, 1.0f);
-    path_join(p, sizeof p, dir, "grads.safetensors");
+    if (path_join(p, sizeof p, dir, "grads.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (write_params(p, &m, m.grads)) return 1;
     OptimCfg oc = {lr, 0, 0.9, 0.95, 1e-8, wd, 0, 0, steps};
     float* mo = calloc(m.num_params, sizeof(float));
@@ -321,7 +321,7 @@ static int dump(const char* dir, int n) {
         optim_step(&oc, &m, mo, vo, s + 1, lr);
     }
     json_t* tr = json_pack("{s:o}", "losses", losses);
-    path_join(p, sizeof p, dir, "trajectory.json");
+    if (path_join(p, sizeof p, dir, "trajectory.json", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (json_write_atomic(p, tr, err)) { fprintf(stderr, "%s\n", err); return 1; }
     json_decref(tr); json_decref(c);
     free(mo); free(vo);
@@ -352,29 +352,29 @@ static int dump_lora(const char* dir) {
     m.lora = lo;
     m.train_base = 0;
     json_t* c = model_config_to_json(&cfg);
-    path_join(p, sizeof p, dir, "config.json");
+    if (path_join(p, sizeof p, dir, "config.json", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (json_write_atomic(p, c, err)) { fprintf(stderr, "%s\n", err); return 1; }
     json_decref(c);
-    path_join(p, sizeof p, dir, "weights.safetensors");
+    if (path_join(p, sizeof p, dir, "weights.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (write_params(p, &m, m.params)) return 1;
-    path_join(p, sizeof p, dir, "lora.safetensors");
+    if (path_join(p, sizeof p, dir, "lora.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (lora_save(p, lo, &m, 0, err)) { fprintf(stderr, "%s\n", err); return 1; }
     StTensor bt[3];
     put(&bt[0], "inputs", ST_I32, 2, B, T, 0, in, sizeof in);
     put(&bt[1], "targets", ST_I32, 2, B, T, 0, tg, sizeof tg);
     put(&bt[2], "weights", ST_F32, 2, B, T, 0, w, sizeof w);
-    path_join(p, sizeof p, dir, "batch.safetensors");
+    if (path_join(p, sizeof p, dir, "batch.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (st_write(p, bt, 3, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
     float loss = (float)wloss(&m, in, tg, B, T, w);
     lora_zero_grad(lo);
     model_backward_weighted(&m, w);
     /* The gradients, under the adapter's own names. */
     memcpy(lo->params, lo->grads, lo->num_params * sizeof(float));
-    path_join(p, sizeof p, dir, "lora_grads.safetensors");
+    if (path_join(p, sizeof p, dir, "lora_grads.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (lora_save(p, lo, &m, 0, err)) { fprintf(stderr, "%s\n", err); return 1; }
     StTensor ot[1];
     put(&ot[0], "loss", ST_F32, 1, 1, 0, 0, &loss, sizeof loss);
-    path_join(p, sizeof p, dir, "outputs.safetensors");
+    if (path_join(p, sizeof p, dir, "outputs.safetensors", err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (st_write(p, ot, 1, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
     m.lora = NULL;
     lora_free(lo);

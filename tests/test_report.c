@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
 
     /* Malformed files: refused with the file named, nothing rewritten. */
     char p[4096];
-    snprintf(p, sizeof p, "%s/suite/ttt_reuse0_seed0/summary.jsonl", runs);
+    CHECK("fixture path fits", path_fmt(p, sizeof p, err, "%s/suite/ttt_reuse0_seed0/summary.jsonl", runs) == 0, "%s", err);
     check_put(runs, "suite/ttt_reuse0_seed0/summary.jsonl",
         "{\"task_id\":\"t0\",\"best_reward\":0.5,\"mean_reward\":0.1,\"samples\":64}\n{not json\n"
         "{\"task_id\":\"t1\",\"best_reward\":0.5,\"mean_reward\":0.1,\"samples\":64}\n");

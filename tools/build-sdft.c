@@ -15,8 +15,10 @@
 int main(int argc, char** argv) {
     BuildSdftArgs a;
     Common c;
-    cfg_cli(&BUILD_SDFT_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096], d[4096];
+    char err[ERR_LEN], run[4096];
+    int cli = cfg_cli(&BUILD_SDFT_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
 
     /* Everything is read and checked before the run dir or the output is touched. */
     Task* tasks = NULL;
@@ -30,8 +32,8 @@ int main(int argc, char** argv) {
     for (long i = 0; i < nt; i++) {
         const Task* task = &tasks[i];
         char dir[4200];
-        path_join(dir, sizeof dir, a.suite_root, task->id);
-        path_join(res_paths[i], sizeof res_paths[i], dir, "result.json");
+        if (path_join(dir, sizeof dir, a.suite_root, task->id, err) || path_join(res_paths[i], sizeof res_paths[i], dir, "result.json", err))
+            die(EXIT_BADINPUT, "%s", err);
         if (!path_exists(res_paths[i]))
             die(EXIT_BADINPUT, "%s: task %s has no result.json (%s); did the suite run finish on these tasks?", a.suite_root,
                 task->id, res_paths[i]);
@@ -57,23 +59,21 @@ int main(int argc, char** argv) {
         json_decref(r);
     }
 
-    path_dirname(d, sizeof d, a.out_jsonl);
-    if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else track_default_dir(run, sizeof run, a.out_jsonl);
+    const char* outs[] = {a.out_jsonl};
+    if (track_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &BUILD_SDFT_SPEC, &a, &c, "build-sdft");
+    if (track_open(&t, run, &BUILD_SDFT_SPEC, &a, &c, "build-sdft")) die(t.err_exit, "%s", t.err);
     control_install(&t);
     track_clear_temps(&t, a.out_jsonl);
-    track_input(&t, a.tasks_jsonl);
+    if (track_input(&t, a.tasks_jsonl)) die(t.err_exit, "%s", t.err);
     char summary[4200];
-    path_join(summary, sizeof summary, a.suite_root, "summary.jsonl");
-    if (path_exists(summary)) track_input(&t, summary);   /* refuses a suite run that is not completed */
-    for (long i = 0; i < nt; i++) track_input(&t, res_paths[i]);
+    if (path_join(summary, sizeof summary, a.suite_root, "summary.jsonl", err)) die(EXIT_BADINPUT, "%s", err);
+    if (path_exists(summary) && track_input(&t, summary)) die(t.err_exit, "%s", t.err);   /* refuses a suite run that is not completed */
+    for (long i = 0; i < nt; i++) if (track_input(&t, res_paths[i])) die(t.err_exit, "%s", t.err);
     track_total(&t, nt);
     if (sdft_demos_write(a.out_jsonl, demos, nd, err)) die(EXIT_FAIL, "%s", err);
-    track_output(&t, a.out_jsonl);
-    track_progress(&t, nt, "done");
+    if (track_output(&t, a.out_jsonl)) die(t.err_exit, "%s", t.err);
+    if (track_progress(&t, nt, "done")) die(t.err_exit, "%s", t.err);
     track_summary(&t, "tasks", json_integer(nt));
     track_summary(&t, "demos", json_integer(nd));
     track_summary(&t, "min_reward", json_real(a.min_reward));
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     if (nd == 0)
         fprintf(stderr, "build-sdft: warning: no task of %s reaches min_reward %g in %s; %s is empty (sdft will refuse it)\n",
                 a.tasks_jsonl, a.min_reward, a.suite_root, a.out_jsonl);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     sdft_demos_free(demos, nd);
     free(res_paths);
     free(tasks);

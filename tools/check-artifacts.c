@@ -21,11 +21,13 @@ static int present(const char* pattern) {
 int main(int argc, char** argv) {
     CheckArtifactsArgs a;
     Common c;
-    cfg_cli(&CHECK_ARTIFACTS_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
+    int cli = cfg_cli(&CHECK_ARTIFACTS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     PipelineCfg pc;
     PipelinePlan plan;
-    pipeline_load(c.config_path, &pc, &plan);
+    if (pipeline_load(c.config_path, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);
     size_t len;
     char* text = read_file(a.manifest, &len, err);
     if (!text) die(EXIT_BADINPUT, "%s", err);
@@ -53,28 +55,27 @@ int main(int argc, char** argv) {
         int nrows = !list ? 1 : list[1] == 'a' ? plan.nabl : plan.nseeds;
         for (int row = 0; row < nrows; row++) {
             char rundir[4096], tmp[4096], pat[8400], one[4096];
-            snprintf(one, sizeof one, "%s", run);
-            if (list) {
-                char* at = strstr(one, list);
-                char rest[4096];
-                snprintf(rest, sizeof rest, "%s", at + strlen(list));
-                snprintf(at, sizeof one - (size_t)(at - one), "%ld%s", seeds[row], rest);
-            }
-            if (pipeline_subst(&pc, one, tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
-            path_join(rundir, sizeof rundir, a.root, tmp);
+            if (list) {   /* the line's run dir with {seeds} replaced by this row's seed */
+                const char* at = strstr(run, list);
+                if (path_fmt(one, sizeof one, err, "%.*s%ld%s", (int)(at - run), run, seeds[row], at + strlen(list)))
+                    die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
+            } else if (path_fmt(one, sizeof one, err, "%s", run))
+                die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
+            if (pipeline_subst(&pc, one, tmp, sizeof tmp, err) || path_join(rundir, sizeof rundir, a.root, tmp, err))
+                die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
             RunStat rs;
             runstat_load(&rs, rundir, 60);
             json_t* ja = json_array();
             for (int k = 0; k < narts; k++) {
-                if (pipeline_subst(&pc, arts[k], tmp, sizeof tmp, err)) die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
-                path_join(pat, sizeof pat, rundir, tmp);
+                if (pipeline_subst(&pc, arts[k], tmp, sizeof tmp, err) || path_join(pat, sizeof pat, rundir, tmp, err))
+                    die(EXIT_BADINPUT, "%s:%d: %s", a.manifest, lineno, err);
                 int ok = present(pat) > 0;
                 total++;
                 missing += !ok;
                 /* Files of cheap tools carry their own run dir: <dir>/_runs/<file>. */
                 RunStat fs;
-                char frun[8400];
-                snprintf(frun, sizeof frun, "%s/_runs/%s", rundir, tmp);
+                char frun[8400];   /* rundir and tmp are under 4096 bytes each: it fits */
+                internal_check(path_fmt(frun, sizeof frun, err, "%s/_runs/%s", rundir, tmp) == 0, "%s", err);
                 int own = !rs.hb && runstat_load(&fs, frun, 60) == 0;
                 printf("%-5s %-40s %-10s %s %s\n", phase, rundir, own ? fs.status : rs.status, ok ? "[x]" : "[ ]", tmp);
                 if (own) runstat_free(&fs);

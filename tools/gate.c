@@ -22,8 +22,10 @@ static void find_in_line(json_t* o, void* ctx) {
 int main(int argc, char** argv) {
     GateArgs a;
     Common c;
-    cfg_cli(&GATE_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
+    int cli = cfg_cli(&GATE_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     Gate* gates;
     int n;
     if (gates_parse(a.spec, c.config_path ? c.config_path : "--spec", &gates, &n, err)) die(EXIT_BADINPUT, "%s", err);

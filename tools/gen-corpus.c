@@ -23,41 +23,47 @@ static void write_split(Tracker* t, const CorpusGen* g, uint64_t seed, uint64_t 
         line[len] = '\n';
         fwrite(line, 1, len + 1, a.f);
         if ((++*done & 4095) == 0) {
-            track_progress(t, *done, path);
-            if (control_pause_requested()) {
+            if (track_progress(t, *done, path)) die(t->err_exit, "%s", t->err);
+            int pause = control_pause_requested();
+            if (pause < 0) die(t->err_exit, "%s", t->err);
+            if (pause) {
                 atomic_abort(&a);
-                control_pause_exit(t, "none: the corpus regenerates from the seed");
+                if (control_pause(t, "none: the corpus regenerates from the seed")) die(t->err_exit, "%s", t->err);
+                exit(EXIT_PAUSED);
             }
         }
     }
     if (atomic_commit(&a, err)) die(EXIT_FAIL, "%s", err);
-    track_output(t, path);
+    if (track_output(t, path)) die(t->err_exit, "%s", t->err);
 }
 
 int main(int argc, char** argv) {
     GenCorpusArgs a;
     Common c;
-    cfg_cli(&GEN_CORPUS_SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN];
+    int cli = cfg_cli(&GEN_CORPUS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     CorpusGen* g = malloc_check(sizeof *g);
     corpus_init(g);
     if (a.weights) {
-        if (!json_is_object(a.weights)) cfg_refuse(&c, "gen_corpus.weights", "expected a mapping of line kind to weight");
+        if (!json_is_object(a.weights)) die(EXIT_BADINPUT, "%s: gen_corpus.weights: expected a mapping of line kind to weight", cfg_where(&c));
         const char* k;
         json_t* v;
         json_object_foreach(a.weights, k, v) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
-                cfg_refuse(&c, "gen_corpus.weights", "%s: expected an integer weight in [0, 1000000]", k);
+                die(EXIT_BADINPUT, "%s: gen_corpus.weights: %s: expected an integer weight in [0, 1000000]", cfg_where(&c), k);
             if (corpus_set_weight(g, k, (uint32_t)json_integer_value(v)))
-                cfg_refuse(&c, "gen_corpus.weights", "unknown line kind '%s' (see docs/corpus.md)", k);
+                die(EXIT_BADINPUT, "%s: gen_corpus.weights: unknown line kind '%s' (see docs/corpus.md)", cfg_where(&c), k);
         }
     }
-    if (!strcmp(a.train_out, a.val_out)) cfg_refuse(&c, "val_out", "must differ from train_out");
+    if (!strcmp(a.train_out, a.val_out)) die(EXIT_BADINPUT, "%s: val_out: must differ from train_out", cfg_where(&c));
     /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
     const char* outs[2] = {a.train_out, a.val_out};
     char run[4096];
-    track_plain_outputs(run, &c, outs, 2, 1);
+    if (track_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus");
+    if (track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus")) die(t.err_exit, "%s", t.err);
     control_install(&t);
     track_clear_temps(&t, a.train_out);
     track_clear_temps(&t, a.val_out);
@@ -66,10 +72,10 @@ int main(int argc, char** argv) {
     long done = 0;
     write_split(&t, g, (uint64_t)a.seed, 0, a.train_lines, a.train_out, &done);
     write_split(&t, g, (uint64_t)a.seed, 1, a.val_lines, a.val_out, &done);
-    track_progress(&t, done, "done");
+    if (track_progress(&t, done, "done")) die(t.err_exit, "%s", t.err);
     track_say(&t, "gen-corpus: %ld train + %ld val lines (seed %ld) in %.2fs -> %s, %s", a.train_lines, a.val_lines,
               a.seed, now_mono() - t0, a.train_out, a.val_out);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     free(g);
     return 0;
 }

@@ -52,22 +52,21 @@ static void count_families(const Task* t, long n, json_t* into) {
 int main(int argc, char** argv) {
     GenTasksArgs a;
     Common c;
-    cfg_cli(&GEN_TASKS_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096], d[4096];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&GEN_TASKS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char run[4096];
     TaskFamily fams[TASK_N_FAMILIES];
-    if (a.min_difficulty > a.max_difficulty) cfg_refuse(&c, "min_difficulty", "must not exceed max_difficulty");
+    if (a.min_difficulty > a.max_difficulty) die(EXIT_BADINPUT, "%s: min_difficulty: must not exceed max_difficulty", cfg_where(&c));
     int nfam = task_parse_families(a.families, (int)a.min_difficulty, (int)a.max_difficulty, fams, err);
-    if (nfam < 0) cfg_refuse(&c, "families", "%s", err);
-    if (!strcmp(a.out_train, a.out_heldout)) cfg_refuse(&c, "out_heldout", "must differ from out_train");
-    if (a.n_train + a.n_heldout == 0) cfg_refuse(&c, "n_train", "n_train and n_heldout are both 0");
-    for (int i = 0; i < 2; i++) {
-        path_dirname(d, sizeof d, i ? a.out_heldout : a.out_train);
-        if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
-    }
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else track_default_dir(run, sizeof run, a.out_train);
+    if (nfam < 0) die(EXIT_BADINPUT, "%s: families: %s", cfg_where(&c), err);
+    if (!strcmp(a.out_train, a.out_heldout)) die(EXIT_BADINPUT, "%s: out_heldout: must differ from out_train", cfg_where(&c));
+    if (a.n_train + a.n_heldout == 0) die(EXIT_BADINPUT, "%s: n_train: n_train and n_heldout are both 0", cfg_where(&c));
+    const char* outs[] = {a.out_train, a.out_heldout};
+    if (track_plain_outputs(run, &c, outs, 2, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &GEN_TASKS_SPEC, &a, &c, "gen-tasks");
+    if (track_open(&t, run, &GEN_TASKS_SPEC, &a, &c, "gen-tasks")) die(t.err_exit, "%s", t.err);
     control_install(&t);
     track_clear_temps(&t, a.out_train);
     track_clear_temps(&t, a.out_heldout);
@@ -77,16 +76,16 @@ int main(int argc, char** argv) {
     if (tasks_make_splits((uint64_t)a.seed, fams, nfam, a.n_train, a.n_heldout, &train, &held, err))
         die(EXIT_BADINPUT, "%s", err);
     if (*a.corpus) {
-        track_input(&t, a.corpus);
+        if (track_input(&t, a.corpus)) die(t.err_exit, "%s", t.err);
         check_corpus(a.corpus, train, a.n_train, held, a.n_heldout);
         track_say(&t, "gen-tasks: no task prompt in %s", a.corpus);
     }
     if (tasks_write_jsonl(a.out_train, train, a.n_train, err)) die(EXIT_FAIL, "%s", err);
-    track_output(&t, a.out_train);
-    track_progress(&t, 1, a.out_train);
+    if (track_output(&t, a.out_train)) die(t.err_exit, "%s", t.err);
+    if (track_progress(&t, 1, a.out_train)) die(t.err_exit, "%s", t.err);
     if (tasks_write_jsonl(a.out_heldout, held, a.n_heldout, err)) die(EXIT_FAIL, "%s", err);
-    track_output(&t, a.out_heldout);
-    track_progress(&t, 2, "done");
+    if (track_output(&t, a.out_heldout)) die(t.err_exit, "%s", t.err);
+    if (track_progress(&t, 2, "done")) die(t.err_exit, "%s", t.err);
     json_t* per = json_object();
     count_families(train, a.n_train, per);
     count_families(held, a.n_heldout, per);
@@ -96,7 +95,7 @@ int main(int argc, char** argv) {
     track_say(&t, "gen-tasks: %ld train + %ld held-out tasks (%s, difficulty %ld..%ld, seed %ld) in %.2fs -> %s, %s",
               a.n_train, a.n_heldout, a.families, a.min_difficulty, a.max_difficulty, a.seed, now_mono() - t0,
               a.out_train, a.out_heldout);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     free(train);
     free(held);
     return 0;

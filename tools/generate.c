@@ -64,11 +64,14 @@ static Lora* load_adapter(const char* path, const Model* m) {
 int main(int argc, char** argv) {
     GenerateArgs a;
     Common c;
-    cfg_cli(&GENERATE_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN];
-    if (*a.prompt && (*a.tasks || *a.task_id)) cfg_refuse(&c, "prompt", "give --prompt or --tasks with --task_id, not both");
-    if (!*a.tasks != !*a.task_id) cfg_refuse(&c, *a.tasks ? "task_id" : "tasks", "--tasks and --task_id go together");
-    if (!*a.prompt && !*a.tasks) cfg_refuse(&c, "prompt", "nothing to continue: give --prompt, or --tasks and --task_id");
+    int cli = cfg_cli(&GENERATE_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    if (*a.prompt && (*a.tasks || *a.task_id)) die(EXIT_BADINPUT, "%s: prompt: give --prompt or --tasks with --task_id, not both", cfg_where(&c));
+    if (!*a.tasks != !*a.task_id)
+        die(EXIT_BADINPUT, "%s: %s: --tasks and --task_id go together", cfg_where(&c), *a.tasks ? "task_id" : "tasks");
+    if (!*a.prompt && !*a.tasks) die(EXIT_BADINPUT, "%s: prompt: nothing to continue: give --prompt, or --tasks and --task_id", cfg_where(&c));
     Task* tasks = NULL;
     const Task* task = NULL;
     if (*a.tasks) {
@@ -84,7 +87,7 @@ int main(int argc, char** argv) {
     Model m;
     if (ckpt_load_model(a.ckpt, a.device, a.precision, tok, a.tokenizer, &m, err)) die(EXIT_BADINPUT, "%s", err);
     if (a.max_new_tokens >= m.Tmax)
-        cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt in the model's %d positions", a.max_new_tokens, m.Tmax);
+        die(EXIT_BADINPUT, "%s: max_new_tokens: %ld leaves no room for a prompt in the model's %d positions", cfg_where(&c), a.max_new_tokens, m.Tmax);
     Lora* lo = NULL;
     if (*a.adapter) {
         lo = load_adapter(a.adapter, &m);

@@ -30,35 +30,39 @@ static void write_text(Tracker* t, char* text, size_t n, const char* to) {
     char err[ERR_LEN];
     if (atomic_write(to, text, n, err)) die(EXIT_FAIL, "%s", err);
     free(text);
-    track_output(t, to);
+    if (track_output(t, to)) die(t->err_exit, "%s", t->err);
 }
 
 int main(int argc, char** argv) {
     ImportCorpusArgs a;
     Common c;
-    cfg_cli(&IMPORT_CORPUS_SPEC, argc, argv, &a, &c);
-    if (!*a.train || !*a.val) cfg_refuse(&c, !*a.train ? "corpus.train" : "corpus.val", "not set: give both train and val");
-    if (!strcmp(a.train_out, a.val_out)) cfg_refuse(&c, "val_out", "must differ from train_out");
+    char err[ERR_LEN];
+    int cli = cfg_cli(&IMPORT_CORPUS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    if (!*a.train || !*a.val)
+        die(EXIT_BADINPUT, "%s: %s: not set: give both train and val", cfg_where(&c), !*a.train ? "corpus.train" : "corpus.val");
+    if (!strcmp(a.train_out, a.val_out)) die(EXIT_BADINPUT, "%s: val_out: must differ from train_out", cfg_where(&c));
     /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
     const char* outs[2] = {a.train_out, a.val_out};
     char run[4096];
-    track_plain_outputs(run, &c, outs, 2, 1);
+    if (track_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &IMPORT_CORPUS_SPEC, &a, &c, "import-corpus");
+    if (track_open(&t, run, &IMPORT_CORPUS_SPEC, &a, &c, "import-corpus")) die(t.err_exit, "%s", t.err);
     control_install(&t);
     track_clear_temps(&t, a.train_out);
     track_clear_temps(&t, a.val_out);
-    track_input(&t, a.train);
-    track_input(&t, a.val);
+    if (track_input(&t, a.train)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, a.val)) die(t.err_exit, "%s", t.err);
     track_total(&t, 2);
     size_t ntrain, nval;
     char* train = load_text(a.train, &ntrain);
     char* val = load_text(a.val, &nval);
     write_text(&t, train, ntrain, a.train_out);
-    track_progress(&t, 1, a.train_out);
+    if (track_progress(&t, 1, a.train_out)) die(t.err_exit, "%s", t.err);
     write_text(&t, val, nval, a.val_out);
-    track_progress(&t, 2, a.val_out);
+    if (track_progress(&t, 2, a.val_out)) die(t.err_exit, "%s", t.err);
     track_say(&t, "import-corpus: your own text: %s -> %s, %s -> %s", a.train, a.train_out, a.val, a.val_out);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     return 0;
 }

@@ -18,24 +18,27 @@ typedef struct { uint32_t* ids; size_t n; } Chunk;
 int main(int argc, char** argv) {
     PackBinsArgs a;
     Common c;
-    cfg_cli(&PACK_BINS_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096], d[4096];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&PACK_BINS_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char run[4096];
     Tokenizer* tok = tok_load(a.tokenizer, err);
     if (!tok) die(EXIT_BADINPUT, "%s", err);
     size_t len;
     char* text = read_file(a.input, &len, err);
     if (!text) die(EXIT_BADINPUT, "%s", err);
-    path_dirname(d, sizeof d, a.output);
-    if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else track_default_dir(run, sizeof run, a.output);
+    const char* outs[] = {a.output};
+    if (track_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &PACK_BINS_SPEC, &a, &c, "pack-bins");
+    if (track_open(&t, run, &PACK_BINS_SPEC, &a, &c, "pack-bins")) die(t.err_exit, "%s", t.err);
     control_install(&t);
     track_clear_temps(&t, a.output);
-    track_input(&t, a.tokenizer);
-    track_input(&t, a.input);
-    if (control_pause_requested()) control_pause_exit(&t, "none: packing restarts (seconds)");
+    if (track_input(&t, a.tokenizer)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, a.input)) die(t.err_exit, "%s", t.err);
+    int pause = control_pause_requested();
+    if (pause < 0 || (pause && control_pause(&t, "none: packing restarts (seconds)"))) die(t.err_exit, "%s", t.err);
+    if (pause) return EXIT_PAUSED;
     omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
     double t0 = now_mono();
 
@@ -97,13 +100,13 @@ int main(int argc, char** argv) {
     if (bin_writer_commit(&w, err)) die(EXIT_FAIL, "%s", err);
     double sec = now_mono() - t0;
     track_total(&t, (long)nlines);
-    track_progress(&t, (long)nlines, "done");
-    track_output(&t, a.output);
+    if (track_progress(&t, (long)nlines, "done")) die(t.err_exit, "%s", t.err);
+    if (track_output(&t, a.output)) die(t.err_exit, "%s", t.err);
     track_summary(&t, "tokens", json_integer((json_int_t)ntok));
     track_summary(&t, "bytes_per_token", json_real(ntok ? (double)len / ntok : 0));
     track_say(&t, "pack-bins: %zu lines, %zu tokens (%.3f bytes/token) in %.2fs (%.1f MB/s) -> %s", nlines, ntok,
               ntok ? (double)len / ntok : 0.0, sec, len / 1e6 / (sec > 0 ? sec : 1e-9), a.output);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     free(chunks); free(start); free(text);
     tok_free(tok);
     return 0;

@@ -14,7 +14,7 @@
 /* DIR/<section>.json = the section's resolved settings, unless it already holds them. */
 static void stamp(const char* dir, const char* section, json_t* settings) {
     char p[4200], err[ERR_LEN];
-    snprintf(p, sizeof p, "%s/%s.json", dir, section);
+    if (path_fmt(p, sizeof p, err, "%s/%s.json", dir, section)) die(EXIT_BADINPUT, "--settings_dir: %s", err);
     json_t* old = path_exists(p) ? json_load_path(p, err) : NULL;
     if (!old || !json_equal(old, settings))
         if (json_write_atomic(p, settings, err)) die(EXIT_FAIL, "%s", err);
@@ -38,16 +38,18 @@ int main(int argc, char** argv) {
     }
     PipelineCfg pc;
     Common c;
-    cfg_cli(&SPEC, argc, argv, &pc, &c);
-    PipelinePlan plan;
     char err[ERR_LEN];
+    int cli = cfg_cli(&SPEC, argc, argv, &pc, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    PipelinePlan plan;
     if (pipeline_plan(&pc, &plan, err)) die(EXIT_BADINPUT, "%s: %s", c.config_path ? c.config_path : "flags", err);
     for (const Opt* o = PIPELINE_OPTS; o->key; o++) {
         if (o->type != OPT_STR) continue;
         const char* v = *(const char**)((char*)&pc + o->off);
         for (const char* s = v; *s; s++)
             if (!isalnum((unsigned char)*s) && !strchr("_-./", *s))
-                cfg_refuse(&c, o->key, "'%s' may only hold letters, digits, '_', '-', '.' and '/'", v);
+                die(EXIT_BADINPUT, "%s: %s: '%s' may only hold letters, digits, '_', '-', '.' and '/'", cfg_where(&c), o->key, v);
         printf("PIPE_");
         for (const char* k = o->key; *k; k++) putchar(toupper((unsigned char)*k));
         printf(" := %s\n", v);

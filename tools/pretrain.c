@@ -57,15 +57,18 @@ int main(int argc, char** argv) {
      * global micro-batch of size x B; gradients are summed across ranks and
      * averaged; rank 0 (the lead) writes checkpoints, metrics and the heartbeat. */
     int rank = dist_rank(), nrank = dist_size(), lead = rank == 0;
-    cfg_cli(&PRETRAIN_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], p[4200];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&PRETRAIN_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char p[4200];
     omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
     Gate* gates;
     int ngates;
     if (gates_parse(a.gates, c.config_path ? c.config_path : "flags", &gates, &ngates, err)) die(EXIT_BADINPUT, "%s", err);
     ModelConfig mc;
     if (model_config_load(&mc, a.model, err)) die(EXIT_BADINPUT, "%s", err);
-    if (a.seq_len > mc.seq_len) cfg_refuse(&c, "seq_len", "%ld exceeds the model's seq_len %ld (%s)", a.seq_len, mc.seq_len, a.model);
+    if (a.seq_len > mc.seq_len) die(EXIT_BADINPUT, "%s: seq_len: %ld exceeds the model's seq_len %ld (%s)", cfg_where(&c), a.seq_len, mc.seq_len, a.model);
     int B = (int)a.micro_bs, T = (int)a.seq_len;
     Model m;
     model_build(&m, &mc, (uint64_t)a.seed);
@@ -85,17 +88,17 @@ int main(int argc, char** argv) {
             die(EXIT_BADINPUT, "%s: not the tokenizer that made %s (sha256 %.12s... vs %.12s...)", a.tokenizer, a.train_bin, h,
                 train.tok_sha256);
         char dir[4096];
-        path_dirname(dir, sizeof dir, a.tokenizer);
-        path_join(tok_json, sizeof tok_json, dir, "tokenizer.json");
+        if (path_dirname(dir, sizeof dir, a.tokenizer, err) || path_join(tok_json, sizeof tok_json, dir, "tokenizer.json", err))
+            die(EXIT_BADINPUT, "%s", err);
         if (!path_exists(tok_json)) die(EXIT_BADINPUT, "%s: missing (train-tokenizer writes it beside %s)", tok_json, a.tokenizer);
     }
-    model_use_device(&m, a.device, a.precision);
+    if (model_use_device(&m, a.device, a.precision, err)) die(EXIT_BADINPUT, "%s", err);
 
     /* The one rule (track_rerun_rule): a run with other settings, inputs or model shape is
      * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. */
     static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "tokenizer", "keep_state", "device", "micro_bs", "grad_accum", NULL};
     const char* ins[] = {a.train_bin, a.val_bin};
-    TrackRedo redo = {"", ""};
+    TrackRedo redo = {0};
     int nothing = 0;
     if (lead) {
         char prev[16], d[4096];
@@ -104,7 +107,7 @@ int main(int argc, char** argv) {
         int other_model = 0;
         if (c.resume && *prev && ckpt_list(a.out, "ckpt", last, 4096) > 0) {
             ModelConfig old;
-            ckpt_dir_name(d, sizeof d, a.out, "ckpt", last[0]);
+            if (ckpt_dir_name(d, sizeof d, a.out, "ckpt", last[0], err)) die(EXIT_BADINPUT, "%s", err);
             if (ckpt_read_config(d, &old, err) == 0) {
                 json_t *x = model_config_to_json(&old), *y = model_config_to_json(&mc);
                 other_model = !json_equal(x, y);
@@ -118,13 +121,13 @@ int main(int argc, char** argv) {
                     !strcmp(prev, "gated") ? "stopped by a RED gate (see _run_tracker/events.jsonl)" : "written for a different model than ",
                     !strcmp(prev, "gated") ? "" : a.model);
             snprintf(redo.why, sizeof redo.why, "%s", !strcmp(prev, "gated") ? "stopped by a RED gate" : "the model changed");
-            track_move_aside(a.out, &c, redo.moved);
+            if (track_move_aside(a.out, &c, &redo)) die(redo.err_exit, "%s", redo.err);
         } else {
             /* The global batch counts, not how ranks and accumulation split it (a run may
              * resume with another rank count). */
             char was[96] = "", is[96] = "", sp[4200];
-            path_join(sp, sizeof sp, a.out, "_run_tracker/settings.json");
-            path_join(d, sizeof d, a.out, "run_record.json");
+            if (path_join(sp, sizeof sp, a.out, "_run_tracker/settings.json", err) || path_join(d, sizeof d, a.out, "run_record.json", err))
+                die(EXIT_BADINPUT, "%s", err);
             json_t *then = path_exists(sp) ? json_load_path(sp, err) : NULL, *rec = then ? json_load_path(d, err) : NULL;
             long before = then ? jget_int(then, "micro_bs", 0) * jget_int(then, "grad_accum", 1) * jget_int(rec, "ranks", 1) : 0,
                  now = a.micro_bs * a.grad_accum * dist_size();
@@ -132,6 +135,7 @@ int main(int argc, char** argv) {
             json_decref(then);
             json_decref(rec);
             nothing = track_rerun_rule(a.out, &PRETRAIN_SPEC, &a, &c, ignore, was, is, ins, 2, &redo);
+            if (nothing < 0) die(redo.err_exit, "%s", redo.err);
         }
     }
     /* also a barrier: the lead has moved an old run aside before any rank looks at checkpoints */
@@ -142,24 +146,24 @@ int main(int argc, char** argv) {
     long ck[4096];
     int nck = c.resume ? ckpt_list(a.out, "ckpt", ck, 4096) : 0;
     Tracker t;
-    char own[4200];
-    snprintf(own, sizeof own, "%s/_ranks/rank_%d", a.out, rank);   /* other ranks: their own logs only */
-    track_open(&t, lead ? a.out : own, &PRETRAIN_SPEC, &a, &c, "pretrain");
+    char own[4200];   /* other ranks: their own logs only */
+    if (path_fmt(own, sizeof own, err, "%s/_ranks/rank_%d", a.out, rank)) die(EXIT_BADINPUT, "%s", err);
+    if (track_open(&t, lead ? a.out : own, &PRETRAIN_SPEC, &a, &c, "pretrain")) die(t.err_exit, "%s", t.err);
     track_summary(&t, "device", kernels_json(m.k));
     track_summary(&t, "ranks", json_integer(dist_size()));   /* from the start: a resume compares the global batch */
     control_install(&t);
     t.quiet = !lead;
     t.tty = t.tty && lead;
-    track_redo_event(&t, &redo);
-    track_input(&t, a.train_bin);
-    track_input(&t, a.val_bin);
+    if (track_redo_event(&t, &redo)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, a.train_bin)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, a.val_bin)) die(t.err_exit, "%s", t.err);
     track_total(&t, a.steps);
     json_t* mcj = model_config_to_json(&mc);
     json_t* pc = cfg_to_json(PRETRAIN_OPTS, &a);
     if (lead) {
-        path_join(p, sizeof p, a.out, "model_config.json");
+        if (path_join(p, sizeof p, a.out, "model_config.json", err)) die(EXIT_BADINPUT, "%s", err);
         if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
-        path_join(p, sizeof p, a.out, "pretrain_config.json");
+        if (path_join(p, sizeof p, a.out, "pretrain_config.json", err)) die(EXIT_BADINPUT, "%s", err);
         if (json_write_atomic(p, pc, err)) die(EXIT_FAIL, "%s", err);
     }
     json_decref(pc);
@@ -171,17 +175,17 @@ int main(int argc, char** argv) {
     for (int i = 0; i < nck; i++) {
         char d[4096];
         json_t* st = NULL;
-        ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[i]);
+        if (ckpt_dir_name(d, sizeof d, a.out, "ckpt", ck[i], err)) die(EXIT_BADINPUT, "%s", err);
         if (ckpt_load_state(d, &m, mopt, vopt, &st, err) == 0) {
             step = jget_int(st, "step", 0);
             cursor = (size_t)jget_int(st, "cursor", 0);
             json_decref(st);
             track_say(&t, "pretrain: resuming from %s (step %ld)", d, step);
-            track_resumed(&t, step);
+            if (track_resumed(&t, step)) die(t.err_exit, "%s", t.err);
             break;
         }
         track_say(&t, "pretrain: checkpoint %s is unusable (%s); trying the previous one", d, err);
-        track_event(&t, "checkpoint_invalid", json_pack("{s:s, s:s}", "dir", d, "error", err));
+        if (track_event(&t, "checkpoint_invalid", json_pack("{s:s, s:s}", "dir", d, "error", err))) die(t.err_exit, "%s", t.err);
         if (i == nck - 1) {
             model_reinit(&m, (uint64_t)a.seed);   /* nothing valid: from the start */
             if (*a.init_from && ckpt_load_weights(a.init_from, &m, err)) die(EXIT_BADINPUT, "%s", err);
@@ -193,7 +197,7 @@ int main(int argc, char** argv) {
     snprintf(m.tokenizer_sha256, sizeof m.tokenizer_sha256, "%s", train.tok_sha256);
     if (*tok_json) m.tokenizer_json = tok_json;
     char metrics[4200];
-    path_join(metrics, sizeof metrics, a.out, "metrics.jsonl");
+    if (path_join(metrics, sizeof metrics, a.out, "metrics.jsonl", err)) die(EXIT_BADINPUT, "%s", err);
     if (lead && jsonl_truncate_steps(metrics, step, err)) die(EXIT_FAIL, "%s", err);
     track_say(&t, "pretrain: %zu parameters (d_model %d, layers %d, heads %d, mhc n=%d), %d x %d tokens x %ld accum per step",
               m.num_params, m.C, m.L, m.NH, m.n, B, T, a.grad_accum);
@@ -253,7 +257,7 @@ int main(int argc, char** argv) {
             GateVerdict v = gate_eval(&gates[g], json_number_value(mv));
             json_t* rec = gate_record(&gates[g], step, json_number_value(mv), v);
             track_say(&t, "gate %s: %s = %.4f at step %ld", gate_verdict_name(v), mname, json_number_value(mv), step);
-            track_event(&t, "gate", rec);
+            if (track_event(&t, "gate", rec)) die(t.err_exit, "%s", t.err);
             if (v > worst) worst = v;
         }
         if (worst != GATE_GREEN) json_object_set_new(row, "gate", json_string(gate_verdict_name(worst)));
@@ -264,31 +268,36 @@ int main(int argc, char** argv) {
             json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)cursor, "train_bin", a.train_bin);
             if (lead && ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
             json_decref(st);
-            track_progress(&t, step, "gated");
-            track_finish(&t, "gated", "gate RED");
+            if (track_progress(&t, step, "gated")) die(t.err_exit, "%s", t.err);
+            if (track_finish(&t, "gated", "gate RED")) die(t.err_exit, "%s", t.err);
             return EXIT_GATED;
         }
-        int pause = dist_any(control_pause_requested());   /* every rank stops at the same step */
+        int asked = control_pause_requested();
+        if (asked < 0) die(t.err_exit, "%s", t.err);
+        int pause = dist_any(asked);   /* every rank stops at the same step */
         if (lead && (step % a.ckpt_interval == 0 || step == a.steps || pause)) {
             char d[4096];
             json_t* st = json_pack("{s:I, s:I, s:s}", "step", (json_int_t)step, "cursor", (json_int_t)cursor,
                                    "train_bin", a.train_bin);
             if (ckpt_save(a.out, "ckpt", step, &m, mopt, vopt, st, d, err)) die(EXIT_FAIL, "%s", err);
             json_decref(st);
-            track_event(&t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)step));
+            if (track_event(&t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)step))) die(t.err_exit, "%s", t.err);
             last_ckpt = step;
             /* Older checkpoints keep their weights; only the newest keep resume state. */
             long all[4096];
             int n = ckpt_list(a.out, "ckpt", all, 4096);
             for (int i = (int)a.keep_state; i < n; i++) {
                 char od[4096], f[4200];
-                ckpt_dir_name(od, sizeof od, a.out, "ckpt", all[i]);
-                path_join(f, sizeof f, od, "optim.safetensors");
+                if (ckpt_dir_name(od, sizeof od, a.out, "ckpt", all[i], err) || path_join(f, sizeof f, od, "optim.safetensors", err))
+                    die(EXIT_BADINPUT, "%s", err);
                 unlink(f);
             }
         }
-        track_progress(&t, step, "step");
-        if (pause) control_pause_exit(&t, "ckpt_latest");
+        if (track_progress(&t, step, "step")) die(t.err_exit, "%s", t.err);
+        if (pause) {
+            if (control_pause(&t, "ckpt_latest")) die(t.err_exit, "%s", t.err);
+            exit(EXIT_PAUSED);
+        }
     }
     (void)last_ckpt;
     if (last_val < 0) last_val = evaluate(&m, &val, B, T, a.eval_batches, in, tg);
@@ -296,17 +305,16 @@ int main(int argc, char** argv) {
     snprintf(req, sizeof req, "ckpt_step_%07ld", a.steps);
     const char* required[] = {"ckpt_latest", req, "model_config.json", "pretrain_config.json", "metrics.jsonl"};
     for (int i = 0; i < 5; i++) track_require(&t, required[i]);
-    path_join(p, sizeof p, a.out, req);
     char w[4400];
-    path_join(w, sizeof w, p, "model.safetensors");
-    if (lead) track_output(&t, w);
+    if (path_join(p, sizeof p, a.out, req, err) || path_join(w, sizeof w, p, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);
+    if (lead && track_output(&t, w)) die(t.err_exit, "%s", t.err);
     track_summary(&t, "params", json_integer((json_int_t)m.num_params));
     track_summary(&t, "final_loss", json_real(last_loss));
     track_summary(&t, "final_val_loss", json_real(last_val));
     track_summary(&t, "tokens_per_s", json_real(train_sec > 0 ? (double)nrank * B * T * a.grad_accum * (a.steps - t.resumed_from) / train_sec : 0));
     track_say(&t, "pretrain: done, %ld steps, final loss %.4f, val loss %.4f (unigram baseline %.4f) -> %s/ckpt_latest",
               a.steps, last_loss, last_val, unigram, a.out);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     json_decref(mcj);
     free(in); free(tg); m.k->release(mopt); m.k->release(vopt);
     bin_close(&train); bin_close(&val);

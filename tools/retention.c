@@ -50,8 +50,10 @@ static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const 
         bin_next_batch(val, &cursor, in, tg, B, T);
         per[k] = model_forward(&m, in, tg, B, T);
         sum += per[k];
-        track_progress(t, step0 + k + 1, ckpt);
-        if (control_pause_requested()) control_pause_exit(t, "none: retention recomputes from the start");
+        if (track_progress(t, step0 + k + 1, ckpt)) die(t->err_exit, "%s", t->err);
+        int pause = control_pause_requested();
+        if (pause < 0 || (pause && control_pause(t, "none: retention recomputes from the start"))) die(t->err_exit, "%s", t->err);
+        if (pause) exit(EXIT_PAUSED);
     }
     free(in); free(tg);
     model_free(&m);
@@ -61,8 +63,11 @@ static double eval_ckpt(Tracker* t, const KernelOps* k, const char* ckpt, const 
 int main(int argc, char** argv) {
     RetentionArgs a;
     Common c;
-    cfg_cli(&RETENTION_SPEC, argc, argv, &a, &c);
-    char err[ERR_LEN], run[4096], d[4096], p[4200];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&RETENTION_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char run[4096], p[4200];
     const KernelOps* kops = kernels_get(a.device, a.precision, err, sizeof err);
     if (!kops) die(EXIT_BADINPUT, "%s", err);
     omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
@@ -75,7 +80,7 @@ int main(int argc, char** argv) {
         die(EXIT_BADINPUT, "mismatched checkpoints: %s has vocab_size %ld, %s has %ld", a.base_ckpt, bc.vocab_size, a.updated_ckpt,
             uc.vocab_size);
     long tmax = bc.seq_len < uc.seq_len ? bc.seq_len : uc.seq_len;
-    if (a.seq_len > tmax) cfg_refuse(&c, "seq_len", "%ld exceeds the models' seq_len %ld", a.seq_len, tmax);
+    if (a.seq_len > tmax) die(EXIT_BADINPUT, "%s: seq_len: %ld exceeds the models' seq_len %ld", cfg_where(&c), a.seq_len, tmax);
     Bin val;
     if (bin_open(&val, a.val_bin, err)) die(EXIT_BADINPUT, "%s", err);
     if (val.vocab > bc.vocab_size)
@@ -94,21 +99,19 @@ int main(int argc, char** argv) {
             die(EXIT_BADINPUT, "%s", err);
     }
 
-    path_dirname(d, sizeof d, a.out);
-    if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else track_default_dir(run, sizeof run, a.out);
+    const char* outs[] = {a.out};
+    if (track_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &RETENTION_SPEC, &a, &c, "retention");
+    if (track_open(&t, run, &RETENTION_SPEC, &a, &c, "retention")) die(t.err_exit, "%s", t.err);
     track_summary(&t, "device", kernels_json(kops));
     control_install(&t);
     track_clear_temps(&t, a.out);
     const char* ins[] = {a.base_cfg, a.updated_cfg, a.val_bin};
-    for (int i = 0; i < 3; i++) track_input(&t, ins[i]);
-    path_join(p, sizeof p, a.base_ckpt, "model.safetensors");
-    track_input(&t, p);
-    path_join(p, sizeof p, a.updated_ckpt, "model.safetensors");
-    track_input(&t, p);
+    for (int i = 0; i < 3; i++) if (track_input(&t, ins[i])) die(t.err_exit, "%s", t.err);
+    if (path_join(p, sizeof p, a.base_ckpt, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);
+    if (track_input(&t, p)) die(t.err_exit, "%s", t.err);
+    if (path_join(p, sizeof p, a.updated_ckpt, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);
+    if (track_input(&t, p)) die(t.err_exit, "%s", t.err);
     track_total(&t, 2 * batches);
     if (batches < a.max_batches) track_say(&t, "retention: %s holds %ld batches of %d x %d, fewer than max_batches %ld", a.val_bin,
                                            batches, B, T, a.max_batches);
@@ -133,13 +136,13 @@ int main(int argc, char** argv) {
     json_object_set_new(r, "rel_delta_ci95", json_pack("[f, f]", expm1(ci.lo), expm1(ci.hi)));
     json_object_set_new(r, "ci", json_string("paired bootstrap over val batches, 10000 resamples"));
     if (json_write_atomic(a.out, r, err)) die(EXIT_FAIL, "%s", err);
-    track_output(&t, a.out);
+    if (track_output(&t, a.out)) die(t.err_exit, "%s", t.err);
     track_summary(&t, "base_ppl", json_real(base_ppl));
     track_summary(&t, "updated_ppl", json_real(upd_ppl));
     track_summary(&t, "rel_delta", json_real(upd_ppl / base_ppl - 1));
     track_say(&t, "retention: base ppl %.4f, updated ppl %.4f (%+.4f, %+.2f%%) over %ld batches of %d x %d -> %s", base_ppl,
               upd_ppl, upd_ppl - base_ppl, 100 * (upd_ppl / base_ppl - 1), batches, B, T, a.out);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     json_decref(r);
     json_decref(bc.mhc); json_decref(uc.mhc);
     bin_close(&val);

@@ -18,9 +18,8 @@ static volatile sig_atomic_t g_signal;
 static void on_signal(int s) { g_signal = s; }
 
 static int control_file(const char* root, const char* name) {
-    char p[4300];
-    snprintf(p, sizeof p, "%s/control/%s", root, name);
-    return path_exists(p);
+    char p[4300], err[ERR_LEN];
+    return path_fmt(p, sizeof p, err, "%s/control/%s", root, name) == 0 && path_exists(p);   /* too long: none */
 }
 
 static void arg_text(char* out, size_t cap, const json_t* v) {
@@ -31,9 +30,9 @@ static void arg_text(char* out, size_t cap, const json_t* v) {
 /* Runs the tool for one trial; returns its exit code (75 when paused). */
 static int run_tool(const SweepConfig* sc, const char* bin_dir, const char* root, Journal* j, int trial, double* value, int* paused_out) {
     char dir[4200], err[ERR_LEN], tool[4300], log[4300];
-    sweep_trial_dir(dir, sizeof dir, root, trial);
-    path_join(tool, sizeof tool, bin_dir, sc->tool);
-    path_join(log, sizeof log, dir, "sweep_tool.log");
+    if (sweep_trial_dir(dir, sizeof dir, root, trial, err) || path_join(tool, sizeof tool, bin_dir, sc->tool, err) ||
+        path_join(log, sizeof log, dir, "sweep_tool.log", err))
+        die(EXIT_BADINPUT, "%s", err);
     Study s;
     if (journal_replay(j->path, sc, &s, err)) die(EXIT_FAIL, "%s", err);
     char* argv[2 * 64 + 2 * 256 + 8];
@@ -87,8 +86,8 @@ static int run_tool(const SweepConfig* sc, const char* bin_dir, const char* root
         if (r < 0 && errno != EINTR) die(EXIT_FAIL, "waitpid: %s", strerror(errno));
         if (!pause_sent && (control_file(root, "pause.request") || g_signal)) {
             char cd[4300], cp[4400];
-            path_join(cd, sizeof cd, dir, "control");
-            path_join(cp, sizeof cp, cd, "pause.request");
+            if (path_join(cd, sizeof cd, dir, "control", err) || path_join(cp, sizeof cp, cd, "pause.request", err))
+                die(EXIT_BADINPUT, "%s", err);
             if (mkdir_p(cd, err) == 0 && atomic_write(cp, "", 0, err) == 0) pause_sent = 1;
             printf("sweep: trial %d: pause requested\n", trial);
         }
@@ -157,15 +156,18 @@ int main(int argc, char** argv) {
     rest[n] = NULL;
     SweepArgs a;
     Common c;
-    cfg_cli(&SWEEP_SPEC, n, rest, &a, &c);
-    char err[ERR_LEN], bin_dir[4096], exe[4096];
+    char err[ERR_LEN];
+    int cli = cfg_cli(&SWEEP_SPEC, n, rest, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
+    char bin_dir[4096], exe[4096];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[el > 0 ? el : 0] = 0;
-    path_dirname(bin_dir, sizeof bin_dir, el > 0 ? exe : argv[0]);
+    if (path_dirname(bin_dir, sizeof bin_dir, el > 0 ? exe : argv[0], err)) die(EXIT_BADINPUT, "%s", err);
 
     SweepConfig sc;
     char copy[4200] = "";
-    if (*a.out_root) path_join(copy, sizeof copy, a.out_root, "sweep.yaml");
+    if (*a.out_root && path_join(copy, sizeof copy, a.out_root, "sweep.yaml", err)) die(EXIT_BADINPUT, "--out_root: %s", err);
     if (report) {
         if (!*a.out_root) die(EXIT_BADINPUT, "--report needs --out_root");
         const char* cfg = *a.sweep_config ? a.sweep_config : copy;
@@ -183,14 +185,15 @@ int main(int argc, char** argv) {
     }
     if (!*a.out_root) die(EXIT_BADINPUT, "--out_root is required (see --help)");
     char jp[4200], p[4300];
-    path_join(jp, sizeof jp, a.out_root, "journal.log");
+    if (path_join(jp, sizeof jp, a.out_root, "journal.log", err) || path_fmt(p, sizeof p, err, "%s/control/pause.request", a.out_root))
+        die(EXIT_BADINPUT, "--out_root: %s", err);   /* the longest path under it this tool makes */
     if (path_exists(jp) && !resume) die(EXIT_BADINPUT, "%s exists: continue that sweep with --resume, or use a new --out_root", jp);
     if (mkdir_p(a.out_root, err)) die(EXIT_FAIL, "%s", err);
-    snprintf(p, sizeof p, "%s/control", a.out_root);
+    internal_check(path_join(p, sizeof p, a.out_root, "control", err) == 0, "%s", err);   /* shorter than the check above */
     if (mkdir_p(p, err)) die(EXIT_FAIL, "%s", err);
     if (resume)   /* a resume is the answer to an earlier stop or pause */
         for (int i = 0; i < 2; i++) {
-            snprintf(p, sizeof p, "%s/control/%s", a.out_root, i ? "pause.request" : "stop.request");
+            internal_check(path_fmt(p, sizeof p, err, "%s/control/%s", a.out_root, i ? "pause.request" : "stop.request") == 0, "%s", err);
             if (path_exists(p) && unlink(p) == 0) printf("sweep: --resume: removed %s\n", p);
         }
     {   /* the report and other hosts read the config from the sweep dir */

@@ -49,12 +49,12 @@ static void live_text(const json_t* hb, char* out, size_t cap, int brief) {
 static void sparkline(const char* dir, char* out, size_t cap) {
     static const char* const BAR[8] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
     enum { W = 40 };
-    char p[4200], line[4096];
+    char p[4200], line[4096], err[ERR_LEN];
     double v[W];
     int n = 0, total = 0;
     const char* key = NULL;
     out[0] = 0;
-    path_join(p, sizeof p, dir, "metrics.jsonl");
+    if (path_join(p, sizeof p, dir, "metrics.jsonl", err)) return;   /* too long to exist */
     FILE* f = fopen(p, "r");
     if (!f) return;
     while (fgets(line, sizeof line, f)) {
@@ -104,9 +104,10 @@ static void line_for(const char* dir, const RunStat* s, char* out, size_t cap, i
 }
 
 static void collect(const char* dir, int depth, char (*found)[4096], int* n, int cap) {
-    char p[4200];
-    path_join(p, sizeof p, dir, "_run_tracker/heartbeat.json");
-    if (path_exists(p) && *n < cap) snprintf(found[(*n)++], 4096, "%s", dir);
+    /* A path that does not fit p is longer than the system allows: nothing is there. */
+    char p[4200], err[ERR_LEN];
+    if (path_join(p, sizeof p, dir, "_run_tracker/heartbeat.json", err) == 0 && path_exists(p) && *n < cap)
+        memcpy(found[(*n)++], dir, strlen(dir) + 1);   /* dir exists: under 4096 bytes */
     if (depth == 0) return;
     DIR* d = opendir(dir);
     if (!d) return;
@@ -118,8 +119,7 @@ static void collect(const char* dir, int depth, char (*found)[4096], int* n, int
     closedir(d);
     qsort(names, m, sizeof names[0], (int (*)(const void*, const void*))strcmp);
     for (int i = 0; i < m; i++) {
-        path_join(p, sizeof p, dir, names[i]);
-        if (is_dir(p)) collect(p, depth - 1, found, n, cap);
+        if (path_join(p, sizeof p, dir, names[i], err) == 0 && is_dir(p)) collect(p, depth - 1, found, n, cap);
     }
 }
 
@@ -146,8 +146,7 @@ static int table(const WatchArgs* a) {
     double all_s = 0, all_u = 0;
     for (int i = 0; i < n; i++) {
         char p[4200], err[ERR_LEN];
-        path_join(p, sizeof p, found[i], "run_record.json");
-        json_t* r = path_exists(p) ? json_load_path(p, err) : NULL;
+        json_t* r = path_join(p, sizeof p, found[i], "run_record.json", err) == 0 && path_exists(p) ? json_load_path(p, err) : NULL;
         if (!r) continue;
         const char* tool = jget_str(r, "tool", "?");
         int k = 0;
@@ -182,7 +181,10 @@ int main(int argc, char** argv) {
     }
     WatchArgs a;
     Common c;
-    cfg_cli(&WATCH_SPEC, ac, av, &a, &c);
+    char err[ERR_LEN];
+    int cli = cfg_cli(&WATCH_SPEC, ac, av, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     const char* dir = c.run_dir;
     if (*a.root) {
         do {

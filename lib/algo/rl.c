@@ -356,7 +356,7 @@ static char* unhex(const char* h) {
     return out;
 }
 
-#define FAIL(...) do { snprintf(err, ERR_LEN, __VA_ARGS__); rl_archive_free(a); return NULL; } while (0)
+#define FAIL(...) do { errf(err, __VA_ARGS__); rl_archive_free(a); return NULL; } while (0)
 
 RlArchive* rl_archive_from_json(const json_t* j, char err[ERR_LEN]) {
     RlArchive* a = NULL;
@@ -424,7 +424,7 @@ RlArchive* rl_archive_loads(const char* s, char err[ERR_LEN]) {
     json_error_t je;
     json_t* j = json_loads(s, 0, &je);
     if (!j) {
-        snprintf(err, ERR_LEN, "rl archive: %d:%d: %s", je.line, je.column, je.text);
+        errf(err, "rl archive: %d:%d: %s", je.line, je.column, je.text);
         return NULL;
     }
     RlArchive* a = rl_archive_from_json(j, err);

@@ -167,14 +167,14 @@ void sdft_run_close(SdftRun* r) {
 int sdft_begin(SdftRun* r, char err[ERR_LEN]) {
     const SdftArgs* a = r->a;
     char resume_dir[4200], p[4200], d[4096];
-    path_join(resume_dir, sizeof resume_dir, a->out, "_resume");
+    if (path_join(resume_dir, sizeof resume_dir, a->out, "_resume", err)) return -1;
     long rs[8];
     int resumed = ckpt_list(resume_dir, "state", rs, 8) > 0;
     if (resumed) {
         json_t* st = NULL;
         char td[4096];
-        ckpt_dir_name(r->resumed_from, sizeof r->resumed_from, resume_dir, "state", rs[0]);
-        ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[0]);
+        if (ckpt_dir_name(r->resumed_from, sizeof r->resumed_from, resume_dir, "state", rs[0], err)) return -1;
+        if (ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[0], err)) return -1;
         if (ckpt_load_state(r->resumed_from, r->S, r->mo, r->vo, &st, err) || ckpt_load_weights(td, r->T, err)) return -1;
         r->step = jget_int(st, "step", 0);
         r->updates = jget_int(st, "updates", r->step);
@@ -191,7 +191,7 @@ int sdft_begin(SdftRun* r, char err[ERR_LEN]) {
         /* Step 0 is the base model: what sdft_latest means if the first gate fails. */
         if (ckpt_save(a->out, "sdft", 0, r->S, NULL, NULL, NULL, d, err)) return -1;
     }
-    path_join(p, sizeof p, a->out, "metrics.jsonl");
+    if (path_join(p, sizeof p, a->out, "metrics.jsonl", err)) return -1;
     if (jsonl_truncate_steps(p, r->step, err)) return -1;
     return resumed;
 }
@@ -253,11 +253,11 @@ int sdft_gate(SdftRun* r, const Gate* gates, int ngates, json_t* row, json_t* re
 int sdft_record(SdftRun* r, const json_t* row, int pause, char err[ERR_LEN]) {
     const SdftArgs* a = r->a;
     char p[4200], d[4096], resume_dir[4200];
-    path_join(p, sizeof p, a->out, "metrics.jsonl");
+    if (path_join(p, sizeof p, a->out, "metrics.jsonl", err)) return -1;
     if (json_append_line(p, (json_t*)row, err)) return -1;
     if (!(pause || r->step % a->gate_every == 0) || r->stopped || r->step >= a->steps) return 0;
     /* Resume state: never a published checkpoint (those are gated). */
-    path_join(resume_dir, sizeof resume_dir, a->out, "_resume");
+    if (path_join(resume_dir, sizeof resume_dir, a->out, "_resume", err)) return -1;
     json_t* st = json_pack("{s:I, s:I, s:I, s:f, s:f, s:O}", "step", (json_int_t)r->step, "updates", (json_int_t)r->updates,
                            "last_pass", (json_int_t)r->last_pass, "base_ppl", r->base_ppl, "best_of_k_before", r->bok_before,
                            "verdicts", r->verdicts);
@@ -299,7 +299,7 @@ int sdft_train(SdftRun* r, const Gate* gates, int ngates, SdftStepFn fn, void* c
 int sdft_finish(SdftRun* r, char err[ERR_LEN]) {
     const SdftArgs* a = r->a;
     char p[4200];
-    ckpt_dir_name(r->published, sizeof r->published, a->out, "sdft", r->last_pass);
+    if (ckpt_dir_name(r->published, sizeof r->published, a->out, "sdft", r->last_pass, err)) return -1;
     if (ckpt_load_weights(r->published, r->S, err)) return -1;
     r->final_ppl = val_ppl(r, r->S);
     r->bok_after = best_of_k(r);
@@ -309,7 +309,7 @@ int sdft_finish(SdftRun* r, char err[ERR_LEN]) {
                             (json_int_t)r->last_pass, "published", r->published, "demos_used", (json_int_t)r->nd, "best_of_k",
                             (json_int_t)a->best_of_k, "best_of_k_before", r->bok_before, "best_of_k_after", r->bok_after,
                             "steps_done", (double)r->step);
-    path_join(p, sizeof p, a->out, "sdft_eval_report.json");
+    if (path_join(p, sizeof p, a->out, "sdft_eval_report.json", err)) return -1;
     int rc = json_write_atomic(p, rep, err);
     json_decref(rep);
     return rc;

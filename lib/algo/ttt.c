@@ -1,6 +1,7 @@
 /* ttt: see ttt.h. Names follow SPEC §12: a group is the rollouts that share a
  * start state; r rewards, A advantages, d_t = log pi_theta - log pi_base. */
 #include "ttt.h"
+#include "atomic.h"
 #include "json.h"
 #include "kernels.h"
 #include "safetensors.h"
@@ -33,8 +34,8 @@ static int state_save(const char* task_dir, long step, const TttTask* s, const T
                       char err[ERR_LEN]) {
     Lora* lo = s->ad.lo;
     char tmp[4300], fin[4300], p[4400];
-    snprintf(fin, sizeof fin, "%s/state", task_dir);
-    snprintf(tmp, sizeof tmp, "%s/state.tmp.%d", task_dir, (int)getpid());
+    if (path_fmt(fin, sizeof fin, err, "%s/state", task_dir) || path_fmt(tmp, sizeof tmp, err, "%s/state.tmp.%d", task_dir, (int)getpid()))
+        return -1;
     if (mkdir_p(tmp, err)) return -1;
     json_t* st = json_pack("{s:I, s:I, s:f, s:f, s:s, s:I, s:I, s:O, s:O}", "step", (json_int_t)step, "updates", (json_int_t)s->ad.updates,
                            "best_reward", res->best_reward,
@@ -45,12 +46,12 @@ static int state_save(const char* task_dir, long step, const TttTask* s, const T
         json_object_set_new(st, "archive", json_string(a));
         free(a);
     }
-    path_join(p, sizeof p, tmp, "state.json");
+    if (path_join(p, sizeof p, tmp, "state.json", err)) return -1;
     int rc = json_write_atomic(p, st, err);
     json_decref(st);
     if (rc) return -1;
     if (lo) {
-        path_join(p, sizeof p, tmp, "lora.safetensors");
+        if (path_join(p, sizeof p, tmp, "lora.safetensors", err)) return -1;
         if (lora_save(p, lo, m, step, err)) return -1;
         StTensor t[2];
         memset(t, 0, sizeof t);
@@ -63,13 +64,12 @@ static int state_save(const char* task_dir, long step, const TttTask* s, const T
             t[i].dtype = ST_F32; t[i].ndim = 1; t[i].shape[0] = (int64_t)lo->num_params;
             t[i].data = host + i * lo->num_params; t[i].nbytes = bytes;
         }
-        path_join(p, sizeof p, tmp, "adam.safetensors");
+        if (path_join(p, sizeof p, tmp, "adam.safetensors", err)) return -1;
         int wrc = st_write(p, t, 2, NULL, err);
         free(host);
         if (wrc) return -1;
     }
-    if (rm_tree(fin)) { snprintf(err, ERR_LEN, "%s: cannot replace", fin); return -1; }
-    if (rename(tmp, fin) != 0) { snprintf(err, ERR_LEN, "%s: cannot publish task state", fin); return -1; }
+    return atomic_publish_dir(tmp, fin, err);   /* the old state aside, not deleted first */
     return 0;
 }
 
@@ -77,7 +77,7 @@ static int state_save(const char* task_dir, long step, const TttTask* s, const T
 static long state_load(const char* task_dir, TttTask* s, TaskResult* res, const Model* m, char err[ERR_LEN]) {
     Lora* lo = s->ad.lo;
     char p[4400];
-    snprintf(p, sizeof p, "%s/state/state.json", task_dir);
+    if (path_fmt(p, sizeof p, err, "%s/state/state.json", task_dir)) return -1;
     if (!path_exists(p)) return 0;
     json_t* st = json_load_path(p, err);
     if (!st) return -1;
@@ -97,21 +97,21 @@ static long state_load(const char* task_dir, TttTask* s, TaskResult* res, const 
     if (s->ar) {
         const char* a = jget_str(st, "archive", NULL);
         RlArchive* loaded = a ? rl_archive_loads(a, err) : NULL;
-        if (!loaded) { json_decref(st); if (!a) snprintf(err, ERR_LEN, "%s: no archive", p); return -1; }
+        if (!loaded) { json_decref(st); if (!a) errf(err, "%s: no archive", p); return -1; }
         rl_archive_free(s->ar);
         s->ar = loaded;
     }
     json_decref(st);
     if (lo) {
-        snprintf(p, sizeof p, "%s/state/lora.safetensors", task_dir);
+        if (path_fmt(p, sizeof p, err, "%s/state/lora.safetensors", task_dir)) return -1;
         if (lora_load(p, lo, m, err)) return -1;
-        snprintf(p, sizeof p, "%s/state/adam.safetensors", task_dir);
+        if (path_fmt(p, sizeof p, err, "%s/state/adam.safetensors", task_dir)) return -1;
         SafeTensors* f = st_open(p, 1, err);
         if (!f) return -1;
         const StTensor* tm = st_find(f, "adam.m");
         const StTensor* tv = st_find(f, "adam.v");
         if (!tm || !tv || tm->nbytes != lo->num_params * sizeof(float) || tv->nbytes != tm->nbytes) {
-            snprintf(err, ERR_LEN, "%s: Adam state does not match the adapter", p);
+            errf(err, "%s: Adam state does not match the adapter", p);
             st_close(f);
             return -1;
         }
@@ -230,7 +230,7 @@ void ttt_task_close(TttTask* s, Model* m) {
 
 long ttt_resume(TttTask* s, Model* m, const char* task_dir, TaskResult* res, char err[ERR_LEN]) {
     char metrics_path[4200];
-    path_join(metrics_path, sizeof metrics_path, task_dir, "metrics.jsonl");
+    if (path_join(metrics_path, sizeof metrics_path, task_dir, "metrics.jsonl", err)) return -1;
     long step0 = state_load(task_dir, s, res, m, err);
     if (step0 < 0 || jsonl_truncate_steps(metrics_path, step0, err)) return -1;
     return step0;
@@ -386,15 +386,19 @@ int ttt_record(TttTask* s, Model* m, long step, const char* task_dir, TttStepFn 
         json_object_set_new(row, "kl", json_real(s->kl));
         if (step % c->adapter_every == 0 || step == c->ttt_steps) {
             char d[4200], f[4300];
-            snprintf(d, sizeof d, "%s/adapter_step_%ld", task_dir, step);
-            path_join(f, sizeof f, d, "lora.safetensors");
+            if (path_fmt(d, sizeof d, err, "%s/adapter_step_%ld", task_dir, step) || path_join(f, sizeof f, d, "lora.safetensors", err)) {
+                json_decref(row);
+                return -1;
+            }
             if (mkdir_p(d, err) || lora_save(f, s->ad.lo, m, step, err)) { json_decref(row); return -1; }
         }
     }
     json_object_set_new(row, "tokens", json_integer(res->tokens));
     char metrics_path[4200];
-    path_join(metrics_path, sizeof metrics_path, task_dir, "metrics.jsonl");
-    if (json_append_line(metrics_path, row, err)) { json_decref(row); return -1; }
+    if (path_join(metrics_path, sizeof metrics_path, task_dir, "metrics.jsonl", err) || json_append_line(metrics_path, row, err)) {
+        json_decref(row);
+        return -1;
+    }
     int stop = 0;
     if (fn) stop = fn(ctx, step, row) != 0;
     else json_decref(row);

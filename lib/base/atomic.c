@@ -16,11 +16,13 @@ int fsync_dir(const char* dir) {
 }
 
 int atomic_open(AtomicFile* a, const char* path, char err[ERR_LEN]) {
-    snprintf(a->path, sizeof a->path, "%s", path);
-    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%d", path, (int)getpid());
+    a->f = NULL;
+    if (path_fmt(a->path, sizeof a->path, err, "%s", path) ||
+        path_fmt(a->tmp, sizeof a->tmp, err, "%s.tmp.%d", path, (int)getpid()))
+        return -1;
     a->f = fopen(a->tmp, "wb");
     if (!a->f) {
-        snprintf(err, ERR_LEN, "%s: cannot write: %s", path, strerror(errno));
+        errf(err, "%s: cannot write: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -33,18 +35,15 @@ int atomic_commit(AtomicFile* a, char err[ERR_LEN]) {
     a->f = NULL;
     if (bad) {
         unlink(a->tmp);
-        snprintf(err, ERR_LEN, "%s: write failed: %s", a->path, strerror(saved ? saved : EIO));
-        return -1;
+        return errf(err, "%s: write failed: %s", a->path, strerror(saved ? saved : EIO));
     }
     if (rename(a->tmp, a->path) != 0) {
         saved = errno;
         unlink(a->tmp);
-        snprintf(err, ERR_LEN, "%s: cannot rename into place: %s", a->path, strerror(saved));
-        return -1;
+        return errf(err, "%s: cannot rename into place: %s", a->path, strerror(saved));
     }
     char dir[4096];
-    path_dirname(dir, sizeof dir, a->path);
-    fsync_dir(dir);
+    if (path_dirname(dir, sizeof dir, a->path, err) == 0) fsync_dir(dir);   /* it fits: a->path did */
     return 0;
 }
 
@@ -59,7 +58,7 @@ int atomic_write(const char* path, const void* buf, size_t len, char err[ERR_LEN
     if (atomic_open(&a, path, err) != 0) return -1;
     if (len && fwrite(buf, 1, len, a.f) != len) {
         atomic_abort(&a);
-        snprintf(err, ERR_LEN, "%s: write failed: %s", path, strerror(errno));
+        errf(err, "%s: write failed: %s", path, strerror(errno));
         return -1;
     }
     return atomic_commit(&a, err);
@@ -73,7 +72,7 @@ int append_record(const char* path, const char* line, char err[ERR_LEN]) {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0666);
     if (fd < 0) {
         free(rec);
-        snprintf(err, ERR_LEN, "%s: cannot append: %s", path, strerror(errno));
+        errf(err, "%s: cannot append: %s", path, strerror(errno));
         return -1;
     }
     ssize_t w = write(fd, rec, n + 1);      /* one write: a crash cuts at most this line */
@@ -82,7 +81,7 @@ int append_record(const char* path, const char* line, char err[ERR_LEN]) {
     close(fd);
     free(rec);
     if (w != (ssize_t)(n + 1)) {
-        snprintf(err, ERR_LEN, "%s: append failed: %s", path, strerror(saved));
+        errf(err, "%s: append failed: %s", path, strerror(saved));
         return -1;
     }
     return 0;
@@ -90,7 +89,7 @@ int append_record(const char* path, const char* line, char err[ERR_LEN]) {
 
 int atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]) {
     if (!is_dir(tmp)) {
-        snprintf(err, ERR_LEN, "%s: cannot publish %s: not a directory", final, tmp);
+        errf(err, "%s: cannot publish %s: not a directory", final, tmp);
         return -1;
     }
     fsync_dir(tmp);
@@ -99,32 +98,29 @@ int atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]) {
         snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
         rm_tree(old);
         if (rename(final, old) != 0) {
-            snprintf(err, ERR_LEN, "%s: cannot move aside to replace it: %s", final, strerror(errno));
+            errf(err, "%s: cannot move aside to replace it: %s", final, strerror(errno));
             return -1;
         }
     }
     if (rename(tmp, final) != 0) {
-        snprintf(err, ERR_LEN, "%s: cannot publish %s: %s", final, tmp, strerror(errno));
+        errf(err, "%s: cannot publish %s: %s", final, tmp, strerror(errno));
         if (*old) rename(old, final);   /* the previous one back in place */
         return -1;
     }
-    path_dirname(parent, sizeof parent, final);
-    fsync_dir(parent);
+    if (path_dirname(parent, sizeof parent, final, err) == 0) fsync_dir(parent);
     if (*old) rm_tree(old);
     return 0;
 }
 
 int symlink_swap(const char* target, const char* link, char err[ERR_LEN]) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", link, (int)getpid());
+    char tmp[4200], dir[4096];
+    if (path_fmt(tmp, sizeof tmp, err, "%s.tmp.%d", link, (int)getpid()) || path_dirname(dir, sizeof dir, link, err)) return -1;
     unlink(tmp);
     if (symlink(target, tmp) != 0 || rename(tmp, link) != 0) {
-        snprintf(err, ERR_LEN, "%s: cannot point at %s: %s", link, target, strerror(errno));
+        errf(err, "%s: cannot point at %s: %s", link, target, strerror(errno));
         unlink(tmp);
         return -1;
     }
-    char dir[4096];
-    path_dirname(dir, sizeof dir, link);
     fsync_dir(dir);
     return 0;
 }

@@ -5,7 +5,6 @@
 #include "specs.h"
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -78,7 +77,7 @@ static int parse_bool(const char* s, int* out) {
 
 static int range_ok(const Opt* o, double v, const char* where, char err[ERR_LEN]) {
     if (o->lo <= o->hi && (v < o->lo || v > o->hi)) {
-        snprintf(err, ERR_LEN, "%s: %s: %g is out of range [%g, %g]", where, o->key, v, o->lo, o->hi);
+        errf(err, "%s: %s: %g is out of range [%g, %g]", where, o->key, v, o->lo, o->hi);
         return -1;
     }
     return 0;
@@ -92,7 +91,7 @@ int cfg_set(const Opt* o, void* st, const char* text, const char* where, char er
         errno = 0;
         long v = strtol(text, &end, 10);
         if (!*text || *end || errno) {
-            snprintf(err, ERR_LEN, "%s: %s: expected an integer, got '%s'", where, o->key, text);
+            errf(err, "%s: %s: expected an integer, got '%s'", where, o->key, text);
             return -1;
         }
         if (range_ok(o, (double)v, where, err)) return -1;
@@ -103,7 +102,7 @@ int cfg_set(const Opt* o, void* st, const char* text, const char* where, char er
         errno = 0;
         double v = strtod(text, &end);
         if (!*text || *end || errno || !isfinite(v)) {
-            snprintf(err, ERR_LEN, "%s: %s: expected a number, got '%s'", where, o->key, text);
+            errf(err, "%s: %s: expected a number, got '%s'", where, o->key, text);
             return -1;
         }
         if (range_ok(o, v, where, err)) return -1;
@@ -113,7 +112,7 @@ int cfg_set(const Opt* o, void* st, const char* text, const char* where, char er
     case OPT_BOOL: {
         int v;
         if (parse_bool(text, &v)) {
-            snprintf(err, ERR_LEN, "%s: %s: expected a boolean (true/false/1/0), got '%s'", where, o->key, text);
+            errf(err, "%s: %s: expected a boolean (true/false/1/0), got '%s'", where, o->key, text);
             return -1;
         }
         *(int*)field = v;
@@ -204,7 +203,7 @@ static int key_of(Yaml* y, yaml_node_pair_t* p, yaml_node_t** k, yaml_node_t** v
     if ((*k)->type != YAML_SCALAR_NODE) {
         char w[600];
         where_of(y, *k, w, sizeof w);
-        snprintf(err, ERR_LEN, "%s: %s: keys must be plain names", w, ctx);
+        errf(err, "%s: %s: keys must be plain names", w, ctx);
         return -1;
     }
     return 0;
@@ -219,7 +218,7 @@ static int check_dups(Yaml* y, yaml_node_t* map, const char* ctx, char err[ERR_L
                 strcmp((char*)ka->data.scalar.value, (char*)kb->data.scalar.value) == 0) {
                 char w[600];
                 where_of(y, ka, w, sizeof w);
-                snprintf(err, ERR_LEN, "%s: %s%s%s: duplicate key", w, ctx, *ctx ? "." : "",
+                errf(err, "%s: %s%s%s: duplicate key", w, ctx, *ctx ? "." : "",
                          (char*)ka->data.scalar.value);
                 return -1;
             }
@@ -237,13 +236,13 @@ static int apply_value(Yaml* y, const Opt* o, void* st, yaml_node_t* v, const ch
         return 0;
     }
     if (v->type != YAML_SCALAR_NODE) {
-        snprintf(err, ERR_LEN, "%s: %s: expected %s, got a %s", w, qual, type_name(o->type),
+        errf(err, "%s: %s: expected %s, got a %s", w, qual, type_name(o->type),
                  v->type == YAML_MAPPING_NODE ? "mapping" : "list");
         return -1;
     }
     const char* text = (const char*)v->data.scalar.value;
     if (is_quoted(v) && o->type != OPT_STR) {
-        snprintf(err, ERR_LEN, "%s: %s: expected %s, got the string \"%s\"", w, qual, type_name(o->type), text);
+        errf(err, "%s: %s: expected %s, got the string \"%s\"", w, qual, type_name(o->type), text);
         return -1;
     }
     Opt named = *o;
@@ -255,7 +254,7 @@ static int apply_mapping(Yaml* y, yaml_node_t* map, const char* section, const O
     char w[600];
     if (map->type != YAML_MAPPING_NODE) {
         where_of(y, map, w, sizeof w);
-        snprintf(err, ERR_LEN, "%s: %s: expected a mapping of keys", w, section ? section : "top level");
+        errf(err, "%s: %s: expected a mapping of keys", w, section ? section : "top level");
         return -1;
     }
     if (check_dups(y, map, section ? section : "", err)) return -1;
@@ -270,7 +269,7 @@ static int apply_mapping(Yaml* y, yaml_node_t* map, const char* section, const O
             char hint[128];
             suggest(key, "", opts, NULL, hint, sizeof hint);
             where_of(y, k, w, sizeof w);
-            snprintf(err, ERR_LEN, "%s: unknown key '%s'%s", w, qual, hint);
+            errf(err, "%s: unknown key '%s'%s", w, qual, hint);
             return -1;
         }
         if (apply_value(y, o, st, v, qual, err)) return -1;
@@ -301,7 +300,7 @@ int cfg_load_mem(const char* path, const char* buf, size_t len, const char* sect
     yaml_parser_set_input_string(&parser, (const unsigned char*)buf, len);
     int rc = -1;
     if (!yaml_parser_load(&parser, &y.doc)) {
-        snprintf(err, ERR_LEN, "%s:%zu:%zu: YAML error: %s%s%s", path, parser.problem_mark.line + 1,
+        errf(err, "%s:%zu:%zu: YAML error: %s%s%s", path, parser.problem_mark.line + 1,
                  parser.problem_mark.column + 1, parser.problem ? parser.problem : "malformed",
                  parser.context ? " " : "", parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
@@ -313,7 +312,7 @@ int cfg_load_mem(const char* path, const char* buf, size_t len, const char* sect
     if (root->type != YAML_MAPPING_NODE) {
         char w[600];
         where_of(&y, root, w, sizeof w);
-        snprintf(err, ERR_LEN, "%s: expected a mapping of sections at the top level", w);
+        errf(err, "%s: expected a mapping of sections at the top level", w);
         goto done;
     }
     if (check_dups(&y, root, "", err)) goto done;
@@ -334,7 +333,7 @@ int cfg_load_mem(const char* path, const char* buf, size_t len, const char* sect
         if (!known_section(key)) {
             char w[600];
             where_of(&y, k, w, sizeof w);
-            snprintf(err, ERR_LEN, "%s: unknown top-level key '%s'", w, key);
+            errf(err, "%s: unknown top-level key '%s'", w, key);
             goto done;
         }
     }
@@ -379,27 +378,24 @@ static void print_help(const ToolSpec* spec) {
     printf("\nexit codes: 0 done, 1 failure, 2 bad usage or input, 3 gate RED, 75 paused (rerun to resume)\n");
 }
 
-void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c) {
-    char err[ERR_LEN];
+int cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c, char err[ERR_LEN]) {
     set_progname(argv[0]);
     memset(c, 0, sizeof *c);
     c->resume = 1;
     c->argc = argc;
     c->argv = argv;
-    if (cfg_defaults(spec->opts, st, err) || cfg_defaults(COMMON_OPTS, c, err))
-        die(EXIT_FAIL, "internal: bad default: %s", err);
+    internal_check(cfg_defaults(spec->opts, st, err) == 0 && cfg_defaults(COMMON_OPTS, c, err) == 0, "bad default: %s", err);
     /* --help and --config first: the config sits below every flag. */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { print_help(spec); exit(0); }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { print_help(spec); return 1; }
         if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= argc) die(EXIT_BADINPUT, "--config: missing file name");
+            if (i + 1 >= argc) return errf(err, "--config: missing file name");
             c->config_path = argv[++i];
         } else if (!strncmp(argv[i], "--config=", 9)) c->config_path = argv[i] + 9;
     }
-    if (c->config_path && cfg_load(c->config_path, spec->section, spec->opts, st, c, err))
-        die(EXIT_BADINPUT, "%s", err);
+    if (c->config_path && cfg_load(c->config_path, spec->section, spec->opts, st, c, err)) return -1;
     /* The whole file, every tool's section, before any work: a typo anywhere surfaces now. */
-    if (c->config_path && specs_check_config(c->config_path, err)) die(EXIT_BADINPUT, "%s", err);
+    if (c->config_path && specs_check_config(c->config_path, err)) return -1;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         if (!strcmp(a, "--config")) { i++; continue; }
@@ -411,14 +407,14 @@ void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c) {
             if (i + 1 < argc && !strcmp(argv[i + 1], "auto")) i++;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0) die(EXIT_BADINPUT, "unexpected argument '%s' (see --help)", a);
+        if (strncmp(a, "--", 2) != 0) return errf(err, "unexpected argument '%s' (see --help)", a);
         char key[256];
         const char* val = NULL;
         const char* eq = strchr(a + 2, '=');
         if (eq) { snprintf(key, sizeof key, "%.*s", (int)(eq - a - 2), a + 2); val = eq + 1; }
         else snprintf(key, sizeof key, "%s", a + 2);
         if (!strcmp(key, "run_dir")) {
-            if (!val) { if (i + 1 >= argc) die(EXIT_BADINPUT, "--run_dir: missing value"); val = argv[++i]; }
+            if (!val) { if (i + 1 >= argc) return errf(err, "--run_dir: missing value"); val = argv[++i]; }
             c->run_dir = val;
             continue;
         }
@@ -428,31 +424,25 @@ void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c) {
         if (!o) {
             char hint[128];
             suggest(key, "--", spec->opts, COMMON_OPTS, hint, sizeof hint);
-            die(EXIT_BADINPUT, "unknown flag '--%s'%s (see --help)", key, hint);
+            return errf(err, "unknown flag '--%s'%s (see --help)", key, hint);
         }
         if (!val) {
-            if (i + 1 >= argc) die(EXIT_BADINPUT, "--%s: missing value", key);
+            if (i + 1 >= argc) return errf(err, "--%s: missing value", key);
             val = argv[++i];
         }
-        if (cfg_set(o, target, val, "command line", err)) die(EXIT_BADINPUT, "%s", err);
+        if (cfg_set(o, target, val, "command line", err)) return -1;
     }
     /* Required keys are strings or values with no sensible default (paths). */
     for (const Opt* o = spec->opts; o->key; o++) {
         if (o->def) continue;
         void* f = (char*)st + o->off;
         if ((o->type == OPT_STR && !*(const char**)f) || (o->type == OPT_JSON && !*(json_t**)f))
-            die(EXIT_BADINPUT, "missing required --%s (or %s.%s in the config)", o->key, spec->section, o->key);
+            return errf(err, "missing required --%s (or %s.%s in the config)", o->key, spec->section, o->key);
     }
+    return 0;
 }
 
-void cfg_refuse(const Common* c, const char* key, const char* fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    die(EXIT_BADINPUT, "%s: %s: %s", c && c->config_path ? c->config_path : "flags", key, msg);
-}
+const char* cfg_where(const Common* c) { return c && c->config_path ? c->config_path : "flags"; }
 
 /* ---- resolved output ------------------------------------------------------- */
 
@@ -559,6 +549,6 @@ int cfg_write_resolved(const ToolSpec* spec, const void* st, const Common* c, co
     bad = bad || emit(&e, &ev);
     yaml_emitter_delete(&e);
     json_decref(root);
-    if (bad) { atomic_abort(&a); snprintf(err, ERR_LEN, "%s: YAML emit failed", path); return -1; }
+    if (bad) { atomic_abort(&a); errf(err, "%s: YAML emit failed", path); return -1; }
     return atomic_commit(&a, err);
 }

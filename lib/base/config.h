@@ -7,7 +7,7 @@
  * errors name file:line:column and the key), --help text, and
  * config_resolved.yaml. Precedence: default < config file < flag.
  * Does not own: what the values mean; a tool checks cross-field sense itself
- * (cfg_refuse reports such errors in the same one-line form). */
+ * (cfg_where names where a value came from, for such errors in the same one-line form). */
 #ifndef DD_CONFIG_H
 #define DD_CONFIG_H
 #include <stddef.h>
@@ -51,9 +51,9 @@ typedef struct {
     char** argv;
 } Common;
 
-/* Defaults, then config section, then flags. Dies with exit 2 and a one-line
- * message on any error; prints help and exits 0 on --help. */
-void cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c);
+/* Defaults, then config section, then flags: 0, or -1 with a one-line message in err
+ * (bad usage: the tool exits 2), or 1 after printing the help for --help (exit 0). */
+int  cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c, char err[ERR_LEN]);
 
 /* Library forms (return -1 and fill err). section == NULL: the whole file is
  * the option mapping (model configs). */
@@ -69,8 +69,9 @@ int  cfg_write_resolved(const ToolSpec* spec, const void* st, const Common* c, c
 /* The resolved values as a JSON object (for provenance and run records). */
 json_t* cfg_to_json(const Opt* opts, const void* st);
 
-/* A value that parsed but makes no sense: "tool: <config or flag>: key: why", exit 2. */
-__attribute__((noreturn, format(printf, 3, 4)))
-void cfg_refuse(const Common* c, const char* key, const char* fmt, ...);
+/* Where the settings came from, for a value that parsed but makes no sense: the tool
+ * refuses it with die(EXIT_BADINPUT, "%s: key: why", cfg_where(c)): the config file's
+ * path, or "flags". */
+const char* cfg_where(const Common* c);
 
 #endif

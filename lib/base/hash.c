@@ -11,7 +11,7 @@ struct HashCtx { EVP_MD_CTX* md; };
 HashCtx* hash_begin(void) {
     HashCtx* h = malloc_check(sizeof *h);
     h->md = EVP_MD_CTX_new();
-    if (!h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) die(EXIT_FAIL, "OpenSSL SHA-256 unavailable");
+    internal_check(h->md && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1, "OpenSSL SHA-256 unavailable");
     return h;
 }
 void hash_update(HashCtx* h, const void* buf, size_t len) { EVP_DigestUpdate(h->md, buf, len); }

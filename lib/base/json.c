@@ -8,8 +8,8 @@ json_t* json_load_path(const char* path, char err[ERR_LEN]) {
     json_error_t e;
     json_t* j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
     if (!j) {
-        if (!path_exists(path)) snprintf(err, ERR_LEN, "%s: no such file", path);
-        else snprintf(err, ERR_LEN, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+        if (!path_exists(path)) errf(err, "%s: no such file", path);
+        else errf(err, "%s:%d:%d: %s", path, e.line, e.column, e.text);
     }
     return j;
 }
@@ -18,7 +18,7 @@ int json_write_atomic(const char* path, const json_t* j, char err[ERR_LEN]) {
     /* 17 significant digits: whole files include resume state, which a rerun
      * must read back to the same bits (10 digits lost the last ones). */
     char* s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    if (!s) { snprintf(err, ERR_LEN, "%s: cannot serialise JSON", path); return -1; }
+    if (!s) { errf(err, "%s: cannot serialise JSON", path); return -1; }
     size_t n = strlen(s);
     s = realloc_check(s, n + 2);
     s[n] = '\n'; s[n + 1] = 0;
@@ -29,7 +29,7 @@ int json_write_atomic(const char* path, const json_t* j, char err[ERR_LEN]) {
 
 int json_append_line(const char* path, const json_t* j, char err[ERR_LEN]) {
     char* s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    if (!s) { snprintf(err, ERR_LEN, "%s: cannot serialise JSON", path); return -1; }
+    if (!s) { errf(err, "%s: cannot serialise JSON", path); return -1; }
     int rc = append_record(path, s, err);
     free(s);
     return rc;
@@ -101,13 +101,13 @@ long jsonl_strict_each(const char* path, int (*fn)(json_t*, long, void*, char[ER
         char* e = memchr(buf + pos, '\n', len - pos);
         size_t k = e ? (size_t)(e - (buf + pos)) : len - pos;
         line++;
-        if (k == 0) { snprintf(err, ERR_LEN, "%s:%ld: empty line", path, line); free(buf); return -1; }
+        if (k == 0) { errf(err, "%s:%ld: empty line", path, line); free(buf); return -1; }
         json_error_t je;
         json_t* o = json_loadb(buf + pos, k, JSON_REJECT_DUPLICATES, &je);
-        if (!o) { snprintf(err, ERR_LEN, "%s:%ld: invalid JSON: %s", path, line, je.text); free(buf); return -1; }
+        if (!o) { errf(err, "%s:%ld: invalid JSON: %s", path, line, je.text); free(buf); return -1; }
         int rc = fn(o, line, ctx, why);
         json_decref(o);
-        if (rc) { snprintf(err, ERR_LEN, "%s:%ld: %s", path, line, why); free(buf); return -1; }
+        if (rc) { errf(err, "%s:%ld: %s", path, line, why); free(buf); return -1; }
         pos += k + 1;
     }
     free(buf);

@@ -38,6 +38,23 @@ void die(int code, const char* fmt, ...) {
     exit(code);
 }
 
+int errf(char err[ERR_LEN], const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ERR_LEN, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void internal_fail(const char* file, int line, const char* fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    die(EXIT_FAIL, "internal error at %s:%d: %s", file, line, msg);
+}
+
 static void oom(size_t n, const char* file, int line) {
     fprintf(stderr, "%s: out of memory allocating %zu bytes at %s:%d\n", g_prog, n, file, line);
     exit(EXIT_FAIL);
@@ -86,7 +103,7 @@ char* read_file(const char* path, size_t* len, char err[ERR_LEN]) {
 
 int mkdir_p(const char* path, char err[ERR_LEN]) {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    if (path_fmt(tmp, sizeof tmp, err, "%s", path)) return -1;
     size_t n = strlen(tmp);
     if (n == 0) return 0;
     for (size_t i = 1; i <= n; i++) {
@@ -127,13 +144,36 @@ int is_stale_temp(const char* name) {
 }
 int is_dir(const char* path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
 
-void path_join(char* out, size_t cap, const char* a, const char* b) {
+int path_fmt(char* out, size_t cap, char err[ERR_LEN], const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < cap) return 0;
+    errf(err, "path too long (over %zu bytes): %.200s...", cap - 1, out);
+    if (cap) out[0] = 0;   /* nothing usable is left behind */
+    return -1;
+}
+
+int path_join(char* out, size_t cap, const char* a, const char* b, char err[ERR_LEN]) {
+    size_t n = strlen(a);
+    return path_fmt(out, cap, err, n && a[n - 1] == '/' ? "%s%s" : "%s/%s", a, b);
+}
+
+int path_dirname(char* out, size_t cap, const char* path, char err[ERR_LEN]) {
+    const char* s = strrchr(path, '/');
+    if (!s) return path_fmt(out, cap, err, ".");
+    if (s == path) return path_fmt(out, cap, err, "/");
+    return path_fmt(out, cap, err, "%.*s", (int)(s - path), path);
+}
+
+void path_join_unchecked(char* out, size_t cap, const char* a, const char* b) {
     size_t n = strlen(a);
     if (n && a[n - 1] == '/') snprintf(out, cap, "%s%s", a, b);
     else snprintf(out, cap, "%s/%s", a, b);
 }
 
-void path_dirname(char* out, size_t cap, const char* path) {
+void path_dirname_unchecked(char* out, size_t cap, const char* path) {
     const char* s = strrchr(path, '/');
     if (!s) { snprintf(out, cap, "."); return; }
     if (s == path) { snprintf(out, cap, "/"); return; }

@@ -3,9 +3,12 @@
  * Owns: the exit codes of SPEC §4, the one place a tool dies (with a one-line
  * message on stderr, prefixed by the program name), checked allocation and
  * file wrappers that name the call site, and small path helpers.
- * Library code does not call die_*: it returns -1 and fills an `err` buffer of
- * ERR_LEN bytes; the tool decides the exit code. The *_check wrappers are the
- * exception: running out of memory is not an input error. */
+ * Library code does not call die(): it returns -1 and fills an `err` buffer of
+ * ERR_LEN bytes with one line naming the file and the place; the tool decides the
+ * exit code. Two exceptions: the *_check wrappers (running out of memory is not an
+ * input error) and internal_check (a broken invariant is a bug, not an input error).
+ * Paths are built with path_fmt / path_join / path_dirname, which refuse (never
+ * shorten) a path that does not fit its buffer. */
 #ifndef DD_UTIL_H
 #define DD_UTIL_H
 #include <stddef.h>
@@ -22,6 +25,16 @@ const char* progname(void);
 __attribute__((noreturn, format(printf, 2, 3))) void die(int code, const char* fmt, ...);
 /* Registered by the run tracker so die() also lands in logs/stdout.log. */
 void util_set_die_hook(void (*hook)(const char* line));
+
+/* Fills err with one line (cut at ERR_LEN - 1 bytes: a message may be shortened, a path
+ * never) and returns -1, so a library function can `return errf(err, ...)`. */
+__attribute__((format(printf, 2, 3))) int errf(char err[ERR_LEN], const char* fmt, ...);
+
+/* An internal invariant: a programming error, not bad input. When cond is false:
+ * "prog: internal error at lib/model.c:275: <message>" (through die, so a run is
+ * marked failed), exit 1. Allowed in library code. */
+#define internal_check(cond, ...) ((cond) ? (void)0 : internal_fail(__FILE__, __LINE__, __VA_ARGS__))
+__attribute__((noreturn, format(printf, 3, 4))) void internal_fail(const char* file, int line, const char* fmt, ...);
 
 void* malloc_check_(size_t n, const char* file, int line);
 void* calloc_check_(size_t n, size_t sz, const char* file, int line);
@@ -44,8 +57,14 @@ int   rm_tree(const char* path);
  * lib/nn/ckpt that only a process killed mid-write leaves behind. */
 int   is_stale_temp(const char* name);
 int   is_dir(const char* path);
-void  path_join(char* out, size_t cap, const char* a, const char* b);
-void  path_dirname(char* out, size_t cap, const char* path);   /* "." when none */
+/* Checked paths: each returns 0, or -1 with err = "path too long (over N bytes): <its
+ * start>..." when the result does not fit in cap bytes. A path is never silently cut. */
+__attribute__((format(printf, 4, 5))) int path_fmt(char* out, size_t cap, char err[ERR_LEN], const char* fmt, ...);
+int   path_join(char* out, size_t cap, const char* a, const char* b, char err[ERR_LEN]);   /* a/b, one slash */
+int   path_dirname(char* out, size_t cap, const char* path, char err[ERR_LEN]);           /* "." when none */
+/* The unchecked forms, for the files not yet converted (lib/legacy_paths.h). */
+void  path_join_unchecked(char* out, size_t cap, const char* a, const char* b);
+void  path_dirname_unchecked(char* out, size_t cap, const char* path);
 const char* path_basename(const char* path);
 
 /* Worker threads for `threads: 0`, "my share" of the machine: the online cores, divided

@@ -363,7 +363,7 @@ static int check_sections(const char* path, const char* buf, size_t len, char er
 /* A model config of the pipeline, or -1 naming the key. */
 static int pipeline_model(const char* path, const char* key, const char* file, ModelConfig* mc, char err[ERR_LEN]) {
     char e[ERR_LEN];
-    if (model_config_load(mc, file, e)) { snprintf(err, ERR_LEN, "%s: pipeline.%s: %s", path, key, e); return -1; }
+    if (model_config_load(mc, file, e)) { errf(err, "%s: pipeline.%s: %s", path, key, e); return -1; }
     return 0;
 }
 
@@ -374,17 +374,17 @@ static int check_config(const char* path, const char* buf, size_t len, char err[
     PipelinePlan plan;
     if (cfg_defaults(PIPELINE_OPTS, &pc, err) || cfg_load_mem(path, buf, len, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) return -1;
     char e[ERR_LEN];
-    if (pipeline_plan(&pc, &plan, e)) { snprintf(err, ERR_LEN, "%s: %s", path, e); return -1; }
+    if (pipeline_plan(&pc, &plan, e)) { errf(err, "%s: %s", path, e); return -1; }
     /* corpus: both files or neither, and they exist */
     static ImportCorpusArgs own;
     if (cfg_defaults(IMPORT_CORPUS_OPTS, &own, err) || cfg_load_mem(path, buf, len, "corpus", IMPORT_CORPUS_OPTS, &own, NULL, err)) return -1;
     if (!*own.train != !*own.val) {
-        snprintf(err, ERR_LEN, "%s: corpus.%s: not set: your own text needs both train and val", path, *own.train ? "val" : "train");
+        errf(err, "%s: corpus.%s: not set: your own text needs both train and val", path, *own.train ? "val" : "train");
         return -1;
     }
     for (int k = 0; k < 2 && *own.train; k++)
         if (!path_exists(k ? own.val : own.train)) {
-            snprintf(err, ERR_LEN, "%s: corpus.%s: %s: not found", path, k ? "val" : "train", k ? own.val : own.train);
+            errf(err, "%s: corpus.%s: %s: not found", path, k ? "val" : "train", k ? own.val : own.train);
             return -1;
         }
     /* Cross-section sense: the lengths and vocabularies the tools' sections ask of the models
@@ -417,7 +417,7 @@ static int check_config(const char* path, const char* buf, size_t len, char err[
     else if (strcmp(ttt.objective, "entropic") && strcmp(ttt.objective, "expected")) bad = "ttt.objective", snprintf(why, sizeof why, "'%s': expected entropic or expected", ttt.objective);
     else if (strcmp(ttt.lr, "auto") && (end == ttt.lr || *end || !(lr >= 0 && lr <= 10))) bad = "ttt.lr", snprintf(why, sizeof why, "'%s': expected auto or a number in [0, 10]", ttt.lr);
     else if (ttt.rollouts % ttt.groups_per_step) bad = "ttt.groups_per_step", snprintf(why, sizeof why, "%ld does not divide rollouts %ld", ttt.groups_per_step, ttt.rollouts);
-    if (bad) { snprintf(err, ERR_LEN, "%s: %s: %s", path, bad, why); return -1; }
+    if (bad) { errf(err, "%s: %s: %s", path, bad, why); return -1; }
     /* Only the models the file names (a tool's own small config names none). */
     PipelineCfg named;
     memset(&named, 0, sizeof named);
@@ -437,7 +437,7 @@ static int check_config(const char* path, const char* buf, size_t len, char err[
         else if (sdft.gate_val_seq_len > mc.seq_len) why = "sdft.gate_val_seq_len", snprintf(what, sizeof what, "%ld exceeds", sdft.gate_val_seq_len);
         else if (ret.seq_len > mc.seq_len) why = "retention.seq_len", snprintf(what, sizeof what, "%ld exceeds", ret.seq_len);
         if (why) {
-            snprintf(err, ERR_LEN, "%s: %s: %s the model's %s %ld (pipeline.%s: %s)", path, why, what,
+            errf(err, "%s: %s: %s the model's %s %ld (pipeline.%s: %s)", path, why, what,
                      !strcmp(why, "train_tokenizer.vocab_size") ? "vocab_size" : "seq_len",
                      !strcmp(why, "train_tokenizer.vocab_size") ? mc.vocab_size : mc.seq_len, keys[k], files[k]);
             return -1;

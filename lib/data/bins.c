@@ -35,22 +35,22 @@ static size_t first_bad_id(const void* tokens, size_t n, int bpt, uint32_t vocab
 int bin_open(Bin* b, const char* path, char err[ERR_LEN]) {
     memset(b, 0, sizeof *b);
     int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (fd < 0) { errf(err, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        snprintf(err, ERR_LEN, "%s: not a regular file", path);
+        errf(err, "%s: not a regular file", path);
         return -1;
     }
     size_t size = (size_t)st.st_size;
     if (size < BIN_HEADER) {
         close(fd);
-        snprintf(err, ERR_LEN, "%s: %zu bytes, too short for the %d-byte token-bin header (truncated?)", path, size, BIN_HEADER);
+        errf(err, "%s: %zu bytes, too short for the %d-byte token-bin header (truncated?)", path, size, BIN_HEADER);
         return -1;
     }
     void* map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (map == MAP_FAILED) { snprintf(err, ERR_LEN, "%s: mmap failed: %s", path, strerror(errno)); return -1; }
+    if (map == MAP_FAILED) { errf(err, "%s: mmap failed: %s", path, strerror(errno)); return -1; }
     int32_t h[5];
     memcpy(h, map, sizeof h);
     const char* why = NULL;
@@ -76,7 +76,7 @@ int bin_open(Bin* b, const char* path, char err[ERR_LEN]) {
             why = buf;
         }
     }
-    if (why) { munmap(map, size); snprintf(err, ERR_LEN, "%s: %s", path, why); return -1; }
+    if (why) { munmap(map, size); errf(err, "%s: %s", path, why); return -1; }
     b->map = map;
     b->map_len = size;
     b->tokens = (const char*)map + BIN_HEADER;
@@ -105,7 +105,7 @@ int bin_writer_open(BinWriter* w, const char* path, int vocab, char err[ERR_LEN]
     static const char zero[BIN_HEADER];
     if (fwrite(zero, 1, BIN_HEADER, w->a.f) != BIN_HEADER) {
         atomic_abort(&w->a);
-        snprintf(err, ERR_LEN, "%s: write failed: %s", path, strerror(errno));
+        errf(err, "%s: write failed: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -123,19 +123,19 @@ int bin_writer_put(BinWriter* w, const uint32_t* ids, size_t n, char err[ERR_LEN
             ok += fwrite(buf, 2, m, w->a.f);
         }
     }
-    if (ok != n) { snprintf(err, ERR_LEN, "%s: write failed: %s", w->a.path, strerror(errno)); return -1; }
+    if (ok != n) { errf(err, "%s: write failed: %s", w->a.path, strerror(errno)); return -1; }
     w->ntok += n;
     return 0;
 }
 
 int bin_writer_tokenizer(BinWriter* w, const char* hex, char err[ERR_LEN]) {
     if (strlen(hex) != 64 || strspn(hex, "0123456789abcdefABCDEF") != 64) {
-        snprintf(err, ERR_LEN, "tokenizer hash '%.80s' is not 64 hex digits", hex);
+        errf(err, "tokenizer hash '%.80s' is not 64 hex digits", hex);
         return -1;
     }
     for (int i = 0; i < 32; i++) {
         unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1) { snprintf(err, ERR_LEN, "tokenizer hash '%s' is not 64 hex digits", hex); return -1; }
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) { errf(err, "tokenizer hash '%s' is not 64 hex digits", hex); return -1; }
         w->tok[i] = (unsigned char)v;
     }
     return 0;
@@ -144,13 +144,13 @@ int bin_writer_tokenizer(BinWriter* w, const char* hex, char err[ERR_LEN]) {
 int bin_writer_commit(BinWriter* w, char err[ERR_LEN]) {
     if (w->ntok > 0x7fffffff) {
         atomic_abort(&w->a);
-        snprintf(err, ERR_LEN, "%s: %zu tokens exceed the format's int32 count", w->a.path, w->ntok);
+        errf(err, "%s: %zu tokens exceed the format's int32 count", w->a.path, w->ntok);
         return -1;
     }
     int32_t h[5] = {(int32_t)BIN_MAGIC, BIN_VERSION, (int32_t)w->ntok, w->vocab, w->bpt};
     if (fseek(w->a.f, 0, SEEK_SET) != 0 || fwrite(h, sizeof h, 1, w->a.f) != 1 || fwrite(w->tok, 32, 1, w->a.f) != 1) {
         atomic_abort(&w->a);
-        snprintf(err, ERR_LEN, "%s: write failed: %s", w->a.path, strerror(errno));
+        errf(err, "%s: write failed: %s", w->a.path, strerror(errno));
         return -1;
     }
     return atomic_commit(&w->a, err);

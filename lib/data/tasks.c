@@ -494,7 +494,7 @@ void task_format_score(double s, char out[8]) {
     if (s >= 1) { snprintf(out, 8, "1.00"); return; }
     int pct = (int)(s * 100.0 + 1e-9);
     if (pct > 99) pct = 99;
-    snprintf(out, 8, "0.%02d", pct);
+    snprintf(out, 8, "0.%02u", (unsigned)pct % 100);   /* pct is in [0, 99]: the modulo tells the compiler */
 }
 
 static int finish(int k, size_t cap) { return k < 0 || (size_t)k >= cap ? -1 : k; }

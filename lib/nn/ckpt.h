@@ -43,6 +43,7 @@ int ckpt_load_state(const char* ckpt_dir, Model* m, float* mopt, float* vopt, js
 
 /* Steps of the complete <prefix>_step_* dirs in run_dir, newest first; returns the count. */
 int ckpt_list(const char* run_dir, const char* prefix, long* steps, int cap);
-void ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step);
+/* <run_dir>/<prefix>_step_NNNNNNN into out; -1 (err) when it does not fit. */
+int  ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step, char err[ERR_LEN]);
 
 #endif

@@ -275,7 +275,7 @@ void model_alloc(Model* m, int B, int T) {
     TAKE(m->dH, BT * M); TAKE(m->dp, BT * M); TAKE(m->dr, BT * n * C); TAKE(m->dh, BT * C);
     TAKE(m->sk_g, BT * n * n); TAKE(m->sk_d, BT * n * n);
 #undef TAKE
-    if ((size_t)(p - m->act_mem) > total) die(EXIT_FAIL, "internal: activation layout overflow");
+    internal_check((size_t)(p - m->act_mem) <= total, "activation layout overflow");
     m->inputs = m->k->alloc(BT * sizeof(int));
     m->targets = m->k->alloc(BT * sizeof(int));
     m->pos = m->k->alloc(BT * sizeof(int));
@@ -298,8 +298,8 @@ void model_free(Model* m) {
 
 void model_to_device(Model* m, const KernelOps* k) {
     if (k == m->k) return;
-    if (!on_host(m)) die(EXIT_FAIL, "internal: a model moves from the CPU only");
-    if (m->lora) die(EXIT_FAIL, "internal: move the model before attaching LoRA");
+    internal_check(on_host(m), "a model moves from the CPU only");
+    internal_check(!m->lora, "move the model before attaching LoRA");
     free_acts(m);
     kv_free(&m->kv);
     size_t bytes = m->num_params * sizeof(float);
@@ -313,11 +313,11 @@ void model_to_device(Model* m, const KernelOps* k) {
     point_params(m);
 }
 
-void model_use_device(Model* m, const char* device, const char* precision) {
-    char err[ERR_LEN];
-    const KernelOps* k = kernels_get(device, precision, err, sizeof err);
-    if (!k) die(EXIT_BADINPUT, "%s", err);
+int model_use_device(Model* m, const char* device, const char* precision, char err[ERR_LEN]) {
+    const KernelOps* k = kernels_get(device, precision, err, ERR_LEN);
+    if (!k) return -1;
     model_to_device(m, k);
+    return 0;
 }
 
 json_t* kernels_json(const KernelOps* k) {
@@ -489,7 +489,7 @@ static void linear_forward(Model* m, int l, int j, float* out, const float* inp,
     k->matmul_forward(out, inp, W, b, BT, IN, OUT);
     Lora* lo = m->lora;
     if (!lora_on(m)) return;
-    if ((size_t)BT > lo->cap_rows) die(EXIT_FAIL, "internal: LoRA buffers hold %zu rows, not %d", lo->cap_rows, BT);
+    internal_check((size_t)BT <= lo->cap_rows, "LoRA buffers hold %zu rows, not %d", lo->cap_rows, BT);
     int q = l * LORA_PROJ + j, r = lo->rank;
     float* t = lo->tmp + (size_t)q * lo->cap_rows * r;
     k->matmul_forward(t, inp, lo->A[q], NULL, BT, IN, r);
@@ -620,7 +620,7 @@ static void forward_pass(Model* m, void* arg) {
 }
 
 float model_forward(Model* m, const int* inputs, const int* targets, int B, int T) {
-    if (T > m->Tmax) die(EXIT_FAIL, "internal: sequence of %d exceeds the model's %d positions", T, m->Tmax);
+    internal_check(T <= m->Tmax, "sequence of %d exceeds the model's %d positions", T, m->Tmax);
     model_alloc(m, B, T);
     const KernelOps* k = m->k;
     int BT = B * T;
@@ -806,9 +806,8 @@ static void prefill_pass(Model* m, void* arg) {
 }
 
 void model_prefill(Model* m, KVCache* kv, const int* tok, int N, int P) {
-    if (N > kv->N || P >= kv->T || P > m->Tmax)
-        die(EXIT_FAIL, "internal: prefill of %d x %d into a cache of %d x %d", N, P, kv->N, kv->T);
-    if (kv->ops != m->k) die(EXIT_FAIL, "internal: the KV cache is on another device than the model");
+    internal_check(N <= kv->N && P < kv->T && P <= m->Tmax, "prefill of %d x %d into a cache of %d x %d", N, P, kv->N, kv->T);
+    internal_check(kv->ops == m->k, "the KV cache is on another device than the model");
     if (P <= 0) return;
     model_alloc(m, N, P);
     m->k->upload(m->inputs, tok, (size_t)N * P * sizeof(int));
@@ -816,11 +815,11 @@ void model_prefill(Model* m, KVCache* kv, const int* tok, int N, int P) {
 }
 
 void model_decode(Model* m, KVCache* kv, const int* tok, const int* pos, int N) {
-    if (N > kv->N) die(EXIT_FAIL, "internal: decode of %d sequences into a cache of %d", N, kv->N);
-    if (kv->ops != m->k) die(EXIT_FAIL, "internal: the KV cache is on another device than the model");
+    internal_check(N <= kv->N, "decode of %d sequences into a cache of %d", N, kv->N);
+    internal_check(kv->ops == m->k, "the KV cache is on another device than the model");
     model_alloc(m, N, 1);
     for (int i = 0; i < N; i++)
-        if (pos[i] >= kv->T || pos[i] >= m->Tmax) die(EXIT_FAIL, "internal: position %d beyond the cache", pos[i]);
+        internal_check(pos[i] < kv->T && pos[i] < m->Tmax, "position %d beyond the cache", pos[i]);
     const KernelOps* k = m->k;
     k->upload(m->inputs, tok, N * sizeof(int));
     k->upload(m->pos, pos, N * sizeof(int));

@@ -127,14 +127,14 @@ void   model_build(Model* m, const ModelConfig* cfg, uint64_t seed);
  * and writes the weights through the host copy below, never m->params. */
 void   model_to_device(Model* m, const KernelOps* k);
 /* The --device / --precision options every compute tool takes (kernels_get),
- * and applying them: model_to_device, or exit 2 with a one-line reason. */
+ * and applying them: model_to_device, or -1 with a one-line reason in err. */
 #define MODEL_DEVICE_OPTS(Args)                                                                         \
     {"device", OPT_STR, offsetof(Args, device), "cpu", OPT_RANGE_NONE,                                  \
      "compute backend: cpu, cuda (a `make CUDA=1` build on a machine with an NVIDIA GPU), or cpu-guarded "  \
      "(CPU kernels with a GPU's memory discipline, for testing)"},           \
     {"precision", OPT_STR, offsetof(Args, precision), "auto", OPT_RANGE_NONE,                           \
      "auto (cpu: fp32; cuda: bf16 tensor-core matrix products, fp32 weights and AdamW state), fp32, bf16"}
-void   model_use_device(Model* m, const char* device, const char* precision);
+int    model_use_device(Model* m, const char* device, const char* precision, char err[ERR_LEN]);
 /* {"backend": "cuda", "precision": "bf16", "gpu": "..."} for run records. */
 json_t* kernels_json(const KernelOps* k);
 /* Fresh weights from seed (model_build's init) into a model wherever it lives. */

@@ -24,7 +24,7 @@ double optim_step(const OptimCfg* o, Model* m, float* mopt, float* vopt, long t,
     for (int i = 0; i < m->ntensors; i++) {
         start[i] = (long)m->info[i].offset;
         decay[i] = m->info[i].decay ? 1 : 0;
-        if (i > 0 && start[i] != start[i - 1] + (long)m->info[i - 1].numel) die(1, "optim_step: parameter tensors not contiguous");
+        internal_check(i == 0 || start[i] == start[i - 1] + (long)m->info[i - 1].numel, "optim_step: parameter tensors not contiguous");
     }
     start[m->ntensors] = (long)m->num_params;
     k->adamw_update_segments(m->params, m->grads, mopt, vopt, start, decay, m->ntensors, (float)lr, (float)o->beta1,

@@ -72,8 +72,8 @@ static int check_tensor(const StTensor* t, char why[256]) {
 }
 
 int st_write(const char* path, const StTensor* tensors, int n, const json_t* metadata, char err[ERR_LEN]) {
-    if (n < 0 || (n > 0 && !tensors)) { snprintf(err, ERR_LEN, "%s: invalid tensor list (n=%d)", path, n); return -1; }
-    if (metadata && !json_is_object(metadata)) { snprintf(err, ERR_LEN, "%s: metadata is not a JSON object", path); return -1; }
+    if (n < 0 || (n > 0 && !tensors)) { errf(err, "%s: invalid tensor list (n=%d)", path, n); return -1; }
+    if (metadata && !json_is_object(metadata)) { errf(err, "%s: metadata is not a JSON object", path); return -1; }
     json_t* root = json_object();
     json_t* meta = json_object();
     json_object_set(root, "__metadata__", meta);   /* first, as Python's writer does */
@@ -81,7 +81,7 @@ int st_write(const char* path, const StTensor* tensors, int n, const json_t* met
     json_t* val;
     json_object_foreach((json_t*)metadata, key, val) {
         if (!json_is_string(val)) {
-            snprintf(err, ERR_LEN, "%s: metadata value of '%s' is not a string", path, key);
+            errf(err, "%s: metadata value of '%s' is not a string", path, key);
             goto fail;
         }
         json_object_set(meta, key, val);
@@ -90,14 +90,14 @@ int st_write(const char* path, const StTensor* tensors, int n, const json_t* met
     for (int i = 0; i < n; i++) {
         const StTensor* t = &tensors[i];
         char why[256];
-        if (check_tensor(t, why) != 0) { snprintf(err, ERR_LEN, "%s: tensor %d '%.255s': %s", path, i, t->name, why); goto fail; }
-        if (json_object_get(root, t->name)) { snprintf(err, ERR_LEN, "%s: duplicate tensor name '%s'", path, t->name); goto fail; }
+        if (check_tensor(t, why) != 0) { errf(err, "%s: tensor %d '%.255s': %s", path, i, t->name, why); goto fail; }
+        if (json_object_get(root, t->name)) { errf(err, "%s: duplicate tensor name '%s'", path, t->name); goto fail; }
         json_t* shape = json_array();
         for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->shape[d]));
         json_t* o = json_pack("{s:s, s:o, s:[I,I]}", "dtype", st_dtype_name(t->dtype), "shape", shape, "data_offsets",
                               (json_int_t)off, (json_int_t)(off + t->nbytes));
         if (!o || json_object_set_new(root, t->name, o) != 0) {
-            snprintf(err, ERR_LEN, "%s: tensor '%s': name is not valid UTF-8", path, t->name);
+            errf(err, "%s: tensor '%s': name is not valid UTF-8", path, t->name);
             goto fail;
         }
         off += t->nbytes;
@@ -109,7 +109,7 @@ int st_write(const char* path, const StTensor* tensors, int n, const json_t* met
     json_object_set_new(meta, "payload_sha256", json_string(hex));
 
     char* js = json_dumps(root, JSON_COMPACT);
-    if (!js) { snprintf(err, ERR_LEN, "%s: cannot encode the header (invalid UTF-8 in metadata?)", path); goto fail; }
+    if (!js) { errf(err, "%s: cannot encode the header (invalid UTF-8 in metadata?)", path); goto fail; }
     size_t hl = strlen(js), padded = (hl + 7) / 8 * 8;
     unsigned char len8[8];
     for (int b = 0; b < 8; b++) len8[b] = (unsigned char)((uint64_t)padded >> (8 * b));
@@ -121,7 +121,7 @@ int st_write(const char* path, const StTensor* tensors, int n, const json_t* met
         if (tensors[i].nbytes) bad = fwrite(tensors[i].data, 1, tensors[i].nbytes, a.f) != tensors[i].nbytes;
     free(js);
     if (bad) {
-        snprintf(err, ERR_LEN, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
+        errf(err, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
         atomic_abort(&a);
         goto fail;
     }
@@ -186,18 +186,18 @@ static const char* parse_entry(const char* key, json_t* v, Entry* e, char why[30
 
 static SafeTensors* parse(const unsigned char* buf, size_t len, const char* nm, int verify, char err[ERR_LEN]) {
     if (len < 8) {
-        snprintf(err, ERR_LEN, "%s: %zu bytes, too short for the 8-byte header length (truncated?)", nm, len);
+        errf(err, "%s: %zu bytes, too short for the 8-byte header length (truncated?)", nm, len);
         return NULL;
     }
     uint64_t hl = 0;
     for (int b = 0; b < 8; b++) hl |= (uint64_t)buf[b] << (8 * b);
     if (hl > len - 8) {
-        snprintf(err, ERR_LEN, "%s: byte 0: header length %llu exceeds the %zu bytes after it (truncated?)", nm,
+        errf(err, "%s: byte 0: header length %llu exceeds the %zu bytes after it (truncated?)", nm,
                  (unsigned long long)hl, len - 8);
         return NULL;
     }
     if (hl > ST_MAX_HEADER) {
-        snprintf(err, ERR_LEN, "%s: byte 0: header length %llu is over the 100 MB limit", nm, (unsigned long long)hl);
+        errf(err, "%s: byte 0: header length %llu is over the 100 MB limit", nm, (unsigned long long)hl);
         return NULL;
     }
     const unsigned char* data = buf + 8 + hl;   /* data section */
@@ -206,23 +206,23 @@ static SafeTensors* parse(const unsigned char* buf, size_t len, const char* nm, 
     json_error_t je;
     json_t* root = json_loadb((const char*)buf + 8, (size_t)hl, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        snprintf(err, ERR_LEN, "%s: byte %llu: header JSON: %s", nm, (unsigned long long)(8 + je.position), je.text);
+        errf(err, "%s: byte %llu: header JSON: %s", nm, (unsigned long long)(8 + je.position), je.text);
         return NULL;
     }
     SafeTensors* s = calloc_check(1, sizeof *s);
     Entry* es = NULL;
-    if (!json_is_object(root)) { snprintf(err, ERR_LEN, "%s: byte 8: header is not a JSON object", nm); goto fail; }
+    if (!json_is_object(root)) { errf(err, "%s: byte 8: header is not a JSON object", nm); goto fail; }
     size_t cap = json_object_size(root);
     es = calloc_check(cap ? cap : 1, sizeof *es);
     const char* key;
     json_t* v;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "__metadata__") == 0) {
-            if (!json_is_object(v)) { snprintf(err, ERR_LEN, "%s: \"__metadata__\" is not an object", nm); goto fail; }
+            if (!json_is_object(v)) { errf(err, "%s: \"__metadata__\" is not an object", nm); goto fail; }
             const char* mk;
             json_t* mv;
             json_object_foreach(v, mk, mv) if (!json_is_string(mv)) {
-                snprintf(err, ERR_LEN, "%s: \"__metadata__\": value of '%.200s' is not a string", nm, mk);
+                errf(err, "%s: \"__metadata__\": value of '%.200s' is not a string", nm, mk);
                 goto fail;
             }
             s->meta = json_incref(v);
@@ -230,7 +230,7 @@ static SafeTensors* parse(const unsigned char* buf, size_t len, const char* nm, 
         }
         char why[300];
         const char* bad = parse_entry(key, v, &es[s->n], why);
-        if (bad) { snprintf(err, ERR_LEN, "%s: tensor '%.255s': %s", nm, key, bad); goto fail; }
+        if (bad) { errf(err, "%s: tensor '%.255s': %s", nm, key, bad); goto fail; }
         s->n++;
     }
     qsort(es, s->n, sizeof *es, entry_cmp);
@@ -238,14 +238,14 @@ static SafeTensors* parse(const unsigned char* buf, size_t len, const char* nm, 
     for (int i = 0; i < s->n; i++) {
         Entry* e = &es[i];
         if (e->begin != at) {
-            snprintf(err, ERR_LEN, "%s: tensor '%s': data_offsets [%llu, %llu] %s at data byte %llu (tensors must tile the data section)",
+            errf(err, "%s: tensor '%s': data_offsets [%llu, %llu] %s at data byte %llu (tensors must tile the data section)",
                      nm, e->t.name, (unsigned long long)e->begin, (unsigned long long)e->end,
                      e->begin > at ? "leave a gap: the previous tensor ends" : "overlap the previous tensor, which ends",
                      (unsigned long long)at);
             goto fail;
         }
         if (e->end > data_len) {
-            snprintf(err, ERR_LEN, "%s: tensor '%s': data_offsets end %llu is past the %zu-byte data section (truncated?)", nm,
+            errf(err, "%s: tensor '%s': data_offsets end %llu is past the %zu-byte data section (truncated?)", nm,
                      e->t.name, (unsigned long long)e->end, data_len);
             goto fail;
         }
@@ -253,7 +253,7 @@ static SafeTensors* parse(const unsigned char* buf, size_t len, const char* nm, 
         at = e->end;
     }
     if (at != data_len) {
-        snprintf(err, ERR_LEN, "%s: byte %llu: tensors cover %llu bytes but the data section has %zu (trailing bytes)", nm,
+        errf(err, "%s: byte %llu: tensors cover %llu bytes but the data section has %zu (trailing bytes)", nm,
                  (unsigned long long)(8 + hl + at), (unsigned long long)at, data_len);
         goto fail;
     }
@@ -262,7 +262,7 @@ static SafeTensors* parse(const unsigned char* buf, size_t len, const char* nm, 
         char hex[HASH_HEX];
         hash_buf(data, data_len, hex);
         if (strcasecmp(hex, want) != 0) {
-            snprintf(err, ERR_LEN, "%s: checksum mismatch: the %zu-byte payload hashes to %.16s..., metadata says %.16s...", nm,
+            errf(err, "%s: checksum mismatch: the %zu-byte payload hashes to %.16s..., metadata says %.16s...", nm,
                      data_len, hex, want);
             goto fail;
         }
@@ -293,11 +293,11 @@ SafeTensors* st_parse(const void* buf, size_t len, const char* name_for_errors, 
 
 SafeTensors* st_open(const char* path, int verify_checksum, char err[ERR_LEN]) {
     int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (fd < 0) { errf(err, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        snprintf(err, ERR_LEN, "%s: not a regular file", path);
+        errf(err, "%s: not a regular file", path);
         return NULL;
     }
     size_t size = (size_t)st.st_size;
@@ -306,7 +306,7 @@ SafeTensors* st_open(const char* path, int verify_checksum, char err[ERR_LEN]) {
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
             close(fd);
-            snprintf(err, ERR_LEN, "%s: mmap failed: %s", path, strerror(errno));
+            errf(err, "%s: mmap failed: %s", path, strerror(errno));
             return NULL;
         }
     }

@@ -91,11 +91,10 @@ static int by_string(const void* a, const void* b) {
 static json_t* run_records(const char* runs_dir) {
     Scan s = {json_array()};
     g_scan = &s;
-    char parent[PATH_MAX], data[PATH_MAX + 8];
-    path_dirname(parent, sizeof parent, runs_dir);
-    path_join(data, sizeof data, parent, "data");
+    char parent[PATH_MAX], data[PATH_MAX + 8], err[ERR_LEN];
     nftw(runs_dir, scan_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
-    if (is_dir(data)) nftw(data, scan_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+    if (!path_dirname(parent, sizeof parent, runs_dir, err) && !path_join(data, sizeof data, parent, "data", err) && is_dir(data))
+        nftw(data, scan_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
     g_scan = NULL;
     size_t n = json_array_size(s.records);
     json_t** v = malloc_check((n ? n : 1) * sizeof *v);
@@ -157,16 +156,15 @@ static void facts(FILE* f, const PaperIn* in) {
             add_distinct(dev, b);
         }
         char dir[PATH_MAX], side[PATH_MAX + 16];
-        path_dirname(dir, sizeof dir, p);
-        path_join(side, sizeof side, dir, "git.json");
-        json_t* g = path_exists(side) ? json_load_path(side, err) : NULL;
+        int ok = !path_dirname(dir, sizeof dir, p, err) && !path_join(side, sizeof side, dir, "git.json", err);
+        json_t* g = ok && path_exists(side) ? json_load_path(side, err) : NULL;
         if (json_is_object(g) && json_is_true(json_object_get(g, "available"))) {
             snprintf(b, sizeof b, "%.12s%s", jget_str(g, "commit", "?"), json_is_true(json_object_get(g, "dirty")) ? " (dirty)" : "");
             add_distinct(git, b);
         }
         json_decref(g);
-        path_join(side, sizeof side, dir, "env.json");
-        json_t* env = path_exists(side) ? json_load_path(side, err) : NULL;
+        ok = ok && !path_join(side, sizeof side, dir, "env.json", err);
+        json_t* env = ok && path_exists(side) ? json_load_path(side, err) : NULL;
         const json_t* l = json_object_get(env, "libraries");
         if (json_is_object(l) && !json_array_size(libs)) {
             const char* k;
@@ -212,8 +210,8 @@ static void facts(FILE* f, const PaperIn* in) {
 
 static void figure(FILE* f, const PaperIn* in, const char* figrel, const char* stem, int* nfig) {
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/%s.pdf", in->fig_dir, stem);
-    if (!path_exists(p)) return;
+    char err[ERR_LEN];
+    if (path_fmt(p, sizeof p, err, "%s/%s.pdf", in->fig_dir, stem) || !path_exists(p)) return;   /* too long: not there */
     fprintf(f, "\\begin{figure}[htbp]\n\\centering\n\\includegraphics[width=\\linewidth]{%s/%s.pdf}\n", figrel, stem);
     fprintf(f, "\\caption{%s (\\texttt{\\detokenize{%s.pdf}})}\n\\end{figure}\n\n", fig_caption(stem), stem);
     ++*nfig;
@@ -221,8 +219,8 @@ static void figure(FILE* f, const PaperIn* in, const char* figrel, const char* s
 
 static void table(FILE* f, const PaperIn* in, const char* name, const char* caption) {
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/tables/%s.tex", in->paper_dir, name);
-    if (!path_exists(p)) return;
+    char err[ERR_LEN];
+    if (path_fmt(p, sizeof p, err, "%s/tables/%s.tex", in->paper_dir, name) || !path_exists(p)) return;
     fprintf(f, "\\begin{table}[htbp]\n\\centering\n\\caption{%s (\\texttt{\\detokenize{%s.tex}})}\n"
                "\\fittable{\\input{tables/%s.tex}}\n\\end{table}\n\n", caption, name, name);
 }
@@ -234,7 +232,7 @@ int paper_write_tex(const PaperIn* in, char err[ERR_LEN]) {
     /* The figures' directory as report.tex (compiled in paper_dir) reaches it. */
     char figrel[PATH_MAX], rp[PATH_MAX], rf[PATH_MAX];
     if (!realpath(in->paper_dir, rp) || !realpath(in->fig_dir, rf)) {
-        snprintf(err, ERR_LEN, "%s: %s", realpath(in->paper_dir, rp) ? in->fig_dir : in->paper_dir, strerror(errno));
+        errf(err, "%s: %s", realpath(in->paper_dir, rp) ? in->fig_dir : in->paper_dir, strerror(errno));
         return -1;
     }
     size_t lp = strlen(rp);
@@ -243,7 +241,7 @@ int paper_write_tex(const PaperIn* in, char err[ERR_LEN]) {
     else snprintf(figrel, sizeof figrel, "%s", rf);
     for (const char* q = figrel; *q; q++)
         if (strchr(" %#&{}\\$^~", *q)) {
-            snprintf(err, ERR_LEN, "%s: LaTeX cannot include figures from a path with '%c' in it", in->fig_dir, *q);
+            errf(err, "%s: LaTeX cannot include figures from a path with '%c' in it", in->fig_dir, *q);
             return -1;
         }
 
@@ -309,8 +307,7 @@ int paper_write_tex(const PaperIn* in, char err[ERR_LEN]) {
     fputs("\\end{document}\n", f);
     fclose(f);
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/report.tex", in->paper_dir);
-    int rc = atomic_write(path, buf, len, err);
+    int rc = path_fmt(path, sizeof path, err, "%s/report.tex", in->paper_dir) || atomic_write(path, buf, len, err) ? -1 : 0;
     free(buf);
     return rc;
 }
@@ -334,12 +331,12 @@ int paper_compile(const char* paper_dir, const char* scratch_dir, const char* pd
     rm_tree(scratch_dir);
     if (mkdir_p(scratch_dir, err)) return -1;
     char out[PATH_MAX], log[PATH_MAX + 16], pdf[PATH_MAX + 16], dst[PATH_MAX], arg[PATH_MAX + 32];
-    if (!realpath(scratch_dir, out)) { snprintf(err, ERR_LEN, "%s: %s", scratch_dir, strerror(errno)); return -1; }
-    snprintf(log, sizeof log, "%s/report.log", out);
-    snprintf(pdf, sizeof pdf, "%s/report.pdf", out);
-    snprintf(arg, sizeof arg, "-output-directory=%s", out);
+    if (!realpath(scratch_dir, out)) { errf(err, "%s: %s", scratch_dir, strerror(errno)); return -1; }
+    if (path_fmt(log, sizeof log, err, "%s/report.log", out) || path_fmt(pdf, sizeof pdf, err, "%s/report.pdf", out) ||
+        path_fmt(arg, sizeof arg, err, "-output-directory=%s", out) || path_fmt(dst, sizeof dst, err, "%s/report.pdf", paper_dir))
+        return -1;
     pid_t pid = fork();
-    if (pid < 0) { snprintf(err, ERR_LEN, "pdflatex: fork: %s", strerror(errno)); return -1; }
+    if (pid < 0) { errf(err, "pdflatex: fork: %s", strerror(errno)); return -1; }
     if (pid == 0) {
         int dn = open("/dev/null", O_RDWR);
         if (dn >= 0) { dup2(dn, 0); dup2(dn, 1); dup2(dn, 2); }   /* everything is in report.log */
@@ -353,20 +350,19 @@ int paper_compile(const char* paper_dir, const char* scratch_dir, const char* pd
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
-        snprintf(err, ERR_LEN, "%s: not found: install texlive-latex-base (make deps), or set plot.pdflatex", pdflatex);
+        errf(err, "%s: not found: install texlive-latex-base (make deps), or set plot.pdflatex", pdflatex);
         return -1;
     }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         char line[256];
         first_error(log, line, sizeof line);
-        snprintf(err, ERR_LEN, "%s/report.tex: pdflatex failed (%s %d)%s%s; see %s", paper_dir,
+        errf(err, "%s/report.tex: pdflatex failed (%s %d)%s%s; see %s", paper_dir,
                  WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *line ? ": " : "", line, log);
         return -1;
     }
     size_t n = 0;
     char* b = read_file(pdf, &n, err);
     if (!b) return -1;
-    snprintf(dst, sizeof dst, "%s/report.pdf", paper_dir);
     int rc = atomic_write(dst, b, n, err);
     free(b);
     return rc;

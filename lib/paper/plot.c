@@ -36,14 +36,14 @@ static void face_done(void* face) { FT_Done_Face((FT_Face)face); }
 int canvas_init(Canvas* cv, int w, int h, Rgb bg, const char* font, char err[ERR_LEN]) {
     memset(cv, 0, sizeof *cv);
     if (w <= 0 || h <= 0 || w > 20000 || h > 20000) {
-        snprintf(err, ERR_LEN, "canvas: bad size %d x %d", w, h);
+        errf(err, "canvas: bad size %d x %d", w, h);
         return -1;
     }
     const char* path = font && *font ? font : NULL;
     for (int i = 0; !path && FONTS[i]; i++)
         if (access(FONTS[i], R_OK) == 0) path = FONTS[i];
     if (!path) {
-        snprintf(err, ERR_LEN, "canvas: no DejaVuSans.ttf in %s or the other usual places; install fonts-dejavu-core or pass a font",
+        errf(err, "canvas: no DejaVuSans.ttf in %s or the other usual places; install fonts-dejavu-core or pass a font",
                  FONTS[0]);
         return -1;
     }
@@ -53,11 +53,11 @@ int canvas_init(Canvas* cv, int w, int h, Rgb bg, const char* font, char err[ERR
     FT_Face face;
     if (!lib && FT_Init_FreeType(&lib)) {
         lib = NULL;
-        snprintf(err, ERR_LEN, "canvas: FreeType failed to initialise");
+        errf(err, "canvas: FreeType failed to initialise");
         return -1;
     }
     if (FT_New_Face(lib, path, 0, &face)) {
-        snprintf(err, ERR_LEN, "%s: not a font FreeType can read", path);
+        errf(err, "%s: not a font FreeType can read", path);
         return -1;
     }
     static const cairo_user_data_key_t face_key;
@@ -65,14 +65,14 @@ int canvas_init(Canvas* cv, int w, int h, Rgb bg, const char* font, char err[ERR
     if (cairo_font_face_set_user_data(ff, &face_key, face, face_done)) {
         cairo_font_face_destroy(ff);
         FT_Done_Face(face);
-        snprintf(err, ERR_LEN, "canvas: cairo failed to take the font %s", path);
+        errf(err, "canvas: cairo failed to take the font %s", path);
         return -1;
     }
     cairo_rectangle_t extent = {0, 0, w, h};
     cairo_surface_t* rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extent);
     cairo_t* cr = cairo_create(rec);
     if (cairo_status(cr)) {
-        snprintf(err, ERR_LEN, "canvas: cairo failed to start (%s)", cairo_status_to_string(cairo_status(cr)));
+        errf(err, "canvas: cairo failed to start (%s)", cairo_status_to_string(cairo_status(cr)));
         cairo_font_face_destroy(ff);
         cairo_destroy(cr);
         cairo_surface_destroy(rec);
@@ -125,7 +125,7 @@ int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE* f = fopen(tmp, "wb");
     if (!f) {
-        snprintf(err, ERR_LEN, "%s: cannot write (%s)", tmp, strerror(errno));
+        errf(err, "%s: cannot write (%s)", tmp, strerror(errno));
         return -1;
     }
     unsigned char* rgb = canvas_rgb(cv);
@@ -136,7 +136,7 @@ int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
         fclose(f);
         unlink(tmp);
         free(rgb);
-        snprintf(err, ERR_LEN, "%s: libpng failed to write", path);
+        errf(err, "%s: libpng failed to write", path);
         return -1;
     }
     png_init_io(png, f);
@@ -150,7 +150,7 @@ int canvas_save_png(const Canvas* cv, const char* path, char err[ERR_LEN]) {
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path)) {
-        snprintf(err, ERR_LEN, "%s: cannot write (%s)", path, strerror(errno));
+        errf(err, "%s: cannot write (%s)", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -185,7 +185,7 @@ int canvas_save_pdf(const Canvas* cv, const char* path, char err[ERR_LEN]) {
     cairo_status_t st = cairo_surface_status(pdf);
     cairo_surface_destroy(pdf);
     int rc = -1;
-    if (st) snprintf(err, ERR_LEN, "%s: cairo failed to draw the PDF (%s)", path, cairo_status_to_string(st));
+    if (st) errf(err, "%s: cairo failed to draw the PDF (%s)", path, cairo_status_to_string(st));
     else rc = atomic_write(path, b.p, b.n, err);
     free(b.p);
     return rc;

@@ -39,6 +39,16 @@ void report_tex_escape(const char* in, char* out, size_t cap) {
 
 /* 4 significant digits, fixed notation; |v| >= 1000 or integral counts as a grouped integer
  * ("{,}" separators in LaTeX, none in markdown). */
+/* Display text for a table cell or registry column: cut with "..." when it does not fit
+ * (the full paths and commands are in the run dirs; a cell is never a path that is opened). */
+__attribute__((format(printf, 3, 4))) static void text_fmt(char* out, size_t cap, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
+}
+
 static void fmt_num(double v, int integral, int tex, int sign, char* out, size_t cap) {
     char body[64];
     double a = fabs(v);
@@ -319,9 +329,9 @@ static void compare(Report* r, const Method* M, int x, int y, int mean_reward, i
         e->integral = k >= 3;
         e->sign = k < 3;
         snprintf(e->seed, sizeof e->seed, "%d seed%s", c->seeds, c->seeds == 1 ? "" : "s");
-        snprintf(e->source, sizeof e->source, "%s; %s", X->s[0].s.summary, Y->s[0].s.summary);
-        snprintf(e->run, sizeof e->run, "%s; %s", X->s[0].s.dir, Y->s[0].s.dir);
-        snprintf(e->cmd, sizeof e->cmd, "%s ; %s", X->s[0].cmd, Y->s[0].cmd);
+        text_fmt(e->source, sizeof e->source, "%s; %s", X->s[0].s.summary, Y->s[0].s.summary);
+        text_fmt(e->run, sizeof e->run, "%s; %s", X->s[0].s.dir, Y->s[0].s.dir);
+        text_fmt(e->cmd, sizeof e->cmd, "%s ; %s", X->s[0].cmd, Y->s[0].cmd);
         if (!e->present) snprintf(e->note, sizeof e->note, "a run is missing");
     }
 }
@@ -369,8 +379,8 @@ static void families(Report* r, const Method* M, const PipelinePlan* plan) {
             Entry* e = add(r, nm, what);
             e->present = c->present; e->v = val[k]; e->integral = k == 0; e->sign = k > 0;
             snprintf(e->seed, sizeof e->seed, "%d seed%s", c->seeds, c->seeds == 1 ? "" : "s");
-            snprintf(e->source, sizeof e->source, "%s; %s", X->s[0].s.summary, Y->s[0].s.summary);
-            snprintf(e->run, sizeof e->run, "%s; %s", X->s[0].s.dir, Y->s[0].s.dir);
+            text_fmt(e->source, sizeof e->source, "%s; %s", X->s[0].s.summary, Y->s[0].s.summary);
+            text_fmt(e->run, sizeof e->run, "%s; %s", X->s[0].s.dir, Y->s[0].s.dir);
             if (!e->present) snprintf(e->note, sizeof e->note, "a run is missing");
         }
     }
@@ -485,9 +495,9 @@ static int learning_check(Report* r, char err[ERR_LEN]) {
             e->integral = k == 5;
             e->sign = k < 5;
             snprintf(e->seed, sizeof e->seed, "0");
-            snprintf(e->source, sizeof e->source, "%s/*/result.json key rewards; %s/*/result.json key rewards", s[0].s.dir, s[1].s.dir);
-            snprintf(e->run, sizeof e->run, "%s; %s", s[0].s.dir, s[1].s.dir);
-            snprintf(e->cmd, sizeof e->cmd, "%s ; %s", s[0].cmd, s[1].cmd);
+            text_fmt(e->source, sizeof e->source, "%s/*/result.json key rewards; %s/*/result.json key rewards", s[0].s.dir, s[1].s.dir);
+            text_fmt(e->run, sizeof e->run, "%s; %s", s[0].s.dir, s[1].s.dir);
+            text_fmt(e->cmd, sizeof e->cmd, "%s ; %s", s[0].cmd, s[1].cmd);
             if (!e->present) snprintf(e->note, sizeof e->note, "a train run is missing");
         }
     }
@@ -524,7 +534,7 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
                   char err[ERR_LEN]) {
     const char* runs_dir = r->runs->dir;
     char suite_dir[4200];
-    path_join(suite_dir, sizeof suite_dir, runs_dir, "suite");
+    if (path_join(suite_dir, sizeof suite_dir, runs_dir, "suite", err)) return -1;
 
     /* every method at its seeds: the main ones at `seeds`, the ablations at `ablation_seeds` */
     for (int k = 0; k < PIPELINE_NMETHODS; k++) {
@@ -567,7 +577,7 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
         int present = 0;
         for (int i = 0; i < m->ns; i++) present += m->s[i].s.present;
         e->present = 1; e->v = present; e->integral = 1;
-        snprintf(e->source, sizeof e->source, "%s/%s_seed*/summary.jsonl", suite_dir, m->run);
+        text_fmt(e->source, sizeof e->source, "%s/%s_seed*/summary.jsonl", suite_dir, m->run);
     }
 
     /* paired comparisons: the config's primary one first, then the secondary ones */
@@ -591,8 +601,8 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
     /* retention */
     {
         char p[4400], rr[4400], cmd[CMD_LEN] = "(no run_record.json)";
-        path_join(p, sizeof p, suite_dir, "retention_ppl.json");
-        path_join(rr, sizeof rr, suite_dir, "_runs/retention_ppl.json");
+        if (path_join(p, sizeof p, suite_dir, "retention_ppl.json", err)) return -1;
+        if (path_join(rr, sizeof rr, suite_dir, "_runs/retention_ppl.json", err)) return -1;
         json_t* j = NULL;
         if (path_exists(p)) {
             if (!(j = runs_json(r->runs, p, err))) return -1;
@@ -621,8 +631,8 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
             e->present = json_is_number(v);
             e->v = 100 * json_number_value(v);
             e->sign = 1;
-            snprintf(e->source, sizeof e->source, "%s key rel_delta_ci95", p);
-            snprintf(e->run, sizeof e->run, "%s", is_dir(rr) ? rr : suite_dir);
+            text_fmt(e->source, sizeof e->source, "%s key rel_delta_ci95", p);
+            text_fmt(e->run, sizeof e->run, "%s", is_dir(rr) ? rr : suite_dir);
             snprintf(e->cmd, sizeof e->cmd, "%s", cmd);
             if (!e->present) snprintf(e->note, sizeof e->note, j ? "no rel_delta_ci95 (an older retention run)" : "retention not run");
         }
@@ -639,9 +649,9 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
             char d[4200] = "", rec[4500] = "", met[4500] = "", cmd[CMD_LEN] = "";
             json_t* j = NULL;
             if (mhc_run[k][0]) {
-                path_join(d, sizeof d, runs_dir, mhc_run[k]);
-                path_join(rec, sizeof rec, d, "run_record.json");
-                path_join(met, sizeof met, d, "metrics.jsonl");
+                if (path_join(d, sizeof d, runs_dir, mhc_run[k], err)) return -1;
+                if (path_join(rec, sizeof rec, d, "run_record.json", err)) return -1;
+                if (path_join(met, sizeof met, d, "metrics.jsonl", err)) return -1;
                 if (runs_command(r->runs, d, cmd, sizeof cmd, err)) return -1;
                 if (path_exists(rec) && !(j = runs_json(r->runs, rec, err))) return -1;
                 if (runs_pretrain_metrics(r->runs, &pre[k], err)) { json_decref(j); runs_pretrain_free(&pre[k]); return -1; }
@@ -677,9 +687,9 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
         const Entry* off = find(r, "MhcOffValLoss");
         Entry* e = add(r, "MhcValLossDelta", "final val loss, mHC on minus off");
         e->present = on->present && off->present; e->v = on->v - off->v; e->sign = 1;
-        snprintf(e->source, sizeof e->source, "%s; %s", on->source, off->source);
-        snprintf(e->run, sizeof e->run, "%s; %s", on->run, off->run);
-        snprintf(e->cmd, sizeof e->cmd, "%s ; %s", on->cmd, off->cmd);
+        text_fmt(e->source, sizeof e->source, "%s; %s", on->source, off->source);
+        text_fmt(e->run, sizeof e->run, "%s; %s", on->run, off->run);
+        text_fmt(e->cmd, sizeof e->cmd, "%s ; %s", on->cmd, off->cmd);
     }
 
     /* SDFT run: sdft_eval_report.json */
@@ -688,8 +698,8 @@ static int gather(Report* r, Method M[PIPELINE_NMETHODS], const PipelineCfg* pc,
         runs_sdft(r->runs, name);
         json_t* j = NULL;
         if (name[0]) {
-            path_join(d, sizeof d, runs_dir, name);
-            path_join(p, sizeof p, d, "sdft_eval_report.json");
+            if (path_join(d, sizeof d, runs_dir, name, err)) return -1;
+            if (path_join(p, sizeof p, d, "sdft_eval_report.json", err)) return -1;
             if (!(j = runs_json(r->runs, p, err))) return -1;
             if (runs_command(r->runs, d, cmd, sizeof cmd, err)) { json_decref(j); return -1; }
         }
@@ -736,7 +746,7 @@ static void delta_cells(const Report* r, const char* cmp, char* d, char* ci, siz
     snprintf(nm, sizeof nm, "%sHi", cmp);
     cell(r, nm, hi, sizeof hi);
     if (!strcmp(d, "--")) snprintf(ci, cap, "--");
-    else snprintf(ci, cap, "[%s, %s]", lo, hi);
+    else text_fmt(ci, cap, "[%s, %s]", lo, hi);
 }
 
 static const Comparison* find_cmp(const Report* r, int x, int y) {
@@ -1001,7 +1011,7 @@ static int gather_all(Gathered* g, const char* runs_dir, const PipelineCfg* pc, 
     memset(g, 0, sizeof *g);
     runs_open(&g->runs, runs_dir);
     g->r.runs = &g->runs;
-    if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
+    if (!is_dir(runs_dir)) return errf(err, "%s: runs dir not found", runs_dir);
     return gather(&g->r, g->m, pc, plan, g->mhc_run, err);
 }
 
@@ -1053,22 +1063,21 @@ const char* const REPORT_FILES[REPORT_NFILES] = {"tables/table_main_results.tex"
     "results_registry.md"};
 
 int report_write(const char* runs_dir, const char* paper_dir, const PipelineCfg* pc, const PipelinePlan* plan, char err[ERR_LEN]) {
-    if (!is_dir(runs_dir)) { snprintf(err, ERR_LEN, "%s: runs dir not found", runs_dir); return -1; }
+    if (!is_dir(runs_dir)) return errf(err, "%s: runs dir not found", runs_dir);
     Gathered* g = calloc_check(1, sizeof *g);
     int rc = gather_all(g, runs_dir, pc, plan, err);
     for (int i = 0; rc == 0 && i < g->r.n; i++)
         for (const char* p = g->r.e[i].name; *p; p++)
-            if (!isalpha((unsigned char)*p)) { snprintf(err, ERR_LEN, "internal: macro name %s", g->r.e[i].name); rc = -1; break; }
+            if (!isalpha((unsigned char)*p)) { rc = errf(err, "internal: macro name %s", g->r.e[i].name); break; }
     char tdir[4200], p[4400];
-    path_join(tdir, sizeof tdir, paper_dir, "tables");
-    if (rc == 0) rc = mkdir_p(tdir, err);
+    if (rc == 0) rc = path_join(tdir, sizeof tdir, paper_dir, "tables", err) || mkdir_p(tdir, err) ? -1 : 0;
     static const TableFn fn[REPORT_NFILES - 1] = {w_main, w_ablation, w_comparisons, w_families, w_mhc, w_macros};
     for (int i = 0; rc == 0 && i < REPORT_NFILES; i++) {
         Mem m;
         mem_open(&m);
         if (i < REPORT_NFILES - 1) fn[i](m.f, g, plan, runs_dir);
         else registry(m.f, &g->r, plan, runs_dir, paper_dir);
-        path_join(p, sizeof p, paper_dir, REPORT_FILES[i]);
+        if (path_join(p, sizeof p, paper_dir, REPORT_FILES[i], err)) { fclose(m.f); free(m.buf); rc = -1; break; }
         rc = mem_commit(&m, p, err);
     }
     release(g);

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void runs_open(Runs* r, const char* dir) {
-    snprintf(r->dir, sizeof r->dir, "%s", dir);
+int runs_open(Runs* r, const char* dir) {
+    char err[ERR_LEN];
+    int rc = path_fmt(r->dir, sizeof r->dir, err, "%s", dir);
     r->read = json_array();
     r->notes = json_array();
+    return rc;
 }
 
 void runs_close(Runs* r) {
@@ -49,7 +51,7 @@ int runs_jsonl(Runs* r, const char* path, RunsLineFn fn, void* ctx, long* nlines
         json_error_t je;
         json_t* o = json_loads(s, 0, &je);
         if (!json_is_object(o)) {
-            snprintf(err, ERR_LEN, "%s:%ld: malformed line: %s", path, line, o ? "not a JSON object" : je.text);
+            errf(err, "%s:%ld: malformed line: %s", path, line, o ? "not a JSON object" : je.text);
             json_decref(o);
             rc = -1;
             break;
@@ -78,7 +80,7 @@ json_t* runs_jsonl_array(Runs* r, const char* path, char err[ERR_LEN]) {
 
 json_t* runs_json(Runs* r, const char* path, char err[ERR_LEN]) {
     json_t* j = json_load_path(path, err);
-    if (j && !json_is_object(j)) { snprintf(err, ERR_LEN, "%s: not a JSON object", path); json_decref(j); return NULL; }
+    if (j && !json_is_object(j)) { errf(err, "%s: not a JSON object", path); json_decref(j); return NULL; }
     if (j) json_array_append_new(r->read, json_string(path));
     return j;
 }
@@ -86,7 +88,7 @@ json_t* runs_json(Runs* r, const char* path, char err[ERR_LEN]) {
 /* Number `key` of line object o, or -1 with err naming path:line. */
 static int need_num(const json_t* o, const char* key, const char* path, long line, double* v, char err[ERR_LEN]) {
     json_t* x = json_object_get(o, key);
-    if (!json_is_number(x)) { snprintf(err, ERR_LEN, "%s:%ld: '%s' missing or not a number", path, line, key); return -1; }
+    if (!json_is_number(x)) { errf(err, "%s:%ld: '%s' missing or not a number", path, line, key); return -1; }
     *v = json_number_value(x);
     return 0;
 }
@@ -104,11 +106,11 @@ static int suite_line(json_t* o, void* ctx, const char* path, long line, char er
     if (need_num(o, "best_reward", path, line, &b, err) || need_num(o, "mean_reward", path, line, &m, err) ||
         need_num(o, "samples", path, line, &k, err))
         return -1;
-    if (!isfinite(b) || !isfinite(m)) { snprintf(err, ERR_LEN, "%s:%ld: non-finite reward", path, line); return -1; }
+    if (!isfinite(b) || !isfinite(m)) { errf(err, "%s:%ld: non-finite reward", path, line); return -1; }
     if (sr->ids) {
         const char* id = jget_str(o, "task_id", NULL);
         if (!id || !*id || strchr(id, '/')) {
-            snprintf(err, ERR_LEN, "%s:%ld: 'task_id' missing or not a plain name", path, line);
+            errf(err, "%s:%ld: 'task_id' missing or not a plain name", path, line);
             return -1;
         }
         json_array_append_new(sr->ids, json_string(id));
@@ -153,14 +155,14 @@ static int task_curve(Runs* r, const char* rp, double** x, double** y, int* n, c
         for (int i = 0; i < nr; i++) {
             json_t* v = json_array_get(rw, (size_t)i);
             if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-                snprintf(err, ERR_LEN, "%s: rewards[%d] is not a finite number", rp, i);
+                errf(err, "%s: rewards[%d] is not a finite number", rp, i);
                 free(rv); free(scratch); json_decref(res);
                 return -1;
             }
             rv[i] = json_number_value(v);
         }
     }
-    if (!json_is_array(curve)) { snprintf(err, ERR_LEN, "%s: 'curve' missing or not an array", rp); json_decref(res); return -1; }
+    if (!json_is_array(curve)) { errf(err, "%s: 'curve' missing or not an array", rp); json_decref(res); return -1; }
     int m = (int)json_array_size(curve);
     *x = malloc_check(sizeof(double) * (m + 1));
     *y = malloc_check(sizeof(double) * (m + 1));
@@ -169,14 +171,14 @@ static int task_curve(Runs* r, const char* rp, double** x, double** y, int* n, c
         json_t* pt = json_array_get(curve, (size_t)i);
         if (!json_is_array(pt) || json_array_size(pt) != 2 || !json_is_number(json_array_get(pt, 0)) ||
             !json_is_number(json_array_get(pt, 1))) {
-            snprintf(err, ERR_LEN, "%s: curve[%d] is not [samples, best reward]", rp, i);
+            errf(err, "%s: curve[%d] is not [samples, best reward]", rp, i);
             json_decref(res);
             return -1;
         }
         (*x)[i] = json_number_value(json_array_get(pt, 0));
         (*y)[i] = json_number_value(json_array_get(pt, 1));
         if (i && (*x)[i] < (*x)[i - 1]) {
-            snprintf(err, ERR_LEN, "%s: curve samples decrease at point %d", rp, i);
+            errf(err, "%s: curve samples decrease at point %d", rp, i);
             free(rv); free(scratch); json_decref(res);
             return -1;
         }
@@ -197,7 +199,7 @@ static int suite_curve(Runs* r, RunsSuite* s, json_t* ids, char err[ERR_LEN]) {
     int* cn = calloc_check((size_t)nt, sizeof(int));
     for (int t = 0; t < nt && rc == 0; t++) {
         char rp[4600];
-        snprintf(rp, sizeof rp, "%s/%s/result.json", s->dir, json_string_value(json_array_get(ids, (size_t)t)));
+        if (path_fmt(rp, sizeof rp, err, "%s/%s/result.json", s->dir, json_string_value(json_array_get(ids, (size_t)t)))) { rc = -1; break; }
         if (!path_exists(rp)) { runs_note(r, "%s: missing; no reward curve for %s", rp, s->name); total = 0; break; }
         rc = task_curve(r, rp, &cx[t], &cy[t], &cn[t], err);
         total += cn[t];
@@ -230,8 +232,9 @@ static int suite_curve(Runs* r, RunsSuite* s, json_t* ids, char err[ERR_LEN]) {
 int runs_suite(Runs* r, const char* name, int curves, RunsSuite* s, char err[ERR_LEN]) {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->dir, sizeof s->dir, "%s/suite/%s", r->dir, name);
-    path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl");
+    if (path_fmt(s->dir, sizeof s->dir, err, "%s/suite/%s", r->dir, name) ||
+        path_join(s->summary, sizeof s->summary, s->dir, "summary.jsonl", err))
+        return -1;
     if (!path_exists(s->summary)) { snprintf(s->missing, sizeof s->missing, "missing run: %s (no %s)", name, s->summary); return 0; }
     s->task_best = json_object();
     s->task_mean = json_object();
@@ -257,7 +260,7 @@ int runs_suite_climb(Runs* r, const RunsSuite* s, json_t** climb, char err[ERR_L
     int short_runs = 0;
     json_object_foreach(s->task_best, id, v) {
         char rp[4600];
-        snprintf(rp, sizeof rp, "%s/%s/result.json", s->dir, id);
+        if (path_fmt(rp, sizeof rp, err, "%s/%s/result.json", s->dir, id)) { json_decref(*climb); *climb = NULL; return -1; }
         if (strchr(id, '/') || !path_exists(rp)) { runs_note(r, "%s: missing; task left out of %s's learning check", rp, s->name); continue; }
         json_t* res = runs_json(r, rp, err);
         if (!res) { json_decref(*climb); *climb = NULL; return -1; }
@@ -270,7 +273,7 @@ int runs_suite_climb(Runs* r, const RunsSuite* s, json_t** climb, char err[ERR_L
             json_t* a = json_array_get(rw, (size_t)i);
             json_t* b = json_array_get(rw, (size_t)(n - third * k + i));
             if (!json_is_number(a) || !json_is_number(b) || !isfinite(json_number_value(a)) || !isfinite(json_number_value(b))) {
-                snprintf(err, ERR_LEN, "%s: rewards hold a value that is not a finite number", rp);
+                errf(err, "%s: rewards hold a value that is not a finite number", rp);
                 json_decref(res); json_decref(*climb); *climb = NULL;
                 return -1;
             }
@@ -313,10 +316,9 @@ static int dirs_with(const Runs* r, const char* marker, char names[][256], int m
     int m = scandir(r->dir, &ents, NULL, alphasort), n = 0;
     for (int i = 0; i < m; i++) {
         const char* d = ents[i]->d_name;
-        char p[4400], q[4700];
-        if (d[0] != '.' && n < max) {
-            path_join(p, sizeof p, r->dir, d);
-            path_join(q, sizeof q, p, marker);
+        char p[4400], q[4700], err[ERR_LEN];
+        if (d[0] != '.' && n < max) {   /* r->dir (under 4096 bytes) and a name (under 256) fit */
+            internal_check(path_join(p, sizeof p, r->dir, d, err) == 0 && path_join(q, sizeof q, p, marker, err) == 0, "%s", err);
             if (is_dir(p) && path_exists(q)) snprintf(names[n++], 256, "%s", d);
         }
         free(ents[i]);
@@ -330,8 +332,8 @@ int runs_pretrain_find(Runs* r, RunsPretrain p[2], char err[ERR_LEN]) {
     int n = dirs_with(r, "pretrain_config.json", names, 64);
     memset(p, 0, 2 * sizeof *p);
     for (int i = 0; i < n; i++) {
-        char mc[4700];
-        snprintf(mc, sizeof mc, "%s/%s/model_config.json", r->dir, names[i]);
+        char mc[4700];   /* r->dir (under 4096 bytes) and a name (under 256) fit */
+        internal_check(path_fmt(mc, sizeof mc, err, "%s/%s/model_config.json", r->dir, names[i]) == 0, "%s", err);
         long mn = 1;
         if (path_exists(mc)) {
             json_t* j = runs_json(r, mc, err);
@@ -340,7 +342,7 @@ int runs_pretrain_find(Runs* r, RunsPretrain p[2], char err[ERR_LEN]) {
             json_decref(j);
         } else runs_note(r, "%s/%s has no model_config.json; counted as mHC off", r->dir, names[i]);
         RunsPretrain* slot = &p[mn > 1 ? 0 : 1];
-        if (!slot->name[0]) { snprintf(slot->name, sizeof slot->name, "%s", names[i]); slot->streams = mn; }
+        if (!slot->name[0]) { memcpy(slot->name, names[i], sizeof slot->name); slot->streams = mn; }   /* same size */
         else runs_note(r, "several mHC-%s pretrain runs; using %s, ignoring %s", mn > 1 ? "on" : "off", slot->name, names[i]);
     }
     for (int k = 0; k < 2; k++)
@@ -366,8 +368,8 @@ static int metrics_line(json_t* o, void* ctx, const char* path, long line, char 
 }
 
 int runs_pretrain_metrics(Runs* r, RunsPretrain* p, char err[ERR_LEN]) {
-    char path[4700];
-    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", r->dir, p->name);
+    char path[4700];   /* r->dir (under 4096 bytes) and a name (under 256) fit */
+    internal_check(path_fmt(path, sizeof path, err, "%s/%s/metrics.jsonl", r->dir, p->name) == 0, "%s", err);
     if (!path_exists(path)) { runs_note(r, "%s: missing", path); return 0; }
     if (runs_jsonl(r, path, metrics_line, p, NULL, err)) return -1;
     if (!p->n) runs_note(r, "%s: no steps", path);
@@ -420,7 +422,7 @@ static void shell_join(const json_t* argv, char* out, size_t cap) {
 
 int runs_command(Runs* r, const char* run_dir, char* out, size_t cap, char err[ERR_LEN]) {
     char p[4400];
-    path_join(p, sizeof p, run_dir, "run_record.json");
+    if (path_join(p, sizeof p, run_dir, "run_record.json", err)) return -1;
     if (!path_exists(p)) { snprintf(out, cap, "(no run_record.json)"); return 0; }
     json_t* j = runs_json(r, p, err);
     if (!j) return -1;

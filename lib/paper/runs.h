@@ -21,7 +21,8 @@ typedef struct {
     json_t* notes;      /* strings: missing runs and choices made */
 } Runs;
 
-void runs_open(Runs* r, const char* dir);
+/* -1 when dir does not fit in Runs.dir (then r->dir is "": never a shortened path). */
+int  runs_open(Runs* r, const char* dir);
 void runs_close(Runs* r);
 __attribute__((format(printf, 2, 3))) void runs_note(Runs* r, const char* fmt, ...);
 

@@ -28,10 +28,12 @@ static void on_signal(int sig) {
 }
 
 void control_install(Tracker* t) {
+    char err[ERR_LEN];
     g_t = t;
-    path_join(g_request, sizeof g_request, t->dir, "control/pause.request");
-    path_join(g_hold, sizeof g_hold, t->dir, "control/hold");
-    path_join(g_hold_ack, sizeof g_hold_ack, t->dir, "control/hold_ack.json");
+    /* t->dir fits in 4096 bytes (track_open), so each fits in 4200 */
+    internal_check(path_join(g_request, sizeof g_request, t->dir, "control/pause.request", err) == 0 &&
+                   path_join(g_hold, sizeof g_hold, t->dir, "control/hold", err) == 0 &&
+                   path_join(g_hold_ack, sizeof g_hold_ack, t->dir, "control/hold_ack.json", err) == 0, "%s", err);
     unlink(g_hold_ack);    /* a killed run's; this run holds the run dir's lock */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -58,25 +60,33 @@ static long hold_step(void) {
     return step;
 }
 
-/* Waits while control/hold applies; returns 1 when a pause ends the wait. */
+/* Waits while control/hold applies; returns 1 when a pause ends the wait, -1 when a
+ * write failed (g_t->err). */
 static int hold(void) {
     long at = hold_step();
     g_hold_at = at;
     if (at < 0 || g_t->step < at) return 0;
-    char err[ERR_LEN], now[32];
+    char now[32];
     iso_time(now, now_wall());
     json_t* ack = json_pack("{s:s, s:I, s:i}", "held_at", now, "step", (json_int_t)g_t->step, "pid", (int)getpid());
-    if (json_write_atomic(g_hold_ack, ack, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(g_hold_ack, ack, g_t->err);
     json_decref(ack);
-    track_event(g_t, "hold", NULL);
+    if (rc) { g_t->err_exit = EXIT_FAIL; return -1; }
+    if (track_event(g_t, "hold", NULL)) return -1;
     double beat = now_mono();
     int paused = 0;
     while (!(paused = request_seen()) && hold_step() >= 0) {
         usleep(20000);
-        if (now_mono() - beat >= 1.0) { track_heartbeat_now(g_t); beat = now_mono(); }   /* held, not stalled */
+        if (now_mono() - beat >= 1.0) {   /* held, not stalled */
+            if (track_heartbeat_now(g_t)) return -1;
+            beat = now_mono();
+        }
     }
     unlink(g_hold_ack);
-    if (!paused) { g_hold_at = -1; track_event(g_t, "release", NULL); }
+    if (!paused) {
+        g_hold_at = -1;
+        if (track_event(g_t, "release", NULL)) return -1;
+    }
     return paused;
 }
 
@@ -89,23 +99,23 @@ int control_pause_requested(void) {
     if (now - g_last_poll < 0.25 && !due) return 0;
     g_last_poll = now;
     if (request_seen()) return 1;
-    return g_t && hold();
+    return g_t ? hold() : 0;
 }
 
-void control_pause_exit(Tracker* t, const char* resume_state) {
-    char p[4200], err[ERR_LEN], now[32];
+int control_pause(Tracker* t, const char* resume_state) {
+    char p[4200], now[32];
     iso_time(now, now_wall());
     json_t* ack = json_pack("{s:s, s:I, s:I, s:s, s:s, s:i}", "paused_at", now, "step", (json_int_t)t->step,
                             "total_steps", (json_int_t)t->total, "reason", g_reason, "resume_state",
                             resume_state ? resume_state : "", "pid", (int)getpid());
-    path_join(p, sizeof p, t->dir, "control/pause_ack.json");
-    if (json_write_atomic(p, ack, err)) die(EXIT_FAIL, "%s", err);
+    internal_check(path_join(p, sizeof p, t->dir, "control/pause_ack.json", t->err) == 0, "%s", t->err);   /* see control_install */
+    int rc = json_write_atomic(p, ack, t->err);
     json_decref(ack);
+    if (rc) { t->err_exit = EXIT_FAIL; return -1; }
     /* Consume the request only after the ack is durable, so a crash in
      * between leaves the request and the rerun pauses again, never loses it. */
-    path_join(p, sizeof p, t->dir, "control/pause.request");
+    internal_check(path_join(p, sizeof p, t->dir, "control/pause.request", t->err) == 0, "%s", t->err);
     unlink(p);
     track_say(t, "paused at step %ld/%ld (%s); rerun the same command to resume", t->step, t->total, g_reason);
-    track_finish(t, "paused", g_reason);
-    exit(EXIT_PAUSED);
+    return track_finish(t, "paused", g_reason);
 }

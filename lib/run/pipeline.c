@@ -96,11 +96,12 @@ int pipeline_plan(const PipelineCfg* p, PipelinePlan* plan, char err[ERR_LEN]) {
     return 0;
 }
 
-void pipeline_load(const char* config, PipelineCfg* p, PipelinePlan* plan) {
-    char err[ERR_LEN];
-    if (cfg_defaults(PIPELINE_OPTS, p, err)) die(EXIT_FAIL, "%s", err);
-    if (config && cfg_load(config, "pipeline", PIPELINE_OPTS, p, NULL, err)) die(EXIT_BADINPUT, "%s", err);
-    if (pipeline_plan(p, plan, err)) die(EXIT_BADINPUT, "%s: %s", config ? config : "defaults", err);
+int pipeline_load(const char* config, PipelineCfg* p, PipelinePlan* plan, char err[ERR_LEN]) {
+    char why[ERR_LEN];
+    internal_check(cfg_defaults(PIPELINE_OPTS, p, why) == 0, "%s", why);
+    if (config && cfg_load(config, "pipeline", PIPELINE_OPTS, p, NULL, err)) return -1;
+    if (pipeline_plan(p, plan, why)) return errf(err, "%s: %s", config ? config : "defaults", why);
+    return 0;
 }
 
 int pipeline_subst(const PipelineCfg* p, const char* in, char* out, size_t cap, char err[ERR_LEN]) {

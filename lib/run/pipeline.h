@@ -44,8 +44,8 @@ typedef struct {
  * in seeds) and primary ({x: METHOD, y: METHOD, metric: best_reward|mean_reward,
  * split: heldout}, x != y); -1 with err "pipeline.KEY: why" otherwise. */
 int  pipeline_plan(const PipelineCfg* p, PipelinePlan* plan, char err[ERR_LEN]);
-/* The pipeline section of config (defaults when NULL), checked; exits 2 naming the file. */
-void pipeline_load(const char* config, PipelineCfg* p, PipelinePlan* plan);
+/* The pipeline section of config (defaults when NULL), checked; -1 with err naming the file. */
+int  pipeline_load(const char* config, PipelineCfg* p, PipelinePlan* plan, char err[ERR_LEN]);
 /* Replace {key} by its value; returns -1 (err) on an unknown key. */
 int pipeline_subst(const PipelineCfg* p, const char* in, char* out, size_t cap, char err[ERR_LEN]);
 

@@ -18,8 +18,8 @@ int runstat_load(RunStat* s, const char* run_dir, double stale_sec) {
     char p[4200], err[ERR_LEN];
     memset(s, 0, sizeof *s);
     snprintf(s->status, sizeof s->status, "none");
-    path_join(p, sizeof p, run_dir, "_run_tracker/heartbeat.json");
-    if (!path_exists(p)) return -1;
+    /* a heartbeat path that does not fit is longer than the system allows: there is none */
+    if (path_join(p, sizeof p, run_dir, "_run_tracker/heartbeat.json", err) || !path_exists(p)) return -1;
     s->hb = json_load_path(p, err);
     if (!s->hb) return -1;
     snprintf(s->status, sizeof s->status, "%s", jget_str(s->hb, "status", "unknown"));

@@ -23,7 +23,18 @@ extern char* openblas_get_config(void);
 
 static Tracker* g_active;          /* for the die() hook */
 
-static void tpath(const Tracker* t, char* out, size_t cap, const char* rel) { path_join(out, cap, t->dir, rel); }
+/* t->dir fits its buffer (track_open checks) and rel is a short name of this module's,
+ * so the join always fits the callers' 4200 bytes: a failure is a bug. */
+static void tpath(const Tracker* t, char* out, size_t cap, const char* rel) {
+    char err[ERR_LEN];
+    internal_check(path_join(out, cap, t->dir, rel, err) == 0, "%s", err);
+}
+
+/* A failure whose message is in t->err: records the exit code it calls for; -1. */
+static int fail(Tracker* t, int code) {
+    t->err_exit = code;
+    return -1;
+}
 
 static void die_hook(const char* line) {
     Tracker* t = g_active;
@@ -31,7 +42,7 @@ static void die_hook(const char* line) {
     char p[4200], err[ERR_LEN];
     tpath(t, p, sizeof p, "logs/stdout.log");
     append_record(p, line, err);
-    track_finish(t, "failed", line);
+    track_finish(t, "failed", line);   /* best effort: the tool is exiting with its own code */
 }
 
 static void cpu_model(char* out, size_t cap) {
@@ -57,18 +68,19 @@ static json_t* hardware(const Tracker* t) {
                      "threads", omp_get_max_threads(), "gpu");   /* what the tool set: its share (threads_share) or --threads */
 }
 
-static void write_env(const Tracker* t) {
+static int write_env(Tracker* t) {
     struct utsname u;
     uname(&u);
-    char os[600], p[4200], err[ERR_LEN];
+    char os[600], p[4200];
     snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
     json_t* libs = json_pack("{s:s, s:s, s:s, s:s, s:s}", "jansson", jansson_version_str(),
                              "libyaml", yaml_get_version_string(), "libpng", PNG_LIBPNG_VER_STRING,
                              "openblas", openblas_get_config(), "compiler", __VERSION__);
     json_t* env = json_pack("{s:s, s:o, s:s, s:o}", "tool", t->tool, "hardware", hardware(t), "os", os, "libraries", libs);
     tpath(t, p, sizeof p, "env.json");
-    if (json_write_atomic(p, env, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(p, env, t->err);
     json_decref(env);
+    return rc ? fail(t, EXIT_FAIL) : 0;
 }
 
 static void run_capture(const char* cmd, char* out, size_t cap) {
@@ -80,8 +92,8 @@ static void run_capture(const char* cmd, char* out, size_t cap) {
     pclose(f);
 }
 
-static void write_git(const Tracker* t) {
-    char commit[128], branch[256], dirty[4096], p[4200], err[ERR_LEN];
+static int write_git(Tracker* t) {
+    char commit[128], branch[256], dirty[4096], p[4200];
     run_capture("git rev-parse HEAD 2>/dev/null", commit, sizeof commit);
     commit[strcspn(commit, "\n")] = 0;
     run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null", branch, sizeof branch);
@@ -91,14 +103,15 @@ static void write_git(const Tracker* t) {
     json_t* g = *commit ? json_pack("{s:b, s:s, s:s, s:b}", "available", 1, "commit", commit, "branch", branch, "dirty", *dirty != 0)
                         : json_pack("{s:b}", "available", 0);
     tpath(t, p, sizeof p, "git.json");
-    if (json_write_atomic(p, g, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(p, g, t->err);
     json_decref(g);
+    return rc ? fail(t, EXIT_FAIL) : 0;
 }
 
 static double elapsed(const Tracker* t) { return t->prior_sec + (now_mono() - t->t0_mono); }
 
-static void write_record(Tracker* t, int final) {
-    char p[4200], err[ERR_LEN], start[32], end[32];
+static int write_record(Tracker* t, int final) {
+    char p[4200], start[32], end[32];
     tpath(t, p, sizeof p, "run_record.json");
     json_t* argv = json_array();
     for (int i = 0; i < t->common->argc; i++) json_array_append_new(argv, json_string(t->common->argv[i]));
@@ -115,12 +128,13 @@ static void write_record(Tracker* t, int final) {
         json_object_set_new(r, "end", json_string(end));
     }
     if (t->summary) json_object_update(r, t->summary);
-    if (json_write_atomic(p, r, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(p, r, t->err);
     json_decref(r);
+    return rc ? fail(t, EXIT_FAIL) : 0;
 }
 
-void track_heartbeat_now(Tracker* t) {
-    char p[4200], err[ERR_LEN], now[32];
+int track_heartbeat_now(Tracker* t) {
+    char p[4200], now[32];
     iso_time(now, now_wall());
     double progress = t->total > 0 ? (double)t->step / t->total : 0.0;
     json_t* eta = json_null();
@@ -134,44 +148,48 @@ void track_heartbeat_now(Tracker* t) {
                            "elapsed_sec", elapsed(t));
     if (t->live) json_object_set(hb, "live", t->live);
     tpath(t, p, sizeof p, "_run_tracker/heartbeat.json");
-    if (json_write_atomic(p, hb, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(p, hb, t->err);
     json_decref(hb);
+    if (rc) return fail(t, EXIT_FAIL);
     t->hb_mono = now_mono();
     t->hb_step = t->step;
+    return 0;
 }
 
-static void heartbeat_reason(Tracker* t, const char* reason) {
+static int heartbeat_reason(Tracker* t, const char* reason) {
     char p[4200], err[ERR_LEN];
-    track_heartbeat_now(t);
+    if (track_heartbeat_now(t)) return -1;
     tpath(t, p, sizeof p, "_run_tracker/heartbeat.json");
     json_t* hb = json_load_path(p, err);
-    if (!hb) return;
+    if (!hb) return 0;
     json_object_set_new(hb, "reason", json_string(reason ? reason : ""));
     json_write_atomic(p, hb, err);
     json_decref(hb);
+    return 0;
 }
 
-void track_event(Tracker* t, const char* type, json_t* fields) {
-    char p[4200], err[ERR_LEN], now[32];
+int track_event(Tracker* t, const char* type, json_t* fields) {
+    char p[4200], now[32];
     iso_time(now, now_wall());
     json_t* e = json_pack("{s:s, s:s, s:I}", "time", now, "event", type, "step", (json_int_t)t->step);
     if (fields) { json_object_update(e, fields); json_decref(fields); }
     tpath(t, p, sizeof p, "_run_tracker/events.jsonl");
-    if (json_append_line(p, e, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_append_line(p, e, t->err);
     json_decref(e);
+    return rc ? fail(t, EXIT_FAIL) : 0;
 }
 
-void track_default_dir(char* out, size_t cap, const char* primary) {
+int track_default_dir(char* out, size_t cap, const char* primary, char err[ERR_LEN]) {
     char d[4096];
-    path_dirname(d, sizeof d, primary);
-    snprintf(out, cap, "%s/_runs/%s", d, path_basename(primary));
+    if (path_dirname(d, sizeof d, primary, err)) return -1;
+    return path_fmt(out, cap, err, "%s/_runs/%s", d, path_basename(primary));
 }
 
 void track_prev_status(const char* run_dir, char out[16]) {
     char p[4200], err[ERR_LEN];
     out[0] = 0;
-    path_join(p, sizeof p, run_dir, "run_record.json");
-    if (!path_exists(p)) return;
+    /* a run dir too long for p holds no record (the system refuses paths that long) */
+    if (path_join(p, sizeof p, run_dir, "run_record.json", err) || !path_exists(p)) return;
     json_t* r = json_load_path(p, err);
     if (r) snprintf(out, 16, "%s", jget_str(r, "status", ""));
     json_decref(r);
@@ -179,8 +197,7 @@ void track_prev_status(const char* run_dir, char out[16]) {
 
 int track_changed_inputs(const char* run_dir, const char* const* paths, int n, char* out, size_t cap) {
     char p[4200], err[ERR_LEN], hex[HASH_HEX];
-    path_join(p, sizeof p, run_dir, "provenance.json");
-    json_t* prov = json_load_path(p, err);
+    json_t* prov = path_join(p, sizeof p, run_dir, "provenance.json", err) ? NULL : json_load_path(p, err);   /* none: all changed */
     int changed = 0;
     size_t used = 0;
     out[0] = 0;
@@ -236,9 +253,9 @@ static int settings_diff(const json_t* then, const json_t* now, const char* cons
 
 int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
                      const char* own_was, const char* own_is, const char* const* inputs, int nin, TrackRedo* r) {
-    r->moved[0] = r->why[0] = 0;
+    r->moved[0] = r->why[0] = r->err[0] = 0;
     if (!c->resume) {   /* --no-resume: start over (a completed run only with --force) */
-        track_move_aside(run_dir, c, r->moved);
+        if (track_move_aside(run_dir, c, r)) return -1;
         snprintf(r->why, sizeof r->why, "--no-resume");
         return 0;
     }
@@ -246,7 +263,7 @@ int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, 
     track_prev_status(run_dir, prev);
     if (!*prev) return 0;
     int done = !strcmp(prev, "completed");
-    path_join(p, sizeof p, run_dir, "_run_tracker/settings.json");
+    internal_check(path_join(p, sizeof p, run_dir, "_run_tracker/settings.json", err) == 0, "%s", err);   /* its record fit */
     json_t* then = path_exists(p) ? json_load_path(p, err) : NULL;
     json_t* now = cfg_to_json(spec->opts, st);
     int nset = then ? settings_diff(then, now, ignore, was, is, sizeof was) : 0;
@@ -264,25 +281,27 @@ int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, 
     snprintf(what, sizeof what, "%s%s%s%s%s%s%s%s", done ? "completed" : "started", nset ? " with " : "", nset ? was : "",
              nset ? "; now " : "", nset ? is : "", nin_changed ? (nset ? ", and " : ", but ") : "", nin_changed ? ins : "",
              nin_changed ? " changed since" : "");
-    if (!c->force)
-        die(EXIT_BADINPUT, "%s: %s — FORCE=1 to %s", run_dir, what, done ? "redo it" : "start it over");
+    if (!c->force) {
+        snprintf(r->err, sizeof r->err, "%s: %s — FORCE=1 to %s", run_dir, what, done ? "redo it" : "start it over");
+        r->err_exit = EXIT_BADINPUT;
+        return -1;
+    }
     snprintf(r->why, sizeof r->why, "%s", what);
     Common forced = *c;
     forced.force = 1;
-    track_move_aside(run_dir, &forced, r->moved);
-    return 0;
+    return track_move_aside(run_dir, &forced, r);
 }
 
-void track_guard_output(const char* run_dir, const char* output) {
-    if (!path_exists(output)) return;
-    char p[4200], err[ERR_LEN], hex[HASH_HEX], st[16];
-    path_join(p, sizeof p, run_dir, "run_record.json");
+int track_guard_output(const char* run_dir, const char* output, char err[ERR_LEN]) {
+    if (!path_exists(output)) return 0;
+    char p[4200], hex[HASH_HEX], st[16];
+    if (path_join(p, sizeof p, run_dir, "run_record.json", err)) return -1;
     if (!path_exists(p))
-        die(EXIT_BADINPUT, "%s: already there, and no run wrote it (placed by hand?): it is never overwritten. To pretrain on "
-            "your own text set corpus: {train: PATH, val: PATH} in the config (docs/operations.md); else move it away", output);
+        return errf(err, "%s: already there, and no run wrote it (placed by hand?): it is never overwritten. To pretrain on "
+                    "your own text set corpus: {train: PATH, val: PATH} in the config (docs/operations.md); else move it away", output);
     track_prev_status(run_dir, st);
-    if (strcmp(st, "completed")) return;   /* our own unfinished run's: it is redone */
-    path_join(p, sizeof p, run_dir, "provenance.json");
+    if (strcmp(st, "completed")) return 0;   /* our own unfinished run's: it is redone */
+    if (path_join(p, sizeof p, run_dir, "provenance.json", err)) return -1;
     json_t* prov = json_load_path(p, err);
     const char* rec = NULL;
     size_t i;
@@ -292,23 +311,28 @@ void track_guard_output(const char* run_dir, const char* output) {
     int edited = rec && hash_file(output, hex, err) == 0 && strcmp(rec, hex);
     json_decref(prov);
     if (edited)
-        die(EXIT_BADINPUT, "%s: changed by hand since the run in %s wrote it: it is never overwritten; move it away to regenerate it",
-            output, run_dir);
+        return errf(err, "%s: changed by hand since the run in %s wrote it: it is never overwritten; move it away to regenerate it",
+                    output, run_dir);
+    return 0;
 }
 
-void track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard) {
-    char d[4096], err[ERR_LEN];
+int track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard, char err[ERR_LEN]) {
+    char d[4096];
+    if (c->run_dir ? path_fmt(run, 4096, err, "%s", c->run_dir) : track_default_dir(run, 4096, outputs[0], err)) return -1;
+    for (int i = 0; i < n; i++)   /* every path fits before anything is made */
+        if (path_fmt(d, sizeof d, err, "%s", outputs[i])) return -1;
     for (int i = 0; i < n; i++) {
-        path_dirname(d, sizeof d, outputs[i]);
-        if (mkdir_p(d, err)) die(EXIT_BADINPUT, "%s", err);
+        internal_check(path_dirname(d, sizeof d, outputs[i], err) == 0, "%s", err);   /* shorter than the output */
+        if (mkdir_p(d, err)) return -1;
     }
-    if (c->run_dir) snprintf(run, 4096, "%s", c->run_dir);
-    else track_default_dir(run, 4096, outputs[0]);
-    for (int i = 0; guard && i < n; i++) track_guard_output(run, outputs[i]);
+    for (int i = 0; guard && i < n; i++)
+        if (track_guard_output(run, outputs[i], err)) return -1;
+    return 0;
 }
 
-void track_redo_event(Tracker* t, const TrackRedo* r) {
-    if (*r->moved) track_event(t, "discard", json_pack("{s:s, s:s}", "moved_to", r->moved, "reason", r->why));
+int track_redo_event(Tracker* t, const TrackRedo* r) {
+    if (!*r->moved) return 0;
+    return track_event(t, "discard", json_pack("{s:s, s:s}", "moved_to", r->moved, "reason", r->why));
 }
 
 /* Removes the temporaries killed writers left under dir (see is_stale_temp),
@@ -317,15 +341,16 @@ static void clear_stale_temps(const char* dir, int depth) {
     DIR* d = opendir(dir);
     if (!d) return;
     struct dirent* e;
-    char p[4400];
+    char p[4400], err[ERR_LEN];
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".trash"))) continue;
-        path_join(p, sizeof p, dir, e->d_name);
+        /* dir opened, so it is under 4096 bytes; with a name (under 256) it fits p */
+        internal_check(path_join(p, sizeof p, dir, e->d_name, err) == 0, "%s", err);
         if (is_stale_temp(e->d_name)) { rm_tree(p); continue; }
         struct stat st;
         if (depth >= 8 || lstat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
         char q[4500];
-        path_join(q, sizeof q, p, "_run_tracker");
+        internal_check(path_join(q, sizeof q, p, "_run_tracker", err) == 0, "%s", err);
         if (!path_exists(q)) clear_stale_temps(p, depth + 1);
     }
     closedir(d);
@@ -333,8 +358,8 @@ static void clear_stale_temps(const char* dir, int depth) {
 
 void track_clear_temps(Tracker* t, const char* output) {
     (void)t;   /* called with the run's lock held: no live writer owns these */
-    char d[4096], p[4400];
-    path_dirname(d, sizeof d, output);
+    char d[4096], p[4400], err[ERR_LEN];
+    if (path_dirname(d, sizeof d, output, err)) return;   /* no file that long was ever written */
     const char* base = path_basename(output);
     size_t n = strlen(base);
     DIR* dir = opendir(d);
@@ -342,16 +367,16 @@ void track_clear_temps(Tracker* t, const char* output) {
     struct dirent* e;
     while ((e = readdir(dir)))
         if (!strncmp(e->d_name, base, n) && !strncmp(e->d_name + n, ".tmp.", 5) && is_stale_temp(e->d_name)) {
-            path_join(p, sizeof p, d, e->d_name);
+            internal_check(path_join(p, sizeof p, d, e->d_name, err) == 0, "%s", err);
             rm_tree(p);
         }
     closedir(dir);
 }
 
-void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* phase) {
+int track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* phase) {
     memset(t, 0, sizeof *t);
     char err[ERR_LEN], p[4200];
-    snprintf(t->dir, sizeof t->dir, "%s", run_dir);
+    if (path_fmt(t->dir, sizeof t->dir, t->err, "%s", run_dir)) return fail(t, EXIT_BADINPUT);
     snprintf(t->tool, sizeof t->tool, "%s", spec->tool);
     snprintf(t->phase, sizeof t->phase, "%s", phase);
     snprintf(t->status, sizeof t->status, "running");
@@ -366,7 +391,7 @@ void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const voi
     const char* sub[] = {"", "_run_tracker", "logs", "control"};
     for (int i = 0; i < 4; i++) {
         tpath(t, p, sizeof p, sub[i]);
-        if (mkdir_p(p, err)) die(EXIT_BADINPUT, "%s", err);
+        if (mkdir_p(p, t->err)) return fail(t, EXIT_BADINPUT);
     }
     /* One live process per run dir: a second would interleave checkpoints.
      * flock is released by the kernel however the holder dies (kill -9 too). */
@@ -374,8 +399,9 @@ void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const voi
     int lfd = open(p, O_RDWR | O_CREAT, 0666);
     if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0) {
         char holder[32] = "?";
-        if (lfd >= 0) { ssize_t r = pread(lfd, holder, sizeof holder - 1, 0); holder[r > 0 ? r : 0] = 0; holder[strcspn(holder, "\n")] = 0; }
-        die(EXIT_BADINPUT, "%s: run dir in use by another live process (pid %s)", t->dir, holder);
+        if (lfd >= 0) { ssize_t r = pread(lfd, holder, sizeof holder - 1, 0); holder[r > 0 ? r : 0] = 0; holder[strcspn(holder, "\n")] = 0; close(lfd); }
+        errf(t->err, "%s: run dir in use by another live process (pid %s)", t->dir, holder);
+        return fail(t, EXIT_BADINPUT);
     }
     char pid[32];
     int pl = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
@@ -390,29 +416,28 @@ void track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const voi
         json_decref(r);
     }
     tpath(t, p, sizeof p, "config_resolved.yaml");
-    if (cfg_write_resolved(spec, st, c, p, err)) die(EXIT_BADINPUT, "%s", err);
+    if (cfg_write_resolved(spec, st, c, p, t->err)) return fail(t, EXIT_BADINPUT);
     tpath(t, p, sizeof p, "_run_tracker/settings.json");   /* what track_rerun_rule compares with */
     json_t* settings = cfg_to_json(spec->opts, st);
-    if (json_write_atomic(p, settings, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(p, settings, t->err);
     json_decref(settings);
-    write_env(t);
-    write_git(t);
-    g_active = t;
+    if (rc) return fail(t, EXIT_FAIL);
+    if (write_env(t) || write_git(t)) return -1;
+    g_active = t;   /* from here a tool's die() marks the run failed */
     util_set_die_hook(die_hook);
-    write_record(t, 0);
-    track_heartbeat_now(t);
-    track_event(t, "start", json_pack("{s:s, s:i}", "tool", t->tool, "pid", (int)getpid()));
+    if (write_record(t, 0) || track_heartbeat_now(t)) return -1;
+    return track_event(t, "start", json_pack("{s:s, s:i}", "tool", t->tool, "pid", (int)getpid()));
 }
 
 void track_total(Tracker* t, long total) { t->total = total; }
 void track_phase(Tracker* t, const char* phase) { snprintf(t->phase, sizeof t->phase, "%s", phase); }
 
-void track_resumed(Tracker* t, long from) {
+int track_resumed(Tracker* t, long from) {
     t->resumed_from = from;
     t->step = from;
     t->hb_step = from;
-    track_event(t, "resume", json_pack("{s:I}", "from_step", (json_int_t)from));
-    track_heartbeat_now(t);
+    if (track_event(t, "resume", json_pack("{s:I}", "from_step", (json_int_t)from))) return -1;
+    return track_heartbeat_now(t);
 }
 
 static void draw_bar(Tracker* t) {
@@ -433,7 +458,7 @@ static void draw_bar(Tracker* t) {
     if (t->step >= t->total) fputc('\n', stderr);
 }
 
-void track_progress(Tracker* t, long step, const char* unit) {
+int track_progress(Tracker* t, long step, const char* unit) {
     t->step = step;
     if (unit) snprintf(t->unit, sizeof t->unit, "%s", unit);
     double now = now_mono(), dt = now - t->hb_mono;
@@ -442,9 +467,10 @@ void track_progress(Tracker* t, long step, const char* unit) {
         /* Time-aware exponential smoothing: tau = 10 s, first sample taken as is. */
         double a = t->rate > 0 ? 1.0 - exp(-dt / 10.0) : 1.0;
         if (inst > 0 || t->rate > 0) t->rate = t->rate + a * (inst - t->rate);
-        track_heartbeat_now(t);
+        if (track_heartbeat_now(t)) return -1;
     }
     draw_bar(t);
+    return 0;
 }
 
 void track_say(Tracker* t, const char* fmt, ...) {
@@ -481,81 +507,93 @@ static int lists_output(const char* prov_path, const char* base) {
  * <dir>/_runs/<name>, or the <dir>/_runs/ run whose provenance lists it (one
  * run may write several files); a checkpoint file's run is the dir holding the
  * checkpoint dir (or the file's own dir). */
-static int upstream_run(const char* path, char* out, size_t cap) {
-    char d[4096], rec[4200];
-    track_default_dir(out, cap, path);
-    path_join(rec, sizeof rec, out, "run_record.json");
-    if (path_exists(rec)) return 1;
-    path_dirname(d, sizeof d, path);
-    char pat[4200];
-    snprintf(pat, sizeof pat, "%s/_runs/*/provenance.json", d);
+static int upstream_run(const char* path, char out[4096]) {
+    char d[4096], rec[4200], pat[4200], err[ERR_LEN];
+    /* A run dir that does not fit 4096 bytes cannot exist (the system's limit): not it. */
+    if (track_default_dir(out, 4096, path, err) == 0 && path_join(rec, sizeof rec, out, "run_record.json", err) == 0 &&
+        path_exists(rec))
+        return 1;
+    /* path exists, so it is under 4096 bytes: what follows fits */
+    internal_check(path_dirname(d, sizeof d, path, err) == 0, "%s", err);
+    internal_check(path_fmt(pat, sizeof pat, err, "%s/_runs/*/provenance.json", d) == 0, "%s", err);
     glob_t g;
     int found = 0;
     if (glob(pat, 0, NULL, &g) == 0)
         for (size_t i = 0; i < g.gl_pathc && !found; i++)
             if (lists_output(g.gl_pathv[i], path_basename(path))) {
-                path_dirname(out, cap, g.gl_pathv[i]);
+                internal_check(path_dirname(out, 4096, g.gl_pathv[i], err) == 0, "%s", err);
                 found = 1;
             }
     globfree(&g);
     if (found) return 1;
     /* A checkpoint's files: <run>/<ckpt>/model.safetensors, the run two levels up. */
     for (int up = 0; up < 2; up++) {
-        snprintf(out, cap, "%s", d);
-        path_join(rec, sizeof rec, out, "run_record.json");
+        memcpy(out, d, sizeof d);
+        internal_check(path_join(rec, sizeof rec, out, "run_record.json", err) == 0, "%s", err);
         if (path_exists(rec)) return 1;
         char parent[4096];
-        path_dirname(parent, sizeof parent, d);
-        snprintf(d, sizeof d, "%s", parent);
+        internal_check(path_dirname(parent, sizeof parent, d, err) == 0, "%s", err);
+        memcpy(d, parent, sizeof d);
     }
     return 0;
 }
 
-void track_input(Tracker* t, const char* path) {
-    char hex[HASH_HEX], err[ERR_LEN], run[4096], p[4200];
-    if (hash_file(path, hex, err)) die(EXIT_BADINPUT, "%s", err);
+int track_input(Tracker* t, const char* path) {
+    char hex[HASH_HEX], run[4096], p[4200];
+    if (hash_file(path, hex, t->err)) return fail(t, EXIT_BADINPUT);
     json_t* in = json_pack("{s:s, s:s}", "path", path, "sha256", hex);
-    if (upstream_run(path, run, sizeof run)) {
+    if (upstream_run(path, run)) {
         char st[16];
         track_prev_status(run, st);
-        if (strcmp(st, "completed"))
-            die(EXIT_BADINPUT, "%s: produced by run %s, which is '%s', not completed", path, run, st);
-        path_join(p, sizeof p, run, "provenance.json");
-        json_t* prov = path_exists(p) ? json_load_path(p, err) : NULL;
+        if (strcmp(st, "completed")) {
+            errf(t->err, "%s: produced by run %s, which is '%s', not completed", path, run, st);
+            json_decref(in);
+            return fail(t, EXIT_BADINPUT);
+        }
+        internal_check(path_join(p, sizeof p, run, "provenance.json", t->err) == 0, "%s", t->err);   /* its record fit */
+        json_t* prov = path_exists(p) ? json_load_path(p, t->err) : NULL;
         size_t i;
         json_t* o;
+        int changed = 0;
         json_array_foreach(json_object_get(prov, "outputs"), i, o) {
-            if (!strcmp(path_basename(jget_str(o, "path", "")), path_basename(path)) &&
-                strcmp(jget_str(o, "sha256", ""), hex))
-                die(EXIT_BADINPUT, "%s: content changed since run %s wrote it (sha256 %.12s, recorded %.12s); rerun that step",
-                    path, run, hex, jget_str(o, "sha256", ""));
+            if (!changed && !strcmp(path_basename(jget_str(o, "path", "")), path_basename(path)) &&
+                strcmp(jget_str(o, "sha256", ""), hex)) {
+                errf(t->err, "%s: content changed since run %s wrote it (sha256 %.12s, recorded %.12s); rerun that step",
+                     path, run, hex, jget_str(o, "sha256", ""));
+                changed = 1;
+            }
         }
         json_decref(prov);
+        if (changed) { json_decref(in); return fail(t, EXIT_BADINPUT); }
         json_object_set_new(in, "upstream_run", json_string(run));
     }
     json_array_append_new(t->inputs, in);
+    return 0;
 }
 
-void track_output(Tracker* t, const char* path) {
-    char hex[HASH_HEX], err[ERR_LEN];
-    if (hash_file(path, hex, err)) die(EXIT_FAIL, "%s", err);
+int track_output(Tracker* t, const char* path) {
+    char hex[HASH_HEX];
+    if (hash_file(path, hex, t->err)) return fail(t, EXIT_FAIL);
     FILE* f = fopen(path, "rb");
     long size = 0;
     if (f) { fseek(f, 0, SEEK_END); size = ftell(f); fclose(f); }
     json_array_append_new(t->outputs, json_pack("{s:s, s:s, s:I}", "path", path, "sha256", hex, "bytes", (json_int_t)size));
+    return 0;
 }
 
 void track_require(Tracker* t, const char* rel) { json_array_append_new(t->required, json_string(rel)); }
 
-void track_artifacts(Tracker* t) {
-    char p[4200], err[ERR_LEN];
+int track_artifacts(Tracker* t) {
+    char p[4200];
     json_t* req = json_array();
     size_t i, missing = 0;
     json_t* r;
     json_array_foreach(t->required, i, r) {
         const char* rel = json_string_value(r);
-        if (rel[0] == '/') snprintf(p, sizeof p, "%s", rel);
-        else tpath(t, p, sizeof p, rel);
+        if (rel[0] == '/' ? path_fmt(p, sizeof p, t->err, "%s", rel) : path_join(p, sizeof p, t->dir, rel, t->err)) {
+            json_decref(req);
+            return fail(t, EXIT_FAIL);
+        }
         int present = path_exists(p);
         missing += !present;
         json_array_append_new(req, json_pack("{s:s, s:b}", "path", rel, "present", present));
@@ -563,8 +601,9 @@ void track_artifacts(Tracker* t) {
     json_t* a = json_pack("{s:o, s:I, s:I}", "required", req, "present", (json_int_t)(json_array_size(t->required) - missing),
                           "missing", (json_int_t)missing);
     tpath(t, p, sizeof p, "_run_tracker/artifacts.json");
-    if (json_write_atomic(p, a, err)) die(EXIT_FAIL, "%s", err);
+    int rc = json_write_atomic(p, a, t->err);
     json_decref(a);
+    return rc ? fail(t, EXIT_FAIL) : 0;
 }
 
 void track_summary(Tracker* t, const char* key, json_t* value) {
@@ -577,42 +616,45 @@ void track_live(Tracker* t, const char* key, json_t* value) {
     json_object_set_new(t->live, key, value);
 }
 
-void track_finish(Tracker* t, const char* status, const char* reason) {
-    char p[4200], err[ERR_LEN];
+int track_finish(Tracker* t, const char* status, const char* reason) {
+    char p[4200];
     snprintf(t->status, sizeof t->status, "%s", status);
     if (!strcmp(status, "completed") && t->total > 0) t->step = t->total;
-    heartbeat_reason(t, reason);
+    if (heartbeat_reason(t, reason)) return -1;
     if (!strcmp(status, "completed")) {
         json_t* prov = json_pack("{s:s, s:O, s:O}", "tool", t->tool, "inputs", t->inputs, "outputs", t->outputs);
         tpath(t, p, sizeof p, "provenance.json");
-        if (json_write_atomic(p, prov, err)) die(EXIT_FAIL, "%s", err);
+        int rc = json_write_atomic(p, prov, t->err);
         json_decref(prov);
+        if (rc) return fail(t, EXIT_FAIL);
     }
-    track_artifacts(t);
-    write_record(t, 1);
+    if (track_artifacts(t) || write_record(t, 1)) return -1;
     const char* ev = !strcmp(status, "completed") ? "complete" : !strcmp(status, "failed") ? "fail"
                    : !strcmp(status, "paused") ? "pause" : status;
-    track_event(t, ev,
-                json_pack("{s:s, s:s, s:f}", "status", status, "reason", reason ? reason : "", "elapsed_sec", elapsed(t)));
+    if (track_event(t, ev, json_pack("{s:s, s:s, s:f}", "status", status, "reason", reason ? reason : "", "elapsed_sec", elapsed(t))))
+        return -1;
     g_active = NULL;
+    return 0;
 }
 
 /* --no-resume over earlier outputs: move them to <parent>/.trash/<time>/, never delete. */
-void track_move_aside(const char* out, const Common* c, char moved[4096]) {
-    char st[16], parent[4096], stamp[32], err[ERR_LEN];
-    moved[0] = 0;
-    if (!is_dir(out)) return;
+int track_move_aside(const char* out, const Common* c, TrackRedo* r) {
+    char st[16], parent[4096], stamp[32], dir[4096];
+    r->moved[0] = 0;
+    r->err_exit = EXIT_BADINPUT;
+    if (!is_dir(out)) return 0;
     track_prev_status(out, st);
     if (!strcmp(st, "completed") && !c->force)
-        die(EXIT_BADINPUT, "%s: a completed run; --no-resume would redo it: add --force (old outputs go to .trash/)", out);
-    path_dirname(parent, sizeof parent, out);
+        return errf(r->err, "%s: a completed run; --no-resume would redo it: add --force (old outputs go to .trash/)", out);
+    if (path_dirname(parent, sizeof parent, out, r->err)) return -1;
     iso_time(stamp, now_wall());
-    snprintf(moved, 4096, "%s/.trash/%s/%s", parent, stamp, path_basename(out));
-    for (int k = 2; path_exists(moved) && k < 1000; k++)   /* two moves in one second */
-        snprintf(moved, 4096, "%s/.trash/%s-%d/%s", parent, stamp, k, path_basename(out));
-    char dir[4096];
-    path_dirname(dir, sizeof dir, moved);
-    if (mkdir_p(dir, err)) die(EXIT_FAIL, "%s", err);
-    if (rename(out, moved) != 0) die(EXIT_FAIL, "%s: cannot move aside to %s", out, moved);
+    if (path_fmt(r->moved, sizeof r->moved, r->err, "%s/.trash/%s/%s", parent, stamp, path_basename(out))) return -1;
+    for (int k = 2; path_exists(r->moved) && k < 1000; k++)   /* two moves in one second */
+        if (path_fmt(r->moved, sizeof r->moved, r->err, "%s/.trash/%s-%d/%s", parent, stamp, k, path_basename(out))) return -1;
+    if (path_dirname(dir, sizeof dir, r->moved, r->err)) return -1;
+    r->err_exit = EXIT_FAIL;
+    if (mkdir_p(dir, r->err)) return -1;
+    if (rename(out, r->moved) != 0) return errf(r->err, "%s: cannot move aside to %s", out, r->moved);
+    return 0;
 }
 

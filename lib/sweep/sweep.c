@@ -245,13 +245,13 @@ fail:
 
 int sweep_config_check_paths(const SweepConfig* sc, const char* bin_dir, char err[ERR_LEN]) {
     char p[4200];
-    path_join(p, sizeof p, bin_dir, sc->tool);
+    if (path_join(p, sizeof p, bin_dir, sc->tool, err)) return -1;
     if (access(p, X_OK)) {
-        snprintf(err, ERR_LEN, "%s:%d: tool: %s is not an executable in %s (run make)", sc->path, yaml_line(sc->path, "tool", 0, 0), sc->tool, bin_dir);
+        errf(err, "%s:%d: tool: %s is not an executable in %s (run make)", sc->path, yaml_line(sc->path, "tool", 0, 0), sc->tool, bin_dir);
         return -1;
     }
     if (!path_exists(sc->base_config)) {
-        snprintf(err, ERR_LEN, "%s:%d: base_config: %s does not exist", sc->path, yaml_line(sc->path, "base_config", 0, 0), sc->base_config);
+        errf(err, "%s:%d: base_config: %s does not exist", sc->path, yaml_line(sc->path, "base_config", 0, 0), sc->base_config);
         return -1;
     }
     return 0;
@@ -376,9 +376,9 @@ static void now_iso_local(char out[40]) {
 int journal_open(Journal* j, const char* root, char err[ERR_LEN]) {
     memset(j, 0, sizeof *j);
     j->lock_fd = -1;
-    if (mkdir_p(root, err)) return -1;
-    path_join(j->path, sizeof j->path, root, "journal.log");
-    path_join(j->lock_path, sizeof j->lock_path, root, "journal.lock");
+    if (mkdir_p(root, err) || path_join(j->path, sizeof j->path, root, "journal.log", err) ||
+        path_join(j->lock_path, sizeof j->lock_path, root, "journal.lock", err))
+        return -1;
     unsigned char u[16];
     int fd = open("/dev/urandom", O_RDONLY);
     if (fd < 0 || read(fd, u, 16) != 16) {
@@ -391,7 +391,7 @@ int journal_open(Journal* j, const char* root, char err[ERR_LEN]) {
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-%d", u[0], u[1], u[2], u[3], u[4], u[5],
              u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15], (int)getpid());
     j->lock_fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (j->lock_fd < 0) { snprintf(err, ERR_LEN, "%s: %s", j->lock_path, strerror(errno)); return -1; }
+    if (j->lock_fd < 0) { errf(err, "%s: %s", j->lock_path, strerror(errno)); return -1; }
     return 0;
 }
 
@@ -400,7 +400,7 @@ void journal_close(Journal* j) { if (j->lock_fd >= 0) close(j->lock_fd); j->lock
 int journal_lock(Journal* j, char err[ERR_LEN]) {
     while (flock(j->lock_fd, LOCK_EX)) {
         if (errno == EINTR) continue;
-        snprintf(err, ERR_LEN, "%s: flock: %s", j->lock_path, strerror(errno));
+        errf(err, "%s: flock: %s", j->lock_path, strerror(errno));
         return -1;
     }
     return 0;
@@ -816,18 +816,17 @@ int sweep_propose(const SweepConfig* sc, const Study* s, double* internal) {
 
 /* ---- claims and next work ---------------------------------------------- */
 
-void sweep_trial_dir(char* out, size_t cap, const char* root, int trial) {
+int sweep_trial_dir(char* out, size_t cap, const char* root, int trial, char err[ERR_LEN]) {
     char rel[64];
     snprintf(rel, sizeof rel, "trials/trial_%04d", trial);
-    path_join(out, cap, root, rel);
+    return path_join(out, cap, root, rel, err);
 }
 
 int sweep_claim_write(const char* root, int trial, const char* worker_id, const char* status, char err[ERR_LEN]) {
     char d[4200], p[4300], host[256] = "";
-    sweep_trial_dir(d, sizeof d, root, trial);
-    if (mkdir_p(d, err)) return -1;
+    if (sweep_trial_dir(d, sizeof d, root, trial, err) || path_join(p, sizeof p, d, "sweep_claim.json", err) || mkdir_p(d, err))
+        return -1;
     gethostname(host, sizeof host - 1);
-    path_join(p, sizeof p, d, "sweep_claim.json");
     json_t* c = json_pack("{s:s, s:i, s:s, s:s, s:f}", "worker_id", worker_id, "pid", (int)getpid(), "host", host, "status",
                           status, "updated", now_wall());
     int rc = json_write_atomic(p, c, err);
@@ -835,10 +834,10 @@ int sweep_claim_write(const char* root, int trial, const char* worker_id, const 
     return rc;
 }
 
+/* NULL when there is none (a path too long for p is too long to exist). */
 static json_t* read_claim(const char* root, int trial) {
     char d[4200], p[4300], err[ERR_LEN];
-    sweep_trial_dir(d, sizeof d, root, trial);
-    path_join(p, sizeof p, d, "sweep_claim.json");
+    if (sweep_trial_dir(d, sizeof d, root, trial, err) || path_join(p, sizeof p, d, "sweep_claim.json", err)) return NULL;
     return path_exists(p) ? json_load_path(p, err) : NULL;
 }
 
@@ -866,11 +865,11 @@ static int get_path_num(json_t* o, const char* key, double* v) {
 
 int sweep_read_objective(const SweepConfig* sc, const char* trial_dir, double* v, char err[ERR_LEN]) {
     char p[4400];
-    path_join(p, sizeof p, trial_dir, sc->objective_file);
+    if (path_join(p, sizeof p, trial_dir, sc->objective_file, err)) return -1;
     json_t* o = json_load_path(p, err);
     if (!o) return -1;
     int rc = get_path_num(o, sc->objective, v);
-    if (rc) snprintf(err, ERR_LEN, "%s: no finite number at '%s'", p, sc->objective);
+    if (rc) errf(err, "%s: no finite number at '%s'", p, sc->objective);
     json_decref(o);
     return rc;
 }
@@ -879,7 +878,7 @@ int sweep_read_objective(const SweepConfig* sc, const char* trial_dir, double* v
  * FAIL it and enqueue a retry with the same params. */
 static int recover(Journal* j, const SweepConfig* sc, const char* root, const Study* s, const Trial* t, char err[ERR_LEN]) {
     char d[4200], rerr[ERR_LEN];
-    sweep_trial_dir(d, sizeof d, root, t->number);
+    if (sweep_trial_dir(d, sizeof d, root, t->number, err)) return -1;
     RunStat rs;
     runstat_load(&rs, d, sc->stale_sec);
     int tool_live = !strcmp(rs.status, "running");   /* fresh heartbeat, or a live pid */
@@ -906,8 +905,7 @@ static int recover(Journal* j, const SweepConfig* sc, const char* root, const St
 
 static int start_trial(Journal* j, const char* root, int trial, char err[ERR_LEN]) {
     char d[4200];
-    sweep_trial_dir(d, sizeof d, root, trial);
-    if (sweep_claim_write(root, trial, j->worker_id, "running", err)) return -1;
+    if (sweep_trial_dir(d, sizeof d, root, trial, err) || sweep_claim_write(root, trial, j->worker_id, "running", err)) return -1;
     return journal_set_user_attr(j, trial, "run_dir", json_string(d), err);
 }
 
@@ -920,7 +918,7 @@ int sweep_next(Journal* j, const SweepConfig* sc, const char* root, int resume, 
         if (journal_create_study(j, sc, err)) goto fail;
         s.created = 1;
     } else if (strcmp(s.name, sc->name)) {
-        snprintf(err, ERR_LEN, "%s: holds study '%s', not '%s'", j->path, s.name, sc->name);
+        errf(err, "%s: holds study '%s', not '%s'", j->path, s.name, sc->name);
         goto fail;
     }
     int running = 0;
@@ -1123,8 +1121,8 @@ static int write_top(const SweepConfig* sc, const char* path, json_t* over, cons
 
 int sweep_report(const SweepConfig* sc, const char* root, long top_k, FILE* f, char err[ERR_LEN]) {
     char jp[4200];
-    path_join(jp, sizeof jp, root, "journal.log");
-    if (!path_exists(jp)) { snprintf(err, ERR_LEN, "%s: no journal (is this a sweep's --out_root?)", jp); return -1; }
+    if (path_join(jp, sizeof jp, root, "journal.log", err)) return -1;
+    if (!path_exists(jp)) { errf(err, "%s: no journal (is this a sweep's --out_root?)", jp); return -1; }
     Study s;
     if (journal_replay(jp, sc, &s, err)) return -1;
     int cnt[5] = {0};
@@ -1192,21 +1190,21 @@ int sweep_report(const SweepConfig* sc, const char* root, long top_k, FILE* f, c
     int rc = 0;
     if (top_k > 0) {
         char dir[4200];
-        path_join(dir, sizeof dir, root, "top");
-        if (mkdir_p(dir, err)) { rc = -1; goto out; }
+        if (path_join(dir, sizeof dir, root, "top", err) || mkdir_p(dir, err)) { rc = -1; goto out; }
         for (long k = 0; k < top_k && k < nc; k++) {
             Trial* t = &s.trials[ord[k]];
             json_t* over = json_deep_copy(sc->fixed_args);
             for (int p = 0; p < sc->np; p++) json_object_set_new(over, sc->params[p].name, param_external(&sc->params[p], t->internal[p]));
-            char path[4300], name[64], header[600];
+            char path[4300], name[64], *header;
             snprintf(name, sizeof name, "top_%ld.yaml", k + 1);
-            path_join(path, sizeof path, dir, name);
-            snprintf(header, sizeof header,
-                     "# sweep %s: rank %ld, trial %d, %s = %.6g (%s)\n# base: %s, section %s overridden with the trial's params.\n"
-                     "# Run: bin/%s --config %s %s <run dir>\n",
-                     s.name, k + 1, t->number, sc->objective, t->value, sc->maximize ? "maximize" : "minimize", sc->base_config,
-                     sc->section, sc->tool, path, sc->run_dir_flag);
+            if (path_join(path, sizeof path, dir, name, err)) { json_decref(over); rc = -1; goto out; }
+            internal_check(asprintf(&header,
+                                    "# sweep %s: rank %ld, trial %d, %s = %.6g (%s)\n# base: %s, section %s overridden with the trial's params.\n"
+                                    "# Run: bin/%s --config %s %s <run dir>\n",
+                                    s.name, k + 1, t->number, sc->objective, t->value, sc->maximize ? "maximize" : "minimize",
+                                    sc->base_config, sc->section, sc->tool, path, sc->run_dir_flag) >= 0, "out of memory");
             rc = write_top(sc, path, over, header, err);
+            free(header);
             json_decref(over);
             if (rc) goto out;
             fprintf(f, "wrote %s\n", path);

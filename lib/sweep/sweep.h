@@ -137,7 +137,8 @@ typedef struct {
 int  sweep_next(Journal* j, const SweepConfig* sc, const char* root, int resume, Next* out, char err[ERR_LEN]);
 /* Claim bookkeeping for a running trial: refresh (liveness), mark paused. */
 int  sweep_claim_write(const char* root, int trial, const char* worker_id, const char* status, char err[ERR_LEN]);
-void sweep_trial_dir(char* out, size_t cap, const char* root, int trial);
+/* <root>/trials/trial_NNNN; -1 (err) when it does not fit in cap. */
+int  sweep_trial_dir(char* out, size_t cap, const char* root, int trial, char err[ERR_LEN]);
 /* Reads the objective from a finished trial dir: 0 and *v, or -1 with err. */
 int  sweep_read_objective(const SweepConfig* sc, const char* trial_dir, double* v, char err[ERR_LEN]);
 /* Records a finished trial under the lock, unless someone already finished it. */

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     if (model_config_validate(&c, "bench", err)) { fprintf(stderr, "%s\n", err); return 2; }
     Model m;
     model_build(&m, &c, 0);
-    model_use_device(&m, device, precision);
+    if (model_use_device(&m, device, precision, err)) die(EXIT_BADINPUT, "%s", err);
     int* x = malloc(B * T * sizeof(int));
     int* y = malloc(B * T * sizeof(int));
     Rng r;

@@ -69,3 +69,13 @@ printf 'garbage\n' >"$T/tok/foreign.model"
 expect_err pack_foreign_tokenizer 2 "foreign.model" $BIN/pack-bins --tokenizer "$T/tok/foreign.model" --input "$T/d/train.txt" --output "$T/b/train.bin"
 expect_err pack_missing_text 2 "nothere.txt: cannot open" $BIN/pack-bins --tokenizer "$T/tok/t.model" --input "$T/nothere.txt" --output "$T/b/train.bin"
 [ "$(sha256sum "$T/b/train.bin")" = "$binsum" ] && pass pack_errors_leave_bin_intact || fail pack_errors_leave_bin_intact "train.bin changed"
+
+# A path too long to fit (over 4095 bytes): refused, exit 2, one line naming the problem,
+# before anything is written (never a silently shortened path).
+long=$T/long/$(printf 'd%.0s123456789/' $(seq 500))
+expect_err path_too_long_output 2 "path too long \\(over [0-9]+ bytes\\)" $G --train_lines 5 --val_lines 5 --train_out "${long}train.txt" --val_out "${long}val.txt"
+[ ! -e "$T/long" ] && pass path_too_long_output_writes_nothing || fail path_too_long_output_writes_nothing "$(find "$T/long" | head -3)"
+expect_err path_too_long_run_dir 2 "path too long \\(over [0-9]+ bytes\\)" $G --train_lines 5 --val_lines 5 --train_out "$T/lr/train.txt" --val_out "$T/lr/val.txt" --run_dir "$long"
+[ ! -e "$T/lr" ] && [ ! -e "$T/long" ] && pass path_too_long_run_dir_writes_nothing || fail path_too_long_run_dir_writes_nothing "$(ls "$T/lr" "$T/long" 2>&1 | head -3)"
+expect_err path_too_long_pretrain_out 2 "path too long \\(over [0-9]+ bytes\\)" $BIN/pretrain --train_bin "$T/b/train.bin" --val_bin "$T/b/train.bin" --model "$ROOT/configs/model/ci.yaml" --seq_len 32 --micro_bs 1 --out "${long}run"
+[ ! -e "$T/long" ] && pass path_too_long_pretrain_writes_nothing || fail path_too_long_pretrain_writes_nothing "$(find "$T/long" | head -3)"
