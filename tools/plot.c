@@ -33,7 +33,7 @@ static void figure(Figs* f, const char* stem, int w, int h, int (*draw)(Canvas*,
     static const char* const ext[] = {".png", ".pdf"};
     for (int k = 0; k < 2; k++) {
         snprintf(name, sizeof name, "%s%s", stem, ext[k]);
-        path_join(p, sizeof p, f->dir, name);
+        if (path_join(p, sizeof p, f->dir, name, err)) die(EXIT_BADINPUT, "%s", err);
         track_clear_temps(f->t, p);   /* a killed plot's half-written file (outside the run dir) */
     }
     Canvas cv;
@@ -41,14 +41,14 @@ static void figure(Figs* f, const char* stem, int w, int h, int (*draw)(Canvas*,
     if (draw(&cv, data)) {
         for (int k = 0; k < 2; k++) {
             snprintf(name, sizeof name, "%s%s", stem, ext[k]);
-            path_join(p, sizeof p, f->dir, name);
+            if (path_join(p, sizeof p, f->dir, name, err)) die(EXIT_BADINPUT, "%s", err);
             if ((k == 0 ? canvas_save_png : canvas_save_pdf)(&cv, p, err)) die(EXIT_FAIL, "%s", err);
-            track_output(f->t, p);
+            if (track_output(f->t, p)) die(f->t->err_exit, "%s", f->t->err);
             json_array_append_new(f->made, json_string(name));
         }
     } else track_say(f->t, "plot: warning: skipping %s: %s", stem, why);
     canvas_free(&cv);
-    track_progress(f->t, ++f->done, name);
+    if (track_progress(f->t, ++f->done, name)) die(f->t->err_exit, "%s", f->t->err);
 }
 
 /* What the figures are drawn from, all read before any is drawn. */
@@ -100,17 +100,17 @@ static void read_inputs(Runs* r, const PlotArgs* a, const PipelineCfg* pc, const
     runs_sdft(r, in->sdft_run);
     if (*a->sdft_run) snprintf(in->sdft_run, sizeof in->sdft_run, "%s", a->sdft_run);
     if (in->sdft_run[0]) {
-        snprintf(p, sizeof p, "%s/%s/metrics.jsonl", r->dir, in->sdft_run);
+        if (path_fmt(p, sizeof p, err, "%s/%s/metrics.jsonl", r->dir, in->sdft_run)) die(EXIT_BADINPUT, "%s", err);
         if (!path_exists(p)) runs_note(r, "%s: missing; no SDFT figure", p);
         else need(!(in->sdft_metrics = runs_jsonl_array(r, p, err)), err);
         for (size_t i = 0; in->sdft_metrics && i < json_array_size(in->sdft_metrics); i++)
             if (!json_is_number(json_object_get(json_array_get(in->sdft_metrics, i), "step")))
                 die(EXIT_BADINPUT, "%s:%zu: 'step' missing or not a number", p, i + 1);
-        snprintf(p, sizeof p, "%s/%s/sdft_eval_report.json", r->dir, in->sdft_run);
+        if (path_fmt(p, sizeof p, err, "%s/%s/sdft_eval_report.json", r->dir, in->sdft_run)) die(EXIT_BADINPUT, "%s", err);
         in->sdft_report = path_exists(p) ? runs_json(r, p, err) : json_object();
         need(!in->sdft_report, err);
     }
-    snprintf(p, sizeof p, "%s/suite/retention_ppl.json", r->dir);
+    if (path_fmt(p, sizeof p, err, "%s/suite/retention_ppl.json", r->dir)) die(EXIT_BADINPUT, "%s", err);
     if (!path_exists(p)) runs_note(r, "%s: missing; no retention figure", p);
     else need(!(in->retention = runs_json(r, p, err)), err);
     static const char* keys[] = {"base_ppl", "updated_ppl", "abs_delta", "rel_delta"};
@@ -130,11 +130,14 @@ static void free_inputs(Inputs* in) {
 int main(int argc, char** argv) {
     PlotArgs a;
     Common c;
-    cfg_cli(&PLOT_SPEC, argc, argv, &a, &c);
+    char err[ERR_LEN];
+    int cli = cfg_cli(&PLOT_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     PipelineCfg pc;
     PipelinePlan plan;
-    pipeline_load(c.config_path, &pc, &plan);
-    char err[ERR_LEN], p[4400], run[4400], paper[4400];
+    if (pipeline_load(c.config_path, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);
+    char p[4400], run[4400], paper[4400];
     if (!is_dir(a.runs_dir)) die(EXIT_BADINPUT, "--runs_dir %s: not a directory", a.runs_dir);
     Runs r;
     runs_open(&r, a.runs_dir);
@@ -144,13 +147,13 @@ int main(int argc, char** argv) {
     Canvas probe;   /* the font, before any file is written */
     if (canvas_init(&probe, 1, 1, C_WHITE, a.font, err)) die(EXIT_BADINPUT, "%s", err);
     canvas_free(&probe);
-    if (*a.paper_dir) snprintf(paper, sizeof paper, "%s", a.paper_dir);
-    else path_dirname(paper, sizeof paper, a.fig_dir);
+    if (*a.paper_dir ? path_fmt(paper, sizeof paper, err, "%s", a.paper_dir) : path_dirname(paper, sizeof paper, a.fig_dir, err))
+        die(EXIT_BADINPUT, "%s", err);
     if (mkdir_p(a.fig_dir, err)) die(EXIT_BADINPUT, "%s", err);
-    if (c.run_dir) snprintf(run, sizeof run, "%s", c.run_dir);
-    else path_join(run, sizeof run, a.fig_dir, "_runs/plot");
+    if (c.run_dir ? path_fmt(run, sizeof run, err, "%s", c.run_dir) : path_join(run, sizeof run, a.fig_dir, "_runs/plot", err))
+        die(EXIT_BADINPUT, "%s", err);
     Tracker t;
-    track_open(&t, run, &PLOT_SPEC, &a, &c, "plot");
+    if (track_open(&t, run, &PLOT_SPEC, &a, &c, "plot")) die(t.err_exit, "%s", t.err);
     for (size_t i = 0; i < json_array_size(r.read); i++) track_input(&t, json_string_value(json_array_get(r.read, i)));
     for (size_t i = 0; i < json_array_size(r.notes); i++)
         track_say(&t, "plot: warning: %s", json_string_value(json_array_get(r.notes, i)));
@@ -169,36 +172,36 @@ int main(int argc, char** argv) {
 
     /* F2: the LaTeX tables, macros and results registry (lib/paper/report). */
     for (int i = 0; i < REPORT_NFILES; i++) {
-        path_join(p, sizeof p, paper, REPORT_FILES[i]);
+        if (path_join(p, sizeof p, paper, REPORT_FILES[i], err)) die(EXIT_BADINPUT, "%s", err);
         track_clear_temps(&t, p);
     }
     if (report_write(a.runs_dir, paper, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);
     for (int i = 0; i < REPORT_NFILES; i++) {
-        path_join(p, sizeof p, paper, REPORT_FILES[i]);
+        if (path_join(p, sizeof p, paper, REPORT_FILES[i], err)) die(EXIT_BADINPUT, "%s", err);
         if (path_exists(p)) track_output(&t, p);
     }
 
     /* F3: the one document (lib/paper/paper): report.tex, compiled to report.pdf. */
     PaperIn pin = {a.runs_dir, paper, a.fig_dir, c.config_path ? c.config_path : "(no config)", &pc, &plan};
-    path_join(p, sizeof p, paper, "report.tex");
+    if (path_join(p, sizeof p, paper, "report.tex", err)) die(EXIT_BADINPUT, "%s", err);
     track_clear_temps(&t, p);
     if (paper_write_tex(&pin, err)) die(EXIT_BADINPUT, "%s", err);
-    track_output(&t, p);
-    track_progress(&t, 8, "report.tex");
+    if (track_output(&t, p)) die(t.err_exit, "%s", t.err);
+    if (track_progress(&t, 8, "report.tex")) die(t.err_exit, "%s", t.err);
     if (*a.pdflatex) {
         char scratch[4400];
-        path_join(scratch, sizeof scratch, run, "logs/latex");
-        path_join(p, sizeof p, paper, "report.pdf");
+        if (path_join(scratch, sizeof scratch, run, "logs/latex", err)) die(EXIT_BADINPUT, "%s", err);
+        if (path_join(p, sizeof p, paper, "report.pdf", err)) die(EXIT_BADINPUT, "%s", err);
         track_clear_temps(&t, p);
         if (paper_compile(paper, scratch, a.pdflatex, err)) die(EXIT_FAIL, "%s", err);
-        track_output(&t, p);
+        if (track_output(&t, p)) die(t.err_exit, "%s", t.err);
     }
-    track_progress(&t, 9, "report.pdf");
+    if (track_progress(&t, 9, "report.pdf")) die(t.err_exit, "%s", t.err);
 
     track_summary(&t, "figures", json_incref(f.made));
     track_say(&t, "plot: %zu figures (PNG and PDF) in %s; tables and report.tex%s in %s", json_array_size(f.made) / 2, a.fig_dir,
               *a.pdflatex ? ", report.pdf" : "", paper);
-    track_finish(&t, "completed", "");
+    if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     json_decref(f.made);
     free_inputs(in);
     free(in);

@@ -37,24 +37,26 @@ static int on_step(void* ctx, const SdftRun* r, const json_t* row, const json_t*
         if (!strcmp(v, "AMBER")) track_say(t, "sdft: AMBER at step %ld: val ppl %+.2f%% of the base", r->step, 100 * rel);
         if (!strcmp(v, "RED")) track_say(t, "sdft: RED at step %ld; sdft_latest stays at step %ld", r->step, r->last_pass);
         else {
-            char d[4096];
-            ckpt_dir_name(d, sizeof d, r->a->out, "sdft", r->step);
-            track_event(t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)r->step));
+            char d[4096], err[ERR_LEN];
+            if (ckpt_dir_name(d, sizeof d, r->a->out, "sdft", r->step, err)) die(EXIT_BADINPUT, "%s", err);
+            if (track_event(t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)r->step))) die(t->err_exit, "%s", t->err);
         }
         track_live(t, "val_ppl", json_copy(json_object_get(row, "val_ppl")));
         track_live(t, "gate", json_copy(json_object_get(row, "gate")));
     }
     track_live(t, "kl", json_copy(json_object_get(row, "kl")));
-    track_progress(t, r->step, NULL);
-    return control_pause_requested();
+    if (track_progress(t, r->step, NULL)) die(t->err_exit, "%s", t->err);
+    int asked = control_pause_requested();
+    if (asked < 0) die(t->err_exit, "%s", t->err);
+    return asked;
 }
 
 /* The threshold build-sdft used, for the empty-demo message (from its run's resolved config). */
 static void demo_threshold(const char* data, char* out, size_t cap) {
     char run[4096], p[4200], err[ERR_LEN];
     snprintf(out, cap, "its min_reward");
-    track_default_dir(run, sizeof run, data);
-    path_join(p, sizeof p, run, "config_resolved.yaml");
+    if (track_default_dir(run, sizeof run, data, err)) die(EXIT_BADINPUT, "%s", err);
+    if (path_join(p, sizeof p, run, "config_resolved.yaml", err)) return;
     size_t len;
     char* s = path_exists(p) ? read_file(p, &len, err) : NULL;
     char* k = s ? strstr(s, "min_reward:") : NULL;
@@ -62,11 +64,18 @@ static void demo_threshold(const char* data, char* out, size_t cap) {
     free(s);
 }
 
+__attribute__((noreturn)) static void pause_exit(Tracker* t, const char* resume_state) {
+    if (control_pause(t, resume_state)) die(t->err_exit, "%s", t->err);
+    exit(EXIT_PAUSED);
+}
+
 int main(int argc, char** argv) {
     SdftArgs a;
     Common c;
-    cfg_cli(&SDFT_SPEC, argc, argv, &a, &c);
     char err[ERR_LEN], p[4200];
+    int cli = cfg_cli(&SDFT_SPEC, argc, argv, &a, &c, err);
+    if (cli < 0) die(EXIT_BADINPUT, "%s", err);
+    if (cli) return 0;   /* --help */
     omp_set_num_threads(c.threads > 0 ? (int)c.threads : threads_share());   /* threads: 0 = my share of the machine */
     Gate* gates;
     int ngates;
@@ -94,49 +103,51 @@ int main(int argc, char** argv) {
     if (ckpt_load_weights(a.ckpt, &S, err)) die(EXIT_BADINPUT, "%s", err);
     if (*a.init_from && ckpt_load_weights(a.init_from, &T, err)) die(EXIT_BADINPUT, "%s", err);
     if (!*a.init_from) memcpy(T.params, S.params, S.num_params * sizeof(float));
-    model_use_device(&S, a.device, a.precision);
-    model_use_device(&T, a.device, a.precision);
+    if (model_use_device(&S, a.device, a.precision, err)) die(EXIT_BADINPUT, "%s", err);
+    if (model_use_device(&T, a.device, a.precision, err)) die(EXIT_BADINPUT, "%s", err);
     if (tok_vocab_size(tok) != S.V)
         die(EXIT_BADINPUT, "%s: vocab %d differs from the model's %d (%s): mismatched tokenizer and checkpoint", a.tokenizer,
             tok_vocab_size(tok), S.V, a.ckpt);
     if (ckpt_check_tokenizer(a.ckpt, S.tokenizer_sha256, a.tokenizer, NULL, err)) die(EXIT_BADINPUT, "%s", err);
     char tok_dir[4096], tok_json[4200];   /* beside the weights of every checkpoint, when train-tokenizer wrote one */
-    path_dirname(tok_dir, sizeof tok_dir, a.tokenizer);
-    path_join(tok_json, sizeof tok_json, tok_dir, "tokenizer.json");
+    if (path_dirname(tok_dir, sizeof tok_dir, a.tokenizer, err)) die(EXIT_BADINPUT, "%s", err);
+    if (path_join(tok_json, sizeof tok_json, tok_dir, "tokenizer.json", err)) die(EXIT_BADINPUT, "%s", err);
     if (path_exists(tok_json)) S.tokenizer_json = tok_json;
-    if (a.gate_val_seq_len > S.Tmax) cfg_refuse(&c, "gate_val_seq_len", "%ld exceeds the model's seq_len %d", a.gate_val_seq_len, S.Tmax);
-    if (a.max_new_tokens >= S.Tmax) cfg_refuse(&c, "max_new_tokens", "%ld leaves no room for a prompt", a.max_new_tokens);
+    if (a.gate_val_seq_len > S.Tmax) die(EXIT_BADINPUT, "%s: gate_val_seq_len: %ld exceeds the model's seq_len %d", cfg_where(&c), a.gate_val_seq_len, S.Tmax);
+    if (a.max_new_tokens >= S.Tmax) die(EXIT_BADINPUT, "%s: max_new_tokens: %ld leaves no room for a prompt", cfg_where(&c), a.max_new_tokens);
     Bin val;
     if (bin_open(&val, a.gate_val_bin, err)) die(EXIT_BADINPUT, "%s", err);
     if (val.vocab > S.V) die(EXIT_BADINPUT, "%s: vocab %d exceeds the model's %d", a.gate_val_bin, val.vocab, S.V);
     if (ckpt_check_tokenizer(a.ckpt, S.tokenizer_sha256, a.gate_val_bin, val.tok_sha256, err)) die(EXIT_BADINPUT, "%s", err);
     if ((long)val.ntok < a.gate_val_seq_len + 1) die(EXIT_BADINPUT, "%s: too few tokens for one gate sequence", a.gate_val_bin);
     char wpath[4200];
-    path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors");
+    if (path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);
     /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
     static const char* const ignore[] = {"ckpt", "tokenizer", "data", "out", "gate_val_bin", "device", NULL};
     const char* ins[] = {a.data, wpath, a.gate_val_bin};
-    TrackRedo redo;
-    if (track_rerun_rule(a.out, &SDFT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo)) {
+    TrackRedo redo = {0};
+    int done = track_rerun_rule(a.out, &SDFT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo);
+    if (done < 0) die(redo.err_exit, "%s", redo.err);
+    if (done) {
         printf("sdft: %s is complete with these settings and inputs; nothing to do\n", a.out);
         return 0;
     }
     Tracker t;
-    track_open(&t, a.out, &SDFT_SPEC, &a, &c, "sdft");
+    if (track_open(&t, a.out, &SDFT_SPEC, &a, &c, "sdft")) die(t.err_exit, "%s", t.err);
     track_summary(&t, "device", kernels_json(S.k));
     control_install(&t);
-    track_redo_event(&t, &redo);
-    track_input(&t, a.data);
-    track_input(&t, wpath);
-    track_input(&t, a.gate_val_bin);
+    if (track_redo_event(&t, &redo)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, a.data)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, wpath)) die(t.err_exit, "%s", t.err);
+    if (track_input(&t, a.gate_val_bin)) die(t.err_exit, "%s", t.err);
     if (*a.init_from) {
         char ip[4200];
-        path_join(ip, sizeof ip, a.init_from, "model.safetensors");
-        track_input(&t, is_dir(a.init_from) ? ip : a.init_from);
+        if (path_join(ip, sizeof ip, a.init_from, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);
+        if (track_input(&t, is_dir(a.init_from) ? ip : a.init_from)) die(t.err_exit, "%s", t.err);
     }
     track_total(&t, a.steps);
     json_t* mcj = model_config_to_json(&mc);
-    path_join(p, sizeof p, a.out, "model_config.json");
+    if (path_join(p, sizeof p, a.out, "model_config.json", err)) die(EXIT_BADINPUT, "%s", err);
     if (json_write_atomic(p, mcj, err)) die(EXIT_FAIL, "%s", err);
     SdftRun r;
     sdft_run_open(&r, &a, &S, &T, tok, demos, tasks, nd, &val);
@@ -144,26 +155,26 @@ int main(int argc, char** argv) {
     if (resumed < 0) die(EXIT_FAIL, "%s", err);
     if (resumed) {
         track_say(&t, "sdft: resuming from %s (step %ld)", r.resumed_from, r.step);
-        track_resumed(&t, r.step);
+        if (track_resumed(&t, r.step)) die(t.err_exit, "%s", t.err);
     }
     track_say(&t, "sdft: %ld demos from %s, base val ppl %.4f, best-of-%ld on the demo tasks %.4f", nd, a.data, r.base_ppl,
               a.best_of_k, r.bok_before);
     int rc = sdft_train(&r, gates, ngates, on_step, &t, err);
     if (rc < 0) die(EXIT_FAIL, "%s", err);
     if (rc == 2) { track_finish(&t, "gated", "gate RED"); return EXIT_GATED; }
-    if (rc == 1) control_pause_exit(&t, "_resume/state_latest");
+    if (rc == 1) pause_exit(&t, "_resume/state_latest");
     /* The published model is the last one that passed. */
     if (sdft_finish(&r, err)) die(EXIT_FAIL, "%s", err);
-    path_join(p, sizeof p, a.out, "sdft_eval_report.json");
-    track_output(&t, p);
+    if (path_join(p, sizeof p, a.out, "sdft_eval_report.json", err)) die(EXIT_BADINPUT, "%s", err);
+    if (track_output(&t, p)) die(t.err_exit, "%s", t.err);
     const char* req[] = {"sdft_latest", "model_config.json", "metrics.jsonl", "sdft_eval_report.json"};
     for (int i = 0; i < 4; i++) track_require(&t, req[i]);
     track_say(&t, "sdft: done at step %ld%s; published step %ld: val ppl %.4f (base %.4f), best-of-%ld %.4f -> %.4f", r.step,
               r.red_step >= 0 ? " (stopped by a RED gate)" : "", r.last_pass, r.final_ppl, r.base_ppl, a.best_of_k, r.bok_before,
               r.bok_after);
-    track_finish(&t, "completed", r.red_step >= 0 ? "gate RED: kept the last passing checkpoint" : "");
+    if (track_finish(&t, "completed", r.red_step >= 0 ? "gate RED: kept the last passing checkpoint" : "")) die(t.err_exit, "%s", t.err);
     char resume_dir[4200];   /* the resume state of a finished run */
-    path_join(resume_dir, sizeof resume_dir, a.out, "_resume");
+    if (path_join(resume_dir, sizeof resume_dir, a.out, "_resume", err)) die(EXIT_BADINPUT, "%s", err);
     if (rm_tree(resume_dir)) fprintf(stderr, "sdft: could not remove %s\n", resume_dir);
     return 0;
 }

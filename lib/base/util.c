@@ -167,19 +167,6 @@ int path_dirname(char* out, size_t cap, const char* path, char err[ERR_LEN]) {
     return path_fmt(out, cap, err, "%.*s", (int)(s - path), path);
 }
 
-void path_join_unchecked(char* out, size_t cap, const char* a, const char* b) {
-    size_t n = strlen(a);
-    if (n && a[n - 1] == '/') snprintf(out, cap, "%s%s", a, b);
-    else snprintf(out, cap, "%s/%s", a, b);
-}
-
-void path_dirname_unchecked(char* out, size_t cap, const char* path) {
-    const char* s = strrchr(path, '/');
-    if (!s) { snprintf(out, cap, "."); return; }
-    if (s == path) { snprintf(out, cap, "/"); return; }
-    snprintf(out, cap, "%.*s", (int)(s - path), path);
-}
-
 const char* path_basename(const char* path) {
     const char* s = strrchr(path, '/');
     return s ? s + 1 : path;

@@ -8,7 +8,9 @@
  * exit code. Two exceptions: the *_check wrappers (running out of memory is not an
  * input error) and internal_check (a broken invariant is a bug, not an input error).
  * Paths are built with path_fmt / path_join / path_dirname, which refuse (never
- * shorten) a path that does not fit its buffer. */
+ * shorten) a path that does not fit its buffer.
+ * Does not own: what a tool's exit means for a run (lib/run/track marks it failed through
+ * the die hook), writing files atomically (lib/base/atomic), reading config (lib/base/config). */
 #ifndef DD_UTIL_H
 #define DD_UTIL_H
 #include <stddef.h>
@@ -62,9 +64,6 @@ int   is_dir(const char* path);
 __attribute__((format(printf, 4, 5))) int path_fmt(char* out, size_t cap, char err[ERR_LEN], const char* fmt, ...);
 int   path_join(char* out, size_t cap, const char* a, const char* b, char err[ERR_LEN]);   /* a/b, one slash */
 int   path_dirname(char* out, size_t cap, const char* path, char err[ERR_LEN]);           /* "." when none */
-/* The unchecked forms, for the files not yet converted (lib/legacy_paths.h). */
-void  path_join_unchecked(char* out, size_t cap, const char* a, const char* b);
-void  path_dirname_unchecked(char* out, size_t cap, const char* path);
 const char* path_basename(const char* path);
 
 /* Worker threads for `threads: 0`, "my share" of the machine: the online cores, divided

@@ -225,7 +225,27 @@ static void value_text(const json_t* v, char* out, size_t cap) {
 }
 
 /* "lr 0.001, steps 8" (then) and "0.002, 16" (now): the result-affecting settings that differ. */
-static int settings_diff(const json_t* then, const json_t* now, const char* const* ignore, char* was, char* is, size_t cap) {
+/* The JSON of key's default, as cfg_to_json writes a value (NULL: no default or no such key). */
+static json_t* default_json(const Opt* opts, const char* key) {
+    const Opt* o = cfg_find(opts, key);
+    if (!o || !o->def) return NULL;
+    Opt one[2] = {*o, {0}};
+    one[0].off = 0;
+    union { long l; double d; int i; const char* s; json_t* j; } v;   /* every option field type */
+    memset(&v, 0, sizeof v);
+    char err[ERR_LEN];
+    if (cfg_set(&one[0], &v, o->def, "default", err)) return NULL;
+    json_t* obj = cfg_to_json(one, &v);
+    json_t* d = json_incref(json_object_get(obj, key));
+    json_decref(obj);
+    if (o->type == OPT_JSON) json_decref(v.j);
+    return d;
+}
+
+/* A key the earlier run's settings do not have (an option added since) counts as its
+ * default there: adding an option with the old behaviour as its default redoes nothing. */
+static int settings_diff(const Opt* opts, const json_t* then, const json_t* now, const char* const* ignore, char* was, char* is,
+                         size_t cap) {
     int n = 0;
     size_t uw = 0, ui = 0;
     was[0] = is[0] = 0;
@@ -235,6 +255,12 @@ static int settings_diff(const json_t* then, const json_t* now, const char* cons
         int skip = 0;
         for (int k = 0; ignore && ignore[k]; k++) skip |= !strcmp(ignore[k], key);
         json_t* old = json_object_get(then, key);
+        if (!skip && !old) {
+            json_t* d = default_json(opts, key);
+            int same = d && json_equal(d, v);
+            json_decref(d);
+            if (same) continue;
+        }
         if (skip || (old && json_equal(old, v)) || (!old && json_is_null(v))) continue;
         char a[256], b[256];
         value_text(old, a, sizeof a);
@@ -266,7 +292,7 @@ int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, 
     internal_check(path_join(p, sizeof p, run_dir, "_run_tracker/settings.json", err) == 0, "%s", err);   /* its record fit */
     json_t* then = path_exists(p) ? json_load_path(p, err) : NULL;
     json_t* now = cfg_to_json(spec->opts, st);
-    int nset = then ? settings_diff(then, now, ignore, was, is, sizeof was) : 0;
+    int nset = then ? settings_diff(spec->opts, then, now, ignore, was, is, sizeof was) : 0;
     if (own_was && *own_was) {   /* a difference the tool derives itself */
         size_t lw = strlen(was), li = strlen(is);
         snprintf(was + lw, sizeof was - lw, "%s%s", nset ? ", " : "", own_was);

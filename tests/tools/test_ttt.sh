@@ -78,6 +78,16 @@ S --out_root "$T/k" --mode ttt >"$T/lk" 2>&1; rc=$?
 [ $rc -eq 0 ] && [ ! -e "$T/k/$task/state" ] && cmp -s "$T/k/$task/result.json" "$T/t1/$task/result.json" \
   && pass ttt_finished_task_state_cleared || fail ttt_finished_task_state_cleared "rc=$rc $(ls "$T/k/$task") $(tail -2 "$T/lk")"
 S --out_root "$T/t1" --mode ttt >"$T/l4" 2>&1 && grep -q "nothing to do" "$T/l4" && pass ttt_completed_is_noop || fail ttt_completed_is_noop "$(cat "$T/l4")"
+# A run made before an option existed (its settings lack adam_eps and weight_decay): the
+# new option at its default is no difference, so the completed run is still complete.
+cp -r "$T/t1" "$T/old"
+python3 -c "import json,sys; p=sys.argv[1]; s=json.load(open(p)); [s.pop(k) for k in ('adam_eps', 'weight_decay')]; json.dump(s, open(p,'w'))" \
+  "$T/old/_run_tracker/settings.json"
+S --out_root "$T/old" --mode ttt >"$T/l5" 2>&1 && grep -q "nothing to do" "$T/l5" && pass ttt_new_option_at_default_is_noop \
+  || fail ttt_new_option_at_default_is_noop "$(cat "$T/l5")"
+S --out_root "$T/old" --mode ttt --adam_eps 1e-6 >"$T/l6" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "completed with adam_eps (unset); now " "$T/l6" && pass ttt_new_option_changed_is_refused \
+  || fail ttt_new_option_changed_is_refused "rc=$rc $(cat "$T/l6")"
 
 # Common random numbers: at every step of every task, ttt with lr 0 draws what best-of-N
 # draws (reuse 0) and what search draws (reuse 1): the same samples, tokens and rewards.
