@@ -26,7 +26,8 @@ static const ToolSpec SPEC = {"pipeline-vars", "pipeline",
     "Print the config's `pipeline:` names as 'PIPE_<KEY> := value' lines for Make, and its seed lists\n"
     "as 'PIPE_SEEDS := 0 1' and 'PIPE_ABLATION_SEEDS := 0' (seeds, ablation_seeds and primary checked).\n"
     "--settings_dir DIR (first): also write DIR/<section>.json, each section's resolved settings (defaults,\n"
-    "then the config), only where they changed: the per-run settings stamps of the phase makefiles.", PIPELINE_OPTS};
+    "then the config), only where they changed: the per-run settings stamps of the phase makefiles.", PIPELINE_OPTS,
+    specs_check_config};
 
 int main(int argc, char** argv) {
     const char* settings_dir = NULL;

@@ -2,22 +2,12 @@
  * line/column, which is what makes the errors point at the right place. */
 #include "config.h"
 #include "atomic.h"
-#include "specs.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
-
-/* Top-level sections that belong to some tool of the project (lib/cli/specs), and the
- * pipeline's. A tool reads its own and skips these; any other top-level key is a typo
- * and an error. */
-static int known_section(const char* key) {
-    if (!strcmp(key, "pipeline")) return 1;
-    for (int i = 0; ALL_SPECS[i]; i++) if (!strcmp(ALL_SPECS[i]->section, key)) return 1;
-    return 0;
-}
 
 static const char* type_name(OptType t) {
     switch (t) {
@@ -330,15 +320,36 @@ int cfg_load_mem(const char* path, const char* buf, size_t len, const char* sect
             if (apply_mapping(&y, v, section, opts, st, err)) goto done;
             continue;
         }
-        if (!known_section(key)) {
-            char w[600];
-            where_of(&y, k, w, sizeof w);
-            errf(err, "%s: unknown top-level key '%s'", w, key);
-            goto done;
-        }
     }
     rc = 0;
 done:
+    yaml_document_delete(&y.doc);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int cfg_check_top_keys(const char* path, const char* buf, size_t len, CfgKnownSection known, char err[ERR_LEN]) {
+    Yaml y = {.path = path};
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char*)buf, len);
+    if (!yaml_parser_load(&parser, &y.doc)) {   /* cfg_load_mem names the YAML error */
+        yaml_parser_delete(&parser);
+        return 0;
+    }
+    int rc = 0;
+    yaml_node_t* root = yaml_document_get_root_node(&y.doc);
+    for (yaml_node_pair_t* p = root && root->type == YAML_MAPPING_NODE ? root->data.mapping.pairs.start : NULL;
+         p && p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t* k = yaml_document_get_node(&y.doc, p->key);
+        if (!k || k->type != YAML_SCALAR_NODE) continue;   /* cfg_load_mem refuses it */
+        const char* key = (const char*)k->data.scalar.value;
+        if (cfg_find(COMMON_OPTS, key) || known(key)) continue;
+        char w[600];
+        where_of(&y, k, w, sizeof w);
+        rc = errf(err, "%s: unknown top-level key '%s'", w, key);
+        break;
+    }
     yaml_document_delete(&y.doc);
     yaml_parser_delete(&parser);
     return rc;
@@ -395,7 +406,7 @@ int cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c, ch
     }
     if (c->config_path && cfg_load(c->config_path, spec->section, spec->opts, st, c, err)) return -1;
     /* The whole file, every tool's section, before any work: a typo anywhere surfaces now. */
-    if (c->config_path && specs_check_config(c->config_path, err)) return -1;
+    if (c->config_path && spec->check_config && spec->check_config(c->config_path, err)) return -1;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         if (!strcmp(a, "--config")) { i++; continue; }

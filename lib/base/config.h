@@ -35,6 +35,9 @@ typedef struct {
     const char* section;   /* its section in a project config, e.g. "gen_corpus" */
     const char* usage;     /* one paragraph for --help */
     const Opt*  opts;      /* terminated by {0} */
+    /* The whole project config, every section (lib/cli/specs: specs_check_config); cfg_cli
+     * runs it before any work. NULL: the tool's own section only. */
+    int (*check_config)(const char* path, char err[ERR_LEN]);
 } ToolSpec;
 
 /* Settings every tool has. Top-level config keys `cost_per_hour` and
@@ -59,6 +62,12 @@ int  cfg_cli(const ToolSpec* spec, int argc, char** argv, void* st, Common* c, c
  * the option mapping (model configs). */
 int  cfg_defaults(const Opt* opts, void* st, char err[ERR_LEN]);
 int  cfg_load(const char* path, const char* section, const Opt* opts, void* st, Common* c, char err[ERR_LEN]);
+/* Whether a top-level key of a project config is a section some tool reads. */
+typedef int (*CfgKnownSection)(const char* key);
+/* Every top-level key of the file is a common key (threads, cost_per_hour) or known:
+ * else -1, "file:line:col: unknown top-level key 'k'" (cfg_load_mem reads one section
+ * and skips the rest; this is the check that the rest exist). */
+int  cfg_check_top_keys(const char* path_for_errors, const char* buf, size_t len, CfgKnownSection known, char err[ERR_LEN]);
 int  cfg_load_mem(const char* path_for_errors, const char* buf, size_t len, const char* section, const Opt* opts,
                   void* st, Common* c, char err[ERR_LEN]);
 int  cfg_set(const Opt* o, void* st, const char* text, const char* where, char err[ERR_LEN]);

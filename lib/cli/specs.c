@@ -20,7 +20,7 @@ const ToolSpec BUILD_SDFT_SPEC = {"build-sdft", "build_sdft",
     "Build the SDFT demonstration file: for every task of --tasks_jsonl, read <suite_root>/<task_id>/result.json\n"
     "and keep the task if its best_reward >= --min_reward, as one JSONL line {task_id, family, prompt,\n"
     "demonstration (the best solution), reward, source_run}. No task passing is a result: an empty file\n"
-    "and a warning.", BUILD_SDFT_OPTS};
+    "and a warning.", BUILD_SDFT_OPTS, specs_check_config};
 
 const Opt CHECK_ARTIFACTS_OPTS[] = {
     {"root", OPT_STR, offsetof(CheckArtifactsArgs, root), NULL, OPT_RANGE_NONE, "output root of the config, e.g. out/tiny"},
@@ -33,7 +33,7 @@ const Opt CHECK_ARTIFACTS_OPTS[] = {
 const ToolSpec CHECK_ARTIFACTS_SPEC = {"check-artifacts", "check_artifacts",
     "For every run dir listed in the manifest under --root, list the required artifacts and whether\n"
     "each is present, then a summary table. Exit 0 when all are present, 1 when any is missing,\n"
-    "2 on a bad manifest. `make check` runs it for CONFIG.", CHECK_ARTIFACTS_OPTS};
+    "2 on a bad manifest. `make check` runs it for CONFIG.", CHECK_ARTIFACTS_OPTS, specs_check_config};
 
 const Opt GATE_OPTS[] = {
     {"metrics", OPT_STR, offsetof(GateArgs, metrics), NULL, OPT_RANGE_NONE, "a JSON object file, or JSONL (one object per line, e.g. metrics.jsonl)"},
@@ -45,7 +45,7 @@ const Opt GATE_OPTS[] = {
 const ToolSpec GATE_SPEC = {"gate", "gate",
     "Evaluate gates on a metrics file. For a JSONL file a gate with `at` reads the line whose step\n"
     "equals it, one without `at` the last line that has the metric. Prints one verdict line per gate.\n"
-    "Exit 0: all GREEN or AMBER; 3: any RED; 2: bad input or a metric not found.", GATE_OPTS};
+    "Exit 0: all GREEN or AMBER; 3: any RED; 2: bad input or a metric not found.", GATE_OPTS, specs_check_config};
 
 const Opt IMPORT_CORPUS_OPTS[] = {
     {"train", OPT_STR, offsetof(ImportCorpusArgs, train), "", OPT_RANGE_NONE,
@@ -59,7 +59,7 @@ const Opt IMPORT_CORPUS_OPTS[] = {
 const ToolSpec IMPORT_CORPUS_SPEC = {"import-corpus", "corpus",
     "Your own text in place of the synthetic corpus: copy the config's corpus.train and corpus.val (flags\n"
     "--train, --val) to --train_out and --val_out, their hashes in provenance.json. A file already at an\n"
-    "output that no run of this tool wrote (placed by hand) is never overwritten: exit 2.", IMPORT_CORPUS_OPTS};
+    "output that no run of this tool wrote (placed by hand) is never overwritten: exit 2.", IMPORT_CORPUS_OPTS, specs_check_config};
 
 const Opt GEN_CORPUS_OPTS[] = {
     {"seed", OPT_INT, offsetof(GenCorpusArgs, seed), "0", 0, 4294967295.0, "corpus seed; same seed, byte-identical output"},
@@ -73,7 +73,7 @@ const Opt GEN_CORPUS_OPTS[] = {
 
 const ToolSpec GEN_CORPUS_SPEC = {"gen-corpus", "gen_corpus",
     "Generate the synthetic language corpus: one example per line (grammar sentences, facts,\n"
-    "numbers and arithmetic; docs/corpus.md). Train and val come from separate streams of one seed.", GEN_CORPUS_OPTS};
+    "numbers and arithmetic; docs/corpus.md). Train and val come from separate streams of one seed.", GEN_CORPUS_OPTS, specs_check_config};
 
 const Opt GEN_TASKS_OPTS[] = {
     {"seed", OPT_INT, offsetof(GenTasksArgs, seed), "0", 0, 4294967295.0, "task seed; same seed, byte-identical files"},
@@ -94,7 +94,7 @@ const ToolSpec GEN_TASKS_SPEC = {"gen-tasks", "gen_tasks",
     "Generate the discovery tasks: verifiable problems with graded rewards in [0, 1] (reach a\n"
     "target with arithmetic, build a word meeting constraints, order items; docs/tasks.md).\n"
     "Train and held-out come from one seed and never share a prompt, and never a prompt the corpus\n"
-    "shows (task_reserved); --corpus checks that against the pretraining text itself.", GEN_TASKS_OPTS};
+    "shows (task_reserved); --corpus checks that against the pretraining text itself.", GEN_TASKS_OPTS, specs_check_config};
 
 const Opt PACK_BINS_OPTS[] = {
     {"tokenizer", OPT_STR, offsetof(PackBinsArgs, tokenizer), NULL, OPT_RANGE_NONE, "the .model written by train-tokenizer"},
@@ -107,7 +107,7 @@ const Opt PACK_BINS_OPTS[] = {
 
 const ToolSpec PACK_BINS_SPEC = {"pack-bins", "pack_bins",
     "Encode a text file with a trained tokenizer into a packed token bin (1024-byte header, then\n"
-    "uint16 tokens, or uint32 when the vocab exceeds 65535; docs/formats.md).", PACK_BINS_OPTS};
+    "uint16 tokens, or uint32 when the vocab exceeds 65535; docs/formats.md).", PACK_BINS_OPTS, specs_check_config};
 
 const Opt PLOT_OPTS[] = {
     {"runs_dir", OPT_STR, offsetof(PlotArgs, runs_dir), NULL, OPT_RANGE_NONE, "run outputs to read (out/<config>/runs)"},
@@ -128,7 +128,7 @@ const ToolSpec PLOT_SPEC = {"plot", "plot",
     "(suite/<run>_seed<s>/summary.jsonl and <task>/result.json at the seeds of the config's pipeline: section, pretrain\n"
     "and SDFT run dirs found by their files, suite/retention_ppl.json), then the LaTeX tables and results registry under\n"
     "--paper_dir, with the paired comparisons the config declares (pipeline.primary). A figure whose inputs are missing\n"
-    "is skipped with a warning; a malformed input is an error (exit 2).", PLOT_OPTS};
+    "is skipped with a warning; a malformed input is an error (exit 2).", PLOT_OPTS, specs_check_config};
 
 const Opt PRETRAIN_OPTS[] = {
     {"train_bin", OPT_STR, offsetof(PretrainArgs, train_bin), NULL, OPT_RANGE_NONE, "training token bin"},
@@ -163,7 +163,7 @@ const Opt PRETRAIN_OPTS[] = {
 const ToolSpec PRETRAIN_SPEC = {"pretrain", "pretrain",
     "Pretrain the GPT (+mHC, docs/model.md) with AdamW, warmup + cosine decay, gradient clipping and\n"
     "accumulation. Writes ckpt_step_NNNNNNN/ (safetensors + resume state), ckpt_latest, model_config.json,\n"
-    "pretrain_config.json, metrics.jsonl. Resumes from the newest valid checkpoint by default.", PRETRAIN_OPTS};
+    "pretrain_config.json, metrics.jsonl. Resumes from the newest valid checkpoint by default.", PRETRAIN_OPTS, specs_check_config};
 
 const Opt GENERATE_OPTS[] = {
     {"ckpt", OPT_STR, offsetof(GenerateArgs, ckpt), NULL, OPT_RANGE_NONE, "checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
@@ -188,7 +188,7 @@ const ToolSpec GENERATE_SPEC = {"generate", "generate",
     "What a model writes: num_samples completions of --prompt (or of a task's prompt, each with its\n"
     "verifier's score), from a checkpoint and optionally a LoRA adapter, with the suite's sampler (KV cache,\n"
     "temperature, top-k, top-p; a completion ends at <eos>, <pad> or a newline). Deterministic per seed\n"
-    "and independent of the thread count. Writes nothing but stdout.", GENERATE_OPTS};
+    "and independent of the thread count. Writes nothing but stdout.", GENERATE_OPTS, specs_check_config};
 
 const Opt RETENTION_OPTS[] = {
     {"base_ckpt", OPT_STR, offsetof(RetentionArgs, base_ckpt), NULL, OPT_RANGE_NONE, "base checkpoint dir (e.g. runs/pretrain_base/ckpt_latest)"},
@@ -208,7 +208,7 @@ const ToolSpec RETENTION_SPEC = {"retention", "retention",
     "Perplexity of a base and an updated checkpoint on the same batches of the val bin: batch k holds\n"
     "batch_size sequences of seq_len + 1 contiguous tokens (inputs and next-token targets), taken from the\n"
     "start of the bin at a stride of seq_len. ppl = exp(mean cross-entropy). Writes --out: base_ppl,\n"
-    "updated_ppl, abs_delta (updated - base), rel_delta (updated / base - 1), losses and what was evaluated.", RETENTION_OPTS};
+    "updated_ppl, abs_delta (updated - base), rel_delta (updated / base - 1), losses and what was evaluated.", RETENTION_OPTS, specs_check_config};
 
 const Opt SDFT_OPTS[] = {
     {"ckpt", OPT_STR, offsetof(SdftArgs, ckpt), NULL, OPT_RANGE_NONE, "base checkpoint (e.g. runs/pretrain_base/ckpt_latest)"},
@@ -244,7 +244,7 @@ const Opt SDFT_OPTS[] = {
 const ToolSpec SDFT_SPEC = {"sdft", "sdft",
     "Self-distillation of discovered solutions (SPEC §12) with a val-perplexity gate. Writes\n"
     "sdft_step_NNNNNNN/ (published only when the gate passed; step 0 is the base), sdft_latest,\n"
-    "model_config.json, metrics.jsonl, sdft_eval_report.json. Resume state lives in _resume/.", SDFT_OPTS};
+    "model_config.json, metrics.jsonl, sdft_eval_report.json. Resume state lives in _resume/.", SDFT_OPTS, specs_check_config};
 
 const Opt SWEEP_OPTS[] = {
     {"sweep_config", OPT_STR, offsetof(SweepArgs, sweep_config), "", OPT_RANGE_NONE, "sweep config YAML (configs/sweeps/)"},
@@ -261,7 +261,7 @@ const ToolSpec SWEEP_SPEC = {"sweep", "sweep",
     "  sweep --report --out_root R [--top_k K] [--sweep_config S.yaml]\n"
     "The store R/journal.log is Optuna's JournalStorage format. Touch R/control/stop.request to let running\n"
     "trials finish and stop, R/control/pause.request to pause them (continue with --resume).\n"
-    "Exit codes: 0 done or stopped, 1 failure, 2 bad input, 75 paused.", SWEEP_OPTS};
+    "Exit codes: 0 done or stopped, 1 failure, 2 bad input, 75 paused.", SWEEP_OPTS, specs_check_config};
 
 const Opt TRAIN_TOKENIZER_OPTS[] = {
     {"input", OPT_STR, offsetof(TrainTokenizerArgs, input), NULL, OPT_RANGE_NONE, "training text, one example per line"},
@@ -274,7 +274,7 @@ const Opt TRAIN_TOKENIZER_OPTS[] = {
 
 const ToolSpec TRAIN_TOKENIZER_SPEC = {"train-tokenizer", "train_tokenizer",
     "Train a byte-level BPE tokenizer (every byte has a token; <eos> = 256, <pad> = 257) on a text\n"
-    "file. Formats: docs/formats.md. Deterministic: the same input gives byte-identical files.", TRAIN_TOKENIZER_OPTS};
+    "file. Formats: docs/formats.md. Deterministic: the same input gives byte-identical files.", TRAIN_TOKENIZER_OPTS, specs_check_config};
 
 const Opt TTT_OPTS[] = {
     {"tasks", OPT_STR, offsetof(TttArgs, tasks), NULL, OPT_RANGE_NONE, "tasks JSONL (gen-tasks)"},
@@ -324,7 +324,7 @@ const ToolSpec TTT_SPEC = {"ttt", "ttt",
     "<out_root>/summary.jsonl and <task_id>/result.json (+ metrics.jsonl, adapter_step_N/lora.safetensors\n"
     "in ttt mode). Rerunning skips finished tasks. --shard i/n splits the\n"
     "tasks across processes that share <out_root>; the shard that finds every result.json present writes\n"
-    "summary.jsonl (--merge 1 rebuilds it without sampling). See docs/scale.md.", TTT_OPTS};
+    "summary.jsonl (--merge 1 rebuilds it without sampling). See docs/scale.md.", TTT_OPTS, specs_check_config};
 
 const Opt WATCH_OPTS[] = {
     {"root", OPT_STR, offsetof(WatchArgs, root), "", OPT_RANGE_NONE, "show a table of every run dir under this root"},
@@ -344,7 +344,7 @@ const ToolSpec WATCH_SPEC = {"watch", "watch",
     "Print a run's heartbeat as a progress line (phase, status, step/total, rate, ETA, heartbeat age):\n"
     "  watch --run_dir out/tiny/runs/pretrain_base --follow --stop_on_terminal\n"
     "or a table of every run under a root:  watch --root out/tiny [--watch 15] [--costs 1]\n"
-    "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", WATCH_OPTS};
+    "Flags --follow and --stop_on_terminal may be given bare (meaning 1).", WATCH_OPTS, specs_check_config};
 
 const ToolSpec* const ALL_SPECS[] = {&IMPORT_CORPUS_SPEC, &BUILD_SDFT_SPEC, &CHECK_ARTIFACTS_SPEC, &GATE_SPEC, &GEN_CORPUS_SPEC, &GEN_TASKS_SPEC, &GENERATE_SPEC, &PACK_BINS_SPEC, &PLOT_SPEC, &PRETRAIN_SPEC, &RETENTION_SPEC, &SDFT_SPEC, &SWEEP_SPEC, &TRAIN_TOKENIZER_SPEC, &TTT_SPEC, &WATCH_SPEC, NULL};
 
@@ -367,9 +367,17 @@ static int pipeline_model(const char* path, const char* key, const char* file, M
     return 0;
 }
 
+/* Top-level sections that belong to some tool of the project, and the pipeline's. A tool
+ * reads its own and skips these; any other top-level key is a typo and an error. */
+static int known_section(const char* key) {
+    if (!strcmp(key, "pipeline")) return 1;
+    for (int i = 0; ALL_SPECS[i]; i++) if (!strcmp(ALL_SPECS[i]->section, key)) return 1;
+    return 0;
+}
+
 /* The checks of specs_check_config on the file's text, read once. */
 static int check_config(const char* path, const char* buf, size_t len, char err[ERR_LEN]) {
-    if (check_sections(path, buf, len, err)) return -1;
+    if (cfg_check_top_keys(path, buf, len, known_section, err) || check_sections(path, buf, len, err)) return -1;
     PipelineCfg pc;
     PipelinePlan plan;
     if (cfg_defaults(PIPELINE_OPTS, &pc, err) || cfg_load_mem(path, buf, len, "pipeline", PIPELINE_OPTS, &pc, NULL, err)) return -1;
