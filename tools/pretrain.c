@@ -249,17 +249,16 @@ int main(int argc, char** argv) {
         track_live(&t, "tokens_per_s", json_real(tok_s));
         if (last_val >= 0) track_live(&t, "val_loss", json_real(last_val));
         /* Gates on this step's metrics: AMBER warns; RED stops (exit 3, status gated). */
-        GateVerdict worst = GATE_GREEN;
-        for (int g = 0; g < ngates; g++) {
-            const char* mname = gates[g].metric;
-            json_t* mv = json_object_get(row, mname);
-            if (!json_is_number(mv) || !gate_applies(&gates[g], mname, step)) continue;
-            GateVerdict v = gate_eval(&gates[g], json_number_value(mv));
-            json_t* rec = gate_record(&gates[g], step, json_number_value(mv), v);
-            track_say(&t, "gate %s: %s = %.4f at step %ld", gate_verdict_name(v), mname, json_number_value(mv), step);
-            if (track_event(&t, "gate", rec)) die(t.err_exit, "%s", t.err);
-            if (v > worst) worst = v;
+        json_t* recs = json_array();
+        GateVerdict worst = gates_check(gates, ngates, row, step, recs, NULL);
+        size_t gi;
+        json_t* rec;
+        json_array_foreach(recs, gi, rec) {
+            track_say(&t, "gate %s: %s = %.4f at step %ld", jget_str(rec, "verdict", ""), jget_str(rec, "metric", ""),
+                      jget_num(rec, "value", 0), step);
+            if (track_event(&t, "gate", json_incref(rec))) die(t.err_exit, "%s", t.err);
         }
+        json_decref(recs);
         if (worst != GATE_GREEN) json_object_set_new(row, "gate", json_string(gate_verdict_name(worst)));
         if (lead && json_append_line(metrics, row, err)) die(EXIT_FAIL, "%s", err);
         json_decref(row);
