@@ -8,6 +8,7 @@
 #include "json.h"
 #include "sample.h"
 #include "sdft.h"
+#include "specs.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
