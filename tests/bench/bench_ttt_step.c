@@ -24,6 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A path under a dir given on the command line, or exit 2 naming it. */
+static void join(char* out, size_t cap, const char* a, const char* b) {
+    char err[ERR_LEN];
+    if (path_join(out, cap, a, b, err)) die(EXIT_BADINPUT, "%s", err);
+}
+
 static void put(StTensor* t, const char* name, StDtype dt, int ndim, int64_t d0, int64_t d1, const void* data, size_t nbytes) {
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
@@ -38,7 +44,7 @@ static void must(int rc, const char* err) {
 static void dump_model(const char* dir, const Model* m, const ModelConfig* cfg) {
     char p[4200], err[ERR_LEN];
     json_t* c = model_config_to_json(cfg);
-    path_join(p, sizeof p, dir, "config.json");
+    join(p, sizeof p, dir, "config.json");
     must(json_write_atomic(p, c, err), err);
     json_decref(c);
     StTensor* t = calloc_check(m->ntensors, sizeof *t);
@@ -46,7 +52,7 @@ static void dump_model(const char* dir, const Model* m, const ModelConfig* cfg) 
         const ParamInfo* q = &m->info[i];
         put(&t[i], q->name, ST_F32, q->ndim, q->shape[0], q->shape[1], m->params + q->offset, q->numel * sizeof(float));
     }
-    path_join(p, sizeof p, dir, "weights.safetensors");
+    join(p, sizeof p, dir, "weights.safetensors");
     must(st_write(p, t, m->ntensors, NULL, err), err);
     free(t);
 }
@@ -104,7 +110,7 @@ int main(int argc, char** argv) {
     if (dump) {
         must(mkdir_p(dump, err), err);
         dump_model(dump, &m, &c);
-        path_join(p, sizeof p, dump, "lora.safetensors");
+        join(p, sizeof p, dump, "lora.safetensors");
         must(lora_save(p, lo, &m, 0, err), err);
     }
     TaskResult tr;
@@ -125,21 +131,21 @@ int main(int argc, char** argv) {
         put(&bt[0], "prompts", ST_I32, 2, N, P, pbuf, (size_t)N * P * sizeof(int));
         put(&bt[1], "out", ST_I32, 2, N, G, out, (size_t)N * G * sizeof(int));
         put(&bt[2], "advantages", ST_F32, 1, N, 0, A, N * sizeof(float));
-        path_join(p, sizeof p, dump, "batch.safetensors");
+        join(p, sizeof p, dump, "batch.safetensors");
         must(st_write(p, bt, 3, NULL, err), err);
-        path_join(p, sizeof p, dump, "lora_after.safetensors");
+        join(p, sizeof p, dump, "lora_after.safetensors");
         must(lora_save(p, lo, &m, 0, err), err);
         memcpy(lo->params, lo->grads, lo->num_params * sizeof(float));   /* the gradients, under the adapter's names */
-        path_join(p, sizeof p, dump, "lora_grads.safetensors");
+        join(p, sizeof p, dump, "lora_grads.safetensors");
         must(lora_save(p, lo, &m, 0, err), err);
         float o[2] = {(float)loss, (float)kl};
         StTensor ot[1];
         put(&ot[0], "loss_kl", ST_F32, 1, 2, 0, o, sizeof o);
-        path_join(p, sizeof p, dump, "outputs.safetensors");
+        join(p, sizeof p, dump, "outputs.safetensors");
         must(st_write(p, ot, 1, NULL, err), err);
         json_t* meta = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "lr", lr, "kl_lambda", kl_lambda, "beta1", tc.adam_beta1,
                                  "beta2", tc.adam_beta2, "eps", tc.adam_eps, "rank", (int)rank);
-        path_join(p, sizeof p, dump, "meta.json");
+        join(p, sizeof p, dump, "meta.json");
         must(json_write_atomic(p, meta, err), err);
         json_decref(meta);
     }
