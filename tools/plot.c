@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
         die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &PLOT_SPEC, &a, &c, "plot")) die(t.err_exit, "%s", t.err);
-    for (size_t i = 0; i < json_array_size(r.read); i++) track_input(&t, json_string_value(json_array_get(r.read, i)));
+    for (size_t i = 0; i < json_array_size(r.read); i++)
+        if (track_input(&t, json_string_value(json_array_get(r.read, i)))) die(t.err_exit, "%s", t.err);
     for (size_t i = 0; i < json_array_size(r.notes); i++)
         track_say(&t, "plot: warning: %s", json_string_value(json_array_get(r.notes, i)));
     in->ndiff = report_differences(a.runs_dir, &pc, &plan, in->diff, 16, err);
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
     if (report_write(a.runs_dir, paper, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);
     for (int i = 0; i < REPORT_NFILES; i++) {
         if (path_join(p, sizeof p, paper, REPORT_FILES[i], err)) die(EXIT_BADINPUT, "%s", err);
-        if (path_exists(p)) track_output(&t, p);
+        if (path_exists(p) && track_output(&t, p)) die(t.err_exit, "%s", t.err);
     }
 
     /* F3: the one document (lib/paper/paper): report.tex, compiled to report.pdf. */

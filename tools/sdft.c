@@ -28,7 +28,8 @@ static int on_step(void* ctx, const SdftRun* r, const json_t* row, const json_t*
     Tracker* t = ctx;
     size_t k;
     json_t* rec;
-    json_array_foreach(records, k, rec) track_event(t, "gate", json_incref(rec));
+    json_array_foreach(records, k, rec)
+        if (track_event(t, "gate", json_incref(rec))) die(t->err_exit, "%s", t->err);
     if (json_object_get(row, "val_ppl")) {
         const char* v = jget_str(row, "gate", "");
         double ppl = jget_num(row, "val_ppl", 0), rel = jget_num(row, "val_ppl_rel_delta", 0);
@@ -161,7 +162,10 @@ int main(int argc, char** argv) {
               a.best_of_k, r.bok_before);
     int rc = sdft_train(&r, gates, ngates, on_step, &t, err);
     if (rc < 0) die(EXIT_FAIL, "%s", err);
-    if (rc == 2) { track_finish(&t, "gated", "gate RED"); return EXIT_GATED; }
+    if (rc == 2) {
+        if (track_finish(&t, "gated", "gate RED")) die(t.err_exit, "%s", t.err);
+        return EXIT_GATED;
+    }
     if (rc == 1) pause_exit(&t, "_resume/state_latest");
     /* The published model is the last one that passed. */
     if (sdft_finish(&r, err)) die(EXIT_FAIL, "%s", err);

@@ -202,7 +202,10 @@ int main(int argc, char** argv) {
     track_say(&t, "ttt: %ld tasks, mode %s: mean best reward %.4f, mean reward %.4f -> %s", nt, a.mode, best_sum / nt,
               mean_sum / nt, p);
     GateVerdict worst = check_gates(&t, gates, ngates, a.ttt_steps, best_sum / nt, mean_sum / nt);
-    if (worst == GATE_RED) { track_finish(&t, "gated", "gate RED"); return EXIT_GATED; }
+    if (worst == GATE_RED) {
+        if (track_finish(&t, "gated", "gate RED")) die(t.err_exit, "%s", t.err);
+        return EXIT_GATED;
+    }
     if (track_finish(&t, "completed", "")) die(t.err_exit, "%s", t.err);
     json_decref(results);
     free(tasks);

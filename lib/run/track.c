@@ -42,7 +42,7 @@ static void die_hook(const char* line) {
     char p[4200], err[ERR_LEN];
     tpath(t, p, sizeof p, "logs/stdout.log");
     append_record(p, line, err);
-    track_finish(t, "failed", line);   /* best effort: the tool is exiting with its own code */
+    if (track_finish(t, "failed", line)) return;   /* best effort: the tool is exiting with its own code */
 }
 
 static void cpu_model(char* out, size_t cap) {

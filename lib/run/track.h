@@ -12,6 +12,8 @@
  * Does not own: pause signals and files (control), checkpoints (ckpt). */
 #ifndef DD_TRACK_H
 #define DD_TRACK_H
+/* A failure a caller must act on (it is in t->err / err): ignoring the result is a warning. */
+#define DD_MUST __attribute__((warn_unused_result))
 #include <jansson.h>
 #include "config.h"
 
@@ -41,31 +43,31 @@ typedef struct {
 } Tracker;
 
 /* Creates the run dir and its contract files, records start (or resume). */
-int  track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st,
+DD_MUST int  track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st,
                 const Common* c, const char* phase);
 /* Default run dir for a tool whose outputs are plain files: <dir>/_runs/<name>;
  * -1 (err) when it does not fit in cap. */
-int  track_default_dir(char* out, size_t cap, const char* primary_output, char err[ERR_LEN]);
+DD_MUST int  track_default_dir(char* out, size_t cap, const char* primary_output, char err[ERR_LEN]);
 
 void track_total(Tracker* t, long total);
-int  track_resumed(Tracker* t, long from_step);
+DD_MUST int  track_resumed(Tracker* t, long from_step);
 void track_phase(Tracker* t, const char* phase);
 /* Progress: heartbeat at most once a second (or when step == total). */
-int  track_progress(Tracker* t, long step, const char* unit);
-int  track_heartbeat_now(Tracker* t);
-int  track_event(Tracker* t, const char* type, json_t* fields);   /* steals fields (may be NULL) */
+DD_MUST int  track_progress(Tracker* t, long step, const char* unit);
+DD_MUST int  track_heartbeat_now(Tracker* t);
+DD_MUST int  track_event(Tracker* t, const char* type, json_t* fields);   /* steals fields (may be NULL) */
 /* Prints (unless quiet) and appends to logs/stdout.log; a failed append is not an error. */
 __attribute__((format(printf, 2, 3))) void track_say(Tracker* t, const char* fmt, ...);
 
 /* Provenance. track_input refuses (EXIT_BADINPUT) an input whose producing run is
  * incomplete or whose content changed since that run wrote it. */
-int  track_input(Tracker* t, const char* path);
-int  track_output(Tracker* t, const char* path);
+DD_MUST int  track_input(Tracker* t, const char* path);
+DD_MUST int  track_output(Tracker* t, const char* path);
 /* Removes <output>.tmp.<pid> files a killed run of this tool left beside an output
  * outside the run dir (track_open clears those inside it). */
 void track_clear_temps(Tracker* t, const char* output);
 void track_require(Tracker* t, const char* rel_path);
-int  track_artifacts(Tracker* t);
+DD_MUST int  track_artifacts(Tracker* t);
 void track_summary(Tracker* t, const char* key, json_t* value);      /* steals value */
 /* The run's latest numbers, shown live by watch and make status: the heartbeat's
  * "live" object gets key = value (steals value) from the next heartbeat on. */
@@ -73,7 +75,7 @@ void track_live(Tracker* t, const char* key, json_t* value);
 
 /* Final status: completed, failed, paused or gated. Writes heartbeat, record,
  * artifacts, provenance and an event. */
-int  track_finish(Tracker* t, const char* status, const char* reason);
+DD_MUST int  track_finish(Tracker* t, const char* status, const char* reason);
 
 /* For a finished run: which of `paths` differ in content from what its
  * provenance.json recorded (comma-separated names into out); returns the count. */
@@ -90,7 +92,7 @@ typedef struct {
 /* --no-resume over a run dir with earlier outputs: refuse a completed run
  * without c->force (-1, EXIT_BADINPUT); otherwise move the dir to <parent>/.trash/<time>/
  * (never delete) and put the new place in r->moved ("" if there was nothing). */
-int  track_move_aside(const char* run_dir, const Common* c, TrackRedo* r);
+DD_MUST int  track_move_aside(const char* run_dir, const Common* c, TrackRedo* r);
 
 /* The one rule for a run dir that already holds a run (docs/operations.md): its settings
  * (the tool's options as track_open recorded them in _run_tracker/settings.json, less the
@@ -102,18 +104,18 @@ int  track_move_aside(const char* run_dir, const Common* c, TrackRedo* r);
  * (r->moved, r->why).
  * own_was / own_is (NULL: none): a difference the tool derives itself, e.g. "global batch 8" / "16".
  * --no-resume starts over (a completed run only with --force), as track_move_aside. */
-int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
+DD_MUST int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
                       const char* own_was, const char* own_is, const char* const* inputs, int nin, TrackRedo* r);
 /* Before a plain-file tool (its run dir run_dir) writes output: an output already there
  * that no run wrote (no run record: placed by hand) or that changed after the completed
  * run wrote it is never overwritten: -1, err naming it (bad input). An unfinished run's is redone. */
-int  track_guard_output(const char* run_dir, const char* output, char err[ERR_LEN]);
+DD_MUST int  track_guard_output(const char* run_dir, const char* output, char err[ERR_LEN]);
 /* A tool writing plain files outputs[0..n): their dirs made, its run dir (--run_dir, else
  * <dir>/_runs/<first output>) into run, and with guard each output guarded (above);
  * -1 (err; bad input) when a dir cannot be made, a path does not fit, or an output is guarded. */
-int  track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard, char err[ERR_LEN]);
+DD_MUST int  track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard, char err[ERR_LEN]);
 /* The "discard" event of a run redone by track_rerun_rule (nothing when nothing moved). */
-int  track_redo_event(Tracker* t, const TrackRedo* r);
+DD_MUST int  track_redo_event(Tracker* t, const TrackRedo* r);
 
 /* Status recorded in <run_dir>/run_record.json, or "" when there is none. */
 void track_prev_status(const char* run_dir, char out[16]);
