@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
     if (model_use_device(&m, a.device, a.precision, err)) die(EXIT_BADINPUT, "%s", err);
 
     /* The one rule (track_rerun_rule): a run with other settings, inputs or model shape is
-     * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. */
+     * refused, or redone with --force (FORCE=1); a RED gate's stop stands until then. The
+     * model shape is pretrain's own check (its checkpoints' config). */
     static const char* const ignore[] = {"train_bin", "val_bin", "out", "model", "tokenizer", "keep_state", "device", "micro_bs", "grad_accum", NULL};
     const char* ins[] = {a.train_bin, a.val_bin};
     TrackRedo redo = {0};
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
         track_prev_status(a.out, prev);
         static long last[4096];   /* newest first */
         int other_model = 0;
-        if (c.resume && *prev && ckpt_list(a.out, "ckpt", last, 4096) > 0) {
+        if (c.resume && *prev && strcmp(prev, "gated") && ckpt_list(a.out, "ckpt", last, 4096) > 0) {
             ModelConfig old;
             if (ckpt_dir_name(d, sizeof d, a.out, "ckpt", last[0], err)) die(EXIT_BADINPUT, "%s", err);
             if (ckpt_read_config(d, &old, err) == 0) {
@@ -114,13 +115,9 @@ int main(int argc, char** argv) {
                 json_decref(x); json_decref(y);
             }
         }
-        if (c.resume && (!strcmp(prev, "gated") || other_model)) {
-            if (!c.force)
-                die(!strcmp(prev, "gated") ? EXIT_GATED : EXIT_BADINPUT, "%s: %s%s — FORCE=1 to redo it",
-                    !strcmp(prev, "gated") ? a.out : d,
-                    !strcmp(prev, "gated") ? "stopped by a RED gate (see _run_tracker/events.jsonl)" : "written for a different model than ",
-                    !strcmp(prev, "gated") ? "" : a.model);
-            snprintf(redo.why, sizeof redo.why, "%s", !strcmp(prev, "gated") ? "stopped by a RED gate" : "the model changed");
+        if (other_model) {
+            if (!c.force) die(EXIT_BADINPUT, "%s: written for a different model than %s — FORCE=1 to redo it", d, a.model);
+            snprintf(redo.why, sizeof redo.why, "the model changed");
             if (track_move_aside(a.out, &c, &redo)) die(redo.err_exit, "%s", redo.err);
         } else {
             /* The global batch counts, not how ranks and accumulation split it (a run may

@@ -288,6 +288,15 @@ int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, 
     char prev[16], p[4200], err[ERR_LEN], was[1024], is[1024], ins[2048] = "";
     track_prev_status(run_dir, prev);
     if (!*prev) return 0;
+    if (!strcmp(prev, "gated")) {   /* a RED gate's stop stands until FORCE=1, in every tool */
+        if (!c->force) {
+            snprintf(r->err, sizeof r->err, "%s: stopped by a RED gate (see _run_tracker/events.jsonl) — FORCE=1 to redo it", run_dir);
+            r->err_exit = EXIT_GATED;
+            return -1;
+        }
+        snprintf(r->why, sizeof r->why, "stopped by a RED gate");
+        return track_move_aside(run_dir, c, r) ? -1 : 0;
+    }
     int done = !strcmp(prev, "completed");
     internal_check(path_join(p, sizeof p, run_dir, "_run_tracker/settings.json", err) == 0, "%s", err);   /* its record fit */
     json_t* then = path_exists(p) ? json_load_path(p, err) : NULL;

@@ -101,7 +101,8 @@ DD_MUST int  track_move_aside(const char* run_dir, const Common* c, TrackRedo* r
  * the same settings and inputs (nothing to do), 0 to run: fresh, resume, or redo. A
  * difference is refused, -1 with r->err naming it ("<dir>: completed with lr 0.001; now 0.002 —
  * FORCE=1 to redo it", EXIT_BADINPUT), unless c->force: then the old run goes to .trash/
- * (r->moved, r->why).
+ * (r->moved, r->why). A run stopped by a RED gate (status gated) stays stopped: -1, EXIT_GATED,
+ * unless c->force, which moves it to .trash/ and starts over.
  * own_was / own_is (NULL: none): a difference the tool derives itself, e.g. "global batch 8" / "16".
  * --no-resume starts over (a completed run only with --force), as track_move_aside. */
 DD_MUST int  track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,

@@ -40,6 +40,8 @@ D --out "$T/red" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_
   && pass keep_best_base_is_base_weights || fail keep_best_base_is_base_weights "step 0 differs from the base"
 D --out "$T/stop" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_red": "stop"}]' >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q '"status": "gated"' "$T/stop/run_record.json" && pass gate_red_stop_exit_3 || fail gate_red_stop_exit_3 "rc=$rc"
+D --out "$T/stop" --gates '[{"metric": "val_ppl_rel_delta", "green": "<=-1", "on_red": "stop"}]' >"$T/l3" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "stop: stopped by a RED gate" "$T/l3" && pass gated_sdft_stays_stopped || fail gated_sdft_stays_stopped "rc=$rc $(cat "$T/l3")"
 # The reference trainer's schedule: warmup over ceil(0.1 x 4) = 1 step, then cosine to 0;
 # Adam's t (updates) counts only steps that had tokens to train on.
 python3 - "$T/s1/metrics.jsonl" <<'PY' && pass sdft_lr_schedule_and_updates || fail sdft_lr_schedule_and_updates "see above"

@@ -136,5 +136,11 @@ expect_err ttt_tokenizer_model_mismatch 2 "vocab 600 differs from the model's 30
 # Gates on the run's summary: RED -> status gated, exit 3; a passing gate completes.
 S --out_root "$T/g1" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=2"}]' >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && grep -q '"status": "gated"' "$T/g1/run_record.json" && pass ttt_gate_red || fail ttt_gate_red "rc=$rc"
+# The one rule: a gated run stays stopped (exit 3, naming it) until --force moves it to .trash/.
+S --out_root "$T/g1" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=2"}]' >"$T/gl2" 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "g1: stopped by a RED gate" "$T/gl2" && pass ttt_gated_stays_stopped || fail ttt_gated_stays_stopped "rc=$rc $(cat "$T/gl2")"
+S --out_root "$T/g1" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=0"}]' --force >"$T/gl3" 2>&1; rc=$?
+[ $rc -eq 0 ] && ls -d "$T"/.trash/*/g1 >/dev/null 2>&1 && grep -q '"status": "completed"' "$T/g1/run_record.json" \
+  && pass ttt_force_redoes_gated || fail ttt_force_redoes_gated "rc=$rc $(tail -2 "$T/gl3")"
 S --out_root "$T/g2" --mode bestofn --gates '[{"metric": "mean_best_reward", "green": ">=0"}]' >/dev/null 2>&1; rc=$?
 [ $rc -eq 0 ] && grep -q '"event":"gate"' "$T/g2/_run_tracker/events.jsonl" && pass ttt_gate_green || fail ttt_gate_green "rc=$rc"
