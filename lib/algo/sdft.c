@@ -168,13 +168,19 @@ int sdft_begin(SdftRun* r, char err[ERR_LEN]) {
     const SdftArgs* a = r->a;
     char resume_dir[4200], p[4200], d[4096];
     if (path_join(resume_dir, sizeof resume_dir, a->out, "_resume", err)) return -1;
+    /* The newest resume point whose teacher was saved too: sdft_record writes the teacher
+     * first, so a state without its teacher is one a kill cut short (older dirs). */
     long rs[8];
-    int resumed = ckpt_list(resume_dir, "state", rs, 8) > 0;
+    int n = ckpt_list(resume_dir, "state", rs, 8), at = -1;
+    char td[4096];
+    for (int i = 0; i < n && at < 0; i++) {
+        if (ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[i], err)) return -1;
+        if (is_dir(td)) at = i;
+    }
+    int resumed = at >= 0;
     if (resumed) {
         json_t* st = NULL;
-        char td[4096];
-        if (ckpt_dir_name(r->resumed_from, sizeof r->resumed_from, resume_dir, "state", rs[0], err)) return -1;
-        if (ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[0], err)) return -1;
+        if (ckpt_dir_name(r->resumed_from, sizeof r->resumed_from, resume_dir, "state", rs[at], err)) return -1;
         if (ckpt_load_state(r->resumed_from, r->S, r->mo, r->vo, &st, err) || ckpt_load_weights(td, r->T, err)) return -1;
         r->step = jget_int(st, "step", 0);
         r->updates = jget_int(st, "updates", r->step);
@@ -261,8 +267,9 @@ int sdft_record(SdftRun* r, const json_t* row, int pause, char err[ERR_LEN]) {
     json_t* st = json_pack("{s:I, s:I, s:I, s:f, s:f, s:O}", "step", (json_int_t)r->step, "updates", (json_int_t)r->updates,
                            "last_pass", (json_int_t)r->last_pass, "base_ppl", r->base_ppl, "best_of_k_before", r->bok_before,
                            "verdicts", r->verdicts);
-    int rc = ckpt_save(resume_dir, "state", r->step, r->S, r->mo, r->vo, st, d, err) ||
-             ckpt_save(resume_dir, "teacher", r->step, r->T, NULL, NULL, NULL, d, err);
+    /* The teacher first: a state dir is the resume point, complete only with its teacher. */
+    int rc = ckpt_save(resume_dir, "teacher", r->step, r->T, NULL, NULL, NULL, d, err) ||
+             ckpt_save(resume_dir, "state", r->step, r->S, r->mo, r->vo, st, d, err);
     json_decref(st);
     return rc ? -1 : 0;
 }

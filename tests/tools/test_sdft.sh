@@ -61,6 +61,14 @@ D --out "$T/p" >"$T/l3" 2>&1; rc=$?
 D --out "$T/p" >>"$T/l3" 2>&1
 [ $rc -eq 75 ] && [ "$(payload "$T/p/sdft_step_0000004/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
   && pass sdft_pause_resume_bit_identical || fail sdft_pause_resume_bit_identical "rc=$rc $(tail -3 "$T/l3")"
+# A kill between the two halves of a resume point (the state saved, its teacher not): the
+# rerun does not take the half point; it finishes with the uninterrupted run's weights.
+mkdir -p "$T/q/control" && touch "$T/q/control/pause.request"
+D --out "$T/q" >"$T/l7" 2>&1
+rm -rf "$T"/q/_resume/teacher_step_*
+D --out "$T/q" >>"$T/l7" 2>&1; rc=$?
+[ $rc -eq 0 ] && [ "$(payload "$T/q/sdft_step_0000004/model.safetensors")" = "$(payload "$T/s1/sdft_step_0000004/model.safetensors")" ] \
+  && pass sdft_half_resume_point_not_taken || fail sdft_half_resume_point_not_taken "rc=$rc $(tail -3 "$T/l7")"
 # The resume state reads back to the same doubles (17 digits): the metrics after the resume,
 # val_ppl_rel_delta against the saved base perplexity included, are the uninterrupted run's.
 cmp -s "$T/p/metrics.jsonl" "$T/s1/metrics.jsonl" \
