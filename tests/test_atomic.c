@@ -6,6 +6,7 @@
 #include "atomic.h"
 #include <dirent.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Entries of dir other than . and .. */
@@ -53,6 +54,16 @@ int main(void) {
     /* A tmp that is not there: an error naming the target; the published one stays. */
     CHECK("publish_missing_tmp", atomic_publish_dir(tmp, final, err) == -1 && strstr(err, final) && holds(p, "second"),
           "err '%s'", err);
+    /* Temporaries of a writer that died are cleared; a live writer's (this process) stays. */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);
+    char dead[256], live[256];
+    snprintf(dead, sizeof dead, "%s/s.json.tmp.%d", root, (int)child);
+    snprintf(live, sizeof live, "%s/t.json.tmp.%d", root, (int)getpid());
+    CHECK("temps_made", atomic_write(dead, "x", 1, err) == 0 && atomic_write(live, "y", 1, err) == 0, "%s", err);
+    atomic_clear_dead_temps(root);
+    CHECK("dead_writer_temp_cleared", !path_exists(dead) && path_exists(live), "dead %d live %d", path_exists(dead), path_exists(live));
     rm_tree(root);
     return check_status();
 }

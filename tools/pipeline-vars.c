@@ -3,6 +3,7 @@
  * includes the output; Make rebuilds it when the config changes); with
  * --settings_dir DIR, also each section's settings as DIR/<section>.json, rewritten
  * only when they change, the stamps each run's rule depends on. */
+#include "atomic.h"
 #include "config.h"
 #include "json.h"
 #include "pipeline.h"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
     printf("\n");
     if (settings_dir) {
         if (mkdir_p(settings_dir, err)) die(EXIT_FAIL, "%s", err);
+        atomic_clear_dead_temps(settings_dir);   /* a stamp a killed make was writing */
         static _Alignas(16) char scratch[8192];
         for (int i = 0; ALL_SPECS[i]; i++) {
             memset(scratch, 0, sizeof scratch);

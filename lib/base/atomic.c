@@ -1,7 +1,9 @@
 /* atomic: see atomic.h. */
 
 #include "atomic.h"
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
@@ -110,6 +112,20 @@ int atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]) {
     if (path_dirname(parent, sizeof parent, final, err) == 0) fsync_dir(parent);
     if (*old) rm_tree(old);
     return 0;
+}
+
+void atomic_clear_dead_temps(const char* dir) {
+    DIR* d = opendir(dir);
+    if (!d) return;
+    for (struct dirent* e; (e = readdir(d));) {
+        const char* t = strstr(e->d_name, ".tmp.");
+        if (!t || !is_stale_temp(e->d_name)) continue;
+        long pid = strtol(t + 5, NULL, 10);
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* alive, or not ours to judge */
+        char p[4400], err[ERR_LEN];
+        if (path_join(p, sizeof p, dir, e->d_name, err) == 0) unlink(p);
+    }
+    closedir(d);
 }
 
 int symlink_swap(const char* target, const char* link, char err[ERR_LEN]) {

@@ -31,6 +31,10 @@ int  fsync_dir(const char* dir);
  * one removed. A crash at any point leaves final whole (old or new) or absent, never
  * half-written. Checkpoints (lib/nn/ckpt) and TTT's resume state (lib/algo/ttt) use it. */
 int  atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]);
+/* Removes the "<name>.tmp.<pid>" files directly in dir whose writer is no longer running
+ * (a process killed mid-write); a live writer's temporary is left alone. For directories
+ * outside any run dir that several processes write (Make's settings stamps). */
+void atomic_clear_dead_temps(const char* dir);
 /* Atomically point symlink `link` at `target` (relative target recommended). */
 int  symlink_swap(const char* target, const char* link, char err[ERR_LEN]);
 
