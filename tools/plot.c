@@ -194,7 +194,8 @@ int main(int argc, char** argv) {
         if (path_join(scratch, sizeof scratch, run, "logs/latex", err)) die(EXIT_BADINPUT, "%s", err);
         if (path_join(p, sizeof p, paper, "report.pdf", err)) die(EXIT_BADINPUT, "%s", err);
         track_clear_temps(&t, p);
-        if (paper_compile(paper, scratch, a.pdflatex, err)) die(EXIT_FAIL, "%s", err);
+        int rc = paper_compile(paper, scratch, a.pdflatex, err);
+        if (rc) die(rc == -2 ? EXIT_BADINPUT : EXIT_FAIL, "%s", err);
         if (track_output(&t, p)) die(t.err_exit, "%s", t.err);
     }
     if (track_progress(&t, 9, "report.pdf")) die(t.err_exit, "%s", t.err);

@@ -351,7 +351,7 @@ int paper_compile(const char* paper_dir, const char* scratch_dir, const char* pd
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
         errf(err, "%s: not found: install texlive-latex-base (make deps), or set plot.pdflatex", pdflatex);
-        return -1;
+        return -2;
     }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         char line[256];

@@ -31,8 +31,8 @@ int paper_write_tex(const PaperIn* in, char err[ERR_LEN]);
 
 /* pdflatex (a command on PATH, or a path) on paper_dir/report.tex, its output in
  * scratch_dir (made and emptied first; report.log stays there); then report.pdf is
- * copied atomically into paper_dir. Errors: pdflatex not found, its exit status with
- * the first "!" line of its log, no PDF. */
+ * copied atomically into paper_dir. Errors: -2 when pdflatex is not found (a bad
+ * setting), -1 for its exit status with the first "!" line of its log, or no PDF. */
 int paper_compile(const char* paper_dir, const char* scratch_dir, const char* pdflatex, char err[ERR_LEN]);
 
 /* The figures report.tex includes when their PDF exists, in order (stems, no extension). */

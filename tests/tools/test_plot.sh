@@ -62,6 +62,9 @@ L=$T/part_figs/figs/_runs/plot/logs/latex/report.log
 [ -s "$T/part_figs/report.pdf" ] && ! grep -q '^!' "$L" && [ "$(grep -c '^File: figs/.* Graphic file' "$L")" -eq 4 ] \
   && ! grep -q 'fig_sdft' "$T/part_figs/report.tex" && pass plot_partial_report_pdf \
   || fail plot_partial_report_pdf "$(grep -A2 '^!' "$L" | head -3; grep -c 'Graphic file' "$L")"
+# A LaTeX compiler that is not there is a bad setting: exit 2, one line naming it.
+expect_err plot_pdflatex_missing 2 "/nonexistent/pdflatex: not found" $BIN/plot --runs_dir "$T/part" --fig_dir "$T/part_nolatex/figs" \
+    --pdflatex /nonexistent/pdflatex
 
 # Malformed inputs: exit 2, one line naming the file.
 cp -r "$T/part" "$T/bad1"
