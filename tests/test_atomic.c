@@ -1,22 +1,12 @@
-/* atomic: whole files (atomic_write), and whole directories published over an
- * existing one (atomic_publish_dir): the new content in place, the old one gone, no
- * temporary left beside it; a tmp that does not exist is an error naming the
- * target, and the existing one is kept. */
+/* atomic: whole files (atomic_write, over an existing one too), records appended one
+ * line each (append_record), and a symlink repointed in one step (symlink_swap). */
 #include "check.h"
 #include "atomic.h"
+#include "lifecycle.h"
 #include <dirent.h>
+#include <limits.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-/* Entries of dir other than . and .. */
-static int entries(const char* dir) {
-    DIR* d = opendir(dir);
-    int n = 0;
-    for (struct dirent* e; d && (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    if (d) closedir(d);
-    return n;
-}
 
 static int holds(const char* path, const char* text) {
     char err[ERR_LEN];
@@ -28,42 +18,27 @@ static int holds(const char* path, const char* text) {
 }
 
 int main(void) {
-    char root[64], err[ERR_LEN], final[128], tmp[160], p[256];
+    char root[64], err[ERR_LEN], p[256], l[256], target[PATH_MAX];
     snprintf(root, sizeof root, "/tmp/test_atomic_%d", (int)getpid());
-    rm_tree(root);
-    snprintf(final, sizeof final, "%s/state", root);
+    life_rm_tree(root);
     snprintf(p, sizeof p, "%s/f.txt", root);
     CHECK("mkdir", mkdir_p(root, err) == 0, "%s", err);
     CHECK("write", atomic_write(p, "one", 3, err) == 0 && holds(p, "one"), "%s", err);
     CHECK("overwrite", atomic_write(p, "two!", 4, err) == 0 && holds(p, "two!"), "%s", err);
-
-    /* First publish: nothing there yet. */
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
-    check_put(tmp, "a.txt", "first");
-    CHECK("publish_new", atomic_publish_dir(tmp, final, err) == 0, "%s", err);
-    snprintf(p, sizeof p, "%s/a.txt", final);
-    CHECK("publish_new_content", holds(p, "first") && !is_dir(tmp), "content or tmp left");
-    /* Over an existing one: its files are replaced as a whole (b.txt only in the new). */
-    check_put(tmp, "b.txt", "second");
-    CHECK("publish_over", atomic_publish_dir(tmp, final, err) == 0, "%s", err);
-    snprintf(p, sizeof p, "%s/b.txt", final);
-    char a[256];
-    snprintf(a, sizeof a, "%s/a.txt", final);
-    CHECK("publish_over_content", holds(p, "second") && !path_exists(a), "old content survived");
-    CHECK("publish_leaves_nothing_beside", entries(root) == 2, "%d entries in %s (f.txt and state expected)", entries(root), root);
-    /* A tmp that is not there: an error naming the target; the published one stays. */
-    CHECK("publish_missing_tmp", atomic_publish_dir(tmp, final, err) == -1 && strstr(err, final) && holds(p, "second"),
-          "err '%s'", err);
-    /* Temporaries of a writer that died are cleared; a live writer's (this process) stays. */
-    pid_t child = fork();
-    if (child == 0) _exit(0);
-    waitpid(child, NULL, 0);
-    char dead[256], live[256];
-    snprintf(dead, sizeof dead, "%s/s.json.tmp.%d", root, (int)child);
-    snprintf(live, sizeof live, "%s/t.json.tmp.%d", root, (int)getpid());
-    CHECK("temps_made", atomic_write(dead, "x", 1, err) == 0 && atomic_write(live, "y", 1, err) == 0, "%s", err);
-    atomic_clear_dead_temps(root);
-    CHECK("dead_writer_temp_cleared", !path_exists(dead) && path_exists(live), "dead %d live %d", path_exists(dead), path_exists(live));
-    rm_tree(root);
+    snprintf(p, sizeof p, "%s/log.jsonl", root);
+    CHECK("append", append_record(p, "{\"a\":1}", err) == 0 && append_record(p, "{\"b\":2}", err) == 0, "%s", err);
+    CHECK("append_lines", holds(p, "{\"a\":1}\n{\"b\":2}\n"), "log content");
+    snprintf(l, sizeof l, "%s/latest", root);
+    CHECK("symlink_new", symlink_swap("f.txt", l, err) == 0, "%s", err);
+    CHECK("symlink_swap", symlink_swap("log.jsonl", l, err) == 0, "%s", err);
+    ssize_t n = readlink(l, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    CHECK("symlink_target", !strcmp(target, "log.jsonl") && holds(l, "{\"a\":1}\n{\"b\":2}\n"), "points at '%s'", target);
+    int entries = 0;
+    DIR* d = opendir(root);
+    for (struct dirent* e; d && (e = readdir(d));) entries += e->d_name[0] != '.';
+    if (d) closedir(d);
+    CHECK("no_temps_beside", entries == 3, "%d entries in %s (f.txt, log.jsonl, latest expected)", entries, root);
+    life_rm_tree(root);
     return check_status();
 }

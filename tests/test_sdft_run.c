@@ -4,6 +4,7 @@
  * state, a fresh start, a paused-then-resumed run against one straight through, a RED
  * gate with on_red stop, and the report. */
 #include "check.h"
+#include "lifecycle.h"
 #include "ckpt.h"
 #include "json.h"
 #include "sample.h"
@@ -187,8 +188,8 @@ static void test_steps(void) {
     rc = sdft_record(&r, row, 0, err);
     snprintf(p, sizeof p, "%s/_resume", out);
     long st[4];
-    CHECK("record: the row, and the resume state at a gate step", rc == 0 && ckpt_list(p, "state", st, 4) == 1 && st[0] == 2 &&
-          ckpt_list(p, "teacher", st, 4) == 1, "rc %d (%s)", rc, err);
+    CHECK("record: the row, and the resume state at a gate step", rc == 0 && life_steps(p, "state", st, 4) == 1 && st[0] == 2 &&
+          life_steps(p, "teacher", st, 4) == 1, "rc %d (%s)", rc, err);
     free(g);
     g = gates_of("[{\"metric\": \"val_ppl_rel_delta\", \"green\": \"<=-1\", \"on_red\": \"stop\"}]", &ng);
     r.step = 3;
@@ -199,7 +200,7 @@ static void test_steps(void) {
           r.red_step == 3 && r.last_pass == 2 && !path_exists(p) && json_array_size(r.verdicts) == 2, "v %d", (int)v);
     snprintf(p, sizeof p, "%s/_resume", out);
     rc = sdft_record(&r, row, 1, err);
-    CHECK("record: no resume state once stopped", rc == 0 && ckpt_list(p, "state", st, 4) == 1, "states %d", ckpt_list(p, "state", st, 4));
+    CHECK("record: no resume state once stopped", rc == 0 && life_steps(p, "state", st, 4) == 1, "states %d", life_steps(p, "state", st, 4));
     json_decref(row);
     json_decref(recs);
     free(g);
@@ -286,7 +287,7 @@ int main(void) {
     setup();
     test_steps();
     test_train();
-    if (!getenv("KEEP")) rm_tree(dir);
+    if (!getenv("KEEP")) life_rm_tree(dir);
     bin_close(&val);
     tok_free(tok);
     free(init);

@@ -1,6 +1,7 @@
 /* suite: a task's result row, reading a suite's results in task order with the missing
  * ones counted, summary.jsonl, --shard parsing, and the gates on the suite's means. */
 #include "check.h"
+#include "lifecycle.h"
 #include "json.h"
 #include "suite.h"
 #include <stdlib.h>
@@ -88,6 +89,6 @@ int main(void) {
     if (!mkdtemp(dir)) return 1;
     test_result_and_summary();
     test_shard_and_gates();
-    rm_tree(dir);
+    life_rm_tree(dir);
     return check_status();
 }

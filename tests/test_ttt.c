@@ -5,6 +5,7 @@
  * (metrics, adapters, resume state), and a stopped-then-resumed task equal to one run
  * straight through. */
 #include "check.h"
+#include "lifecycle.h"
 #include "optim.h"
 #include "specs.h"
 #include "ttt.h"
@@ -443,7 +444,7 @@ int main(void) {
     test_pg_step();
     test_record();
     test_run_task_resume(rewarded);
-    if (!getenv("KEEP")) rm_tree(dir);
+    if (!getenv("KEEP")) life_rm_tree(dir);
     tok_free(tok);
     model_free(&m);
     return check_status();

@@ -2,6 +2,7 @@
  * file from a discovery suite's results. A task whose best reward reaches
  * --min_reward contributes its prompt and best solution (lib/data/sdftdata.h). */
 #include "config.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "control.h"
 #include "json.h"
@@ -60,11 +61,11 @@ int main(int argc, char** argv) {
     }
 
     const char* outs[] = {a.out_jsonl};
-    if (track_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &BUILD_SDFT_SPEC, &a, &c, "build-sdft")) die(t.err_exit, "%s", t.err);
     control_install(&t);
-    track_clear_temps(&t, a.out_jsonl);
+    life_clear_output_temps(a.out_jsonl);
     if (track_input(&t, a.tasks_jsonl)) die(t.err_exit, "%s", t.err);
     char summary[4200];
     if (path_join(summary, sizeof summary, a.suite_root, "summary.jsonl", err)) die(EXIT_BADINPUT, "%s", err);

@@ -1,5 +1,6 @@
 /* gen-corpus (A2): the synthetic training and validation text. */
 #include "atomic.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "config.h"
 #include "control.h"
@@ -61,12 +62,12 @@ int main(int argc, char** argv) {
     /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
     const char* outs[2] = {a.train_out, a.val_out};
     char run[4096];
-    if (track_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &GEN_CORPUS_SPEC, &a, &c, "gen-corpus")) die(t.err_exit, "%s", t.err);
     control_install(&t);
-    track_clear_temps(&t, a.train_out);
-    track_clear_temps(&t, a.val_out);
+    life_clear_output_temps(a.train_out);
+    life_clear_output_temps(a.val_out);
     track_total(&t, a.train_lines + a.val_lines);
     double t0 = now_mono();
     long done = 0;

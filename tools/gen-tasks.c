@@ -1,5 +1,6 @@
 /* gen-tasks (C1, runbook: gen_discovery_tasks): the discovery tasks, train and held-out. */
 #include "config.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "control.h"
 #include "json.h"
@@ -64,12 +65,12 @@ int main(int argc, char** argv) {
     if (!strcmp(a.out_train, a.out_heldout)) die(EXIT_BADINPUT, "%s: out_heldout: must differ from out_train", cfg_where(&c));
     if (a.n_train + a.n_heldout == 0) die(EXIT_BADINPUT, "%s: n_train: n_train and n_heldout are both 0", cfg_where(&c));
     const char* outs[] = {a.out_train, a.out_heldout};
-    if (track_plain_outputs(run, &c, outs, 2, 0, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 2, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &GEN_TASKS_SPEC, &a, &c, "gen-tasks")) die(t.err_exit, "%s", t.err);
     control_install(&t);
-    track_clear_temps(&t, a.out_train);
-    track_clear_temps(&t, a.out_heldout);
+    life_clear_output_temps(a.out_train);
+    life_clear_output_temps(a.out_heldout);
     track_total(&t, 2);
     double t0 = now_mono();
     Task *train, *held;

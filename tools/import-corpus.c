@@ -3,6 +3,7 @@
  * hashes in provenance.json), for the tokenizer, the bins and pretraining to run on. Never
  * overwrites a file it did not write (one placed by hand). docs/operations.md, "Your own text". */
 #include "atomic.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "config.h"
 #include "control.h"
@@ -46,12 +47,12 @@ int main(int argc, char** argv) {
     /* your own text is never overwritten (nor mixed with ours): outputs are guarded */
     const char* outs[2] = {a.train_out, a.val_out};
     char run[4096];
-    if (track_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 2, 1, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &IMPORT_CORPUS_SPEC, &a, &c, "import-corpus")) die(t.err_exit, "%s", t.err);
     control_install(&t);
-    track_clear_temps(&t, a.train_out);
-    track_clear_temps(&t, a.val_out);
+    life_clear_output_temps(a.train_out);
+    life_clear_output_temps(a.val_out);
     if (track_input(&t, a.train)) die(t.err_exit, "%s", t.err);
     if (track_input(&t, a.val)) die(t.err_exit, "%s", t.err);
     track_total(&t, 2);

@@ -2,6 +2,7 @@
  * followed by <eos> with --append_eos 1. Lines are encoded in parallel and
  * written in order, so the bin does not depend on the thread count. */
 #include "bins.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "config.h"
 #include "control.h"
@@ -29,11 +30,11 @@ int main(int argc, char** argv) {
     char* text = read_file(a.input, &len, err);
     if (!text) die(EXIT_BADINPUT, "%s", err);
     const char* outs[] = {a.output};
-    if (track_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &PACK_BINS_SPEC, &a, &c, "pack-bins")) die(t.err_exit, "%s", t.err);
     control_install(&t);
-    track_clear_temps(&t, a.output);
+    life_clear_output_temps(a.output);
     if (track_input(&t, a.tokenizer)) die(t.err_exit, "%s", t.err);
     if (track_input(&t, a.input)) die(t.err_exit, "%s", t.err);
     int pause = control_pause_requested();

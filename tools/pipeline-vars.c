@@ -4,6 +4,7 @@
  * --settings_dir DIR, also each section's settings as DIR/<section>.json, rewritten
  * only when they change, the stamps each run's rule depends on. */
 #include "atomic.h"
+#include "lifecycle.h"
 #include "config.h"
 #include "json.h"
 #include "pipeline.h"
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
     printf("\n");
     if (settings_dir) {
         if (mkdir_p(settings_dir, err)) die(EXIT_FAIL, "%s", err);
-        atomic_clear_dead_temps(settings_dir);   /* a stamp a killed make was writing */
+        life_clear_dead_temps(settings_dir);   /* a stamp a killed make was writing */
         static _Alignas(16) char scratch[8192];
         for (int i = 0; ALL_SPECS[i]; i++) {
             memset(scratch, 0, sizeof scratch);

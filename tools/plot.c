@@ -5,6 +5,7 @@
  * one skips only the figures that need it, with a warning. Figures and inputs:
  * docs/figures.md. */
 #include "config.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "pipeline.h"
 #include "figures.h"
@@ -34,7 +35,7 @@ static void figure(Figs* f, const char* stem, int w, int h, int (*draw)(Canvas*,
     for (int k = 0; k < 2; k++) {
         snprintf(name, sizeof name, "%s%s", stem, ext[k]);
         if (path_join(p, sizeof p, f->dir, name, err)) die(EXIT_BADINPUT, "%s", err);
-        track_clear_temps(f->t, p);   /* a killed plot's half-written file (outside the run dir) */
+        life_clear_output_temps(p);   /* a killed plot's half-written file (outside the run dir) */
     }
     Canvas cv;
     if (canvas_init(&cv, w, h, C_WHITE, f->font, err)) die(EXIT_BADINPUT, "%s", err);
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
     /* F2: the LaTeX tables, macros and results registry (lib/paper/report). */
     for (int i = 0; i < REPORT_NFILES; i++) {
         if (path_join(p, sizeof p, paper, REPORT_FILES[i], err)) die(EXIT_BADINPUT, "%s", err);
-        track_clear_temps(&t, p);
+        life_clear_output_temps(p);
     }
     if (report_write(a.runs_dir, paper, &pc, &plan, err)) die(EXIT_BADINPUT, "%s", err);
     for (int i = 0; i < REPORT_NFILES; i++) {
@@ -185,7 +186,7 @@ int main(int argc, char** argv) {
     /* F3: the one document (lib/paper/paper): report.tex, compiled to report.pdf. */
     PaperIn pin = {a.runs_dir, paper, a.fig_dir, c.config_path ? c.config_path : "(no config)", &pc, &plan};
     if (path_join(p, sizeof p, paper, "report.tex", err)) die(EXIT_BADINPUT, "%s", err);
-    track_clear_temps(&t, p);
+    life_clear_output_temps(p);
     if (paper_write_tex(&pin, err)) die(EXIT_BADINPUT, "%s", err);
     if (track_output(&t, p)) die(t.err_exit, "%s", t.err);
     if (track_progress(&t, 8, "report.tex")) die(t.err_exit, "%s", t.err);
@@ -193,7 +194,7 @@ int main(int argc, char** argv) {
         char scratch[4400];
         if (path_join(scratch, sizeof scratch, run, "logs/latex", err)) die(EXIT_BADINPUT, "%s", err);
         if (path_join(p, sizeof p, paper, "report.pdf", err)) die(EXIT_BADINPUT, "%s", err);
-        track_clear_temps(&t, p);
+        life_clear_output_temps(p);
         int rc = paper_compile(paper, scratch, a.pdflatex, err);
         if (rc) die(rc == -2 ? EXIT_BADINPUT : EXIT_FAIL, "%s", err);
         if (track_output(&t, p)) die(t.err_exit, "%s", t.err);

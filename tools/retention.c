@@ -2,6 +2,7 @@
  * model's language modelling an updated checkpoint kept. Perplexity of both
  * checkpoints on the same val-bin batches, and the delta. */
 #include "bins.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "ckpt.h"
 #include "stats.h"
@@ -100,12 +101,12 @@ int main(int argc, char** argv) {
     }
 
     const char* outs[] = {a.out};
-    if (track_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 1, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &RETENTION_SPEC, &a, &c, "retention")) die(t.err_exit, "%s", t.err);
     track_summary(&t, "device", kernels_json(kops));
     control_install(&t);
-    track_clear_temps(&t, a.out);
+    life_clear_output_temps(a.out);
     const char* ins[] = {a.base_cfg, a.updated_cfg, a.val_bin};
     for (int i = 0; i < 3; i++) if (track_input(&t, ins[i])) die(t.err_exit, "%s", t.err);
     if (path_join(p, sizeof p, a.base_ckpt, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);

@@ -6,6 +6,7 @@
  * checkpoints that passed are published as sdft_step_N / sdft_latest. The loop is
  * lib/algo/sdft.c (sdft_train); this file loads and checks the inputs and reports. */
 #include "bins.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "ckpt.h"
 #include "config.h"
@@ -26,10 +27,7 @@
 /* Each step on the tracker: gate verdicts, the gate's line, live values, progress. */
 static int on_step(void* ctx, const SdftRun* r, const json_t* row, const json_t* records) {
     Tracker* t = ctx;
-    size_t k;
-    json_t* rec;
-    json_array_foreach(records, k, rec)
-        if (track_event(t, "gate", json_incref(rec))) die(t->err_exit, "%s", t->err);
+    if (track_gates(t, records, 0)) die(t->err_exit, "%s", t->err);
     if (json_object_get(row, "val_ppl")) {
         const char* v = jget_str(row, "gate", "");
         double ppl = jget_num(row, "val_ppl", 0), rel = jget_num(row, "val_ppl_rel_delta", 0);
@@ -39,7 +37,7 @@ static int on_step(void* ctx, const SdftRun* r, const json_t* row, const json_t*
         if (!strcmp(v, "RED")) track_say(t, "sdft: RED at step %ld; sdft_latest stays at step %ld", r->step, r->last_pass);
         else {
             char d[4096], err[ERR_LEN];
-            if (ckpt_dir_name(d, sizeof d, r->a->out, "sdft", r->step, err)) die(EXIT_BADINPUT, "%s", err);
+            if (life_step_dir(d, sizeof d, r->a->out, "sdft", r->step, err)) die(EXIT_BADINPUT, "%s", err);
             if (track_event(t, "checkpoint", json_pack("{s:s, s:I}", "dir", d, "step", (json_int_t)r->step))) die(t->err_exit, "%s", t->err);
         }
         track_live(t, "val_ppl", json_copy(json_object_get(row, "val_ppl")));
@@ -56,7 +54,7 @@ static int on_step(void* ctx, const SdftRun* r, const json_t* row, const json_t*
 static void demo_threshold(const char* data, char* out, size_t cap) {
     char run[4096], p[4200], err[ERR_LEN];
     snprintf(out, cap, "its min_reward");
-    if (track_default_dir(run, sizeof run, data, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_default_dir(run, sizeof run, data, err)) die(EXIT_BADINPUT, "%s", err);
     if (path_join(p, sizeof p, run, "config_resolved.yaml", err)) return;
     size_t len;
     char* s = path_exists(p) ? read_file(p, &len, err) : NULL;
@@ -126,8 +124,8 @@ int main(int argc, char** argv) {
     /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
     static const char* const ignore[] = {"ckpt", "tokenizer", "data", "out", "gate_val_bin", "device", NULL};
     const char* ins[] = {a.data, wpath, a.gate_val_bin};
-    TrackRedo redo = {0};
-    int done = track_rerun_rule(a.out, &SDFT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo);
+    LifeRedo redo = {0};
+    int done = life_begin(a.out, &SDFT_SPEC, &a, &c, ignore, NULL, NULL, ins, 3, &redo);
     if (done < 0) die(redo.err_exit, "%s", redo.err);
     if (done) {
         printf("sdft: %s is complete with these settings and inputs; nothing to do\n", a.out);
@@ -179,6 +177,6 @@ int main(int argc, char** argv) {
     if (track_finish(&t, "completed", r.red_step >= 0 ? "gate RED: kept the last passing checkpoint" : "")) die(t.err_exit, "%s", t.err);
     char resume_dir[4200];   /* the resume state of a finished run */
     if (path_join(resume_dir, sizeof resume_dir, a.out, "_resume", err)) die(EXIT_BADINPUT, "%s", err);
-    if (rm_tree(resume_dir)) fprintf(stderr, "sdft: could not remove %s\n", resume_dir);
+    if (life_rm_tree(resume_dir)) fprintf(stderr, "sdft: could not remove %s\n", resume_dir);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* train-tokenizer (A3): byte-level BPE with <eos>; writes P.model plus Hugging
  * Face's tokenizer.json and tokenizer_config.json beside it. */
 #include "atomic.h"
+#include "lifecycle.h"
 #include "specs.h"
 #include "config.h"
 #include "control.h"
@@ -33,13 +34,13 @@ int main(int argc, char** argv) {
         path_join(hf, sizeof hf, dir, "tokenizer.json", err) || path_join(hfc, sizeof hfc, dir, "tokenizer_config.json", err))
         die(EXIT_BADINPUT, "%s", err);
     const char* outs[] = {model, hf, hfc};
-    if (track_plain_outputs(run, &c, outs, 3, 0, err)) die(EXIT_BADINPUT, "%s", err);
+    if (life_plain_outputs(run, &c, outs, 3, 0, err)) die(EXIT_BADINPUT, "%s", err);
     Tracker t;
     if (track_open(&t, run, &TRAIN_TOKENIZER_SPEC, &a, &c, "train-tokenizer")) die(t.err_exit, "%s", t.err);
     control_install(&t);
-    track_clear_temps(&t, model);
-    track_clear_temps(&t, hf);
-    track_clear_temps(&t, hfc);
+    life_clear_output_temps(model);
+    life_clear_output_temps(hf);
+    life_clear_output_temps(hfc);
     if (track_input(&t, a.input)) die(t.err_exit, "%s", t.err);
     int pause = control_pause_requested();
     if (pause < 0 || (pause && control_pause(&t, "none: training restarts (seconds)"))) die(t.err_exit, "%s", t.err);

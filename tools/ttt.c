@@ -5,6 +5,7 @@
  * every result.json present writes the summary, and --merge 1 rebuilds it alone.
  * The task loop is lib/algo/ttt.c (ttt_run_task), the suite's files lib/algo/suite.c. */
 #include "specs.h"
+#include "lifecycle.h"
 #include "ckpt.h"
 #include "config.h"
 #include "control.h"
@@ -41,12 +42,9 @@ static GateVerdict check_gates(Tracker* t, const Gate* gates, int ngates, long a
     GateVerdict worst = suite_gates(gates, ngates, at_step, best, mean, recs);
     size_t k;
     json_t* r;
-    json_array_foreach(recs, k, r) {
-        const char *v = jget_str(r, "verdict", ""), *metric = jget_str(r, "metric", "");
-        if (!t) { printf("gate %s: %s = %.4f\n", v, metric, jget_num(r, "value", 0)); continue; }
-        track_say(t, "gate %s: %s = %.4f", v, metric, jget_num(r, "value", 0));
-        if (track_event(t, "gate", json_incref(r))) die(t->err_exit, "%s", t->err);
-    }
+    if (t && track_gates(t, recs, 1)) die(t->err_exit, "%s", t->err);
+    json_array_foreach(recs, k, r)
+        if (!t) printf("gate %s: %s = %.4f\n", jget_str(r, "verdict", ""), jget_str(r, "metric", ""), jget_num(r, "value", 0));
     json_decref(recs);
     return worst;
 }
@@ -116,8 +114,8 @@ int main(int argc, char** argv) {
     if (path_join(wpath, sizeof wpath, a.ckpt, "model.safetensors", err)) die(EXIT_BADINPUT, "%s", err);
     /* A run with other settings or inputs is refused, or redone with --force (FORCE=1). */
     const char* ins[] = {a.tasks, a.tokenizer, wpath};
-    TrackRedo redo = {0};
-    int complete = track_rerun_rule(run_dir, &TTT_SPEC, &a, &c, ttt_unread_keys(&tc), NULL, NULL, ins, 3, &redo);
+    LifeRedo redo = {0};
+    int complete = life_begin(run_dir, &TTT_SPEC, &a, &c, ttt_unread_keys(&tc), NULL, NULL, ins, 3, &redo);
     if (complete < 0) die(redo.err_exit, "%s", redo.err);
     if (complete) {
         printf("ttt: %s is complete with these settings and inputs; nothing to do\n", run_dir);
@@ -165,7 +163,7 @@ int main(int argc, char** argv) {
                       tr.best_reward, tr.mean_reward, tr.samples, tr.seconds);
         }
         /* A finished task keeps no resume state (also one a kill left after result.json). */
-        if (rm_tree(state)) die(EXIT_FAIL, "%s: cannot remove", state);
+        if (life_rm_tree(state)) die(EXIT_FAIL, "%s: cannot remove", state);
         best_sum += jget_num(r, "best_reward", 0);
         mean_sum += jget_num(r, "mean_reward", 0);
         json_object_del(r, "curve");

@@ -1,5 +1,6 @@
 /* sdft: see sdft.h. log-softmax in double for the per-token sums. */
 #include "sdft.h"
+#include "lifecycle.h"
 #include "ckpt.h"
 #include "json.h"
 #include "rng.h"
@@ -171,16 +172,16 @@ int sdft_begin(SdftRun* r, char err[ERR_LEN]) {
     /* The newest resume point whose teacher was saved too: sdft_record writes the teacher
      * first, so a state without its teacher is one a kill cut short (older dirs). */
     long rs[8];
-    int n = ckpt_list(resume_dir, "state", rs, 8), at = -1;
+    int n = life_steps(resume_dir, "state", rs, 8), at = -1;
     char td[4096];
     for (int i = 0; i < n && at < 0; i++) {
-        if (ckpt_dir_name(td, sizeof td, resume_dir, "teacher", rs[i], err)) return -1;
+        if (life_step_dir(td, sizeof td, resume_dir, "teacher", rs[i], err)) return -1;
         if (is_dir(td)) at = i;
     }
     int resumed = at >= 0;
     if (resumed) {
         json_t* st = NULL;
-        if (ckpt_dir_name(r->resumed_from, sizeof r->resumed_from, resume_dir, "state", rs[at], err)) return -1;
+        if (life_step_dir(r->resumed_from, sizeof r->resumed_from, resume_dir, "state", rs[at], err)) return -1;
         if (ckpt_load_state(r->resumed_from, r->S, r->mo, r->vo, &st, err) || ckpt_load_weights(td, r->T, err)) return -1;
         r->step = jget_int(st, "step", 0);
         r->updates = jget_int(st, "updates", r->step);
@@ -306,7 +307,7 @@ int sdft_train(SdftRun* r, const Gate* gates, int ngates, SdftStepFn fn, void* c
 int sdft_finish(SdftRun* r, char err[ERR_LEN]) {
     const SdftArgs* a = r->a;
     char p[4200];
-    if (ckpt_dir_name(r->published, sizeof r->published, a->out, "sdft", r->last_pass, err)) return -1;
+    if (life_step_dir(r->published, sizeof r->published, a->out, "sdft", r->last_pass, err)) return -1;
     if (ckpt_load_weights(r->published, r->S, err)) return -1;
     r->final_ppl = val_ppl(r, r->S);
     r->bok_after = best_of_k(r);

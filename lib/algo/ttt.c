@@ -1,6 +1,7 @@
 /* ttt: see ttt.h. Names follow SPEC §12: a group is the rollouts that share a
  * start state; r rewards, A advantages, d_t = log pi_theta - log pi_base. */
 #include "ttt.h"
+#include "lifecycle.h"
 #include "atomic.h"
 #include "json.h"
 #include "kernels.h"
@@ -69,7 +70,7 @@ static int state_save(const char* task_dir, long step, const TttTask* s, const T
         free(host);
         if (wrc) return -1;
     }
-    return atomic_publish_dir(tmp, fin, err);   /* the old state aside, not deleted first */
+    return life_publish_dir(tmp, fin, err);   /* the old state aside, not deleted first */
     return 0;
 }
 

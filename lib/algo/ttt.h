@@ -50,7 +50,7 @@ typedef struct {
 int ttt_cfg_from_args(const TttArgs* a, TttCfg* c, const char** key, char err[ERR_LEN]);
 
 /* The ttt section's keys that c's mode does not read, with the run's paths: they do not
- * count when a finished run is compared with new settings (track_rerun_rule). Best-of-N
+ * count when a finished run is compared with new settings (life_begin). Best-of-N
  * learns nothing and keeps no archive; search keeps the archive but learns nothing. */
 const char* const* ttt_unread_keys(const TttCfg* c);
 

@@ -89,45 +89,6 @@ int append_record(const char* path, const char* line, char err[ERR_LEN]) {
     return 0;
 }
 
-int atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]) {
-    if (!is_dir(tmp)) {
-        errf(err, "%s: cannot publish %s: not a directory", final, tmp);
-        return -1;
-    }
-    fsync_dir(tmp);
-    char old[4300] = "", parent[4096];
-    if (path_exists(final)) {
-        snprintf(old, sizeof old, "%s.old.%d", final, (int)getpid());
-        rm_tree(old);
-        if (rename(final, old) != 0) {
-            errf(err, "%s: cannot move aside to replace it: %s", final, strerror(errno));
-            return -1;
-        }
-    }
-    if (rename(tmp, final) != 0) {
-        errf(err, "%s: cannot publish %s: %s", final, tmp, strerror(errno));
-        if (*old) rename(old, final);   /* the previous one back in place */
-        return -1;
-    }
-    if (path_dirname(parent, sizeof parent, final, err) == 0) fsync_dir(parent);
-    if (*old) rm_tree(old);
-    return 0;
-}
-
-void atomic_clear_dead_temps(const char* dir) {
-    DIR* d = opendir(dir);
-    if (!d) return;
-    for (struct dirent* e; (e = readdir(d));) {
-        const char* t = strstr(e->d_name, ".tmp.");
-        if (!t || !is_stale_temp(e->d_name)) continue;
-        long pid = strtol(t + 5, NULL, 10);
-        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* alive, or not ours to judge */
-        char p[4400], err[ERR_LEN];
-        if (path_join(p, sizeof p, dir, e->d_name, err) == 0) unlink(p);
-    }
-    closedir(d);
-}
-
 int symlink_swap(const char* target, const char* link, char err[ERR_LEN]) {
     char tmp[4200], dir[4096];
     if (path_fmt(tmp, sizeof tmp, err, "%s.tmp.%d", link, (int)getpid()) || path_dirname(dir, sizeof dir, link, err)) return -1;

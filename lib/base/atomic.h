@@ -25,16 +25,6 @@ void atomic_abort(AtomicFile* a);                       /* remove the temporary;
 int  atomic_write(const char* path, const void* buf, size_t len, char err[ERR_LEN]);
 int  append_record(const char* path, const char* line, char err[ERR_LEN]); /* adds '\n' */
 int  fsync_dir(const char* dir);
-/* Publish a finished directory tmp (beside final) as final, crash-safe: tmp fsync'd;
- * an existing final renamed aside to "<final>.old.<pid>" (a stale temp the next start
- * clears) rather than deleted first; tmp renamed to final; the parent fsync'd; the old
- * one removed. A crash at any point leaves final whole (old or new) or absent, never
- * half-written. Checkpoints (lib/nn/ckpt) and TTT's resume state (lib/algo/ttt) use it. */
-int  atomic_publish_dir(const char* tmp, const char* final, char err[ERR_LEN]);
-/* Removes the "<name>.tmp.<pid>" files directly in dir whose writer is no longer running
- * (a process killed mid-write); a live writer's temporary is left alone. For directories
- * outside any run dir that several processes write (Make's settings stamps). */
-void atomic_clear_dead_temps(const char* dir);
 /* Atomically point symlink `link` at `target` (relative target recommended). */
 int  symlink_swap(const char* target, const char* link, char err[ERR_LEN]);
 

@@ -123,18 +123,6 @@ int mkdir_p(const char* path, char err[ERR_LEN]) {
 
 int path_exists(const char* path) { struct stat st; return stat(path, &st) == 0; }
 
-static int rm_one(const char* p, const struct stat* st, int flag, struct FTW* ftw) {
-    (void)st; (void)ftw;
-    return (flag == FTW_DP ? rmdir(p) : unlink(p)) != 0 && errno != ENOENT;
-}
-
-int rm_tree(const char* path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode)) return unlink(path) != 0 && errno != ENOENT ? -1 : 0;
-    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
-}
-
 int is_stale_temp(const char* name) {
     const char* d = strrchr(name, '.');
     if (!d || !d[1] || d - name < 4) return 0;

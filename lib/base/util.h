@@ -13,6 +13,8 @@
  * the die hook), writing files atomically (lib/base/atomic), reading config (lib/base/config). */
 #ifndef DD_UTIL_H
 #define DD_UTIL_H
+/* A failure a caller must act on (it is in err): ignoring the result is a warning. */
+#define DD_MUST __attribute__((warn_unused_result))
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,10 +55,8 @@ char* read_file(const char* path, size_t* len, char err[ERR_LEN]);
 
 int   mkdir_p(const char* path, char err[ERR_LEN]);   /* like mkdir -p; 0 or -1 */
 int   path_exists(const char* path);
-/* Removes a file, or a directory and everything under it (symlinks not followed). */
-int   rm_tree(const char* path);
 /* Whether name ends in ".tmp.<digits>" or ".old.<digits>": a temporary of lib/base/atomic or
- * lib/nn/ckpt that only a process killed mid-write leaves behind. */
+ * lib/run/lifecycle that only a process killed mid-write leaves behind. */
 int   is_stale_temp(const char* name);
 int   is_dir(const char* path);
 /* Checked paths: each returns 0, or -1 with err = "path too long (over N bytes): <its

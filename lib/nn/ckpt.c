@@ -1,5 +1,6 @@
 /* ckpt: see ckpt.h. */
 #include "ckpt.h"
+#include "lifecycle.h"
 #include "atomic.h"
 #include "hash.h"
 #include "json.h"
@@ -10,9 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step, char err[ERR_LEN]) {
-    return path_fmt(out, cap, err, "%s/%s_step_%07ld", run_dir, prefix, step);
-}
 
 static int write_weights(const char* path, Model* m, long step, char err[ERR_LEN]) {
     const float* host = model_params_host(m);
@@ -45,13 +43,13 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
               const float* vopt, const json_t* state, char out_dir[4096], char err[ERR_LEN]) {
     char final[4096], tmp[4200], p[4400], link[4200], rel[512];
     /* every name first: a path that does not fit fails before anything is written */
-    if (ckpt_dir_name(final, sizeof final, run_dir, prefix, step, err) ||
+    if (life_step_dir(final, sizeof final, run_dir, prefix, step, err) ||
         path_fmt(tmp, sizeof tmp, err, "%s.tmp.%d", final, (int)getpid()) ||
         path_fmt(rel, sizeof rel, err, "%s_step_%07ld", prefix, step) ||
         path_fmt(link, sizeof link, err, "%s/%s_latest", run_dir, prefix))
         return -1;
     /* tmp is under 4200 bytes and each name below is short: p (4400) holds them */
-    rm_tree(tmp);
+    life_rm_tree(tmp);
     if (mkdir_p(tmp, err)) return -1;
     if (path_join(p, sizeof p, tmp, "model.safetensors", err) || write_weights(p, m, step, err)) return -1;
     if (m->tokenizer_json) {   /* a checkpoint dir that Python users can load on its own */
@@ -86,7 +84,7 @@ int ckpt_save(const char* run_dir, const char* prefix, long step, Model* m, cons
     }
     /* A stale dir of the same step (a crash after rename, before the next
      * step) is replaced: the new one holds the same or later state. */
-    if (atomic_publish_dir(tmp, final, err)) return -1;
+    if (life_publish_dir(tmp, final, err)) return -1;
     if (symlink_swap(rel, link, err)) return -1;
     if (out_dir) memcpy(out_dir, final, sizeof final);
     return 0;
@@ -209,27 +207,3 @@ int ckpt_load_state(const char* dir, Model* m, float* mopt, float* vopt, json_t*
     return *state ? 0 : -1;
 }
 
-static int cmp_desc(const void* a, const void* b) {
-    long x = *(const long*)a, y = *(const long*)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-int ckpt_list(const char* run_dir, const char* prefix, long* steps, int cap) {
-    DIR* d = opendir(run_dir);
-    if (!d) return 0;
-    int n = 0;
-    size_t pl = strlen(prefix);
-    struct dirent* e;
-    while ((e = readdir(d)) && n < cap) {
-        const char* nm = e->d_name;
-        if (strncmp(nm, prefix, pl) || strncmp(nm + pl, "_step_", 6)) continue;
-        const char* digits = nm + pl + 6;
-        char* end;
-        long s = strtol(digits, &end, 10);
-        if (end - digits != 7 || *end) continue;     /* skips .tmp.<pid> and .old dirs */
-        steps[n++] = s;
-    }
-    closedir(d);
-    qsort(steps, n, sizeof *steps, cmp_desc);
-    return n;
-}

@@ -41,9 +41,4 @@ int ckpt_check_tokenizer(const char* ckpt, const char* ckpt_sha256, const char* 
 /* Full resume state into the model and mopt/vopt (on its device); *state is a new reference. */
 int ckpt_load_state(const char* ckpt_dir, Model* m, float* mopt, float* vopt, json_t** state, char err[ERR_LEN]);
 
-/* Steps of the complete <prefix>_step_* dirs in run_dir, newest first; returns the count. */
-int ckpt_list(const char* run_dir, const char* prefix, long* steps, int cap);
-/* <run_dir>/<prefix>_step_NNNNNNN into out; -1 (err) when it does not fit. */
-int  ckpt_dir_name(char* out, size_t cap, const char* run_dir, const char* prefix, long step, char err[ERR_LEN]);
-
 #endif

@@ -1,5 +1,6 @@
 /* paper: report.tex from the phase-F outputs, and report.pdf through pdflatex (see paper.h). */
 #include "paper.h"
+#include "lifecycle.h"
 #include "atomic.h"
 #include "hash.h"
 #include "json.h"
@@ -328,7 +329,7 @@ static void first_error(const char* log, char* out, size_t cap) {
 }
 
 int paper_compile(const char* paper_dir, const char* scratch_dir, const char* pdflatex, char err[ERR_LEN]) {
-    rm_tree(scratch_dir);
+    life_rm_tree(scratch_dir);
     if (mkdir_p(scratch_dir, err)) return -1;
     char out[PATH_MAX], log[PATH_MAX + 16], pdf[PATH_MAX + 16], dst[PATH_MAX], arg[PATH_MAX + 32];
     if (!realpath(scratch_dir, out)) { errf(err, "%s: %s", scratch_dir, strerror(errno)); return -1; }

@@ -1,6 +1,7 @@
 /* track: see track.h. All files go through json_write_atomic / append_record,
  * so a crash leaves the previous heartbeat, never a torn one. */
 #include "track.h"
+#include "lifecycle.h"
 #include <omp.h>
 #include "atomic.h"
 #include "hash.h"
@@ -179,233 +180,21 @@ int track_event(Tracker* t, const char* type, json_t* fields) {
     return rc ? fail(t, EXIT_FAIL) : 0;
 }
 
-int track_default_dir(char* out, size_t cap, const char* primary, char err[ERR_LEN]) {
-    char d[4096];
-    if (path_dirname(d, sizeof d, primary, err)) return -1;
-    return path_fmt(out, cap, err, "%s/_runs/%s", d, path_basename(primary));
-}
-
-void track_prev_status(const char* run_dir, char out[16]) {
-    char p[4200], err[ERR_LEN];
-    out[0] = 0;
-    /* a run dir too long for p holds no record (the system refuses paths that long) */
-    if (path_join(p, sizeof p, run_dir, "run_record.json", err) || !path_exists(p)) return;
-    json_t* r = json_load_path(p, err);
-    if (r) snprintf(out, 16, "%s", jget_str(r, "status", ""));
-    json_decref(r);
-}
-
-int track_changed_inputs(const char* run_dir, const char* const* paths, int n, char* out, size_t cap) {
-    char p[4200], err[ERR_LEN], hex[HASH_HEX];
-    json_t* prov = path_join(p, sizeof p, run_dir, "provenance.json", err) ? NULL : json_load_path(p, err);   /* none: all changed */
-    int changed = 0;
-    size_t used = 0;
-    out[0] = 0;
-    for (int k = 0; k < n; k++) {
-        const char* rec = NULL;
-        size_t i;
-        json_t* o;
-        json_array_foreach(json_object_get(prov, "inputs"), i, o)
-            if (!strcmp(path_basename(jget_str(o, "path", "")), path_basename(paths[k]))) rec = jget_str(o, "sha256", "");
-        if (hash_file(paths[k], hex, err) == 0 && rec && !strcmp(rec, hex)) continue;
-        changed++;
-        used += snprintf(out + used, used < cap ? cap - used : 0, "%s%s", changed > 1 ? ", " : "", paths[k]);
-    }
-    json_decref(prov);
-    return changed;
-}
-
-/* A JSON value as text for a message: strings bare, others compact. */
-static void value_text(const json_t* v, char* out, size_t cap) {
-    if (!v) { snprintf(out, cap, "(unset)"); return; }
-    if (json_is_string(v)) { snprintf(out, cap, "%s", json_string_value(v)); return; }
-    char* s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    snprintf(out, cap, "%s", s ? s : "?");
-    free(s);
-}
-
-/* "lr 0.001, steps 8" (then) and "0.002, 16" (now): the result-affecting settings that differ. */
-/* The JSON of key's default, as cfg_to_json writes a value (NULL: no default or no such key). */
-static json_t* default_json(const Opt* opts, const char* key) {
-    const Opt* o = cfg_find(opts, key);
-    if (!o || !o->def) return NULL;
-    Opt one[2] = {*o, {0}};
-    one[0].off = 0;
-    union { long l; double d; int i; const char* s; json_t* j; } v;   /* every option field type */
-    memset(&v, 0, sizeof v);
-    char err[ERR_LEN];
-    if (cfg_set(&one[0], &v, o->def, "default", err)) return NULL;
-    json_t* obj = cfg_to_json(one, &v);
-    json_t* d = json_incref(json_object_get(obj, key));
-    json_decref(obj);
-    if (o->type == OPT_JSON) json_decref(v.j);
-    return d;
-}
-
-/* A key the earlier run's settings do not have (an option added since) counts as its
- * default there: adding an option with the old behaviour as its default redoes nothing. */
-static int settings_diff(const Opt* opts, const json_t* then, const json_t* now, const char* const* ignore, char* was, char* is,
-                         size_t cap) {
-    int n = 0;
-    size_t uw = 0, ui = 0;
-    was[0] = is[0] = 0;
-    const char* key;
-    json_t* v;
-    json_object_foreach((json_t*)now, key, v) {
-        int skip = 0;
-        for (int k = 0; ignore && ignore[k]; k++) skip |= !strcmp(ignore[k], key);
-        json_t* old = json_object_get(then, key);
-        if (!skip && !old) {
-            json_t* d = default_json(opts, key);
-            int same = d && json_equal(d, v);
-            json_decref(d);
-            if (same) continue;
-        }
-        if (skip || (old && json_equal(old, v)) || (!old && json_is_null(v))) continue;
-        char a[256], b[256];
-        value_text(old, a, sizeof a);
-        value_text(v, b, sizeof b);
-        if (json_is_number(old) && json_is_number(v)) {   /* 0.003, not 0.0030000000000000001, unless that is the difference */
-            snprintf(a, sizeof a, "%g", json_number_value(old));
-            snprintf(b, sizeof b, "%g", json_number_value(v));
-            if (!strcmp(a, b)) { snprintf(a, sizeof a, "%.17g", json_number_value(old)); snprintf(b, sizeof b, "%.17g", json_number_value(v)); }
-        }
-        uw += snprintf(was + uw, uw < cap ? cap - uw : 0, "%s%s %s", n ? ", " : "", key, a);
-        ui += snprintf(is + ui, ui < cap ? cap - ui : 0, "%s%s", n ? ", " : "", b);
-        n++;
-    }
-    return n;
-}
-
-int track_rerun_rule(const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* const* ignore,
-                     const char* own_was, const char* own_is, const char* const* inputs, int nin, TrackRedo* r) {
-    r->moved[0] = r->why[0] = r->err[0] = 0;
-    if (!c->resume) {   /* --no-resume: start over (a completed run only with --force) */
-        if (track_move_aside(run_dir, c, r)) return -1;
-        snprintf(r->why, sizeof r->why, "--no-resume");
-        return 0;
-    }
-    char prev[16], p[4200], err[ERR_LEN], was[1024], is[1024], ins[2048] = "";
-    track_prev_status(run_dir, prev);
-    if (!*prev) return 0;
-    if (!strcmp(prev, "gated")) {   /* a RED gate's stop stands until FORCE=1, in every tool */
-        if (!c->force) {
-            snprintf(r->err, sizeof r->err, "%s: stopped by a RED gate (see _run_tracker/events.jsonl) — FORCE=1 to redo it", run_dir);
-            r->err_exit = EXIT_GATED;
-            return -1;
-        }
-        snprintf(r->why, sizeof r->why, "stopped by a RED gate");
-        return track_move_aside(run_dir, c, r) ? -1 : 0;
-    }
-    int done = !strcmp(prev, "completed");
-    internal_check(path_join(p, sizeof p, run_dir, "_run_tracker/settings.json", err) == 0, "%s", err);   /* its record fit */
-    json_t* then = path_exists(p) ? json_load_path(p, err) : NULL;
-    json_t* now = cfg_to_json(spec->opts, st);
-    int nset = then ? settings_diff(spec->opts, then, now, ignore, was, is, sizeof was) : 0;
-    if (own_was && *own_was) {   /* a difference the tool derives itself */
-        size_t lw = strlen(was), li = strlen(is);
-        snprintf(was + lw, sizeof was - lw, "%s%s", nset ? ", " : "", own_was);
-        snprintf(is + li, sizeof is - li, "%s%s", nset ? ", " : "", own_is);
-        nset++;
-    }
-    json_decref(then);
-    json_decref(now);
-    int nin_changed = done ? track_changed_inputs(run_dir, inputs, nin, ins, sizeof ins) : 0;
-    if (!nset && !nin_changed) return done;
-    char what[3200];
-    snprintf(what, sizeof what, "%s%s%s%s%s%s%s%s", done ? "completed" : "started", nset ? " with " : "", nset ? was : "",
-             nset ? "; now " : "", nset ? is : "", nin_changed ? (nset ? ", and " : ", but ") : "", nin_changed ? ins : "",
-             nin_changed ? " changed since" : "");
-    if (!c->force) {
-        snprintf(r->err, sizeof r->err, "%s: %s — FORCE=1 to %s", run_dir, what, done ? "redo it" : "start it over");
-        r->err_exit = EXIT_BADINPUT;
-        return -1;
-    }
-    snprintf(r->why, sizeof r->why, "%s", what);
-    Common forced = *c;
-    forced.force = 1;
-    return track_move_aside(run_dir, &forced, r);
-}
-
-int track_guard_output(const char* run_dir, const char* output, char err[ERR_LEN]) {
-    if (!path_exists(output)) return 0;
-    char p[4200], hex[HASH_HEX], st[16];
-    if (path_join(p, sizeof p, run_dir, "run_record.json", err)) return -1;
-    if (!path_exists(p))
-        return errf(err, "%s: already there, and no run wrote it (placed by hand?): it is never overwritten. To pretrain on "
-                    "your own text set corpus: {train: PATH, val: PATH} in the config (docs/operations.md); else move it away", output);
-    track_prev_status(run_dir, st);
-    if (strcmp(st, "completed")) return 0;   /* our own unfinished run's: it is redone */
-    if (path_join(p, sizeof p, run_dir, "provenance.json", err)) return -1;
-    json_t* prov = json_load_path(p, err);
-    const char* rec = NULL;
+int track_gates(Tracker* t, const json_t* records, int say) {
     size_t i;
-    json_t* o;
-    json_array_foreach(json_object_get(prov, "outputs"), i, o)
-        if (!strcmp(path_basename(jget_str(o, "path", "")), path_basename(output))) rec = jget_str(o, "sha256", "");
-    int edited = rec && hash_file(output, hex, err) == 0 && strcmp(rec, hex);
-    json_decref(prov);
-    if (edited)
-        return errf(err, "%s: changed by hand since the run in %s wrote it: it is never overwritten; move it away to regenerate it",
-                    output, run_dir);
-    return 0;
-}
-
-int track_plain_outputs(char run[4096], const Common* c, const char* const* outputs, int n, int guard, char err[ERR_LEN]) {
-    char d[4096];
-    if (c->run_dir ? path_fmt(run, 4096, err, "%s", c->run_dir) : track_default_dir(run, 4096, outputs[0], err)) return -1;
-    for (int i = 0; i < n; i++)   /* every path fits before anything is made */
-        if (path_fmt(d, sizeof d, err, "%s", outputs[i])) return -1;
-    for (int i = 0; i < n; i++) {
-        internal_check(path_dirname(d, sizeof d, outputs[i], err) == 0, "%s", err);   /* shorter than the output */
-        if (mkdir_p(d, err)) return -1;
+    json_t* r;
+    json_array_foreach(records, i, r) {
+        if (say)
+            track_say(t, "gate %s: %s = %.4f at step %ld", jget_str(r, "verdict", ""), jget_str(r, "metric", ""),
+                      jget_num(r, "value", 0), (long)jget_int(r, "step", 0));
+        if (track_event(t, "gate", json_incref(r))) return -1;
     }
-    for (int i = 0; guard && i < n; i++)
-        if (track_guard_output(run, outputs[i], err)) return -1;
     return 0;
 }
 
-int track_redo_event(Tracker* t, const TrackRedo* r) {
+int track_redo_event(Tracker* t, const LifeRedo* r) {
     if (!*r->moved) return 0;
     return track_event(t, "discard", json_pack("{s:s, s:s}", "moved_to", r->moved, "reason", r->why));
-}
-
-/* Removes the temporaries killed writers left under dir (see is_stale_temp),
- * skipping nested run dirs (their own lock guards them) and .trash. */
-static void clear_stale_temps(const char* dir, int depth) {
-    DIR* d = opendir(dir);
-    if (!d) return;
-    struct dirent* e;
-    char p[4400], err[ERR_LEN];
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".trash"))) continue;
-        /* dir opened, so it is under 4096 bytes; with a name (under 256) it fits p */
-        internal_check(path_join(p, sizeof p, dir, e->d_name, err) == 0, "%s", err);
-        if (is_stale_temp(e->d_name)) { rm_tree(p); continue; }
-        struct stat st;
-        if (depth >= 8 || lstat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-        char q[4500];
-        internal_check(path_join(q, sizeof q, p, "_run_tracker", err) == 0, "%s", err);
-        if (!path_exists(q)) clear_stale_temps(p, depth + 1);
-    }
-    closedir(d);
-}
-
-void track_clear_temps(Tracker* t, const char* output) {
-    (void)t;   /* called with the run's lock held: no live writer owns these */
-    char d[4096], p[4400], err[ERR_LEN];
-    if (path_dirname(d, sizeof d, output, err)) return;   /* no file that long was ever written */
-    const char* base = path_basename(output);
-    size_t n = strlen(base);
-    DIR* dir = opendir(d);
-    if (!dir) return;
-    struct dirent* e;
-    while ((e = readdir(dir)))
-        if (!strncmp(e->d_name, base, n) && !strncmp(e->d_name + n, ".tmp.", 5) && is_stale_temp(e->d_name)) {
-            internal_check(path_join(p, sizeof p, d, e->d_name, err) == 0, "%s", err);
-            rm_tree(p);
-        }
-    closedir(dir);
 }
 
 int track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void* st, const Common* c, const char* phase) {
@@ -442,7 +231,7 @@ int track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void
     int pl = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(lfd, 0) == 0 && pwrite(lfd, pid, pl, 0) != pl) { /* informative only */ }
     /* This process holds the run: temporaries of killed earlier ones go. */
-    clear_stale_temps(t->dir, 0);
+    life_clear_temps(t->dir);
     /* Carry the time already spent across resumes, for duration and cost. */
     tpath(t, p, sizeof p, "run_record.json");
     if (path_exists(p)) {
@@ -452,7 +241,7 @@ int track_open(Tracker* t, const char* run_dir, const ToolSpec* spec, const void
     }
     tpath(t, p, sizeof p, "config_resolved.yaml");
     if (cfg_write_resolved(spec, st, c, p, t->err)) return fail(t, EXIT_BADINPUT);
-    tpath(t, p, sizeof p, "_run_tracker/settings.json");   /* what track_rerun_rule compares with */
+    tpath(t, p, sizeof p, "_run_tracker/settings.json");   /* what life_begin compares with */
     json_t* settings = cfg_to_json(spec->opts, st);
     int rc = json_write_atomic(p, settings, t->err);
     json_decref(settings);
@@ -545,7 +334,7 @@ static int lists_output(const char* prov_path, const char* base) {
 static int upstream_run(const char* path, char out[4096]) {
     char d[4096], rec[4200], pat[4200], err[ERR_LEN];
     /* A run dir that does not fit 4096 bytes cannot exist (the system's limit): not it. */
-    if (track_default_dir(out, 4096, path, err) == 0 && path_join(rec, sizeof rec, out, "run_record.json", err) == 0 &&
+    if (life_default_dir(out, 4096, path, err) == 0 && path_join(rec, sizeof rec, out, "run_record.json", err) == 0 &&
         path_exists(rec))
         return 1;
     /* path exists, so it is under 4096 bytes: what follows fits */
@@ -579,7 +368,7 @@ int track_input(Tracker* t, const char* path) {
     json_t* in = json_pack("{s:s, s:s}", "path", path, "sha256", hex);
     if (upstream_run(path, run)) {
         char st[16];
-        track_prev_status(run, st);
+        life_prev_status(run, st);
         if (strcmp(st, "completed")) {
             errf(t->err, "%s: produced by run %s, which is '%s', not completed", path, run, st);
             json_decref(in);
@@ -669,27 +458,6 @@ int track_finish(Tracker* t, const char* status, const char* reason) {
     if (track_event(t, ev, json_pack("{s:s, s:s, s:f}", "status", status, "reason", reason ? reason : "", "elapsed_sec", elapsed(t))))
         return -1;
     g_active = NULL;
-    return 0;
-}
-
-/* --no-resume over earlier outputs: move them to <parent>/.trash/<time>/, never delete. */
-int track_move_aside(const char* out, const Common* c, TrackRedo* r) {
-    char st[16], parent[4096], stamp[32], dir[4096];
-    r->moved[0] = 0;
-    r->err_exit = EXIT_BADINPUT;
-    if (!is_dir(out)) return 0;
-    track_prev_status(out, st);
-    if (!strcmp(st, "completed") && !c->force)
-        return errf(r->err, "%s: a completed run; --no-resume would redo it: add --force (old outputs go to .trash/)", out);
-    if (path_dirname(parent, sizeof parent, out, r->err)) return -1;
-    iso_time(stamp, now_wall());
-    if (path_fmt(r->moved, sizeof r->moved, r->err, "%s/.trash/%s/%s", parent, stamp, path_basename(out))) return -1;
-    for (int k = 2; path_exists(r->moved) && k < 1000; k++)   /* two moves in one second */
-        if (path_fmt(r->moved, sizeof r->moved, r->err, "%s/.trash/%s-%d/%s", parent, stamp, k, path_basename(out))) return -1;
-    if (path_dirname(dir, sizeof dir, r->moved, r->err)) return -1;
-    r->err_exit = EXIT_FAIL;
-    if (mkdir_p(dir, r->err)) return -1;
-    if (rename(out, r->moved) != 0) return errf(r->err, "%s: cannot move aside to %s", out, r->moved);
     return 0;
 }
 

@@ -11,7 +11,7 @@ ALLOWED = {   # folder: the folders (besides itself) whose headers it may includ
     "base": set(),
     "run": {"base"},
     "data": {"base"},
-    "nn": {"base", "data", "kernels"},
+    "nn": {"base", "run", "data", "kernels"},
     "algo": {"base", "run", "data", "nn", "kernels"},
     "paper": {"base", "run"},
     "sweep": {"base", "run"},
