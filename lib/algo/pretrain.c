@@ -4,7 +4,6 @@
 #include "dist.h"
 #include "hash.h"
 #include "json.h"
-#include "lifecycle.h"
 #include <string.h>
 #include <math.h>
 #include <stdlib.h>

@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* ---- a run dir that already holds a run ---- */
 
