@@ -22,11 +22,6 @@ static int control_file(const char* root, const char* name) {
     return path_fmt(p, sizeof p, err, "%s/control/%s", root, name) == 0 && path_exists(p);   /* too long: none */
 }
 
-static void arg_text(char* out, size_t cap, const json_t* v) {
-    if (json_is_string(v)) snprintf(out, cap, "%s", json_string_value(v));
-    else { char* s = journal_dumps(v); snprintf(out, cap, "%s", s); free(s); }
-}
-
 /* Runs the tool for one trial; returns its exit code (75 when paused). */
 static int run_tool(const SweepConfig* sc, const char* bin_dir, const char* root, Journal* j, int trial, double* value, int* paused_out) {
     char dir[4200], err[ERR_LEN], tool[4300], log[4300];
@@ -35,38 +30,11 @@ static int run_tool(const SweepConfig* sc, const char* bin_dir, const char* root
         die(EXIT_BADINPUT, "%s", err);
     Study s;
     if (journal_replay(j->path, sc, &s, err)) die(EXIT_FAIL, "%s", err);
-    char* argv[2 * 64 + 2 * 256 + 8];
-    static char vals[320][1200];
-    int n = 0, nv = 0;
-    argv[n++] = tool;
-    argv[n++] = "--config";
-    argv[n++] = (char*)sc->base_config;
-    const char* k;
-    json_t* v;
-    char flags[320][80];
-    json_object_foreach(sc->fixed_args, k, v) {
-        if (nv >= 256) break;
-        snprintf(flags[nv], sizeof flags[nv], "--%s", k);
-        arg_text(vals[nv], sizeof vals[nv], v);
-        argv[n++] = flags[nv];
-        argv[n++] = vals[nv++];
-    }
-    printf("sweep: trial %d:", trial);
-    for (int p = 0; p < sc->np; p++) {
-        json_t* x = param_external(&sc->params[p], s.trials[trial].internal[p]);
-        snprintf(flags[nv], sizeof flags[nv], "--%s", sc->params[p].name);
-        arg_text(vals[nv], sizeof vals[nv], x);
-        json_decref(x);
-        printf(" %s=%s", sc->params[p].name, vals[nv]);
-        argv[n++] = flags[nv];
-        argv[n++] = vals[nv++];
-    }
-    printf("\n");
-    fflush(stdout);
+    TrialArgs* ta = malloc_check(sizeof *ta);
+    sweep_trial_args(ta, sc, &s, trial, tool, dir);
     study_free(&s);
-    argv[n++] = (char*)sc->run_dir_flag;
-    argv[n++] = dir;
-    argv[n] = NULL;
+    printf("sweep: trial %d:%s\n", trial, ta->shown);
+    fflush(stdout);
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) die(EXIT_FAIL, "fork: %s", strerror(errno));
     if (pid == 0) {
@@ -75,7 +43,7 @@ static int run_tool(const SweepConfig* sc, const char* bin_dir, const char* root
         if (getppid() != parent) _exit(1);
         FILE* f = freopen(log, "a", stdout);
         if (f) dup2(fileno(stdout), 2);
-        execv(tool, argv);
+        execv(tool, ta->argv);
         _exit(127);
     }
     int status = 0, pause_sent = 0;
@@ -97,6 +65,7 @@ static int run_tool(const SweepConfig* sc, const char* bin_dir, const char* root
         }
         usleep(100000);
     }
+    free(ta);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     *paused_out = rc == EXIT_PAUSED;
     if (rc == 0 && sweep_read_objective(sc, dir, value, err)) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,3 +187,39 @@ int sweep_finish(Journal* j, const SweepConfig* sc, int trial, int state, const 
     return rc;
 }
 
+
+static void arg_text(char* out, size_t cap, const json_t* v) {
+    if (json_is_string(v)) snprintf(out, cap, "%s", json_string_value(v));
+    else { char* s = journal_dumps(v); snprintf(out, cap, "%s", s); free(s); }
+}
+
+void sweep_trial_args(TrialArgs* ta, const SweepConfig* sc, const Study* s, int trial, const char* tool, const char* dir) {
+    int n = 0, nv = 0;
+    size_t shown = 0;
+    ta->shown[0] = 0;
+    ta->argv[n++] = (char*)tool;
+    ta->argv[n++] = "--config";
+    ta->argv[n++] = (char*)sc->base_config;
+    const char* k;
+    json_t* v;
+    json_object_foreach(sc->fixed_args, k, v) {
+        if (nv >= 256) break;
+        snprintf(ta->flags[nv], sizeof ta->flags[nv], "--%s", k);
+        arg_text(ta->vals[nv], sizeof ta->vals[nv], v);
+        ta->argv[n++] = ta->flags[nv];
+        ta->argv[n++] = ta->vals[nv++];
+    }
+    for (int p = 0; p < sc->np; p++) {
+        json_t* x = param_external(&sc->params[p], s->trials[trial].internal[p]);
+        snprintf(ta->flags[nv], sizeof ta->flags[nv], "--%s", sc->params[p].name);
+        arg_text(ta->vals[nv], sizeof ta->vals[nv], x);
+        json_decref(x);
+        if (shown < sizeof ta->shown)
+            shown += snprintf(ta->shown + shown, sizeof ta->shown - shown, " %s=%s", sc->params[p].name, ta->vals[nv]);
+        ta->argv[n++] = ta->flags[nv];
+        ta->argv[n++] = ta->vals[nv++];
+    }
+    ta->argv[n++] = (char*)sc->run_dir_flag;
+    ta->argv[n++] = (char*)dir;
+    ta->argv[n] = NULL;
+}

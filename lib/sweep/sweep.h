@@ -33,6 +33,16 @@ int  sweep_next(Journal* j, const SweepConfig* sc, const char* root, int resume,
 int  sweep_claim_write(const char* root, int trial, const char* worker_id, const char* status, char err[ERR_LEN]);
 /* <root>/trials/trial_NNNN; -1 (err) when it does not fit in cap. */
 int  sweep_trial_dir(char* out, size_t cap, const char* root, int trial, char err[ERR_LEN]);
+/* A trial's command line: tool --config <base_config>, --<key> <value> for each fixed arg,
+ * --<param> <value> for each parameter (its external value; strings bare, others as JSON),
+ * then <run_dir_flag> dir; argv NULL-terminated. shown: " name=value" per parameter. */
+typedef struct {
+    char* argv[2 * 256 + 2 * 64 + 8];
+    char  flags[320][80];
+    char  vals[320][1200];
+    char  shown[4096];
+} TrialArgs;
+void sweep_trial_args(TrialArgs* ta, const SweepConfig* sc, const Study* s, int trial, const char* tool, const char* dir);
 /* Reads the objective from a finished trial dir: 0 and *v, or -1 with err. */
 int  sweep_read_objective(const SweepConfig* sc, const char* trial_dir, double* v, char err[ERR_LEN]);
 /* Records a finished trial under the lock, unless someone already finished it. */
