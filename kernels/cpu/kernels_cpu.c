@@ -566,34 +566,43 @@ static inline float dot8(const float* restrict a, const float* restrict b, int n
     return d;
 }
 
-/* One head of one sequence: scores against positions 0..last, softmax (exp_vec, as the
- * batched attention), weighted sum of the values. */
-ELEMENTWISE static void attend_one(float* restrict oh, const float* restrict qh, const float* ks, const float* vs, int last, int C,
-                                   int hs, float scale, float* restrict sc) {
-    float mx = -INFINITY;
-    for (int t = 0; t <= last; t++) {
-        sc[t] = dot8(qh, ks + (long)t * C, hs) * scale;
-        mx = sc[t] > mx ? sc[t] : mx;
+/* Every head of one sequence: scores against positions 0..last, softmax (exp_vec, as the
+ * batched attention), weighted sum of the values. Positions are the outer loop, so each
+ * cached row of keys and values (C floats, all heads) is read once, front to back; per
+ * head the arithmetic and its order are those of one head at a time. sc: (NH, Tc). */
+ELEMENTWISE static void attend_seq(float* restrict o, const float* restrict q, const float* ks, const float* vs, int last,
+                                   int C, int NH, int Tc, float scale, float* restrict sc) {
+    int hs = C / NH;
+    for (int t = 0; t <= last; t++)
+        for (int h = 0; h < NH; h++) sc[h * Tc + t] = dot8(q + h * hs, ks + (long)t * C + h * hs, hs) * scale;
+    for (int h = 0; h < NH; h++) {
+        float* s = sc + h * Tc;
+        float mx = -INFINITY;
+        for (int t = 0; t <= last; t++) mx = s[t] > mx ? s[t] : mx;
+        float sum = 0;
+        for (int t = 0; t <= last; t++) s[t] = exp_vec(s[t] - mx);
+        for (int t = 0; t <= last; t++) sum += s[t];
+        float inv = 1.0f / sum;
+        for (int t = 0; t <= last; t++) s[t] *= inv;
     }
-    float sum = 0;
-    for (int t = 0; t <= last; t++) sc[t] = exp_vec(sc[t] - mx);
-    for (int t = 0; t <= last; t++) sum += sc[t];
-    float inv = 1.0f / sum;
-    for (int e = 0; e < hs; e++) oh[e] = 0;
+    for (int e = 0; e < C; e++) o[e] = 0;
     for (int t = 0; t <= last; t++) {
         const float* restrict v = vs + (long)t * C;
-        float p = sc[t] * inv;
-        for (int e = 0; e < hs; e++) oh[e] += p * v[e];
+        for (int h = 0; h < NH; h++) {
+            float p = sc[h * Tc + t];
+            float* restrict oh = o + h * hs;
+            const float* restrict vh = v + h * hs;
+            for (int e = 0; e < hs; e++) oh[e] += p * vh[e];
+        }
     }
 }
 
 void attention_decode_forward(float* out, float* kc, float* vc, const float* qkv, const int* pos,
                               int N, int Tc, int C, int NH) {
-    int hs = C / NH;
-    float scale = 1.0f / sqrtf((float)hs);
+    float scale = 1.0f / sqrtf((float)(C / NH));
     #pragma omp parallel if (N > 1)
     {
-        float* sc = malloc_check((size_t)Tc * sizeof(float));
+        float* sc = malloc_check((size_t)NH * Tc * sizeof(float));
         #pragma omp for
         for (int i = 0; i < N; i++) {
             const float* q = qkv + (long)i * 3 * C;
@@ -601,8 +610,7 @@ void attention_decode_forward(float* out, float* kc, float* vc, const float* qkv
             float* vs = vc + (long)i * Tc * C;
             memcpy(ks + (long)pos[i] * C, q + C, C * sizeof(float));
             memcpy(vs + (long)pos[i] * C, q + 2 * C, C * sizeof(float));
-            for (int h = 0; h < NH; h++)
-                attend_one(out + (long)i * C + h * hs, q + h * hs, ks + h * hs, vs + h * hs, pos[i], C, hs, scale, sc);
+            attend_seq(out + (long)i * C, q, ks, vs, pos[i], C, NH, Tc, scale, sc);
         }
         free(sc);
     }
