@@ -24,4 +24,15 @@ static inline void check_put(const char* root, const char* rel, const char* text
     fputs(text, f);
     fclose(f);
 }
+
+/* Whether the file at path holds exactly text. */
+#include <string.h>
+static inline int check_holds(const char* path, const char* text) {
+    char err[ERR_LEN];
+    size_t n = 0;
+    char* b = read_file(path, &n, err);
+    int ok = b && n == strlen(text) && !memcmp(b, text, n);
+    free(b);
+    return ok;
+}
 #endif

@@ -22,15 +22,6 @@ static int entries(const char* dir) {
     return n;
 }
 
-static int holds(const char* path, const char* text) {
-    char err[ERR_LEN];
-    size_t n = 0;
-    char* b = read_file(path, &n, err);
-    int ok = b && n == strlen(text) && !memcmp(b, text, n);
-    free(b);
-    return ok;
-}
-
 int main(void) {
     char root[64], err[ERR_LEN], final[128], tmp[160], p[256];
     snprintf(root, sizeof root, "/tmp/test_atomic_%d", (int)getpid());
@@ -38,24 +29,24 @@ int main(void) {
     snprintf(final, sizeof final, "%s/state", root);
     snprintf(p, sizeof p, "%s/f.txt", root);
     CHECK("mkdir", mkdir_p(root, err) == 0, "%s", err);
-    CHECK("write", atomic_write(p, "two!", 4, err) == 0 && holds(p, "two!"), "%s", err);
+    CHECK("write", atomic_write(p, "two!", 4, err) == 0 && check_holds(p, "two!"), "%s", err);
 
     /* First publish: nothing there yet. */
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
     check_put(tmp, "a.txt", "first");
     CHECK("publish_new", life_publish_dir(tmp, final, err) == 0, "%s", err);
     snprintf(p, sizeof p, "%s/a.txt", final);
-    CHECK("publish_new_content", holds(p, "first") && !is_dir(tmp), "content or tmp left");
+    CHECK("publish_new_content", check_holds(p, "first") && !is_dir(tmp), "content or tmp left");
     /* Over an existing one: its files are replaced as a whole (b.txt only in the new). */
     check_put(tmp, "b.txt", "second");
     CHECK("publish_over", life_publish_dir(tmp, final, err) == 0, "%s", err);
     snprintf(p, sizeof p, "%s/b.txt", final);
     char a[256];
     snprintf(a, sizeof a, "%s/a.txt", final);
-    CHECK("publish_over_content", holds(p, "second") && !path_exists(a), "old content survived");
+    CHECK("publish_over_content", check_holds(p, "second") && !path_exists(a), "old content survived");
     CHECK("publish_leaves_nothing_beside", entries(root) == 2, "%d entries in %s (f.txt and state expected)", entries(root), root);
     /* A tmp that is not there: an error naming the target; the published one stays. */
-    CHECK("publish_missing_tmp", life_publish_dir(tmp, final, err) == -1 && strstr(err, final) && holds(p, "second"),
+    CHECK("publish_missing_tmp", life_publish_dir(tmp, final, err) == -1 && strstr(err, final) && check_holds(p, "second"),
           "err '%s'", err);
     /* Temporaries of a writer that died are cleared; a live writer's (this process) stays. */
     pid_t child = fork();
@@ -126,7 +117,7 @@ int main(void) {
     CHECK("symlink", symlink(outside, link) == 0, "cannot make %s", link);
     CHECK("rm_tree_odd_path", life_rm_tree(odd) == 0 && !path_exists(odd), "%s still there", odd);
     snprintf(p, sizeof p, "%s/g.txt", outside);
-    CHECK("rm_tree_follows_no_symlink", holds(p, "y"), "%s removed through a symlink", p);
+    CHECK("rm_tree_follows_no_symlink", check_holds(p, "y"), "%s removed through a symlink", p);
     CHECK("rm_tree_absent_is_fine", life_rm_tree(odd) == 0, "error on an absent path");
     life_rm_tree(root);
     return check_status();
