@@ -13,8 +13,9 @@
 #              loop) at the tiny and a 4x wider shape, N=8 and N=32, all threads and 1,
 #              and with a busy neighbour (ours at threads 0: my share), with achieved
 #              GFLOP/s beside the sgemm peak; one TTT step (bench_ttt_step) vs its PyTorch
-#              peer (tests/torch/ref_ttt_step.py) at both shapes; TTT and best-of-N seconds
-#              per step of bin/ttt on the ci model (ours only)
+#              peer (tests/torch/ref_ttt_step.py) at both shapes; on each row the share of
+#              the sgemm peak that 3x the peer would take (tests/bench/bench_flops.h);
+#              TTT and best-of-N seconds per step of bin/ttt on the ci model (ours only)
 #   gpu:       (a `make CUDA=1` build on a machine with an NVIDIA GPU) tokens/s and MFU of
 #              the 120M shape, ours (bf16) vs PyTorch 2.x eager and torch.compile
 #              (tests/cuda/torch_gpu_peer.py, the pinned peer's model on the GPU), at the
@@ -29,6 +30,13 @@ NT=$(nproc)
 now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+# need3 OURS_JSON PEER_MS: the share of the sgemm peak that 3x the peer would take, from the
+# products the step cannot do without (tests/bench/bench_flops.h; over 100%: out of reach here)
+need3() {
+    local gflop peak
+    gflop=$(echo "$1" | field gflop); peak=$(echo "$1" | field sgemm_peak_gflops)
+    python3 -c "print(f'3x PyTorch needs {100 * 3 * $gflop / ($2 / 1000) / $peak:.0f}% of the peak')"
+}
 row() { printf '%-34s %12s %12s %8s  %s\n' "$@"; }
 
 t0=$(now); bin/gen-corpus --seed 0 --train_lines $LINES --val_lines 10000 --train_out $B/train.txt --val_out $B/val.txt >/dev/null; t1=$(now)
@@ -136,9 +144,10 @@ if ! skip sample; then
             for th in $NT 1; do
                 o=$(build/bench/bench_sample $SHAPE --N $N --threads $th | tail -1)
                 ours=$(echo "$o" | field tok_per_s)
-                peer=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N --threads $th | field tok_per_s)
+                p=$(/usr/bin/python3 tests/torch/ref_sample.py bench $SHAPE --N $N --threads $th)
+                peer=$(echo "$p" | field tok_per_s)
                 row "sampling $shape N=$N, $th thr (tok/s)" "$ours" "$peer" "$(ratio $ours $peer)x" \
-                    "vs PyTorch KV-cache loop; $(echo "$o" | field gflops) GFLOP/s of $(echo "$o" | field sgemm_peak_gflops) sgemm peak"
+                    "vs PyTorch KV-cache loop; $(echo "$o" | field gflops) GFLOP/s of $(echo "$o" | field sgemm_peak_gflops) sgemm peak; $(need3 "$o" "$(echo "$p" | field ms)")"
                 json="$json, \"sample_${shape}_N${N}_t$th\": {\"ours\": $ours, \"torch\": $peer}"
             done
             busy_start
@@ -156,13 +165,15 @@ if ! skip sample; then
         if [ $shape = tiny ]; then SH="--d 128 --L 4 --H 4 --V 1024 --T 128"; else SH="--d 256 --L 6 --H 8 --V 2048 --T 256"; fi
         STEP="$SH --N 32 --P 16 --G 32 --rank 8 --reps 3"
         for th in $NT 1; do
-            ours=$(build/bench/bench_ttt_step $STEP --threads $th | field step_ms)
+            o=$(build/bench/bench_ttt_step $STEP --threads $th 2>/dev/null)
+            ours=$(echo "$o" | field step_ms)
             peer=$(/usr/bin/python3 tests/torch/ref_ttt_step.py bench $STEP --threads $th | field step_ms)
-            row "TTT step $shape, $th thr (ms)" "$ours" "$peer" "$(ratio $peer $ours)x" "vs PyTorch TTT step (tests/torch/ref_ttt_step.py)"
+            row "TTT step $shape, $th thr (ms)" "$ours" "$peer" "$(ratio $peer $ours)x" \
+                "vs PyTorch TTT step (tests/torch/ref_ttt_step.py); $(echo "$o" | field gflops) GFLOP/s of $(echo "$o" | field sgemm_peak_gflops) sgemm peak; $(need3 "$o" $peer)"
             json="$json, \"ttt_step_${shape}_t$th\": {\"ours_ms\": $ours, \"torch_ms\": $peer}"
         done
         busy_start
-        ours=$(build/bench/bench_ttt_step $STEP --threads 0 | field step_ms)
+        ours=$(build/bench/bench_ttt_step $STEP --threads 0 2>/dev/null | field step_ms)
         peer=$(/usr/bin/python3 tests/torch/ref_ttt_step.py bench $STEP --threads $NT | field step_ms)
         busy_stop
         row "  busy neighbour (ms)" "$ours" "$peer" "$(ratio $peer $ours)x" "ours threads 0 (my share) vs PyTorch $NT thr, one busy core"
@@ -170,8 +181,12 @@ if ! skip sample; then
     done
     # TTT / best-of-N step on the ci model (ours only: no peer). Wall seconds of
     # bin/ttt over 4 held-out tasks (best of 3, startup included) / (tasks x ttt_steps).
+    # The pipeline is the bench's own scratch, built fresh each run: a tree an older checkout
+    # left would be refused by the rerun rule (its inputs changed), not measured.
     PIPE=out/bench/pipe; P=$PIPE/ci
-    make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT=$PIPE phase-B >$B/pipe_ci.log 2>&1
+    rm -rf $PIPE
+    make --no-print-directory CONFIG=configs/ci.yaml OUT_ROOT=$PIPE phase-B >$B/pipe_ci.log 2>&1 ||
+        { echo "bench: the ci pipeline for the bin/ttt rows failed; see $B/pipe_ci.log" >&2; exit 1; }
     rm -f $P/bench_train.jsonl $P/bench_heldout.jsonl
     bin/gen-tasks --config configs/ci.yaml --seed 0 --n_train 1 --n_heldout 4 --out_train $P/bench_train.jsonl \
         --out_heldout $P/bench_heldout.jsonl >/dev/null

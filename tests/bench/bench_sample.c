@@ -4,11 +4,11 @@
  * (no top-k/top-p, no stop tokens) generating G new tokens each. The timing
  * includes prompt processing; only generated tokens are counted. Best of `reps`.
  *   bench_sample --d 128 --L 4 --H 4 --V 1024 --T 128 --N 8 --P 16 --G 32 --threads 2 [--mhc 0] [--reps 3] */
+#include "bench_flops.h"
 #include "model.h"
 #include "rng.h"
 #include "sample.h"
 #include "util.h"
-#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,24 +63,12 @@ int main(int argc, char** argv) {
         for (long i = 0; i < N; i++) gen += lens[i];
     }
     if (gen != N * G) { fprintf(stderr, "bench_sample: generated %ld tokens, expected %ld\n", gen, N * G); return 1; }
-    /* Achieved GFLOP/s: the matmuls (2 x 12 L d^2 per position, 2 d V per generated token)
-     * and attention (4 L d per position attended) of the prefill and the decode, beside
-     * this machine's sgemm peak (a 512^3 cblas_sgemm, best of 5) at the same threads. */
-    double flops = (double)N * (P - 1) * 24.0 * L * d * d + (double)N * G * (24.0 * L * d * d + 2.0 * d * V) +
-                   (double)N * (P - 1) * P / 2 * 4.0 * L * d + (double)N * G * (P + G / 2.0) * 4.0 * L * d;
-    int S = 512;
-    float *A = calloc((size_t)S * S, 4), *Bm = calloc((size_t)S * S, 4), *Cm = calloc((size_t)S * S, 4);
-    double peak_t = 1e30;
-    for (int r2 = 0; r2 < 5; r2++) {
-        double t0 = now_mono();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1.0f, A, S, Bm, S, 0.0f, Cm, S);
-        double dt = now_mono() - t0;
-        if (dt < peak_t) peak_t = dt;
-    }
-    free(A); free(Bm); free(Cm);
+    /* Achieved GFLOP/s (bench_flops.h: the products a step cannot do without) beside this
+     * machine's sgemm peak at the same threads. */
+    double flops = flops_sample(L, d, V, 0, N, P, G), peak = sgemm_peak_gflops();
     printf("{\"peer\": \"ours\", \"mhc\": %ld, \"threads\": %d, \"tok_per_s\": %.1f, \"ms\": %.2f, \"N\": %ld, \"P\": %ld, \"G\": %ld, "
-           "\"gflops\": %.1f, \"sgemm_peak_gflops\": %.1f}\n",
-           mhc, omp_get_max_threads(), N * G / best, 1000 * best, N, P, G, flops / best / 1e9, 2.0 * S * S * S / peak_t / 1e9);
+           "\"gflop\": %.6f, \"gflops\": %.1f, \"sgemm_peak_gflops\": %.1f}\n",
+           mhc, omp_get_max_threads(), N * G / best, 1000 * best, N, P, G, flops / 1e9, flops / best / 1e9, peak);
     free(pbuf); free(prompts); free(plens); free(out); free(lens); free(stop);
     model_free(&m);
     return 0;

@@ -5,12 +5,15 @@
  * shaping, backward, Adam) with fixed advantages (a quarter of them 0: rows left out). The
  * verifier is outside the timing, as in the suite's "sample" vs "score" split. Random-init
  * model (seed 0), LoRA rank r with alpha 2r, both factors perturbed so both get gradients.
- * Best of `reps` steps (the adapter changes between them; the work does not).
+ * Best of `reps` steps (the adapter changes between them; the work does not). Prints the
+ * step's necessary products (gflop, tests/bench/bench_flops.h), the GFLOP/s that makes and
+ * the sgemm peak at the same threads.
  *   bench_ttt_step --d 128 --L 4 --H 4 --V 1024 --T 128 --N 32 --P 16 --G 32 --rank 8 --threads 2 [--reps 3]
  *   bench_ttt_step ... --dump DIR   one step, and what tests/torch/ref_ttt_step.py check compares:
  *     config.json, weights.safetensors, lora.safetensors (before), batch.safetensors (prompts,
  *     out, advantages), lora_grads.safetensors, lora_after.safetensors, outputs.safetensors
  *     (loss, kl), meta.json (lr, kl_lambda) */
+#include "bench_flops.h"
 #include "json.h"
 #include "lora.h"
 #include "model.h"
@@ -150,8 +153,13 @@ int main(int argc, char** argv) {
         json_decref(meta);
     }
     fprintf(stderr, "bench_ttt_step: over %ld steps: forward %.3f s, backward %.3f s, optimizer %.3f s\n", reps, tr.t_forward, tr.t_backward, tr.t_optim);
+    /* the step's products (bench_flops.h): sampling with the adapter on, then the update on
+     * the rows with an advantage, P + G - 1 positions each (no stop tokens), G scored */
+    long rows = N - N / 4;
+    double flops = flops_sample(L, d, V, rank, N, P, G) + flops_lora_update(L, d, V, rank, rows, P + G - 1, G);
     printf("{\"peer\": \"ours\", \"threads\": %d, \"step_ms\": %.2f, \"N\": %ld, \"P\": %ld, \"G\": %ld, \"rank\": %ld, \"rows\": %ld, "
-           "\"loss\": %.6g}\n", omp_get_max_threads(), 1000 * best, N, P, G, rank, N - N / 4, loss);
+           "\"loss\": %.6g, \"gflop\": %.6f, \"gflops\": %.1f, \"sgemm_peak_gflops\": %.1f}\n", omp_get_max_threads(), 1000 * best, N, P,
+           G, rank, rows, loss, flops / 1e9, flops / best / 1e9, sgemm_peak_gflops());
     m.lora = NULL;
     lora_free(lo);
     free(mo); free(vo); free(pbuf); free(prompts); free(plens); free(A); free(out); free(lens); free(stop);

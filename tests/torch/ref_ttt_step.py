@@ -6,6 +6,9 @@
                                 autograd of the reference model, dd_model.GPT, with the
                                 adapter as ref_lora.py attaches it) and the Adam step
   ref_ttt_step.py bench --d 128 --L 4 --H 4 --V 1024 --T 128 --N 32 --P 16 --G 32 --rank 8 --threads 2 [--reps 3]
+  ref_ttt_step.py bench ... --flops   one step under torch.profiler (with_flops): the flops of
+                                the products PyTorch ran (profiler_gflop), which bounds from
+                                above what bench_ttt_step counts as the step's necessary work
 
 The step, on both sides: sample N completions of G tokens from N prompts of P tokens with
 the adapter on (batched KV cache, temperature 1, under torch.inference_mode()); the batch
@@ -139,6 +142,7 @@ def bench(argv):
     p = argparse.ArgumentParser(prog="ref_ttt_step.py bench")
     for k, v in dict(d=128, L=4, H=4, V=1024, T=128, N=32, P=16, G=32, rank=8, threads=2, reps=3).items():
         p.add_argument("--" + k, type=int, default=v)
+    p.add_argument("--flops", action="store_true", help="one step under torch.profiler: print its products' flops")
     a = p.parse_args(argv)
     if a.P + a.G > a.T:
         sys.exit("ref_ttt_step.py: need P + G <= T")
@@ -161,6 +165,11 @@ def bench(argv):
     adv[3::4] = 0
     gen = torch.Generator().manual_seed(2)
     best = float("inf")
+    prof = None
+    if a.flops:   # one step under the profiler: the products' flops as PyTorch counts them
+        a.reps = 1
+        prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], with_flops=True)
+        prof.__enter__()
     for _ in range(a.reps):
         t0 = time.perf_counter()
         with torch.inference_mode():
@@ -178,8 +187,13 @@ def bench(argv):
         loss.backward()
         opt.step()
         best = min(best, time.perf_counter() - t0)
-    print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "threads": a.threads, "step_ms": round(1000 * best, 2),
-                      "N": a.N, "P": a.P, "G": a.G, "rank": a.rank, "rows": int((adv != 0).sum())}))
+    res = {"peer": "pytorch", "torch": torch.__version__, "threads": a.threads, "step_ms": round(1000 * best, 2),
+           "N": a.N, "P": a.P, "G": a.G, "rank": a.rank, "rows": int((adv != 0).sum())}
+    if prof:
+        prof.__exit__(None, None, None)
+        res["profiler_gflop"] = round(sum(e.flops for e in prof.key_averages()) / 1e9, 4)
+        res.pop("step_ms")   # the profiler's overhead is in it
+    print(json.dumps(res))
 
 
 def main():
