@@ -125,7 +125,9 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
             int t = drawn[i];
             out[(size_t)i * max_new + lens[i]++] = t;   /* a stop token too: a training target */
             last[i] = t;
-            if (stop[t]) done[i] = 1;
+            /* done now, not after one more decoding step whose logits nobody draws from:
+             * the same test as before the draw, on the same lens and position */
+            if (stop[t] || lens[i] >= max_new || at[i] + 1 >= T) done[i] = 1;
         }
     }
     if (on_device) { k->release(du); k->release(dtok); }
