@@ -51,6 +51,17 @@ void matmul_forward(float* out,          // (BT, OC)
                     const float* weight, // (OC, C)
                     const float* bias,   // (OC) or NULL
                     int BT, int C, int OC);
+/* The same product with the weight given transposed: out = inp @ weight_t + bias.
+ * Decoding transposes each weight once per sampling call (transpose below) and runs
+ * its products this way: on the CPU, OpenBLAS would pack the weight again on every
+ * call, and libxsmm's kernels read the transposed weight as it lies. */
+void matmul_forward_t(float* out,            // (BT, OC)
+                      const float* inp,      // (BT, C)
+                      const float* weight_t, // (C, OC)
+                      const float* bias,     // (OC) or NULL
+                      int BT, int C, int OC);
+/* dst (cols, rows) = src (rows, cols) transposed; exact. */
+void transpose(float* dst, const float* src, int rows, int cols);
 /* Any of dinp, dweight, dbias may be NULL to skip that gradient. dinp is
  * accumulated (+=) when dinp_acc is 1 and OVERWRITTEN when it is 0. */
 void matmul_backward(float* dinp,         // (BT, C)  += or = (dinp_acc)
@@ -344,7 +355,8 @@ double sumsq(const float* x, long N);
 /* Every kernel above, once: the table's members and each backend's table are
  * generated from this list, so adding a kernel is one line here. */
 #define KERNEL_LIST(X)                                                                                      \
-    X(encoder_forward) X(encoder_backward) X(matmul_forward) X(matmul_backward)                           \
+    X(encoder_forward) X(encoder_backward) X(matmul_forward) X(matmul_backward) X(matmul_forward_t)       \
+    X(transpose)                                                                                          \
     X(layernorm_forward) X(layernorm_backward) X(rmsnorm_forward) X(rmsnorm_backward)                     \
     X(gelu_forward) X(gelu_backward) X(matmul_gelu_forward) X(matmul_backward_gelu) X(attention_forward)  \
     X(attention_backward)                                                                                 \
@@ -381,6 +393,10 @@ typedef struct KernelOps {
      * att then holds only (B, NH, T) floats, and preatt, dpreatt, datt are not
      * touched (the model need not allocate them). NULL: never (the CPU backends). */
     int   (*attention_fused)(int T, int C, int NH);
+    /* 1 when decoding should run its products on weights transposed once per sampling
+     * call (matmul_forward_t): the CPU backends. 0: the plain products (CUDA, where the
+     * library reads either layout and the copy would only cost memory). */
+    int   decode_transposed;
     int   (*graph_begin)(void);
     void* (*graph_end)(void);
     int   (*graph_launch)(void* graph);

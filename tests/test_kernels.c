@@ -443,6 +443,46 @@ static void test_matmul_tiling(void) {
     CHECK("matmul tiled shapes bitwise equal with 1 and 2 threads", same, "differ");
 }
 
+/* matmul_forward_t (decoding's product on a transposed weight, libxsmm) and transpose:
+ * shapes that leave partial blocks on both sides, against a naive double product and
+ * matmul_forward, bitwise the same at 1, 2 and 3 threads. */
+static void test_matmul_t(void) {
+    int shapes[6][3] = {{1, 5, 7}, {8, 128, 384}, {32, 33, 65}, {70, 64, 600}, {130, 40, 24}, {3, 512, 128}};
+    double worst = 0.0, vs_plain = 0.0;
+    int same = 1, exact = 1;
+    for (int s = 0; s < 6; s++) {
+        int BT = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+        float *inp = randv(BT * C, 1), *w = randv(OC * C, 1), *b = randv(OC, 1), *wt = zerov(OC * C), *back = zerov(OC * C);
+        transpose(wt, w, OC, C);
+        transpose(back, wt, C, OC);
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++) exact &= wt[(long)c * OC + o] == w[(long)o * C + c];
+        exact &= same_bits(back, w, OC * C);
+        float *out[3], *plain = zerov(BT * OC);
+        for (int r = 0; r < 3; r++) {
+            omp_set_num_threads(r + 1);
+            out[r] = zerov(BT * OC);
+            matmul_forward_t(out[r], inp, wt, s % 2 ? b : NULL, BT, C, OC);
+            if (r) same &= same_bits(out[0], out[r], BT * OC);
+        }
+        omp_set_num_threads(omp_get_num_procs());
+        matmul_forward(plain, inp, w, s % 2 ? b : NULL, BT, C, OC);
+        for (int i = 0; i < BT; i++)
+            for (int o = 0; o < OC; o++) {
+                double f = s % 2 ? b[o] : 0.0;
+                for (int c = 0; c < C; c++) f += (double)inp[i * C + c] * w[o * C + c];
+                worst = fmax(worst, fabs(f - out[0][i * OC + o]) / sqrt((double)C));
+                vs_plain = fmax(vs_plain, fabs(plain[i * OC + o] - out[0][i * OC + o]) / sqrt((double)C));
+            }
+        for (int r = 0; r < 3; r++) free(out[r]);
+        free(plain); free(inp); free(w); free(b); free(wt); free(back);
+    }
+    CHECK("transpose exact, and its own inverse", exact, "differ");
+    CHECK("matmul_forward_t matches naive", worst < 1e-5, "max err / sqrt(C) %.3g", worst);
+    CHECK("matmul_forward_t matches matmul_forward", vs_plain < 1e-5, "max diff / sqrt(C) %.3g", vs_plain);
+    CHECK("matmul_forward_t bitwise equal with 1, 2 and 3 threads", same, "differ");
+}
+
 /* ---- dump for the PyTorch cross-check ------------------------------------ */
 
 static FILE* manifest;
@@ -476,6 +516,12 @@ static void dump_cases(void) {
     DUMP("matmul.inp", inp, BT, C); DUMP("matmul.weight", w, OC, C); DUMP("matmul.bias", b, OC);
     DUMP("matmul.dout", dout, BT, OC); DUMP("matmul.out", out, BT, OC); DUMP("matmul.dinp", dinp, BT, C);
     DUMP("matmul.dweight", dw, OC, C); DUMP("matmul.dbias", db, OC);
+    /* the same product on the transposed weight (decoding's) */
+    float *wt = zerov(OC * C), *outt = zerov(BT * OC);
+    transpose(wt, w, OC, C);
+    matmul_forward_t(outt, inp, wt, b, BT, C, OC);
+    DUMP("matmul_t.weight_t", wt, C, OC); DUMP("matmul_t.out", outt, BT, OC);
+    free(wt); free(outt);
     free(w); free(b); free(dout); free(out); free(dinp); free(dw); free(db);
     /* layernorm (reuses inp) */
     float *lw = randv(C, 1), *lb = randv(C, 1), *ld = randv(BT * C, 1), *lo = zerov(BT * C);
@@ -566,6 +612,7 @@ int main(int argc, char** argv) {
     test_sinkhorn();
     test_determinism();
     test_matmul_tiling();
+    test_matmul_t();
     if (argc == 3 && strcmp(argv[1], "--dump") == 0) {
         dump_dir = argv[2];
         char path[4096];

@@ -227,6 +227,36 @@ static void lora_check(void) {
     CHECK("kv_prefill_then_decode_matches_forward", worst < 1e-4, "max logit difference %g", worst);
     printf("  kv prefill + decode vs full forward: max |logit diff| %.2e\n", worst);
     kv_free(&kv);
+    /* Decoding on the weights transposed once (model_decode_weights, as sample_batch
+     * runs it on the CPU): the full forward's logits again; off again, the plain
+     * products' bits exactly. */
+    kv_init(&kv, &m, B, T);
+    KVCache kv2;
+    kv_init(&kv2, &m, B, T);
+    worst = 0;
+    int plain_same = 1;
+    float* plain = malloc((size_t)B * m.V * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        int tok[2] = {in[t], in[T + t]}, pos[2] = {t, t};
+        model_decode(&m, &kv2, tok, pos, B);
+        memcpy(plain, m.logits, (size_t)B * m.V * sizeof(float));
+        model_decode_weights(&m, 1);
+        model_decode(&m, &kv, tok, pos, B);
+        model_decode_weights(&m, 0);
+        for (int b = 0; b < B; b++)
+            for (int v = 0; v < m.V; v++) {
+                double d = fabs(m.logits[(size_t)b * m.V + v] - full[((size_t)b * T + t) * m.V + v]);
+                if (d > worst) worst = d;
+            }
+        model_decode(&m, &kv2, tok, pos, B);   /* the same position again, plain */
+        plain_same &= memcmp(plain, m.logits, (size_t)B * m.V * sizeof(float)) == 0;
+    }
+    CHECK("kv_decode_transposed_weights_matches_forward", m.wt != NULL && worst < 1e-4, "max logit difference %g (copies %s)", worst,
+          m.wt ? "made" : "never made");
+    CHECK("kv_decode_transposed_weights_off_is_plain", plain_same, "plain decoding changed after the transposed one");
+    printf("  kv decode on transposed weights vs full forward: max |logit diff| %.2e\n", worst);
+    free(plain);
+    kv_free(&kv); kv_free(&kv2);
     free(full);
     free(g);
     m.lora = NULL;

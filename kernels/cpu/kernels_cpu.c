@@ -1,7 +1,8 @@
 /* kernels_cpu: the CPU backend of kernels.h.
  *
  * Matrix products go to OpenBLAS (cblas_sgemm, the OpenMP build, so its
- * threads and ours share one pool); everything else is plain loops with
+ * threads and ours share one pool), decoding's on pre-transposed weights to
+ * libxsmm (matmul_forward_t); everything else is plain loops with
  * OpenMP. Reductions over rows (dbias, dweight of the norms, dwte, the keys
  * and values of attention) are parallel over *output* columns/heads with a
  * fixed serial order inside, so results do not depend on the thread count.
@@ -11,6 +12,7 @@
 #include "util.h"
 
 #include <cblas.h>
+#include <libxsmm.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -55,6 +57,49 @@ static void sgemm_det(int transA, int transB, int M, int N, int K, float alpha,
         cblas_sgemm(CblasRowMajor, ta, tb, m, n, K, alpha, a, lda, b, ldb, beta,
                     Cm + (long)i0 * ldc + j0, ldc);
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* products on a transposed weight (decoding): libxsmm */
+
+/* out (BT, OC) = inp (BT, C) @ weight_t (C, OC): in libxsmm's column-major terms
+ * out^T (OC x BT) = weight_t^T (OC x C, leading dimension OC) @ inp^T (C x BT), each
+ * operand read where it lies, no packing. out is cut into blocks of XS_BT rows by
+ * XS_OC columns whose layout depends only on the shapes, one JIT kernel call per
+ * block over all of C, so each element's sum runs in the same order whatever the
+ * thread count. A block whose kernel libxsmm cannot generate here (no JIT for this
+ * CPU) is one cblas_sgemm of the same block. */
+#define XS_OC 64
+#define XS_BT 64
+
+void matmul_forward_t(float* out, const float* inp, const float* weight_t, const float* bias,
+                      int BT, int C, int OC) {
+    int nb_oc = (OC + XS_OC - 1) / XS_OC, nb_bt = (BT + XS_BT - 1) / XS_BT;
+    #pragma omp parallel for schedule(static) if ((long)BT * C * OC > 65536L)
+    for (int blk = 0; blk < nb_oc * nb_bt; blk++) {
+        int j0 = (blk % nb_oc) * XS_OC, i0 = (blk / nb_oc) * XS_BT;
+        int m = imin(XS_OC, OC - j0), n = imin(XS_BT, BT - i0);
+        float* o = out + (long)i0 * OC + j0;
+        const float one = 1.0f, zero = 0.0f;
+        const int flags = LIBXSMM_GEMM_FLAG_NONE;
+        const libxsmm_blasint lda = OC, ldb = C, ldc = OC;
+        libxsmm_smmfunction f = C > 0 ? libxsmm_smmdispatch(m, n, C, &lda, &ldb, &ldc, &one, &zero, &flags, NULL) : NULL;
+        if (f) f(weight_t + j0, inp + (long)i0 * C, o);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, C, 1.0f, inp + (long)i0 * C, C, weight_t + j0, OC,
+                         0.0f, o, OC);
+        if (bias)
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < m; j++) o[(long)i * OC + j] += bias[j0 + j];
+    }
+}
+
+void transpose(float* dst, const float* src, int rows, int cols) {
+    /* 32 x 32 tiles: both sides read and written a cache line at a time */
+    #pragma omp parallel for collapse(2) schedule(static) if ((long)rows * cols > 65536L)
+    for (int r0 = 0; r0 < rows; r0 += 32)
+        for (int c0 = 0; c0 < cols; c0 += 32)
+            for (int c = c0; c < imin(c0 + 32, cols); c++)
+                for (int r = r0; r < imin(r0 + 32, rows); r++) dst[(long)c * rows + r] = src[(long)r * cols + c];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -836,7 +881,7 @@ static void cpu_zero(void* dst, size_t bytes) { if (bytes) memset(dst, 0, bytes)
 static void cpu_synchronize(void) {}
 
 const KernelOps kernels_cpu = {
-    .name = "cpu", .precision = "fp32",
+    .name = "cpu", .precision = "fp32", .decode_transposed = 1,
     .alloc = cpu_alloc, .release = cpu_release, .upload = cpu_copy, .download = cpu_copy,
     .copy = cpu_copy, .zero = cpu_zero, .synchronize = cpu_synchronize,
 #define K(f) .f = f,

@@ -111,6 +111,21 @@ static void g_matmul_forward(float* out, const float* inp, const float* weight, 
     device_off();
 }
 
+static void g_matmul_forward_t(float* out, const float* inp, const float* weight_t, const float* bias, int BT, int C,
+                               int OC) {
+    on_device_all("matmul_forward_t", 4, (const void*)out, (const void*)inp, (const void*)weight_t, (const void*)bias);
+    device_on();
+    matmul_forward_t(out, inp, weight_t, bias, BT, C, OC);
+    device_off();
+}
+
+static void g_transpose(float* dst, const float* src, int rows, int cols) {
+    on_device_all("transpose", 2, (const void*)dst, (const void*)src);
+    device_on();
+    transpose(dst, src, rows, cols);
+    device_off();
+}
+
 static void g_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                               const float* weight, int BT, int C, int OC, int dinp_acc) {
     on_device_all("matmul_backward", 6, (const void*)dinp, (const void*)dweight, (const void*)dbias,
@@ -413,7 +428,7 @@ static void g_sample_rows(int* tok, const float* logits, const double* u, int N,
 }
 
 const KernelOps kernels_guarded = {
-    .name = "cpu-guarded", .precision = "fp32",
+    .name = "cpu-guarded", .precision = "fp32", .decode_transposed = 1,
     .alloc = g_alloc, .release = g_release, .upload = g_upload, .download = g_download,
     .copy = g_copy, .zero = g_zero, .synchronize = g_synchronize,
 #define K(f) .f = g_##f,

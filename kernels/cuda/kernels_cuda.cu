@@ -603,6 +603,35 @@ static void cu_matmul_forward(float* out, const float* inp, const float* weight,
     lt_matmul(out, weight, inp, bias, NULL, LT_PLAIN, OC, BT, C, 1, 0, 0.0f);
 }
 
+/* out (BT, OC) = inp @ weight_t, weight_t (C, OC): out^T (OC x BT) = weight_t (OC x C column-major) @ inp^T */
+static void cu_matmul_forward_t(float* out, const float* inp, const float* weight_t, const float* bias,
+                                int BT, int C, int OC) {
+    lt_matmul(out, weight_t, inp, bias, NULL, LT_PLAIN, OC, BT, C, 0, 0, 0.0f);
+}
+
+/* dst (cols, rows) = src (rows, cols)^T: 32 x 32 tiles through shared memory, both sides coalesced */
+__global__ void transpose_kernel(float* dst, const float* src, int rows, int cols) {
+    __shared__ float tile[32][33];
+    int c = blockIdx.x * 32 + threadIdx.x;
+    for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+        int r = blockIdx.y * 32 + i;
+        if (r < rows && c < cols) tile[i][threadIdx.x] = src[(size_t)r * cols + c];
+    }
+    __syncthreads();
+    int r = blockIdx.y * 32 + threadIdx.x;
+    for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+        int cc = blockIdx.x * 32 + i;
+        if (cc < cols && r < rows) dst[(size_t)cc * rows + r] = tile[threadIdx.x][i];
+    }
+}
+
+static void cu_transpose(float* dst, const float* src, int rows, int cols) {
+    if (rows <= 0 || cols <= 0) return;
+    dim3 grid((cols + 31) / 32, (rows + 31) / 32), block(32, 8);
+    transpose_kernel<<<grid, block, 0, g_stream>>>(dst, src, rows, cols);
+    LAUNCH_CHECK();
+}
+
 static void cu_matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                                const float* weight, int BT, int C, int OC, int dinp_acc) {
     /* dinp (BT,C) (+)= dout @ weight:  dinp^T (C x BT) = weight^T-stored (C x OC) @ dout^T (OC x BT);

@@ -287,6 +287,7 @@ void model_alloc(Model* m, int B, int T) {
 void model_free(Model* m) {
     free_acts(m);
     kv_free(&m->kv);
+    m->k->release(m->wt);
     m->k->release(m->params); m->k->release(m->grads);
     if (!on_host(m)) free(m->hparams);
     free(m->hgrads); free(m->layers); free(m->info);
@@ -302,6 +303,9 @@ void model_to_device(Model* m, const KernelOps* k) {
     internal_check(!m->lora, "move the model before attaching LoRA");
     free_acts(m);
     kv_free(&m->kv);
+    m->k->release(m->wt);   /* on the old backend; made again by model_decode_weights */
+    m->wt = NULL;
+    m->wt_on = 0;
     size_t bytes = m->num_params * sizeof(float);
     float* d = k->alloc(bytes);
     k->upload(d, m->params, bytes);
@@ -483,10 +487,17 @@ static void run_pass(Model* m, int pass, const KVCache* kv, void (*body)(Model*,
 
 /* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
  * the adapter's scale * (inp A^T) B^T when one is on. */
+/* W's transposed copy while a decoding pass runs on transposed weights, else NULL. */
+static const float* decode_wt(const Model* m, const float* W) {
+    return m->wt_on && m->decoding ? m->wt + (W - m->params) : NULL;
+}
+
 static void linear_forward(Model* m, int l, int j, float* out, const float* inp, const float* W, const float* b,
                            int BT, int IN, int OUT) {
     const KernelOps* k = m->k;
-    k->matmul_forward(out, inp, W, b, BT, IN, OUT);
+    const float* wt = decode_wt(m, W);
+    if (wt) k->matmul_forward_t(out, inp, wt, b, BT, IN, OUT);
+    else k->matmul_forward(out, inp, W, b, BT, IN, OUT);
     Lora* lo = m->lora;
     if (!lora_on(m)) return;
     internal_check((size_t)BT <= lo->cap_rows, "LoRA buffers hold %zu rows, not %d", lo->cap_rows, BT);
@@ -525,7 +536,7 @@ static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, int B, in
 /* Without an adapter, fc and its GELU are one fused call (a GELU epilogue on the GPU). */
 static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
     int C = m->C;
-    if (lora_on(m)) {   /* the adapter's share goes in before the GELU */
+    if (lora_on(m) || decode_wt(m, w->fcw)) {   /* the adapter's share goes in before the GELU */
         linear_forward(m, l, 2, a->fch, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
         m->k->gelu_forward(a->fch_gelu, a->fch, BT * 4 * C);
     } else m->k->matmul_gelu_forward(a->fch_gelu, a->fch, a->ln, w->fcw, w->fcb, BT, C, 4 * C);
@@ -595,7 +606,9 @@ static void head_forward(Model* m, int BT) {
         m->k->stream_sum(m->hsum, m->xs[2 * m->L], BT, n, C);
         m->k->layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, m->hsum, m->lnfw, m->lnfb, BT, C);
     }
-    m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
+    const float* wt = decode_wt(m, m->wte);
+    if (wt) m->k->matmul_forward_t(m->logits, m->lnf, wt, NULL, BT, C, m->V);
+    else m->k->matmul_forward(m->logits, m->lnf, m->wte, NULL, BT, C, m->V);
 }
 
 /* m->inputs (B x T) embedded into the first stream state m->xs[0]. */
@@ -787,8 +800,26 @@ static void decode_pass(Model* m, void* arg) {
     float* e = m->hsum;
     k->encoder_decode_forward(e, m->inputs, m->pos, m->wte, m->wpe, N, C);
     k->stream_broadcast(m->xs[0], e, N, m->S, C);
+    m->decoding = 1;
     layers_forward(m, N, 1, kv);
     head_forward(m, N);
+    m->decoding = 0;
+}
+
+void model_decode_weights(Model* m, int on) {
+    const KernelOps* k = m->k;
+    m->wt_on = 0;
+    if (!on || !k->decode_transposed) return;
+    if (!m->wt) m->wt = k->alloc(m->num_params * sizeof(float));
+    int C = m->C;
+#define WT(W, rows, cols) k->transpose(m->wt + ((W) - m->params), (W), (rows), (cols))
+    for (int l = 0; l < m->L; l++) {
+        const LayerW* w = &m->layers[l];
+        WT(w->qkvw, 3 * C, C); WT(w->projw, C, C); WT(w->fcw, 4 * C, C); WT(w->fcprojw, C, 4 * C);
+    }
+    WT(m->wte, m->V, C);
+#undef WT
+    m->wt_on = 1;
 }
 
 /* From m->inputs (m->B sequences of m->T positions) to every layer's keys and

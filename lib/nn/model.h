@@ -115,6 +115,8 @@ typedef struct {
     float     *sk_g, *sk_d;             /* (B*T, n*n) Sinkhorn gradient in/out */
     PassGraph* graphs;                  /* (MODEL_GRAPHS) the passes' CUDA graphs (model.c), or NULL */
     KVCache    kv;                      /* the cache model_kv_reserve hands out (kv.ops NULL: none yet) */
+    float*     wt;                      /* (num_params) products' weights transposed for decoding, at their own offsets, or NULL */
+    int        wt_on, decoding;         /* model_decode_weights is on; a decoding pass is running */
     char       tokenizer_sha256[65];    /* the tokenizer its data was made with (ckpt metadata; "" unknown) */
     const char* tokenizer_json;         /* copied into every checkpoint ckpt_save writes (NULL: none) */
 } Model;
@@ -185,6 +187,13 @@ void   model_prefill(Model* m, KVCache* kv, const int* tok, int N, int P);
  * caller writes is read: a decode step writes its position before attending
  * up to it, a prefill writes 0..P-1. */
 KVCache* model_kv_reserve(Model* m, int N, int T);
+/* Decoding on weights transposed once, where the backend asks for it (its
+ * decode_transposed; the CPU, where OpenBLAS would pack every weight again on every
+ * decoding step): from model_decode_weights(m, 1), which copies the layers' four
+ * products' weights and the head's transposed, until model_decode_weights(m, 0),
+ * model_decode's products read the copies (matmul_forward_t). The weights must not
+ * change in between; sample_batch brackets its decoding steps with it. */
+void   model_decode_weights(Model* m, int on);
 
 /* On a backend with CUDA graphs, model_forward, the backward and model_decode
  * replay a recording of their kernels from the second call with the same shapes,

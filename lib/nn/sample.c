@@ -91,6 +91,7 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
         evaluated += (long)N * P;
         free(pre);
     }
+    model_decode_weights(m, 1);   /* the weights stay as they are until the last step */
     for (;;) {
         int live = 0;
         for (int i = 0; i < N; i++) {
@@ -130,6 +131,7 @@ long sample_batch(Model* m, const int* const* prompts, const int* plens, int N, 
             if (stop[t] || lens[i] >= max_new || at[i] + 1 >= T) done[i] = 1;
         }
     }
+    model_decode_weights(m, 0);
     if (on_device) { k->release(du); k->release(dtok); }
     free(u); free(drawn); free(at);
     free(rs); free(tok); free(pos); free(done); free(last); free(p); free(idx);

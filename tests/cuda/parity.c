@@ -109,6 +109,20 @@ static void kernel_parity(void) {
         K->matmul_forward(out.c, inp.c, big.c + 7, NULL, BT, C, OC);
         G->matmul_forward(out.d, inp.d, big.d + 7, NULL, BT, C, OC);
         same("matmul_forward.unaligned_weight", &out);
+        /* the transposed weight (decoding's form), and the product on it */
+        Buf wt = buf_zero(OC * C);
+        K->transpose(wt.c, w.c, OC, C);
+        G->transpose(wt.d, w.d, OC, C);
+        float* h = malloc_check((size_t)OC * C * sizeof(float));
+        G->download(h, wt.d, (size_t)OC * C * sizeof(float));
+        CHECK("kernel.transpose.same_bits", !memcmp(h, wt.c, (size_t)OC * C * sizeof(float)), "the device's transpose differs");
+        free(h);
+        K->matmul_forward_t(out.c, inp.c, wt.c, b.c, BT, C, OC);
+        G->matmul_forward_t(out.d, inp.d, wt.d, b.d, BT, C, OC);
+        same("matmul_forward_t.bias", &out);
+        K->matmul_forward_t(out.c, inp.c, wt.c, NULL, 3, C, OC);
+        G->matmul_forward_t(out.d, inp.d, wt.d, NULL, 3, C, OC);
+        same("matmul_forward_t.three_rows", &out);
         Buf dinp = buf_rand(BT * C, -1, 1), dw = buf_rand(OC * C, -1, 1), db = buf_rand(OC, -1, 1), dout = buf_rand(BT * OC, -1, 1);
         K->matmul_backward(dinp.c, dw.c, db.c, dout.c, inp.c, w.c, BT, C, OC, 1);
         G->matmul_backward(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, BT, C, OC, 1);
@@ -152,6 +166,7 @@ static void kernel_parity(void) {
             same(v ? "matmul_backward_gelu.unaligned.dbias" : "matmul_backward_gelu.dbias", &db);
         }
         buf_free(&big);
+        buf_free(&wt);
     }
     {   /* layernorm, rmsnorm, gelu, residual */
         Buf out = buf_zero(BT * C), mean = buf_zero(BT), rstd = buf_zero(BT), inp = buf_rand(BT * C, -2, 2);

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     return 0;
 }
 C
-if gcc -std=c11 -D_GNU_SOURCE $(for d in lib/*/; do printf -- "-I%s " "$d"; done) "$T/rd.c" build/libdd.a -fopenmp -ljansson -lyaml -lpng -lcrypto \
+if gcc -std=c11 -D_GNU_SOURCE $(for d in lib/*/; do printf -- "-I%s " "$d"; done) "$T/rd.c" build/libdd.a -fopenmp -ljansson -lyaml -lpng -lcrypto -lxsmm -ldl \
        -L/usr/lib/x86_64-linux-gnu/openblas-openmp -l:libopenblas.so.0 -lm -o "$T/rd" 2>"$T/cc"; then
     [ "$("$T/rd" "$T/all/demos.jsonl" "$T/rt.jsonl")" = "OK $n" ] && cmp -s "$T/all/demos.jsonl" "$T/rt.jsonl" \
       && pass sdft_demos_load_roundtrip || fail sdft_demos_load_roundtrip "$("$T/rd" "$T/all/demos.jsonl" "$T/rt.jsonl")"

@@ -54,6 +54,11 @@ compare("matmul.out", T["matmul.out"], out)
 compare("matmul.dinp", T["matmul.dinp"], x.grad)
 compare("matmul.dweight", T["matmul.dweight"], w.grad)
 compare("matmul.dbias", T["matmul.dbias"], b.grad)
+# matmul_forward_t: the same product from the transposed weight; transpose is exact
+ok = torch.equal(T["matmul_t.weight_t"], T["matmul.weight"].t())
+print(f"{'PASS' if ok else 'FAIL'} torch transpose{'' if ok else ': not the exact transpose'}")
+failures += not ok
+compare("matmul_t.out", T["matmul_t.out"], T["matmul.inp"] @ T["matmul_t.weight_t"] + T["matmul.bias"])
 
 # layernorm
 x, w, b = leaf("layernorm.inp"), leaf("layernorm.weight"), leaf("layernorm.bias")
