@@ -9,6 +9,8 @@
 #include "lifecycle.h"
 #include "atomic.h"
 #include <dirent.h>
+#include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +60,31 @@ int main(void) {
     CHECK("temps_made", atomic_write(dead, "x", 1, err) == 0 && atomic_write(live, "y", 1, err) == 0, "%s", err);
     life_clear_dead_temps(root);
     CHECK("dead_writer_temp_cleared", !path_exists(dead) && path_exists(live), "dead %d live %d", path_exists(dead), path_exists(live));
+    /* A writer killed while its parent died too is a zombie until init reaps it (seconds
+     * on some machines): kill(pid, 0) still answers, but it writes nothing more. Here a
+     * child of ours, not yet reaped: dead to pid_alive, and its temporary goes. */
+    child = fork();
+    if (child == 0) _exit(0);
+    char zpath[64], zbuf[512] = "";
+    snprintf(zpath, sizeof zpath, "/proc/%d/stat", (int)child);
+    for (int tries = 0; tries < 200000; tries++) {   /* until the child has exited (a file it writes, not a sleep) */
+        FILE* zf = fopen(zpath, "r");
+        size_t zn = zf ? fread(zbuf, 1, sizeof zbuf - 1, zf) : 0;
+        if (zf) fclose(zf);
+        zbuf[zn] = 0;
+        const char* r = strrchr(zbuf, ')');
+        if (r && r[1] == ' ' && r[2] == 'Z') break;
+        sched_yield();
+    }
+    snprintf(dead, sizeof dead, "%s/z.json.tmp.%d", root, (int)child);
+    CHECK("zombie_temp_made", atomic_write(dead, "z", 1, err) == 0, "%s", err);
+    CHECK("zombie_is_not_alive", kill(child, 0) == 0 && !pid_alive(child) && pid_alive(getpid()),
+          "kill %d pid_alive(zombie) %d pid_alive(self) %d", kill(child, 0), pid_alive(child), pid_alive(getpid()));
+    life_clear_dead_temps(root);
+    CHECK("zombie_writer_temp_cleared", !path_exists(dead) && path_exists(live), "zombie's %d live %d", path_exists(dead),
+          path_exists(live));
+    waitpid(child, NULL, 0);
+    CHECK("reaped_is_not_alive", !pid_alive(child), "a reaped pid is alive");
 
     /* A run dir's temporaries: cleared at any depth, but not inside a nested run dir
      * (its own lock guards them) or .trash/. */

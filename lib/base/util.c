@@ -3,6 +3,7 @@
 #include "util.h"
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,20 @@ static int cpu_jiffies(unsigned long long* busy, unsigned long long* total) {
     for (int i = 0; i < 8; i++) *total += v[i];
     *busy = *total - v[3] - v[4];   /* less idle and iowait */
     return 0;
+}
+
+int pid_alive(long pid) {
+    if (pid <= 0) return 0;
+    if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return 0;
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+    FILE* f = fopen(p, "r");
+    if (!f) return 1;   /* no /proc: kill's answer stands */
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char* r = strrchr(buf, ')');   /* "pid (comm) S ...": comm may hold spaces and ')' */
+    return !(r && r[1] == ' ' && (r[2] == 'Z' || r[2] == 'X'));
 }
 
 int threads_share(void) {

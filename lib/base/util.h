@@ -71,6 +71,11 @@ const char* path_basename(const char* path);
  * the cores other processes left idle while it slept 40 ms (/proc/stat), at least 1. Results
  * never depend on it (every kernel is deterministic in the thread count). */
 int threads_share(void);
+/* Whether process pid (on this host) still runs: kill(pid, 0) succeeds or is refused
+ * (EPERM: someone else's), and it is not a zombie. A process killed while its parent
+ * died too stays a zombie until init reaps it (seconds on some machines); it writes
+ * nothing more, so what it left is stale. */
+int pid_alive(long pid);
 
 double now_wall(void);          /* seconds since the epoch, sub-second */
 double now_mono(void);          /* monotonic seconds */

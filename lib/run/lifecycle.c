@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <signal.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -307,7 +306,7 @@ void life_clear_dead_temps(const char* dir) {
         const char* t = strstr(e->d_name, ".tmp.");
         if (!t || !is_stale_temp(e->d_name)) continue;
         long pid = strtol(t + 5, NULL, 10);
-        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* alive, or not ours to judge */
+        if (pid <= 0 || pid_alive(pid)) continue;   /* alive (or someone else's): not ours to judge */
         char p[4400], err[ERR_LEN];
         if (path_join(p, sizeof p, dir, e->d_name, err) == 0) unlink(p);
     }

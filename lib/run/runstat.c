@@ -2,10 +2,8 @@
 #include "runstat.h"
 #include "json.h"
 #include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +30,7 @@ int runstat_load(RunStat* s, const char* run_dir, double stale_sec) {
         gethostname(host, sizeof host - 1);
         int pid = (int)jget_int(s->hb, "pid", 0);
         int same_host = !strcmp(host, jget_str(s->hb, "host", ""));
-        int alive = pid > 0 && same_host && (kill(pid, 0) == 0 || errno == EPERM);
+        int alive = same_host && pid_alive(pid);
         if (!alive) snprintf(s->status, sizeof s->status, "crashed");
     }
     return 0;

@@ -2,9 +2,7 @@
 #include "sweep.h"
 #include "json.h"
 #include "runstat.h"
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,7 +42,7 @@ static int claim_dead(const SweepConfig* sc, const json_t* c) {
     gethostname(host, sizeof host - 1);
     int pid = (int)jget_int(c, "pid", 0);
     if (!strcmp(host, jget_str(c, "host", "")))
-        return !(pid > 0 && (kill(pid, 0) == 0 || errno == EPERM));
+        return !pid_alive(pid);
     return now_wall() - jget_num(c, "updated", 0) > sc->stale_sec;
 }
 
