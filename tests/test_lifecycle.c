@@ -9,7 +9,6 @@
 #include "lifecycle.h"
 #include "atomic.h"
 #include <dirent.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -65,17 +64,8 @@ int main(void) {
      * child of ours, not yet reaped: dead to pid_alive, and its temporary goes. */
     child = fork();
     if (child == 0) _exit(0);
-    char zpath[64], zbuf[512] = "";
-    snprintf(zpath, sizeof zpath, "/proc/%d/stat", (int)child);
-    for (int tries = 0; tries < 200000; tries++) {   /* until the child has exited (a file it writes, not a sleep) */
-        FILE* zf = fopen(zpath, "r");
-        size_t zn = zf ? fread(zbuf, 1, sizeof zbuf - 1, zf) : 0;
-        if (zf) fclose(zf);
-        zbuf[zn] = 0;
-        const char* r = strrchr(zbuf, ')');
-        if (r && r[1] == ' ' && r[2] == 'Z') break;
-        sched_yield();
-    }
+    siginfo_t si;
+    waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT);   /* until it has exited, left unreaped */
     snprintf(dead, sizeof dead, "%s/z.json.tmp.%d", root, (int)child);
     CHECK("zombie_temp_made", atomic_write(dead, "z", 1, err) == 0, "%s", err);
     CHECK("zombie_is_not_alive", kill(child, 0) == 0 && !pid_alive(child) && pid_alive(getpid()),

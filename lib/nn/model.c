@@ -485,13 +485,13 @@ static void run_pass(Model* m, int pass, const KVCache* kv, void (*body)(Model*,
     body(m, arg);
 }
 
-/* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
- * the adapter's scale * (inp A^T) B^T when one is on. */
 /* W's transposed copy while a decoding pass runs on transposed weights, else NULL. */
 static const float* decode_wt(const Model* m, const float* W) {
     return m->wt_on && m->decoding ? m->wt + (W - m->params) : NULL;
 }
 
+/* A projection of layer l (j = 0..3, LORA_PROJ order): out = inp W^T + b, plus
+ * the adapter's scale * (inp A^T) B^T when one is on. */
 static void linear_forward(Model* m, int l, int j, float* out, const float* inp, const float* W, const float* b,
                            int BT, int IN, int OUT) {
     const KernelOps* k = m->k;
@@ -533,7 +533,8 @@ static void attn_forward(Model* m, int l, const LayerW* w, SubActs* a, int B, in
     linear_forward(m, l, 1, a->y, a->atty, w->projw, w->projb, BT, C, C);
 }
 
-/* Without an adapter, fc and its GELU are one fused call (a GELU epilogue on the GPU). */
+/* Without an adapter, fc and its GELU are one fused call (a GELU epilogue on the GPU);
+ * decoding on transposed weights runs them as two (there is no fused transposed product). */
 static void mlp_forward(Model* m, int l, const LayerW* w, SubActs* a, int BT) {
     int C = m->C;
     if (lora_on(m) || decode_wt(m, w->fcw)) {   /* the adapter's share goes in before the GELU */
